@@ -1,0 +1,133 @@
+package chain
+
+import "fmt"
+
+// Change tells how an Insert moved the head. When the head did not move, Reverted and Applied are
+// empty.
+type Change struct {
+	Head     Tip      // the head after the insert
+	Reverted []*Block // blocks that left the canonical chain, newest first
+	Applied  []*Block // blocks that joined the canonical chain, oldest first
+}
+
+// Insert validates b against its parent (PROTOCOL.md §7) with slots after maxSlot still in the future,
+// stores it, and moves the head to it if cfg.Better prefers it to the current head (PROTOCOL.md §8).
+// It fails with ErrKnownBlock, ErrUnknownParent or a validation error, leaving the tree unchanged.
+// The block is durable in the store before the head moves.
+func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
+	h := b.Hash()
+	if _, ok := t.nodes[h]; ok {
+		return Change{}, fmt.Errorf("%w: %s at height %d", ErrKnownBlock, h.Short(), b.Header.Height)
+	}
+	parent, ok := t.nodes[b.Header.Parent]
+	if !ok {
+		return Change{}, fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
+	}
+	post, err := t.validate(parent, b, maxSlot)
+	if err != nil {
+		return Change{}, err
+	}
+	if err := t.cfg.Store.PutBlock(b); err != nil {
+		return Change{}, fmt.Errorf("store block %s: %w", h.Short(), err)
+	}
+	n := t.attach(h, b.Header, parent, post)
+	if !t.cfg.Better(n.tip(), t.head.tip()) {
+		t.prune(n)
+		return Change{Head: t.head.tip()}, nil
+	}
+	ch, err := t.change(n, b)
+	if err != nil {
+		t.detach(n)
+		return Change{}, err
+	}
+	t.setHead(n)
+	t.prune(n)
+	return ch, nil
+}
+
+// validate checks b on top of parent and returns the state after it (PROTOCOL.md §6, §7). When the
+// parent's state must be rebuilt, the checks that need no state come first, so that a bad block does
+// not cost a replay.
+func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, error) {
+	if parent.state == nil {
+		if err := checkLink(parent, b); err != nil {
+			return nil, err
+		}
+		if b.Header.Slot > maxSlot {
+			return nil, fmt.Errorf("%w: slot %d, now %d", ErrFutureSlot, b.Header.Slot, maxSlot)
+		}
+		if err := b.Verify(t.chainID); err != nil {
+			return nil, err
+		}
+	}
+	ps, err := t.stateOf(parent)
+	if err != nil {
+		return nil, err
+	}
+	slot := b.Header.Slot
+	leader, ok := t.cfg.Elect(ps.Validators(t.cfg.Genesis.EpochOf(slot)), parent.hash, slot)
+	if !ok {
+		return nil, fmt.Errorf("%w: slot %d has no leader", ErrWrongProposer, slot)
+	}
+	return ValidateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot)
+}
+
+// change computes how moving the head from the current head to n changes the canonical chain, by
+// walking both branches back to their common ancestor. b is n's block.
+func (t *Tree) change(n *node, b *Block) (Change, error) {
+	reverted, applied := branches(t.head, n)
+	ch := Change{Head: n.tip(), Reverted: make([]*Block, len(reverted)), Applied: make([]*Block, len(applied))}
+	for i, m := range reverted {
+		blk, err := t.cfg.Store.Block(m.hash)
+		if err != nil {
+			return Change{}, fmt.Errorf("load reverted block: %w", err)
+		}
+		ch.Reverted[i] = blk
+	}
+	for i, m := range applied {
+		if m == n {
+			ch.Applied[i] = b
+			continue
+		}
+		blk, err := t.cfg.Store.Block(m.hash)
+		if err != nil {
+			return Change{}, fmt.Errorf("load applied block: %w", err)
+		}
+		ch.Applied[i] = blk
+	}
+	return ch, nil
+}
+
+// branches returns the blocks from a back to the common ancestor of a and b, newest first, and those
+// from the common ancestor to b, oldest first; the ancestor itself is in neither.
+func branches(a, b *node) (fromA, toB []*node) {
+	for a.height() > b.height() {
+		fromA, a = append(fromA, a), a.parent
+	}
+	for b.height() > a.height() {
+		toB, b = append(toB, b), b.parent
+	}
+	for a != b {
+		fromA, a = append(fromA, a), a.parent
+		toB, b = append(toB, b), b.parent
+	}
+	for i, j := 0, len(toB)-1; i < j; i, j = i+1, j-1 {
+		toB[i], toB[j] = toB[j], toB[i]
+	}
+	return fromA, toB
+}
+
+// setHead makes n the head and updates the canonical index.
+func (t *Tree) setHead(n *node) {
+	t.head = n
+	h := int(n.height())
+	if h+1 <= len(t.canon) {
+		clear(t.canon[h+1:])
+		t.canon = t.canon[:h+1]
+	} else {
+		t.canon = append(t.canon, make([]*node, h+1-len(t.canon))...)
+	}
+	for m := n; t.canon[m.height()] != m; m = m.parent {
+		t.canon[m.height()] = m
+	}
+}

@@ -1,0 +1,181 @@
+package chain
+
+import "fmt"
+
+// journal records accounts as they were before a change, so that a failed block can be undone
+// without cloning the state.
+type journal []undo
+
+type undo struct {
+	addr    Address
+	prev    Account
+	existed bool
+}
+
+// set records addr's current account in j (if j is not nil) and then overwrites it.
+func (s *State) set(j *journal, addr Address, acc Account) {
+	if j != nil {
+		prev, ok := s.accounts[addr]
+		*j = append(*j, undo{addr: addr, prev: prev, existed: ok})
+	}
+	s.accounts[addr] = acc
+}
+
+// rollback restores every account recorded in j, newest change first.
+func (s *State) rollback(j journal) {
+	for i := len(j) - 1; i >= 0; i-- {
+		if j[i].existed {
+			s.accounts[j[i].addr] = j[i].prev
+		} else {
+			delete(s.accounts, j[i].addr)
+		}
+	}
+}
+
+// ApplyTx applies one transaction (PROTOCOL.md §3): it checks ValidateBasic, that the sender exists
+// (ErrUnknownAccount: it has a balance or a stake), its nonce (ErrBadNonce), the fee (ErrFeeTooLow),
+// the balance for value+fee (ErrInsufficientBalance), the stake for an unstake (ErrInsufficientStake)
+// and every sum (ErrOverflow). The fee leaves the sender; ApplyBlock pays it to the proposer.
+// ApplyTx does not check the signature. On error s is unchanged.
+func (s *State) ApplyTx(tx *Tx) error { return s.applyTx(tx, nil) }
+
+func (s *State) applyTx(tx *Tx, j *journal) error {
+	if err := tx.ValidateBasic(); err != nil {
+		return err
+	}
+	from, err := s.checkSender(tx)
+	if err != nil {
+		return err
+	}
+	cost := tx.Fee
+	if tx.Kind == TxTransfer || tx.Kind == TxStake {
+		var ok bool
+		if cost, ok = addAmount(Amount(tx.Value), tx.Fee); !ok {
+			return fmt.Errorf("%w: value %d plus fee %d", ErrOverflow, tx.Value, tx.Fee)
+		}
+	}
+	if from.Balance < cost {
+		return fmt.Errorf("%w: %s has %d, needs %d", ErrInsufficientBalance, tx.From.Short(), from.Balance, cost)
+	}
+	from.Balance -= cost
+	from.Nonce++
+	switch tx.Kind {
+	case TxTransfer:
+		return s.transfer(j, tx, from)
+	case TxStake:
+		return s.stake(j, tx, from)
+	case TxUnstake:
+		return s.unstake(j, tx, from)
+	}
+	s.set(j, tx.From, from) // bpm: only the fee and the nonce change
+	return nil
+}
+
+// checkSender returns the sender's account if it exists, the nonce matches and the fee suffices.
+func (s *State) checkSender(tx *Tx) (Account, error) {
+	from, ok := s.accounts[tx.From]
+	if !ok || (from.Balance == 0 && from.Stake == 0) {
+		return from, fmt.Errorf("%w: %s", ErrUnknownAccount, tx.From)
+	}
+	if tx.Nonce != from.Nonce {
+		return from, fmt.Errorf("%w: got %d, want %d", ErrBadNonce, tx.Nonce, from.Nonce)
+	}
+	if tx.Fee < s.params.TxFee {
+		return from, fmt.Errorf("%w: got %d, want at least %d", ErrFeeTooLow, tx.Fee, s.params.TxFee)
+	}
+	return from, nil
+}
+
+// transfer credits the recipient and stores both accounts; from is already debited.
+func (s *State) transfer(j *journal, tx *Tx, from Account) error {
+	to := s.accounts[tx.To]
+	var ok bool
+	if to.Balance, ok = addAmount(to.Balance, Amount(tx.Value)); !ok {
+		return fmt.Errorf("%w: balance of %s", ErrOverflow, tx.To.Short())
+	}
+	s.set(j, tx.From, from)
+	s.set(j, tx.To, to)
+	return nil
+}
+
+// stake moves Value from the (already debited) balance into the stake.
+func (s *State) stake(j *journal, tx *Tx, from Account) error {
+	var ok bool
+	if from.Stake, ok = addAmount(from.Stake, Amount(tx.Value)); !ok {
+		return fmt.Errorf("%w: stake of %s", ErrOverflow, tx.From.Short())
+	}
+	s.set(j, tx.From, from)
+	return nil
+}
+
+// unstake moves Value from the stake back to the balance at once: nothing is ever slashed, and the
+// stake table still counts it until the two-epoch lag has passed (PROTOCOL.md §6).
+func (s *State) unstake(j *journal, tx *Tx, from Account) error {
+	if Amount(tx.Value) > from.Stake {
+		return fmt.Errorf("%w: %s unstakes %d of %d", ErrInsufficientStake, tx.From.Short(), tx.Value, from.Stake)
+	}
+	from.Stake -= Amount(tx.Value)
+	var ok bool
+	if from.Balance, ok = addAmount(from.Balance, Amount(tx.Value)); !ok {
+		return fmt.Errorf("%w: balance of %s", ErrOverflow, tx.From.Short())
+	}
+	s.set(j, tx.From, from)
+	return nil
+}
+
+// ApplyBlock applies a block to s (PROTOCOL.md §6, §7): it rotates the stake tables when the block
+// opens a new epoch, applies every transaction in order (the first that fails is returned, wrapped
+// with its index) and credits the proposer BlockReward plus the fees. It checks neither signatures
+// nor roots nor the header against a parent: see ValidateBlock. On error s is unchanged.
+func (s *State) ApplyBlock(b *Block) error {
+	saved := *s // the scalar fields and table slices; accounts are undone by the journal
+	j := make(journal, 0, 2*len(b.Txs)+1)
+	err := s.applyBlock(b, &j)
+	if err != nil {
+		s.rollback(j)
+		accounts := s.accounts
+		*s = saved
+		s.accounts = accounts
+	}
+	return err
+}
+
+func (s *State) applyBlock(b *Block, j *journal) error {
+	if s.accounts == nil {
+		s.accounts = make(map[Address]Account)
+	}
+	if err := s.rotate(epochOf(b.Header.Slot, s.params.EpochLength)); err != nil {
+		return err
+	}
+	var fees Amount
+	for i := range b.Txs {
+		if err := s.applyTx(&b.Txs[i], j); err != nil {
+			return fmt.Errorf("tx %d: %w", i, err)
+		}
+		var ok bool
+		if fees, ok = addAmount(fees, b.Txs[i].Fee); !ok {
+			return fmt.Errorf("tx %d: %w: fees of the block", i, ErrOverflow)
+		}
+	}
+	return s.reward(j, b.Header.Proposer, fees)
+}
+
+// reward mints BlockReward and pays it with the block's fees to the proposer.
+func (s *State) reward(j *journal, proposer Address, fees Amount) error {
+	supply, ok := addAmount(s.supply, s.params.BlockReward)
+	if !ok {
+		return fmt.Errorf("%w: total supply", ErrOverflow)
+	}
+	acc := s.accounts[proposer]
+	pay, ok1 := addAmount(s.params.BlockReward, fees)
+	bal, ok2 := addAmount(acc.Balance, pay)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("%w: balance of proposer %s", ErrOverflow, proposer.Short())
+	}
+	s.supply = supply
+	if pay > 0 { // no empty account for a proposer paid nothing
+		acc.Balance = bal
+		s.set(j, proposer, acc)
+	}
+	return nil
+}

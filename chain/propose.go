@@ -1,0 +1,84 @@
+package chain
+
+import (
+	"crypto/ed25519"
+	"fmt"
+)
+
+// TxError is a transaction that Propose left out of its block, and why.
+type TxError struct {
+	Tx  Tx
+	Err error
+}
+
+// Leader returns the lottery winner of slot for a block on top of the head (PROTOCOL.md §6); ok is
+// false when nobody has stake.
+func (t *Tree) Leader(slot Slot) (Address, bool) {
+	stakes := t.head.state.Validators(t.cfg.Genesis.EpochOf(slot))
+	return t.cfg.Elect(stakes, t.head.hash, slot)
+}
+
+// Propose builds a block for slot on top of the head, signed with key (PROTOCOL.md §4). It takes txs
+// in order, leaves out those that are invalid on their own or on the state so far (returned as
+// TxErrors), and stops at MaxBlockTxs. It does not check that key won the slot, and does not insert
+// the block. A slot not after the head's fails with ErrSlotNotAfterParent.
+func (t *Tree) Propose(slot Slot, key ed25519.PrivateKey, txs []Tx) (*Block, []TxError, error) {
+	return t.proposeOn(t.head, slot, key, txs)
+}
+
+// proposeOn builds a block for slot on top of parent.
+func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, txs []Tx) (*Block, []TxError, error) {
+	if len(key) != ed25519.PrivateKeySize {
+		return nil, nil, fmt.Errorf("propose: private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	}
+	if slot <= parent.header.Slot {
+		return nil, nil, fmt.Errorf("%w: slot %d, head's %d", ErrSlotNotAfterParent, slot, parent.header.Slot)
+	}
+	ps, err := t.stateOf(parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &Block{Header: Header{
+		Height:   parent.height() + 1,
+		Slot:     slot,
+		Parent:   parent.hash,
+		Proposer: AddressOf(key.Public().(ed25519.PublicKey)),
+	}}
+	var rejected []TxError
+	b.Txs, rejected = t.pick(ps, txs)
+	b.Header.TxRoot = TxRoot(b.Txs)
+	post := ps.Clone()
+	if err := post.ApplyBlock(b); err != nil {
+		return nil, rejected, fmt.Errorf("apply proposed block: %w", err)
+	}
+	b.Header.StateRoot = post.Root()
+	b.Sign(t.chainID, key)
+	return b, rejected, nil
+}
+
+// pick returns the transactions of txs that apply in order on top of state s, at most MaxBlockTxs,
+// and the rejected ones with their errors.
+func (t *Tree) pick(s *State, txs []Tx) ([]Tx, []TxError) {
+	trial := s.Clone()
+	var picked []Tx
+	var rejected []TxError
+	for i := range txs {
+		if len(picked) == MaxBlockTxs {
+			break
+		}
+		tx := &txs[i]
+		err := tx.ValidateBasic()
+		if err == nil {
+			err = tx.Verify(t.chainID)
+		}
+		if err == nil {
+			err = trial.ApplyTx(tx)
+		}
+		if err != nil {
+			rejected = append(rejected, TxError{Tx: *tx, Err: err})
+			continue
+		}
+		picked = append(picked, *tx)
+	}
+	return picked, rejected
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package chain
+
+// raceDetector reports whether the tests run with -race, which makes ed25519 about ten times slower.
+const raceDetector = true

@@ -1,0 +1,250 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Elector picks a slot's leader from the stake table of the block's epoch, seeded by the parent's
+// hash (PROTOCOL.md §6); consensus.Leader is one. ok is false when nobody has stake.
+type Elector func(stakes []Stake, parent Hash, slot Slot) (leader Address, ok bool)
+
+// Chooser reports whether tip a is preferred to tip b (PROTOCOL.md §8); consensus.Better is one.
+type Chooser func(a, b Tip) bool
+
+// TreeConfig is what a Tree needs. Every field is required.
+type TreeConfig struct {
+	Genesis *Genesis
+	Store   Store
+	Elect   Elector
+	Better  Chooser
+}
+
+// Block tree errors (PROTOCOL.md §7, §8).
+var (
+	// ErrKnownBlock: the block is already in the tree.
+	ErrKnownBlock = errors.New("known block")
+	// ErrUnknownParent: the block's parent is not in the tree.
+	ErrUnknownParent = errors.New("unknown parent")
+	// ErrGenesisMismatch: the store holds blocks of a chain with another genesis.
+	ErrGenesisMismatch = errors.New("store of another chain")
+)
+
+// errTreeConfig: a TreeConfig misses a field.
+var errTreeConfig = errors.New("incomplete tree config")
+
+// metaChainID is the meta record that ties a store to the chain it holds.
+const metaChainID = "tree/chain-id"
+
+// Tree is the tree of known blocks rooted at genesis, with fork choice over its tips (PROTOCOL.md §7,
+// §8). It keeps every header in memory but post-states only for blocks within 512 heights of
+// the head, plus genesis; an older state is rebuilt by replaying stored blocks from the nearest
+// ancestor whose state is kept.
+//
+// A Tree is not safe for concurrent use: one goroutine (the node's event loop) owns it.
+type Tree struct {
+	cfg     TreeConfig
+	chainID Hash
+	root    *node          // the virtual genesis block
+	nodes   map[Hash]*node // every block in the tree, genesis included
+	levels  [][]*node      // levels[h]: the blocks at height h
+	canon   []*node        // canon[h]: the canonical block at height h; canon[0] is genesis
+	head    *node
+	swept   Height // the lowest height whose states have not been swept out of the window
+}
+
+// node is one block of the tree.
+type node struct {
+	hash   Hash
+	header Header
+	parent *node  // nil for genesis
+	state  *State // the state after the block; nil once dropped
+}
+
+func (n *node) height() Height { return n.header.Height }
+
+func (n *node) tip() Tip { return Tip{Hash: n.hash, Height: n.header.Height, Slot: n.header.Slot} }
+
+// OpenTree builds the tree from the blocks in cfg.Store. It replays every stored block, parents
+// first, without checking signatures again but checking each state root, and chooses the head among
+// them. A store that holds blocks of another genesis fails with ErrGenesisMismatch.
+func OpenTree(cfg TreeConfig) (*Tree, error) {
+	if cfg.Genesis == nil || cfg.Store == nil || cfg.Elect == nil || cfg.Better == nil {
+		return nil, errTreeConfig
+	}
+	chainID := cfg.Genesis.Hash()
+	if err := claimStore(cfg.Store, chainID); err != nil {
+		return nil, err
+	}
+	root := &node{hash: chainID, state: cfg.Genesis.State()}
+	t := &Tree{
+		cfg:     cfg,
+		chainID: chainID,
+		root:    root,
+		nodes:   map[Hash]*node{chainID: root},
+		levels:  [][]*node{{root}},
+		canon:   []*node{root},
+		head:    root,
+		swept:   1,
+	}
+	if err := cfg.Store.ForEach(t.replay); err != nil {
+		return nil, fmt.Errorf("replay stored blocks: %w", err)
+	}
+	return t, nil
+}
+
+// claimStore records chainID in a new store and checks it in a used one.
+func claimStore(s Store, chainID Hash) error {
+	got, err := s.Meta(metaChainID)
+	if err != nil {
+		return fmt.Errorf("read chain id: %w", err)
+	}
+	if got == nil {
+		if err := s.PutMeta(metaChainID, chainID[:]); err != nil {
+			return fmt.Errorf("record chain id: %w", err)
+		}
+		return nil
+	}
+	if string(got) != string(chainID[:]) {
+		return fmt.Errorf("%w: store holds chain %x, genesis is %s", ErrGenesisMismatch, got, chainID)
+	}
+	return nil
+}
+
+// replay adds a stored block: it applies b to its parent's state and checks the state root, but does
+// not check the signature or the lottery again (PROTOCOL.md §7).
+func (t *Tree) replay(b *Block) error {
+	h := b.Hash()
+	parent := t.nodes[b.Header.Parent]
+	if parent == nil {
+		return fmt.Errorf("%w: block %s at height %d has no parent %s", ErrCorruptStore, h, b.Header.Height, b.Header.Parent)
+	}
+	if _, ok := t.nodes[h]; ok {
+		return nil
+	}
+	if err := checkLink(parent, b); err != nil {
+		return fmt.Errorf("%w: block %s: %w", ErrCorruptStore, h, err)
+	}
+	ps, err := t.stateOf(parent)
+	if err != nil {
+		return err
+	}
+	post := ps.Clone()
+	if err := post.ApplyBlock(b); err != nil {
+		return fmt.Errorf("%w: block %s: %w", ErrCorruptStore, h, err)
+	}
+	if root := post.Root(); root != b.Header.StateRoot {
+		return fmt.Errorf("%w: block %s: %w: header has %s, replay gives %s",
+			ErrCorruptStore, h, ErrBadStateRoot, b.Header.StateRoot.Short(), root.Short())
+	}
+	n := t.attach(h, b.Header, parent, post)
+	if t.cfg.Better(n.tip(), t.head.tip()) {
+		t.setHead(n)
+	}
+	t.prune(n)
+	return nil
+}
+
+// checkLink checks the header rules that need only the parent's header (PROTOCOL.md §7).
+func checkLink(parent *node, b *Block) error {
+	if b.Header.Height != parent.height()+1 {
+		return fmt.Errorf("%w: %d on a parent at %d", ErrBadHeight, b.Header.Height, parent.height())
+	}
+	if b.Header.Slot <= parent.header.Slot {
+		return fmt.Errorf("%w: slot %d, parent's %d", ErrSlotNotAfterParent, b.Header.Slot, parent.header.Slot)
+	}
+	return nil
+}
+
+// attach adds a validated block to the tree.
+func (t *Tree) attach(h Hash, hd Header, parent *node, post *State) *node {
+	n := &node{hash: h, header: hd, parent: parent, state: post}
+	t.nodes[h] = n
+	if int(hd.Height) == len(t.levels) {
+		t.levels = append(t.levels, nil)
+	}
+	t.levels[hd.Height] = append(t.levels[hd.Height], n)
+	return n
+}
+
+// detach removes n, the block attached last, from the tree.
+func (t *Tree) detach(n *node) {
+	delete(t.nodes, n.hash)
+	lv := t.levels[n.height()]
+	t.levels[n.height()] = lv[:len(lv)-1]
+	if len(t.levels[n.height()]) == 0 {
+		t.levels = t.levels[:n.height()]
+	}
+}
+
+// Head returns the tip of the canonical chain.
+func (t *Tree) Head() Tip { return t.head.tip() }
+
+// HeadState returns the state after the head block. It belongs to the tree: callers must not modify
+// it (Clone it first).
+func (t *Tree) HeadState() *State { return t.head.state }
+
+// Genesis returns the tree's genesis.
+func (t *Tree) Genesis() *Genesis { return t.cfg.Genesis }
+
+// ChainID returns the genesis hash, which identifies the network.
+func (t *Tree) ChainID() Hash { return t.chainID }
+
+// Has reports whether the block with hash h is in the tree; the genesis hash is.
+func (t *Tree) Has(h Hash) bool {
+	_, ok := t.nodes[h]
+	return ok
+}
+
+// Header returns the header of block h. Genesis has the zero header.
+func (t *Tree) Header(h Hash) (Header, bool) {
+	n, ok := t.nodes[h]
+	if !ok {
+		return Header{}, false
+	}
+	return n.header, true
+}
+
+// CanonicalHash returns the hash of the canonical block at height; height 0 gives the genesis hash.
+func (t *Tree) CanonicalHash(height Height) (Hash, bool) {
+	if height >= Height(len(t.canon)) {
+		return Hash{}, false
+	}
+	return t.canon[height].hash, true
+}
+
+// isCanonical reports whether n is on the canonical chain.
+func (t *Tree) isCanonical(n *node) bool {
+	return n.height() < Height(len(t.canon)) && t.canon[n.height()] == n
+}
+
+// Block returns block h of the tree from the store. Genesis is virtual and has no block.
+func (t *Tree) Block(h Hash) (*Block, error) {
+	n, ok := t.nodes[h]
+	if !ok || n == t.root {
+		return nil, fmt.Errorf("%w: block %s", ErrNotFound, h.Short())
+	}
+	return t.cfg.Store.Block(h)
+}
+
+// BlockAt returns the canonical block at height (1 to the head's height).
+func (t *Tree) BlockAt(height Height) (*Block, error) {
+	if height == 0 || height >= Height(len(t.canon)) {
+		return nil, fmt.Errorf("%w: no block at height %d", ErrNotFound, height)
+	}
+	return t.cfg.Store.Block(t.canon[height].hash)
+}
+
+// TxHeight returns the height and hash of the canonical block that holds transaction id.
+func (t *Tree) TxHeight(id Hash) (Height, Hash, bool) {
+	hs, err := t.cfg.Store.TxBlocks(id)
+	if err != nil {
+		return 0, Hash{}, false
+	}
+	for _, h := range hs {
+		if n, ok := t.nodes[h]; ok && t.isCanonical(n) {
+			return n.height(), h, true
+		}
+	}
+	return 0, Hash{}, false
+}

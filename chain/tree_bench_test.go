@@ -1,0 +1,61 @@
+package chain
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// benchTxsPerBlock is the size of the blocks of BenchmarkInsert.
+const benchTxsPerBlock = 100
+
+// BenchmarkInsert measures Tree.Insert of blocks of 100 transfers on top of the head: validation
+// (signatures included), the state transition, the store write and fork choice.
+func BenchmarkInsert(b *testing.B) {
+	stores := []struct {
+		name string
+		open func(b *testing.B) Store
+	}{
+		{"mem", func(*testing.B) Store { return NewMemStore() }},
+		{"bolt", func(b *testing.B) Store {
+			s, err := OpenBolt(filepath.Join(b.TempDir(), "chain.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		}},
+	}
+	for _, st := range stores {
+		b.Run(st.name, func(b *testing.B) {
+			g := richGenesis()
+			blocks := benchBlocks(b, g, b.N)
+			tr := openTestTree(b, g, st.open(b))
+			b.ResetTimer()
+			for _, blk := range blocks {
+				if _, err := tr.Insert(blk, blk.Header.Slot); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*benchTxsPerBlock)/b.Elapsed().Seconds(), "tx/s")
+		})
+	}
+}
+
+// benchBlocks returns a chain of n blocks of benchTxsPerBlock transfers on genesis g.
+func benchBlocks(b *testing.B, g *Genesis, n int) []*Block {
+	id := g.Hash()
+	st := g.State()
+	tip := g.Tip()
+	blocks := make([]*Block, 0, n)
+	for range n {
+		slot := tip.Slot + 1
+		leader, _ := treeElect(st.Validators(g.EpochOf(slot)), tip.Hash, slot)
+		blk := buildBlock(b, id, tip, st, slot, keyIndex(b, leader), transfers(id, st, benchTxsPerBlock))
+		if err := st.ApplyBlock(blk); err != nil {
+			b.Fatal(err)
+		}
+		blocks = append(blocks, blk)
+		tip = blk.Tip()
+	}
+	return blocks
+}

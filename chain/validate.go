@@ -1,0 +1,64 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ValidateBlock checks b as a child of parent, whose post-state is parentState, and returns the
+// state after b (PROTOCOL.md §7). leader is the winner of b's slot on top of parent (the caller runs
+// the lottery over parentState.Validators of b's epoch; a zero leader means the slot has none) and
+// maxSlot is the current slot. In order it checks: parent hash (ErrWrongParent), height
+// (ErrBadHeight), slot after the parent's (ErrSlotNotAfterParent) and not in the future
+// (ErrFutureSlot), proposer (ErrWrongProposer), the block signature (ErrBadSignature),
+// ValidateBasic, every transaction's signature (ErrBadSignature), the state transition on a clone of
+// parentState, and the state root (ErrBadStateRoot). parentState is not modified.
+//
+// Transaction signatures are checked here rather than in ApplyTx so that replaying blocks from the
+// local store can skip them.
+func ValidateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leader Address, maxSlot Slot) (*State, error) {
+	if parentState == nil {
+		return nil, errors.New("validate block: nil parent state")
+	}
+	if err := checkPlace(parent, &b.Header, leader, maxSlot); err != nil {
+		return nil, err
+	}
+	if err := b.Verify(chainID); err != nil {
+		return nil, err
+	}
+	if err := b.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	for i := range b.Txs {
+		if err := b.Txs[i].Verify(chainID); err != nil {
+			return nil, fmt.Errorf("tx %d: %w", i, err)
+		}
+	}
+	st := parentState.Clone()
+	if err := st.ApplyBlock(b); err != nil {
+		return nil, err
+	}
+	if root := st.Root(); root != b.Header.StateRoot {
+		return nil, fmt.Errorf("%w: header has %s, state gives %s", ErrBadStateRoot, b.Header.StateRoot.Short(), root.Short())
+	}
+	return st, nil
+}
+
+// checkPlace checks the header against its parent, the clock and the lottery (PROTOCOL.md §7).
+func checkPlace(parent Tip, h *Header, leader Address, maxSlot Slot) error {
+	switch {
+	case h.Parent != parent.Hash:
+		return fmt.Errorf("%w: block names %s, parent is %s", ErrWrongParent, h.Parent.Short(), parent.Hash.Short())
+	case h.Height != parent.Height+1:
+		return fmt.Errorf("%w: got %d, want %d", ErrBadHeight, h.Height, parent.Height+1)
+	case h.Slot <= parent.Slot:
+		return fmt.Errorf("%w: slot %d, parent slot %d", ErrSlotNotAfterParent, h.Slot, parent.Slot)
+	case h.Slot > maxSlot:
+		return fmt.Errorf("%w: slot %d, current slot %d", ErrFutureSlot, h.Slot, maxSlot)
+	case leader.IsZero():
+		return fmt.Errorf("%w: slot %d has no leader", ErrWrongProposer, h.Slot)
+	case h.Proposer != leader:
+		return fmt.Errorf("%w: slot %d proposed by %s, leader is %s", ErrWrongProposer, h.Slot, h.Proposer.Short(), leader.Short())
+	}
+	return nil
+}

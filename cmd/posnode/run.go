@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node"
+)
+
+func cmdRun(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	home := fs.String("home", defaultHome(), "node directory: key (node.key), optional config.json")
+	data := fs.String("data", "", "directory for the chain database and known peers (default: --home)")
+	genesis := fs.String("genesis", "", "genesis file (default: from config.json)")
+	var listen, bootstrap listFlag
+	fs.Var(&listen, "listen", "libp2p listen multiaddr, repeatable (default /ip4/0.0.0.0/tcp/4001)")
+	fs.Var(&bootstrap, "bootstrap", "peer multiaddr with /p2p/<id> to dial at start, repeatable")
+	httpAddr := fs.String("http", "127.0.0.1:8080", `HTTP API address; "" turns the API off`)
+	mdns := fs.Bool("mdns", true, "discover peers on the LAN with mDNS")
+	noPrompt := fs.Bool("no-prompt", false, "do not read commands from stdin")
+	logFormat := fs.String("log-format", "console", "log format: console or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	fs.Usage = usage(fs, "run [flags]", "Runs a node: joins the network, follows the canonical chain, proposes when it wins a slot,\nserves the HTTP API and, unless --no-prompt, reads commands from stdin (type help).")
+	set, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	fc, err := node.LoadFileConfig(*home)
+	if err != nil {
+		return err
+	}
+	applyFileConfig(set, fc, genesis, &listen, &bootstrap, httpAddr)
+	if len(listen) == 0 {
+		listen = listFlag{"/ip4/0.0.0.0/tcp/4001"}
+	}
+	if *genesis == "" {
+		return fmt.Errorf("no genesis: pass --genesis FILE (or run `posnode testnet` to make one)")
+	}
+	g, err := chain.LoadGenesis(*genesis)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(*logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	cfg := node.Config{Home: *home, Data: *data, Genesis: g, Listen: listen, Bootstrap: bootstrap, MDNS: *mdns,
+		HTTP: *httpAddr, Logger: log}
+	if !*noPrompt {
+		cfg.Prompt, cfg.Out = os.Stdin, os.Stdout
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.New(cfg)
+	if err != nil {
+		return err
+	}
+	return n.Run(ctx)
+}
+
+// applyFileConfig fills what neither a flag nor the environment set from the home's config.json.
+func applyFileConfig(set map[string]bool, fc node.FileConfig, genesis *string, listen, bootstrap *listFlag, httpAddr *string) {
+	if !set["genesis"] && fc.Genesis != "" {
+		*genesis = fc.Genesis
+	}
+	if !set["listen"] && len(fc.Listen) > 0 {
+		*listen = fc.Listen
+	}
+	if !set["bootstrap"] && len(fc.Bootstrap) > 0 {
+		*bootstrap = fc.Bootstrap
+	}
+	if !set["http"] && fc.HTTP != "" {
+		*httpAddr = fc.HTTP
+	}
+}
+
+func defaultHome() string {
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".posnode")
+	}
+	return ".posnode"
+}
+
+func newLogger(format, level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	var cfg zap.Config
+	switch format {
+	case "json":
+		cfg = zap.NewProductionConfig()
+	case "console":
+		cfg = zap.NewDevelopmentConfig()
+		cfg.DisableStacktrace = true
+		cfg.EncoderConfig.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
+	default:
+		return nil, fmt.Errorf("--log-format: want console or json, got %q", format)
+	}
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.OutputPaths, cfg.ErrorOutputPaths = []string{"stderr"}, []string{"stderr"}
+	return cfg.Build()
+}

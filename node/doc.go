@@ -1,0 +1,8 @@
+// Package node wires the protocol core (chain, consensus) to the network (p2p) and to its users (the prompt and
+// the HTTP API).
+//
+// One event loop owns all mutable consensus state — the block tree, the mempool, the sync and signing records.
+// Slot ticks, gossip validation, sync batches, local submissions and API queries all reach it as closures on one
+// channel, so nothing else needs a lock. Goroutines around it (syncer, publisher, prompt, HTTP server) own no
+// chain state; each exits when the context passed to Run is done, and Run waits for them.
+package node

@@ -1,0 +1,84 @@
+package node
+
+import (
+	"context"
+	"errors"
+
+	"go.uber.org/zap"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/p2p"
+)
+
+// validateBlockMsg is the block topic's validator (PROTOCOL.md §10). Stateless checks and the signature run
+// here, on the gossip goroutine; the event loop then imports the block, and the outcome decides whether gossip
+// passes it on: Reject only what is provably bad, Ignore what is known or cannot be judged yet.
+func (n *Node) validateBlockMsg(ctx context.Context, from string, data []byte) p2p.Verdict {
+	b, err := chain.DecodeBlock(data)
+	if err == nil {
+		err = b.ValidateBasic()
+	}
+	if err == nil {
+		err = b.Verify(n.chainID)
+	}
+	if err != nil {
+		n.log.Info("rejected gossiped block", zap.String("peer", from), zap.Error(err))
+		return n.verdict("blocks", p2p.Reject)
+	}
+	var v p2p.Verdict
+	callErr := n.call(ctx, func() { v = n.blockVerdict(b, from) })
+	if callErr != nil {
+		return n.verdict("blocks", p2p.Ignore)
+	}
+	return n.verdict("blocks", v)
+}
+
+// blockVerdict imports a gossiped block on the event loop and grades the result.
+func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
+	err := n.importBlock(b)
+	switch {
+	case err == nil:
+		return p2p.Accept
+	case errors.Is(err, chain.ErrKnownBlock), errors.Is(err, chain.ErrFutureSlot):
+		return p2p.Ignore
+	case errors.Is(err, chain.ErrUnknownParent):
+		// We are behind or on another branch: fetch the ancestors from the peer that sent it. Pass the block
+		// on; its signature is good and others may know its parent.
+		n.requestSync(from)
+		return p2p.Ignore
+	default:
+		n.log.Info("rejected gossiped block", zap.String("peer", from), zap.Uint64("slot", uint64(b.Header.Slot)),
+			zap.Stringer("hash", b.Hash()), zap.Error(err))
+		return p2p.Reject
+	}
+}
+
+// validateTxMsg is the transaction topic's validator: stateless checks and the signature here, admission to the
+// mempool on the event loop.
+func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.Verdict {
+	tx, err := chain.DecodeTx(data)
+	if err == nil {
+		err = tx.ValidateBasic()
+	}
+	if err == nil {
+		err = tx.Verify(n.chainID)
+	}
+	if err != nil {
+		n.log.Debug("rejected gossiped transaction", zap.String("peer", from), zap.Error(err))
+		return n.verdict("txs", p2p.Reject)
+	}
+	v := p2p.Ignore
+	n.call(ctx, func() {
+		if n.pool.Add(tx, n.tree.HeadState()) == nil {
+			n.metrics.mempool.Set(float64(n.pool.Len()))
+			v = p2p.Accept
+		}
+	})
+	return n.verdict("txs", v)
+}
+
+func (n *Node) verdict(topic string, v p2p.Verdict) p2p.Verdict {
+	name := [...]string{p2p.Accept: "accept", p2p.Ignore: "ignore", p2p.Reject: "reject"}[v]
+	n.metrics.gossip.WithLabelValues(topic, name).Inc()
+	return v
+}

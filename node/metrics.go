@@ -1,0 +1,45 @@
+package node
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the node's Prometheus series, on a registry of its own so several nodes can share a process.
+type metrics struct {
+	reg         *prometheus.Registry
+	height      prometheus.Gauge
+	slot        prometheus.Gauge
+	peers       prometheus.GaugeFunc
+	mempool     prometheus.Gauge
+	slotsWon    prometheus.Counter
+	slotsMissed prometheus.Counter
+	reorgs      prometheus.Counter
+	gossip      *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:         prometheus.NewRegistry(),
+		height:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "posnode_height", Help: "Height of the canonical head."}),
+		slot:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "posnode_slot", Help: "Current slot by the local clock."}),
+		mempool:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "posnode_mempool_txs", Help: "Transactions waiting for a block."}),
+		slotsWon:    prometheus.NewCounter(prometheus.CounterOpts{Name: "posnode_slots_won_total", Help: "Slots this node won and filled with a block."}),
+		slotsMissed: prometheus.NewCounter(prometheus.CounterOpts{Name: "posnode_slots_missed_total", Help: "Slots this node won but left empty (not synced, or an error)."}),
+		reorgs:      prometheus.NewCounter(prometheus.CounterOpts{Name: "posnode_reorgs_total", Help: "Head switches that abandoned at least one block."}),
+		gossip: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "posnode_gossip_validation_total",
+			Help: "Gossip validation outcomes by topic and verdict."}, []string{"topic", "verdict"}),
+	}
+	m.reg.MustRegister(m.height, m.slot, m.mempool, m.slotsWon, m.slotsMissed, m.reorgs, m.gossip)
+	return m
+}
+
+// watchPeers adds the peer count, read from the host when scraped.
+func (m *metrics) watchPeers(count func() float64) {
+	m.peers = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "posnode_peers", Help: "Connected peers."}, count)
+	m.reg.MustRegister(m.peers)
+}
+
+func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }

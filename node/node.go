@@ -1,0 +1,263 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/p2p"
+)
+
+// ErrStopped: the node's event loop is not running.
+var ErrStopped = errors.New("node is not running")
+
+// Config is everything a node needs; cmd/posnode builds it from flags, environment and the home directory.
+type Config struct {
+	Home      string         // the key lives here
+	Data      string         // chain database and known peers; default Home
+	Genesis   *chain.Genesis // the network
+	Listen    []string       // libp2p multiaddrs
+	Bootstrap []string       // peers to dial at start (full multiaddrs)
+	MDNS      bool           // LAN discovery
+	HTTP      string         // API listen address; "" disables the API
+	Logger    *zap.Logger    // nil: no logs
+	Now       func() time.Time
+	Prompt    io.Reader // nil: no interactive prompt
+	Out       io.Writer // prompt output and announcements (default os.Stdout)
+}
+
+// Node is one posnode peer. Create it with New, then Run it.
+type Node struct {
+	cfg     Config
+	log     *zap.Logger
+	key     ed25519.PrivateKey
+	self    chain.Address
+	chainID chain.Hash
+	store   chain.Store
+	metrics *metrics
+
+	calls    chan func()      // closures run by the event loop
+	syncReqs chan string      // peers to sync from
+	pubs     chan publication // messages for the publisher
+	events   chan string      // announcements for the prompt (nil without a prompt)
+	started  chan struct{}    // closed once the network is up and the loop runs
+	stopped  chan struct{}    // closed when the loop has exited
+
+	host       *p2p.Host // set before started is closed
+	blockTopic *p2p.Topic
+	txTopic    *p2p.Topic
+	httpAddr   string
+
+	loopState // owned by the event loop
+}
+
+// loopState is the mutable consensus state; only the event loop touches it.
+type loopState struct {
+	tree       *chain.Tree
+	pool       *mempool
+	lastSigned chain.Slot // highest slot this key ever signed a block for (durable)
+	synced     bool       // caught up with the best peer seen; proposing allowed
+	syncing    bool
+	startedAt  time.Time
+}
+
+type publication struct {
+	topic *p2p.Topic
+	data  []byte
+}
+
+const metaLastSigned = "last_signed_slot"
+
+// New opens the node's key, store and chain; the network starts in Run.
+func New(cfg Config) (*Node, error) {
+	if cfg.Genesis == nil {
+		return nil, errors.New("no genesis")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Data == "" {
+		cfg.Data = cfg.Home
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	key, created, err := LoadOrCreateKey(filepath.Join(cfg.Home, KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	store, err := chain.OpenBolt(filepath.Join(cfg.Data, "chain.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open chain database: %w", err)
+	}
+	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: store, Elect: consensus.Leader, Better: consensus.Better})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open chain: %w", err)
+	}
+	n := &Node{
+		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
+		chainID: cfg.Genesis.Hash(), store: store, metrics: newMetrics(),
+		calls: make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
+		started: make(chan struct{}), stopped: make(chan struct{}),
+	}
+	if cfg.Prompt != nil {
+		n.events = make(chan string, 256)
+	}
+	n.tree, n.pool = tree, newMempool()
+	if n.lastSigned, err = loadLastSigned(store); err != nil {
+		store.Close()
+		return nil, err
+	}
+	head := tree.Head()
+	n.log.Info("chain opened", zap.Stringer("address", n.self), zap.Bool("new_key", created),
+		zap.Stringer("genesis", n.chainID), zap.Uint64("height", uint64(head.Height)), zap.Stringer("head", head.Hash))
+	return n, nil
+}
+
+func loadLastSigned(store chain.Store) (chain.Slot, error) {
+	v, err := store.Meta(metaLastSigned)
+	if err != nil || v == nil {
+		return 0, err
+	}
+	s, err := decodeSlot(v)
+	if err != nil {
+		return 0, fmt.Errorf("record of the last signed slot: %w", err)
+	}
+	return s, nil
+}
+
+// Address returns the node's account address (its peer ID).
+func (n *Node) Address() chain.Address { return n.self }
+
+// ChainID returns the genesis hash that names the node's network.
+func (n *Node) ChainID() chain.Hash { return n.chainID }
+
+// Started is closed when Run has brought the network up and the event loop runs.
+func (n *Node) Started() <-chan struct{} { return n.started }
+
+// Addrs returns the node's dialable multiaddrs; valid after Started.
+func (n *Node) Addrs() []string { return n.host.Addrs() }
+
+// HTTPAddr returns the address the API listens on; valid after Started.
+func (n *Node) HTTPAddr() string { return n.httpAddr }
+
+// Run brings the network up, runs the event loop until ctx is done, then stops every goroutine it started and
+// closes the store.
+func (n *Node) Run(ctx context.Context) error {
+	defer n.store.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := n.startNetwork(ctx); err != nil {
+		return err
+	}
+	defer n.host.Close()
+	var wg sync.WaitGroup
+	stopHTTP, err := n.startHTTP(ctx, &wg)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	wg.Go(func() { n.syncer(ctx) })
+	wg.Go(func() { n.publisher(ctx) })
+	if n.cfg.Prompt != nil {
+		wg.Go(func() { n.runPrompt(ctx, cancel) })
+	}
+	n.startedAt = n.cfg.Now()
+	close(n.started)
+	n.loop(ctx)
+	close(n.stopped)
+	cancel()
+	stopHTTP()
+	wg.Wait()
+	n.log.Info("node stopped", zap.Uint64("height", uint64(n.tree.Head().Height)))
+	return nil
+}
+
+func (n *Node) startNetwork(ctx context.Context) error {
+	host, err := p2p.New(ctx, p2p.Config{
+		Key: n.key, Listen: n.cfg.Listen, Bootstrap: n.cfg.Bootstrap, MDNS: n.cfg.MDNS,
+		PeersFile: filepath.Join(n.cfg.Data, "peers.json"), Namespace: n.chainID.String(), Logger: n.log.Named("p2p"),
+	})
+	if err != nil {
+		return fmt.Errorf("start p2p host: %w", err)
+	}
+	n.host = host
+	if n.blockTopic, err = host.Join("blocks", n.validateBlockMsg); err == nil {
+		n.txTopic, err = host.Join("txs", n.validateTxMsg)
+	}
+	if err != nil {
+		host.Close()
+		return fmt.Errorf("join topics: %w", err)
+	}
+	n.metrics.watchPeers(func() float64 { return float64(len(host.Peers())) })
+	host.Handle(protoStatus, n.serveStatus)
+	host.Handle(protoBlocks, n.serveBlocks)
+	for _, a := range host.Addrs() {
+		n.log.Info("listening", zap.String("addr", a))
+	}
+	return nil
+}
+
+// call runs f on the event loop and waits for it.
+func (n *Node) call(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case n.calls <- func() { f(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.stopped:
+		return ErrStopped
+	}
+	<-done
+	return nil
+}
+
+// publisher sends gossip outside the event loop, so that a slow network never stalls consensus.
+func (n *Node) publisher(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-n.pubs:
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := p.topic.Publish(pctx, p.data); err != nil && ctx.Err() == nil {
+				n.log.Warn("publish failed", zap.Error(err))
+			}
+			cancel()
+		}
+	}
+}
+
+// publish queues a message for the publisher; called by the event loop, never blocks it.
+func (n *Node) publish(t *p2p.Topic, data []byte) {
+	select {
+	case n.pubs <- publication{t, data}:
+	default:
+		n.log.Warn("publish queue full; message left to sync")
+	}
+}
+
+// announce shows a line on the prompt, if there is one, without ever blocking the loop.
+func (n *Node) announce(format string, args ...any) {
+	if n.events == nil {
+		return
+	}
+	select {
+	case n.events <- fmt.Sprintf(format, args...):
+	default:
+	}
+}

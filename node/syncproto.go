@@ -1,0 +1,122 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/posnode/posnode/chain"
+)
+
+// Sync protocol names (PROTOCOL.md §10); the p2p layer prefixes them with the network name.
+const (
+	protoStatus = "status"
+	protoBlocks = "blocks"
+)
+
+// Sync limits (PROTOCOL.md §10).
+const (
+	maxRangeBlocks = 256     // blocks per range request
+	maxRangeBytes  = 8 << 20 // bytes of block encodings per range response
+)
+
+// ErrBadSyncMessage: a sync request or response does not decode.
+var ErrBadSyncMessage = errors.New("bad sync message")
+
+// status is a node's answer to a status request: its head.
+type status struct {
+	Head   chain.Hash
+	Height chain.Height
+	Slot   chain.Slot
+}
+
+const statusSize = 32 + 8 + 8
+
+func (s status) tip() chain.Tip { return chain.Tip{Hash: s.Head, Height: s.Height, Slot: s.Slot} }
+
+func (s status) encode() []byte {
+	b := make([]byte, 0, statusSize)
+	b = append(b, s.Head[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Height))
+	return binary.BigEndian.AppendUint64(b, uint64(s.Slot))
+}
+
+func decodeStatus(b []byte) (status, error) {
+	var s status
+	if len(b) != statusSize {
+		return s, fmt.Errorf("%w: status is %d bytes, want %d", ErrBadSyncMessage, len(b), statusSize)
+	}
+	copy(s.Head[:], b)
+	s.Height = chain.Height(binary.BigEndian.Uint64(b[32:]))
+	s.Slot = chain.Slot(binary.BigEndian.Uint64(b[40:]))
+	return s, nil
+}
+
+// rangeReq asks for up to Count canonical blocks from height From.
+type rangeReq struct {
+	From  chain.Height
+	Count uint32
+}
+
+func (r rangeReq) encode() []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(r.From))
+	return binary.BigEndian.AppendUint32(b, r.Count)
+}
+
+func decodeRangeReq(b []byte) (rangeReq, error) {
+	if len(b) != 12 {
+		return rangeReq{}, fmt.Errorf("%w: range request is %d bytes, want 12", ErrBadSyncMessage, len(b))
+	}
+	r := rangeReq{From: chain.Height(binary.BigEndian.Uint64(b)), Count: binary.BigEndian.Uint32(b[8:])}
+	if r.From == 0 || r.Count == 0 || r.Count > maxRangeBlocks {
+		return r, fmt.Errorf("%w: range from %d count %d", ErrBadSyncMessage, r.From, r.Count)
+	}
+	return r, nil
+}
+
+// encodeBlocks frames block encodings as u32 count, then u32 length + bytes for each.
+func encodeBlocks(encoded [][]byte) []byte {
+	size := 4
+	for _, e := range encoded {
+		size += 4 + len(e)
+	}
+	b := binary.BigEndian.AppendUint32(make([]byte, 0, size), uint32(len(encoded)))
+	for _, e := range encoded {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(e)))
+		b = append(b, e...)
+	}
+	return b
+}
+
+// decodeBlocks parses a range response; every block must decode and the input must end exactly.
+func decodeBlocks(b []byte) ([]*chain.Block, error) {
+	if len(b) < 4 {
+		return nil, fmt.Errorf("%w: range response of %d bytes", ErrBadSyncMessage, len(b))
+	}
+	n := binary.BigEndian.Uint32(b)
+	if n > maxRangeBlocks {
+		return nil, fmt.Errorf("%w: %d blocks in one response", ErrBadSyncMessage, n)
+	}
+	b = b[4:]
+	blocks := make([]*chain.Block, 0, n)
+	for i := range n {
+		if len(b) < 4 {
+			return nil, fmt.Errorf("%w: block %d: truncated length", ErrBadSyncMessage, i)
+		}
+		size := binary.BigEndian.Uint32(b)
+		b = b[4:]
+		if uint64(size) > uint64(len(b)) {
+			return nil, fmt.Errorf("%w: block %d: %d bytes announced, %d left", ErrBadSyncMessage, i, size, len(b))
+		}
+		blk, err := chain.DecodeBlock(b[:size])
+		if err != nil {
+			return nil, fmt.Errorf("%w: block %d: %w", ErrBadSyncMessage, i, err)
+		}
+		blocks = append(blocks, blk)
+		b = b[size:]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadSyncMessage, len(b))
+	}
+	return blocks, nil
+}

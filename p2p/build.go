@@ -1,0 +1,135 @@
+package p2p
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+	"go.uber.org/zap"
+)
+
+// Resource budget of the libp2p resource manager. Fixed rather than scaled from the machine's
+// RAM, which inside a container is the host's, not the container's limit.
+const (
+	rcmgrMemory = 512 << 20
+	rcmgrFDs    = 1024
+)
+
+// newLibp2pHost builds the libp2p host: TCP and QUIC transports, the deny-list gater, a bounded
+// resource manager; no relay, no metrics (the node counts what it needs).
+func newLibp2pHost(key ed25519.PrivateKey, listen []ma.Multiaddr, g *gater) (host.Host, error) {
+	sk, err := crypto.UnmarshalEd25519PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key: %w", ErrBadConfig, err)
+	}
+	rm, err := newResourceManager()
+	if err != nil {
+		return nil, err
+	}
+	h, err := libp2p.New(
+		libp2p.Identity(sk),
+		libp2p.ListenAddrs(listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.ConnectionGater(g),
+		libp2p.ResourceManager(rm),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+		libp2p.UserAgent("posnode"),
+	)
+	if err != nil {
+		_ = rm.Close()
+		return nil, fmt.Errorf("start libp2p host: %w", err)
+	}
+	return h, nil
+}
+
+// newResourceManager scales libp2p's default limits to the fixed budget.
+func newResourceManager() (network.ResourceManager, error) {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(rcmgrMemory, rcmgrFDs)))
+	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	return rm, nil
+}
+
+// newPubSub starts the gossipsub router: no router signatures and no author (messages carry
+// their own), content-addressed IDs, flood publishing, peer exchange and a scoring that only
+// punishes invalid messages (PROTOCOL.md §10).
+func newPubSub(ctx context.Context, h host.Host, log *zap.Logger) (*pubsub.PubSub, error) {
+	ps, err := pubsub.NewGossipSub(ctx, h,
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(messageID),
+		pubsub.WithFloodPublish(true),
+		pubsub.WithPeerExchange(true),
+		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
+		pubsub.WithMaxMessageSize(1<<20),
+		pubsub.WithLogger(libraryLogger(log, "pubsub")),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("start gossipsub: %w", err)
+	}
+	return ps, nil
+}
+
+// messageID is SHA-256(topic ‖ data), so identical payloads dedupe whoever forwards them.
+func messageID(m *pb.Message) string {
+	h := sha256.New()
+	h.Write([]byte(m.GetTopic()))
+	h.Write(m.Data)
+	return string(h.Sum(nil))
+}
+
+// Peer scoring: only P4 (invalid messages, i.e. Reject verdicts) counts. The penalty grows with
+// the square of the decayed count: 4 rejects in a row stop gossip to the peer, 8 stop publishing
+// to it and 9 graylist it (its messages are ignored); the count decays to zero over an hour.
+const (
+	invalidWeight     = -1.0
+	invalidDecayTime  = time.Hour
+	gossipThreshold   = -10
+	publishThreshold  = -50
+	graylistThreshold = -80
+)
+
+func peerScoreParams() *pubsub.PeerScoreParams {
+	return &pubsub.PeerScoreParams{
+		SkipAtomicValidation: true,
+		Topics:               make(map[string]*pubsub.TopicScoreParams),
+		DecayInterval:        pubsub.DefaultDecayInterval,
+		DecayToZero:          pubsub.DefaultDecayToZero,
+		RetainScore:          time.Hour, // a peer cannot shed its penalty by reconnecting
+	}
+}
+
+func peerScoreThresholds() *pubsub.PeerScoreThresholds {
+	return &pubsub.PeerScoreThresholds{
+		GossipThreshold:   gossipThreshold,
+		PublishThreshold:  publishThreshold,
+		GraylistThreshold: graylistThreshold,
+	}
+}
+
+func topicScoreParams() *pubsub.TopicScoreParams {
+	return &pubsub.TopicScoreParams{
+		SkipAtomicValidation:           true,
+		TopicWeight:                    1,
+		TimeInMeshQuantum:              time.Second, // unused (weight 0) but must not be zero
+		InvalidMessageDeliveriesWeight: invalidWeight,
+		InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecay(invalidDecayTime),
+	}
+}

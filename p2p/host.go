@@ -1,0 +1,257 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	manet "github.com/multiformats/go-multiaddr/net"
+	"go.uber.org/zap"
+)
+
+// Peer describes one connected peer.
+type Peer struct {
+	ID        string // peer ID
+	Addr      string // remote multiaddr of the connection
+	Direction string // "inbound" or "outbound"
+}
+
+// peerEventsBuffer is how many connect notifications wait for the reader before new ones are dropped.
+const peerEventsBuffer = 64
+
+// Host is a libp2p node with gossip, request/response and peer management.
+// Its methods are safe for concurrent use.
+type Host struct {
+	host   host.Host
+	ps     *pubsub.PubSub
+	gater  *gater
+	log    *zap.Logger
+	ns     string
+	events chan string // connect notifications; never closed, dropped when full
+
+	// life is the host's lifetime (New's ctx until Close), not a request context: stream handlers,
+	// which libp2p calls without one, derive their contexts from it.
+	life   context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex // guards closed and wg.Add against Close
+	closed bool
+	wg     sync.WaitGroup // every goroutine the host starts, and running stream handlers
+}
+
+// New starts a host: it listens, joins gossipsub, dials bootstrap and known peers and, if asked,
+// starts mDNS. ctx bounds the host's background work; Close must still be called.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	listen, err := cfg.listenAddrs()
+	if err != nil {
+		return nil, err
+	}
+	boot, err := parseBootstrap(cfg.Bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	book := newPeerBook(cfg.PeersFile, log)
+	g := newGater()
+	lh, err := newLibp2pHost(cfg.Key, listen, g)
+	if err != nil {
+		return nil, err
+	}
+	life, cancel := context.WithCancel(ctx)
+	ps, err := newPubSub(life, lh, log)
+	if err != nil {
+		cancel()
+		_ = lh.Close()
+		return nil, err
+	}
+	h := &Host{host: lh, ps: ps, gater: g, log: log, ns: cfg.Namespace,
+		events: make(chan string, peerEventsBuffer), life: life, cancel: cancel}
+	if err := h.start(life, cfg, boot, book); err != nil {
+		_ = h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// start launches the host's goroutines.
+func (h *Host) start(ctx context.Context, cfg Config, boot []peer.AddrInfo, book *peerBook) error {
+	sub, err := h.subscribeEvents()
+	if err != nil {
+		return err
+	}
+	h.spawn(func() { h.watchPeers(ctx, sub, book) })
+	for _, ai := range boot {
+		if ai.ID == h.host.ID() {
+			continue // a shared bootstrap list may name this host
+		}
+		h.host.ConnManager().Protect(ai.ID, "bootstrap")
+		h.spawn(func() { h.keepConnected(ctx, ai) })
+	}
+	if known := book.addrInfos(); len(known) > 0 {
+		h.spawn(func() { h.dialAll(ctx, known) })
+	}
+	if cfg.MDNS {
+		return h.startMDNS(ctx, cfg.Namespace)
+	}
+	return nil
+}
+
+// spawn runs fn in a goroutine that Close waits for; it does nothing once the host is closed.
+func (h *Host) spawn(fn func()) bool {
+	if !h.enter() {
+		return false
+	}
+	go func() {
+		defer h.wg.Done()
+		fn()
+	}()
+	return true
+}
+
+// enter registers work that Close must wait for; the caller calls h.wg.Done when it ends.
+func (h *Host) enter() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+// isClosed reports whether Close has been called.
+func (h *Host) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+// Close stops every goroutine the host started, waits for them (the peers file is written on the
+// way out), then closes the libp2p host. Closing twice is harmless.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+	if err := h.host.Close(); err != nil {
+		return fmt.Errorf("close libp2p host: %w", err)
+	}
+	return nil
+}
+
+// ID returns the host's peer ID, which is also its chain.Address text.
+func (h *Host) ID() string { return h.host.ID().String() }
+
+// Addrs returns the host's dialable addresses, each ending in /p2p/<id>; a wildcard listen
+// address is expanded to the interface addresses.
+func (h *Host) Addrs() []string {
+	addrs := h.host.Addrs()
+	if resolved, err := manet.ResolveUnspecifiedAddresses(addrs, nil); err == nil {
+		addrs = resolved
+	}
+	suffix := "/p2p/" + h.ID()
+	out := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		if manet.IsIPUnspecified(a) {
+			continue
+		}
+		out = append(out, a.String()+suffix)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Connect dials the peer at addr, a multiaddr ending in /p2p/<id>.
+func (h *Host) Connect(ctx context.Context, addr string) error {
+	if h.isClosed() {
+		return ErrClosed
+	}
+	ai, err := parsePeerAddr(addr)
+	if err != nil {
+		return err
+	}
+	if ai.ID == h.host.ID() {
+		return fmt.Errorf("%w: %q is this host", ErrBadAddr, addr)
+	}
+	return h.dial(ctx, ai)
+}
+
+// dial connects to ai unless it is blocked, bypassing libp2p's own dial backoff (callers keep theirs).
+func (h *Host) dial(ctx context.Context, ai peer.AddrInfo) error {
+	if h.gater.blocked(ai.ID) {
+		return fmt.Errorf("%w: %s", ErrBlocked, ai.ID)
+	}
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	ctx = network.WithForceDirectDial(ctx, "posnode dial")
+	if err := h.host.Connect(ctx, ai); err != nil {
+		return fmt.Errorf("connect to %s: %w", ai.ID, err)
+	}
+	return nil
+}
+
+// Peers lists the connected peers, one entry per peer, sorted by ID.
+func (h *Host) Peers() []Peer {
+	var out []Peer
+	seen := make(map[peer.ID]bool)
+	for _, c := range h.host.Network().Conns() {
+		p := c.RemotePeer()
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		out = append(out, Peer{
+			ID:        p.String(),
+			Addr:      c.RemoteMultiaddr().String(),
+			Direction: strings.ToLower(c.Stat().Direction.String()),
+		})
+	}
+	slices.SortFunc(out, func(a, b Peer) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// PeerEvents delivers the IDs of peers as they connect. The channel is buffered and never closed;
+// a notification that finds it full is dropped, so readers should also poll Peers.
+func (h *Host) PeerEvents() <-chan string { return h.events }
+
+// Block puts peer on the deny-list: its connections are closed and new ones, either way, refused.
+func (h *Host) Block(peerID string) error {
+	p, err := parsePeer(peerID)
+	if err != nil {
+		return err
+	}
+	h.gater.block(p)
+	if err := h.host.Network().ClosePeer(p); err != nil {
+		h.log.Debug("close blocked peer", zap.String("peer", peerID), zap.Error(err))
+	}
+	h.log.Info("peer blocked", zap.String("peer", peerID))
+	return nil
+}
+
+// Unblock removes peer from the deny-list; bootstrap peers are redialled, others wait to be dialled.
+func (h *Host) Unblock(peerID string) error {
+	p, err := parsePeer(peerID)
+	if err != nil {
+		return err
+	}
+	h.gater.unblock(p)
+	h.log.Info("peer unblocked", zap.String("peer", peerID))
+	return nil
+}
