@@ -166,6 +166,8 @@ func reply(w http.ResponseWriter, v any, err error) {
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, v)
+	case errors.Is(err, ErrPoolFull):
+		fail(w, http.StatusServiceUnavailable, err)
 	case errors.Is(err, ErrNotFound):
 		fail(w, http.StatusNotFound, err)
 	case errors.Is(err, ErrInvalidTx):

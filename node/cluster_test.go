@@ -59,7 +59,7 @@ func (c *cluster) start(i int, bootstrap ...int) *Node {
 	for _, j := range bootstrap {
 		boot = append(boot, c.nodes[j].Addrs()[0])
 	}
-	n, err := New(Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: boot,
+	n, err := New(Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: boot, HTTP: "127.0.0.1:0",
 		Logger: zaptest.NewLogger(c.t).Named(fmt.Sprintf("node%d", i))})
 	if err != nil {
 		c.t.Fatalf("node %d: %v", i, err)

@@ -114,6 +114,7 @@ func (n *Node) propose(s chain.Slot) error {
 	n.metrics.slotsWon.Inc()
 	n.log.Info("proposed block", zap.Uint64("slot", uint64(s)), zap.Uint64("height", uint64(b.Header.Height)),
 		zap.Int("txs", len(b.Txs)), zap.Stringer("hash", b.Hash()))
+	n.observe(b, true)
 	n.applyChange(change)
 	n.publish(n.blockTopic, b.Encode())
 	return nil
@@ -125,8 +126,15 @@ func (n *Node) importBlock(b *chain.Block) error {
 	if err != nil {
 		return err
 	}
+	n.observe(b, false)
 	n.applyChange(change)
 	return nil
+}
+
+func (n *Node) observe(b *chain.Block, local bool) {
+	if n.cfg.OnBlock != nil {
+		n.cfg.OnBlock(b, local)
+	}
 }
 
 // applyChange brings the mempool, metrics and prompt up to date after the head moved. Transactions of blocks that

@@ -34,6 +34,9 @@ type Config struct {
 	Now       func() time.Time
 	Prompt    io.Reader // nil: no interactive prompt
 	Out       io.Writer // prompt output and announcements (default os.Stdout)
+	// OnBlock, if set, is called on the event loop each time a block is stored: proposed here (local) or
+	// imported. It must return quickly; benchmarks use it to time propagation.
+	OnBlock func(b *chain.Block, local bool)
 }
 
 // Node is one posnode peer. Create it with New, then Run it.

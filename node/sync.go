@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"go.uber.org/zap"
@@ -12,7 +13,10 @@ import (
 	"github.com/posnode/posnode/consensus"
 )
 
-const syncRequestTimeout = 10 * time.Second
+const (
+	syncRequestTimeout = 10 * time.Second
+	pollPeersPerRound  = 3
+)
 
 // serveStatus answers a status request with this node's head (PROTOCOL.md §10).
 func (n *Node) serveStatus(ctx context.Context, _ string, _ []byte) ([]byte, error) {
@@ -70,9 +74,11 @@ func (n *Node) requestSync(peer string) {
 	}
 }
 
-// pollPeers asks every connected peer for its head now and then, so a block lost by gossip is fetched by sync.
+// pollPeers asks a few random peers for their heads now and then, so a block lost by gossip is fetched by sync.
 func (n *Node) pollPeers() {
-	for _, p := range n.host.Peers() {
+	peers := n.host.Peers()
+	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
+	for _, p := range peers[:min(len(peers), pollPeersPerRound)] {
 		n.requestSync(p.ID)
 	}
 }
@@ -118,8 +124,12 @@ func (n *Node) syncFrom(ctx context.Context, peer string) error {
 	}); err != nil || !behind {
 		return err
 	}
-	defer n.call(context.WithoutCancel(ctx), func() { n.syncing = false })
-	return n.fetchFrom(ctx, peer, ours.Height+1, theirs)
+	err = n.fetchFrom(ctx, peer, ours.Height+1, theirs)
+	n.call(context.WithoutCancel(ctx), func() {
+		n.syncing = false
+		n.synced = n.synced || err == nil
+	})
+	return err
 }
 
 func (n *Node) fetchFrom(ctx context.Context, peer string, from chain.Height, target status) error {
