@@ -28,6 +28,7 @@ func (n *Node) loop(ctx context.Context) {
 	defer slotTimer.Stop()
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
+	blockMsgs, txMsgs := n.blockTopic.Messages(), n.txTopic.Messages()
 	for {
 		select {
 		case <-ctx.Done():
@@ -42,10 +43,16 @@ func (n *Node) loop(ctx context.Context) {
 		case id := <-n.host.PeerEvents():
 			n.log.Debug("peer connected", zap.String("peer", id))
 			n.requestSync(id)
-		case <-n.blockTopic.Messages():
+		case _, ok := <-blockMsgs:
 			// Blocks are imported while they are validated (validateBlockMsg); nothing is left to do.
-		case <-n.txTopic.Messages():
+			if !ok {
+				blockMsgs = nil
+			}
+		case _, ok := <-txMsgs:
 			// Likewise, transactions enter the mempool during validation.
+			if !ok {
+				txMsgs = nil
+			}
 		}
 	}
 }

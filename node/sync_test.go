@@ -2,13 +2,11 @@ package node
 
 import (
 	"context"
-	"crypto/ed25519"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/posnode/posnode/chain"
-	"github.com/posnode/posnode/consensus"
 )
 
 // A node that joins late syncs a chain of more than 500 blocks from its peer.
@@ -16,43 +14,14 @@ func TestLateJoinerSyncs500Blocks(t *testing.T) {
 	const built = 520
 	slot := 100 * time.Millisecond
 	c := newCluster(t, []uint64{10, 20, 30}, slot, -(built+30)*slot)
-	c.prebuild(0, built)
+	if err := BuildChain(c.homes[0], c.gen, c.keys, built, 0); err != nil {
+		t.Fatal(err)
+	}
 	c.start(0)
 	c.start(2, 0)
 	c.agreeAt(built, 60*time.Second, 0, 2)
 	st := c.status(2)
 	t.Logf("late joiner at height %d (head %s)", st.Height, st.Head.Short())
-}
-
-// prebuild writes a chain of n blocks, every slot filled by its lottery winner, into node i's store.
-func (c *cluster) prebuild(i, n int) {
-	c.t.Helper()
-	store, err := chain.OpenBolt(filepath.Join(c.homes[i], "chain.db"))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer store.Close()
-	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: store, Elect: consensus.Leader, Better: consensus.Better})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	keys := map[chain.Address]int{}
-	for k, key := range c.keys {
-		keys[chain.AddressOf(key.Public().(ed25519.PublicKey))] = k
-	}
-	for s := chain.Slot(1); s <= chain.Slot(n); s++ {
-		leader, ok := tree.Leader(s)
-		if !ok {
-			c.t.Fatalf("no leader at slot %d", s)
-		}
-		b, _, err := tree.Propose(s, c.keys[keys[leader]], nil)
-		if err == nil {
-			_, err = tree.Insert(b, s)
-		}
-		if err != nil {
-			c.t.Fatalf("slot %d: %v", s, err)
-		}
-	}
 }
 
 // Blocks with a bad signature or from a validator that did not win the slot are rejected by gossip validation and
@@ -90,5 +59,30 @@ func TestBadBlocksAreRejected(t *testing.T) {
 				t.Errorf("node %d accepted forged block %s", i, hash.Short())
 			}
 		}
+	}
+}
+
+// A node never signs a slot at or below the last slot it recorded as signed, even after a restart: the record is
+// read back from the store. Here the sole validator, which wins every slot, finds slot 50 already recorded while
+// the clock is at slot 40.
+func TestNeverSignsARecordedSlotAgain(t *testing.T) {
+	slot := 100 * time.Millisecond
+	c := newCluster(t, []uint64{10}, slot, -40*slot)
+	store, err := chain.OpenBolt(filepath.Join(c.homes[0], "chain.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutMeta(metaLastSigned, encodeSlot(50)); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	c.start(0)
+	waitFor(t, 20*time.Second, "height 3", func() bool { return c.status(0).Height >= 3 })
+	b, err := c.nodes[0].Block(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Slot <= 50 {
+		t.Errorf("first block at slot %d, want > 50 (slot 50 was recorded as signed)", b.Slot)
 	}
 }

@@ -72,6 +72,7 @@ func newResourceManager() (network.ResourceManager, error) {
 // punishes invalid messages (PROTOCOL.md §10).
 func newPubSub(ctx context.Context, h host.Host, log *zap.Logger) (*pubsub.PubSub, error) {
 	ps, err := pubsub.NewGossipSub(ctx, h,
+		pubsub.WithLogger(libraryLogger(log, "pubsub")), // first: later options capture the logger
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),
@@ -79,7 +80,6 @@ func newPubSub(ctx context.Context, h host.Host, log *zap.Logger) (*pubsub.PubSu
 		pubsub.WithPeerExchange(true),
 		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
 		pubsub.WithMaxMessageSize(1<<20),
-		pubsub.WithLogger(libraryLogger(log, "pubsub")),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("start gossipsub: %w", err)

@@ -81,6 +81,22 @@ func (c *Config) check() error {
 	return nil
 }
 
+// parse checks the config and parses its listen and bootstrap addresses.
+func (c *Config) parse() ([]ma.Multiaddr, []peer.AddrInfo, error) {
+	if err := c.check(); err != nil {
+		return nil, nil, err
+	}
+	listen, err := c.listenAddrs()
+	if err != nil {
+		return nil, nil, err
+	}
+	boot, err := parseBootstrap(c.Bootstrap)
+	if err != nil {
+		return nil, nil, err
+	}
+	return listen, boot, nil
+}
+
 // listenAddrs parses the listen multiaddrs, defaulting to an ephemeral TCP port on all interfaces.
 func (c *Config) listenAddrs() ([]ma.Multiaddr, error) {
 	if len(c.Listen) == 0 {

@@ -3,6 +3,7 @@ package p2p
 import (
 	"sync"
 
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -15,6 +16,8 @@ type gater struct {
 	mu   sync.RWMutex
 	deny map[peer.ID]struct{}
 }
+
+var _ connmgr.ConnectionGater = (*gater)(nil)
 
 func newGater() *gater { return &gater{deny: make(map[peer.ID]struct{})} }
 

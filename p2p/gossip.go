@@ -22,6 +22,20 @@ const (
 	Reject
 )
 
+// String returns "accept", "ignore" or "reject".
+func (v Verdict) String() string {
+	switch v {
+	case Accept:
+		return "accept"
+	case Ignore:
+		return "ignore"
+	case Reject:
+		return "reject"
+	default:
+		return fmt.Sprintf("verdict(%d)", int(v))
+	}
+}
+
 // Message is a gossip message from another peer that passed validation.
 type Message struct {
 	From string // the peer that forwarded it, not necessarily its author

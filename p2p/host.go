@@ -48,20 +48,13 @@ type Host struct {
 // New starts a host: it listens, joins gossipsub, dials bootstrap and known peers and, if asked,
 // starts mDNS. ctx bounds the host's background work; Close must still be called.
 func New(ctx context.Context, cfg Config) (*Host, error) {
-	if err := cfg.check(); err != nil {
+	listen, boot, err := cfg.parse()
+	if err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = zap.NewNop()
-	}
-	listen, err := cfg.listenAddrs()
-	if err != nil {
-		return nil, err
-	}
-	boot, err := parseBootstrap(cfg.Bootstrap)
-	if err != nil {
-		return nil, err
 	}
 	book := newPeerBook(cfg.PeersFile, log)
 	g := newGater()
@@ -91,6 +84,7 @@ func (h *Host) start(ctx context.Context, cfg Config, boot []peer.AddrInfo, book
 	if err != nil {
 		return err
 	}
+	known := book.addrInfos() // read before the watcher takes ownership of book
 	h.spawn(func() { h.watchPeers(ctx, sub, book) })
 	for _, ai := range boot {
 		if ai.ID == h.host.ID() {
@@ -99,7 +93,7 @@ func (h *Host) start(ctx context.Context, cfg Config, boot []peer.AddrInfo, book
 		h.host.ConnManager().Protect(ai.ID, "bootstrap")
 		h.spawn(func() { h.keepConnected(ctx, ai) })
 	}
-	if known := book.addrInfos(); len(known) > 0 {
+	if len(known) > 0 {
 		h.spawn(func() { h.dialAll(ctx, known) })
 	}
 	if cfg.MDNS {

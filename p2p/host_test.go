@@ -225,3 +225,23 @@ func TestClosedHost(t *testing.T) {
 		t.Errorf("second Close: got %v, want nil", err)
 	}
 }
+
+// TestMDNS needs multicast on the loopback or a shared interface.
+func TestMDNS(t *testing.T) {
+	wild := []string{"/ip4/0.0.0.0/tcp/0"}
+	a := newHost(t, Config{MDNS: true, Listen: wild})
+	b := newHost(t, Config{MDNS: true, Listen: wild})
+	waitFor(t, "mdns discovery", func() bool { return connected(a, b) || connected(b, a) })
+}
+
+func TestMDNSServiceName(t *testing.T) {
+	tests := []struct{ ns, want string }{
+		{"0123456789abcdef0123", "_pn0123456789ab._udp"},
+		{"Test_Net", "_pntest-net._udp"},
+	}
+	for _, tt := range tests {
+		if got := mdnsService(tt.ns); got != tt.want {
+			t.Errorf("mdnsService(%q): got %q, want %q", tt.ns, got, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -138,5 +139,41 @@ func TestRequestCancelled(t *testing.T) {
 	}()
 	if _, err := a.Request(ctx, b.ID(), "slow", nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want %v", err, context.Canceled)
+	}
+}
+
+// TestCloseWaitsForHandlers checks that Close cancels a running handler's context and returns
+// only after the handler has finished.
+func TestCloseWaitsForHandlers(t *testing.T) {
+	a := newHost(t, Config{})
+	b, err := New(testCtx(t), Config{Key: newKey(t), Namespace: testNS, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan struct{})
+	var finished atomic.Bool
+	if err := b.Handle("slow", func(ctx context.Context, _ string, _ []byte) ([]byte, error) {
+		close(entered)
+		<-ctx.Done()
+		finished.Store(true)
+		return nil, ctx.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, a, b)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Request(testCtx(t), b.ID(), "slow", nil)
+		errc <- err
+	}()
+	<-entered
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !finished.Load() {
+		t.Error("Close returned before the handler finished")
+	}
+	if err := <-errc; err == nil {
+		t.Error("request to a closing host: got nil error")
 	}
 }

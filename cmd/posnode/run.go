@@ -14,6 +14,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node"
+	"github.com/posnode/posnode/p2p"
 )
 
 func cmdRun(args []string) error {
@@ -54,6 +55,7 @@ func cmdRun(args []string) error {
 		return err
 	}
 	defer log.Sync()
+	p2p.RouteLibraryLogs(log.Named("libp2p"))
 	cfg := node.Config{Home: *home, Data: *data, Genesis: g, Listen: listen, Bootstrap: bootstrap, MDNS: *mdns,
 		HTTP: *httpAddr, Logger: log}
 	if !*noPrompt {
