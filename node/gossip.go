@@ -42,8 +42,8 @@ func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
 	case errors.Is(err, chain.ErrKnownBlock), errors.Is(err, chain.ErrFutureSlot):
 		return p2p.Ignore
 	case errors.Is(err, chain.ErrUnknownParent):
-		// We are behind or on another branch: fetch the ancestors from the peer that sent it. Pass the block
-		// on; its signature is good and others may know its parent.
+		// We are behind or on another branch: fetch the ancestors from the peer that sent it. We cannot judge
+		// the block yet, so we do not forward it; peers that know its parent do.
 		n.requestSync(from)
 		return p2p.Ignore
 	default:
