@@ -180,6 +180,9 @@ func (n *Node) Run(ctx context.Context) error {
 		wg.Go(func() { n.runPrompt(ctx, cancel) })
 	}
 	n.startedAt = n.cfg.Now()
+	if wait := n.cfg.Genesis.Time.Sub(n.startedAt); wait > 0 {
+		n.log.Info("waiting for genesis", zap.Time("genesis_time", n.cfg.Genesis.Time), zap.Duration("in", wait.Round(time.Millisecond)))
+	}
 	close(n.started)
 	n.loop(ctx)
 	close(n.stopped)
