@@ -1,0 +1,16 @@
+# A posnode image: nothing but the static binary.
+#
+# The binary is built on the host and copied in; the image has no toolchain, no shell and no libc. Build it with
+#
+#   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o build/posnode ./cmd/posnode
+#   docker build -t posnode:local .
+#
+# (scripts/testnet.sh does both.) CGO_ENABLED=0 makes the binary static, so it runs in an empty root.
+FROM scratch
+COPY build/posnode /posnode
+# libp2p, HTTP API and /metrics.
+EXPOSE 4001 8080
+ENTRYPOINT ["/posnode"]
+# Default: a node whose key, chain and optional config.json live in the /data volume; pass --genesis and
+# --bootstrap (or POSNODE_GENESIS, POSNODE_BOOTSTRAP) to join a network.
+CMD ["run", "--home", "/data", "--http", "0.0.0.0:8080", "--mdns=false"]

@@ -1,0 +1,155 @@
+// Command e2e tests a running docker testnet end to end, black-box over its HTTP API, in the manner of CometBFT's
+// e2e runner: it keeps submitting BPM records to every node, applies one fault at a time (kill and restart,
+// pause, network partition of one node), checks that the other nodes keep making blocks and that the faulty
+// node catches up, and at the end checks that all nodes hold the same chain with every accepted record on it
+// exactly once. It prints a summary and exits 1 on any violation.
+//
+// scripts/e2e.sh starts a fresh testnet for it and always tears it down.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	name           string        // container prefix <name>-nodeI, network <name>-net
+	apis           []string      // host:port of each node's API
+	hold           time.Duration // how long each fault lasts
+	every          time.Duration // one submission per node per interval
+	minAdvance     int64         // blocks each healthy node must add during a fault
+	maxStall       time.Duration // longest a healthy node may go without a new block during a fault
+	recoverTimeout time.Duration
+	settleTimeout  time.Duration
+	timeout        time.Duration // the whole run
+	drain          bool          // before a kill, wait until the node's records are committed elsewhere
+}
+
+type runner struct {
+	cfg   config
+	nodes []*client
+	load  *load
+	start time.Time
+}
+
+func main() {
+	var cfg config
+	var apis string
+	flag.StringVar(&cfg.name, "name", "posnode-e2e", "compose name: containers <name>-nodeI, network <name>-net")
+	flag.StringVar(&apis, "api", "127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083,127.0.0.1:18084",
+		"node APIs, comma-separated, node1 first")
+	flag.DurationVar(&cfg.hold, "hold", 30*time.Second, "duration of each fault")
+	flag.DurationVar(&cfg.every, "every", 250*time.Millisecond, "interval between submissions to each node")
+	flag.Int64Var(&cfg.minAdvance, "min-advance", 3, "blocks each healthy node must add during a fault")
+	flag.DurationVar(&cfg.maxStall, "max-stall", 10*time.Second,
+		"longest a healthy node may go without a new block during a fault")
+	flag.DurationVar(&cfg.recoverTimeout, "recover-timeout", 90*time.Second, "time a faulty node gets to catch up")
+	flag.DurationVar(&cfg.settleTimeout, "settle-timeout", 60*time.Second,
+		"time the records get to be committed after the load stops")
+	flag.BoolVar(&cfg.drain, "drain", true,
+		"before killing a node, stop its load and wait until its records are committed elsewhere (a kill loses its mempool)")
+	flag.DurationVar(&cfg.timeout, "timeout", 7*time.Minute, "time limit of the whole run")
+	flag.Parse()
+	cfg.apis = strings.Split(apis, ",")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	if err := newRunner(cfg).run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: FAIL:", err)
+		os.Exit(1)
+	}
+	fmt.Println("e2e: PASS")
+}
+
+func newRunner(cfg config) *runner {
+	r := &runner{cfg: cfg, start: time.Now()}
+	for i, a := range cfg.apis {
+		r.nodes = append(r.nodes, newClient(fmt.Sprintf("node%d", i+1), strings.TrimSpace(a)))
+	}
+	r.load = newLoad(r.nodes, cfg.every)
+	return r
+}
+
+func (r *runner) logf(format string, args ...any) {
+	fmt.Printf("[%6.1fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// run is the whole test: warm up, load and faults, settle, verify, report.
+func (r *runner) run(ctx context.Context) error {
+	h0, _, err := r.converge(ctx, 3, 90*time.Second)
+	if err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	st0, err := r.nodes[0].status(ctx)
+	if err != nil {
+		return err
+	}
+	r.logf("testnet up: %d nodes agree at height %d; load starts", len(r.nodes), h0)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.load.run(loadCtx) })
+	sleep(ctx, 5*time.Second)
+	outcomes := r.faults(ctx)
+	sleep(ctx, 5*time.Second)
+	stopLoad()
+	wg.Wait()
+	recs, fails := r.load.snapshot()
+	r.logf("load stopped: %d records accepted; waiting for them to be committed", len(recs))
+	f, err := r.settle(ctx, recs)
+	if err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	errs := r.verify(ctx, &f, recs)
+	for _, o := range outcomes {
+		if o.err != nil {
+			errs = append(errs, o.err)
+		}
+	}
+	f.reorgs = r.reorgCounts(ctx)
+	r.report(ctx, st0, f, outcomes, recs, fails)
+	if ctx.Err() != nil {
+		errs = append(errs, fmt.Errorf("run: %w", ctx.Err()))
+	}
+	if len(errs) > 0 {
+		fmt.Println("violations:")
+		for _, e := range errs {
+			fmt.Println("  -", e)
+		}
+		return fmt.Errorf("%w: %d", errViolations, len(errs))
+	}
+	return nil
+}
+
+// faults runs each perturbation in turn with a few seconds of calm between them.
+func (r *runner) faults(ctx context.Context) []outcome {
+	var out []outcome
+	for _, p := range r.perturbations() {
+		if ctx.Err() != nil {
+			break
+		}
+		o := r.perturb(ctx, p)
+		r.logf("%s %s: recovered in %.1fs at height %d, others advanced %s, err=%v", p.name,
+			r.nodes[p.node].name, o.recovery.Seconds(), o.caughtUp, fmtAdvance(o.advance), o.err)
+		out = append(out, o)
+		sleep(ctx, 5*time.Second)
+	}
+	return out
+}
+
+func fmtAdvance(adv []int64) string {
+	var parts []string
+	for _, a := range adv {
+		if a >= 0 {
+			parts = append(parts, fmt.Sprintf("+%d", a))
+		}
+	}
+	return strings.Join(parts, " ")
+}

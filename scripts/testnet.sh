@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# A four-validator posnode testnet in docker (see docker-compose.yml).
+#
+#   scripts/testnet.sh up          build the binary and the image, make the testnet once, start it, wait for health
+#   scripts/testnet.sh down [-v]   stop it; -v also deletes the chains and the keys (the next up starts afresh)
+#   scripts/testnet.sh reset       the same as down -v
+#   scripts/testnet.sh attach N    the prompt of node N (detach: Ctrl-P Ctrl-Q; "quit" or Ctrl-C stops the node)
+#   scripts/testnet.sh logs [N]    follow the logs (of node N, or of all)
+#   scripts/testnet.sh status      containers and each node's height and peers
+#   scripts/testnet.sh build       only build the binary and the image
+#
+# Environment: POSNODE_NAME (compose project, container and network prefix; default posnode), POSNODE_TESTNET_DIR
+# (generated keys and genesis; default ./testnet), POSNODE_API_PORT1..4 (default 8081..8084), POSNODE_IMAGE
+# (default posnode:local), POSNODE_P2P_ADDR and POSNODE_P2P_PORT (where node1's libp2p port is published; default
+# 127.0.0.1:4001, set POSNODE_P2P_ADDR=0.0.0.0 to let other machines join), POSNODE_START_IN (genesis delay for a
+# new testnet; default 10s).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+export POSNODE_NAME=${POSNODE_NAME:-posnode}
+export POSNODE_IMAGE=${POSNODE_IMAGE:-posnode:local}
+POSNODE_TESTNET_DIR=${POSNODE_TESTNET_DIR:-$root/testnet}
+mkdir -p "$(dirname "$POSNODE_TESTNET_DIR")"
+POSNODE_TESTNET_DIR=$(cd "$(dirname "$POSNODE_TESTNET_DIR")" && pwd)/$(basename "$POSNODE_TESTNET_DIR")
+export POSNODE_TESTNET_DIR
+nodes=4
+bin=$root/build/posnode
+
+die() { echo "testnet: $*" >&2; exit 1; }
+
+# compose runs whichever of `docker compose` (v2 plugin) and `docker-compose` (v1) is installed.
+compose() {
+	if docker compose version >/dev/null 2>&1; then
+		docker compose -p "$POSNODE_NAME" -f "$root/docker-compose.yml" "$@"
+	elif command -v docker-compose >/dev/null; then
+		docker-compose -p "$POSNODE_NAME" -f "$root/docker-compose.yml" "$@"
+	else
+		die "neither 'docker compose' nor 'docker-compose' is installed"
+	fi
+}
+
+api_port() { local v="POSNODE_API_PORT$1"; echo "${!v:-$((8080 + $1))}"; }
+
+container() { echo "$POSNODE_NAME-node$1"; }
+
+# build makes the static binary on the host and the FROM-scratch image around it.
+build() {
+	echo "building build/posnode (static) and image $POSNODE_IMAGE"
+	local v
+	v=$(git describe --always --dirty 2>/dev/null || echo dev)
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$v" -o "$bin" ./cmd/posnode
+	local out
+	out=$(docker build -q -t "$POSNODE_IMAGE" "$root" 2>&1) || { echo "$out" >&2; die "docker build failed"; }
+}
+
+# generate makes the keys and genesis once; an existing testnet is kept so that a restart keeps its chain.
+generate() {
+	local dir=$POSNODE_TESTNET_DIR
+	if [[ -f $dir/genesis.json ]]; then
+		grep -q '/dns4/node' "$dir/node1/config.json" 2>/dev/null ||
+			die "$dir holds a testnet made without --dns-prefix node; move it away or run: $0 reset"
+		echo "reusing the testnet in $dir (genesis $(sed -n 's/.*"genesis_time": "\(.*\)".*/\1/p' "$dir/genesis.json"))"
+		return
+	fi
+	# A new genesis cannot follow old chains: drop any volumes left from an earlier testnet.
+	compose down -v --remove-orphans >/dev/null 2>&1 || true
+	local out
+	out=$("$bin" testnet --nodes "$nodes" --dir "$dir" --dns-prefix node --stakes 10,20,30,40 \
+		--start-in "${POSNODE_START_IN:-10s}") || die "posnode testnet failed"
+	echo "new ${out%%$'\n'*} in $dir"
+}
+
+wait_healthy() {
+	local deadline=$((SECONDS + ${1:-90})) i state all
+	while :; do
+		all=1
+		for ((i = 1; i <= nodes; i++)); do
+			state=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' \
+				"$(container "$i")" 2>/dev/null || echo missing)
+			[[ $state == healthy ]] || all=0
+		done
+		((all)) && return 0
+		((SECONDS < deadline)) || { compose ps >&2; die "nodes not healthy after ${1:-90}s (see: $0 logs)"; }
+		sleep 1
+	done
+}
+
+urls() {
+	local i
+	for ((i = 1; i <= nodes; i++)); do
+		echo "  node$i  http://127.0.0.1:$(api_port "$i")/api/status   prompt: $0 attach $i"
+	done
+}
+
+status() {
+	compose ps
+	local i
+	for ((i = 1; i <= nodes; i++)); do
+		printf 'node%d  ' "$i"
+		"$bin" healthcheck --http "127.0.0.1:$(api_port "$i")" 2>&1 || true
+	done
+}
+
+cmd=${1:-}
+shift || true
+case $cmd in
+build) build ;;
+up)
+	build
+	generate
+	compose up -d
+	wait_healthy 90
+	echo "testnet $POSNODE_NAME is up:"
+	urls
+	;;
+down)
+	if [[ ${1:-} == -v ]]; then
+		compose down -v --remove-orphans
+		rm -rf "$POSNODE_TESTNET_DIR"
+	else
+		compose down
+	fi
+	;;
+reset)
+	compose down -v --remove-orphans
+	rm -rf "$POSNODE_TESTNET_DIR"
+	;;
+attach)
+	[[ ${1:-} =~ ^[1-4]$ ]] || die "usage: $0 attach N (1..$nodes)"
+	echo "attached to node$1: press Enter, then type help. Detach with Ctrl-P Ctrl-Q (Ctrl-C or quit stops the node)." >&2
+	exec docker attach "$(container "$1")"
+	;;
+logs)
+	if [[ -n ${1:-} ]]; then compose logs -f --tail 100 "node$1"; else compose logs -f --tail 100; fi
+	;;
+status) [[ -x $bin ]] || build; status ;;
+*)
+	sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+	exit 2
+	;;
+esac
