@@ -69,7 +69,15 @@ func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: slot %d has no leader", ErrWrongProposer, slot)
 	}
-	return ValidateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot)
+	return validateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot, t.verifyTx)
+}
+
+// verifyTx checks a transaction's signature, through the signature cache when there is one.
+func (t *Tree) verifyTx(tx *Tx) error {
+	if t.cfg.Sigs != nil {
+		return t.cfg.Sigs.Verify(tx)
+	}
+	return tx.Verify(t.chainID)
 }
 
 // change computes how moving the head from the current head to n changes the canonical chain, by

@@ -69,7 +69,7 @@ func (t *Tree) pick(s *State, txs []Tx) ([]Tx, []TxError) {
 		tx := &txs[i]
 		err := tx.ValidateBasic()
 		if err == nil {
-			err = tx.Verify(t.chainID)
+			err = t.verifyTx(tx)
 		}
 		if err == nil {
 			err = trial.ApplyTx(tx)

@@ -12,12 +12,15 @@ type Elector func(stakes []Stake, parent Hash, slot Slot) (leader Address, ok bo
 // Chooser reports whether tip a is preferred to tip b (PROTOCOL.md §8); consensus.Better is one.
 type Chooser func(a, b Tip) bool
 
-// TreeConfig is what a Tree needs. Every field is required.
+// TreeConfig is what a Tree needs. Every field but Sigs is required.
 type TreeConfig struct {
 	Genesis *Genesis
 	Store   Store
 	Elect   Elector
 	Better  Chooser
+	// Sigs, if set, spares the signature checks of transactions it has seen verify (the node's mempool
+	// fills it); it must be a cache of this genesis's chain. Without it every signature is checked.
+	Sigs *SigCache
 }
 
 // Block tree errors (PROTOCOL.md §7, §8).
@@ -73,6 +76,9 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 		return nil, errTreeConfig
 	}
 	chainID := cfg.Genesis.Hash()
+	if cfg.Sigs != nil && cfg.Sigs.ChainID() != chainID {
+		return nil, fmt.Errorf("%w: signature cache of chain %s, genesis is %s", errTreeConfig, cfg.Sigs.ChainID().Short(), chainID.Short())
+	}
 	if err := claimStore(cfg.Store, chainID); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,12 @@ import (
 // Transaction signatures are checked here rather than in ApplyTx so that replaying blocks from the
 // local store can skip them.
 func ValidateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leader Address, maxSlot Slot) (*State, error) {
+	return validateBlock(chainID, parent, parentState, b, leader, maxSlot, func(tx *Tx) error { return tx.Verify(chainID) })
+}
+
+// validateBlock is ValidateBlock with the transaction signature check supplied, so that a Tree can pass one that
+// remembers signatures already verified (SigCache).
+func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leader Address, maxSlot Slot, verifyTx func(*Tx) error) (*State, error) {
 	if parentState == nil {
 		return nil, errors.New("validate block: nil parent state")
 	}
@@ -30,7 +36,7 @@ func ValidateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leade
 		return nil, err
 	}
 	for i := range b.Txs {
-		if err := b.Txs[i].Verify(chainID); err != nil {
+		if err := verifyTx(&b.Txs[i]); err != nil {
 			return nil, fmt.Errorf("tx %d: %w", i, err)
 		}
 	}

@@ -61,7 +61,7 @@ func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.
 		err = tx.ValidateBasic()
 	}
 	if err == nil {
-		err = tx.Verify(n.chainID)
+		err = n.sigs.Verify(&tx)
 	}
 	if err != nil {
 		n.log.Debug("rejected gossiped transaction", zap.String("peer", from), zap.Error(err))

@@ -20,6 +20,11 @@ const (
 	syncGrace = 3 * time.Second
 	// pollEvery is how often the node asks its peers for their heads, to fill whatever gossip lost.
 	pollEvery = 3 * time.Second
+	// regossipEvery is how often the node publishes its own pending transactions again, at most regossipMax.
+	regossipEvery = 10 * time.Second
+	regossipMax   = 256
+	// journalSlack is how many committed records the journal may hold beyond twice the mempool before compaction.
+	journalSlack = 4096
 )
 
 // loop is the event loop: the only goroutine that touches loopState.
@@ -28,6 +33,8 @@ func (n *Node) loop(ctx context.Context) {
 	defer slotTimer.Stop()
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
+	regossip := time.NewTicker(regossipEvery)
+	defer regossip.Stop()
 	blockMsgs, txMsgs := n.blockTopic.Messages(), n.txTopic.Messages()
 	for {
 		select {
@@ -38,6 +45,8 @@ func (n *Node) loop(ctx context.Context) {
 			slotTimer.Reset(n.untilNextSlot())
 		case <-poll.C:
 			n.pollPeers()
+		case <-regossip.C:
+			n.regossipOwn()
 		case f := <-n.calls:
 			f()
 		case id := <-n.host.PeerEvents():
@@ -176,6 +185,7 @@ func (n *Node) applyChange(c chain.Change) {
 		n.log.Info("transactions of abandoned blocks returned to the mempool", zap.Int("txs", requeued))
 	}
 	n.pool.Prune(head)
+	n.compactJournal()
 	n.metrics.height.Set(float64(c.Head.Height))
 	n.metrics.mempool.Set(float64(n.pool.Len()))
 }
@@ -187,14 +197,38 @@ func winnerName(a, self chain.Address) string {
 	return a.Short()
 }
 
-// submit admits a locally made or API-posted transaction and gossips it.
-func (n *Node) submit(tx chain.Tx) error {
+// submit admits a locally made or API-posted transaction, journals it and gossips it. The caller answers the
+// user only after journal.Sync of the returned sequence number.
+func (n *Node) submit(tx chain.Tx) (uint64, error) {
 	if err := n.pool.Add(tx, n.tree.HeadState()); err != nil {
-		return err
+		return 0, err
+	}
+	seq, err := n.journal.Append(tx)
+	if err != nil {
+		n.pool.Remove([]chain.Tx{tx})
+		return 0, err
 	}
 	n.metrics.mempool.Set(float64(n.pool.Len()))
 	n.publish(n.txTopic, tx.Encode())
-	return nil
+	return seq, nil
+}
+
+// compactJournal drops committed transactions from the journal once it holds many more than the mempool.
+func (n *Node) compactJournal() {
+	if n.journal.Len() <= 2*n.pool.Len()+journalSlack {
+		return
+	}
+	if err := n.journal.Compact(n.pool.All()); err != nil {
+		n.log.Error("journal compaction failed", zap.Error(err))
+	}
+}
+
+// regossipOwn publishes this node's own pending transactions again, so that one lost by gossip (published
+// before the mesh formed, or during a partition) still reaches the other proposers. Peers that have it ignore it.
+func (n *Node) regossipOwn() {
+	for _, tx := range n.pool.Run(n.self, n.tree.HeadState(), regossipMax) {
+		n.publish(n.txTopic, tx.Encode())
+	}
 }
 
 func encodeSlot(s chain.Slot) []byte { return binary.BigEndian.AppendUint64(nil, uint64(s)) }

@@ -148,3 +148,25 @@ func (p *mempool) Select(st *chain.State, max int) []chain.Tx {
 	}
 	return out
 }
+
+// All returns every pending transaction, in no particular order.
+func (p *mempool) All() []chain.Tx {
+	out := make([]chain.Tx, 0, len(p.byID))
+	for _, tx := range p.byID {
+		out = append(out, tx)
+	}
+	return out
+}
+
+// Run returns up to max pending transactions of one sender in nonce order, from its account nonce on.
+func (p *mempool) Run(addr chain.Address, st *chain.State, max int) []chain.Tx {
+	var out []chain.Tx
+	for n := st.Account(addr).Nonce; len(out) < max; n++ {
+		id, ok := p.bySender[addr][n]
+		if !ok {
+			break
+		}
+		out = append(out, p.byID[id])
+	}
+	return out
+}

@@ -47,6 +47,8 @@ type Node struct {
 	self    chain.Address
 	chainID chain.Hash
 	store   chain.Store
+	journal *journal        // users' transactions until a block holds them
+	sigs    *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
 	metrics *metrics
 
 	calls    chan func()      // closures run by the event loop
@@ -81,6 +83,10 @@ type publication struct {
 
 const metaLastSigned = "last_signed_slot"
 
+// sigCacheSize is how many verified transactions a node remembers: twice what its mempool holds, so that a
+// transaction is still remembered when its block arrives.
+const sigCacheSize = 2 * maxPoolTxs
+
 // New opens the node's key, store and chain; the network starts in Run.
 func New(cfg Config) (*Node, error) {
 	if cfg.Genesis == nil {
@@ -106,14 +112,16 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open chain database: %w", err)
 	}
-	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: store, Elect: consensus.Leader, Better: consensus.Better})
+	sigs := chain.NewSigCache(cfg.Genesis.Hash(), sigCacheSize)
+	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: store, Elect: consensus.Leader,
+		Better: consensus.Better, Sigs: sigs})
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("open chain: %w", err)
 	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
-		chainID: cfg.Genesis.Hash(), store: store, metrics: newMetrics(),
+		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, metrics: newMetrics(),
 		calls: make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
 		started: make(chan struct{}), stopped: make(chan struct{}),
 	}
@@ -121,7 +129,7 @@ func New(cfg Config) (*Node, error) {
 		n.events = make(chan string, 256)
 	}
 	n.tree, n.pool = tree, newMempool()
-	if n.lastSigned, err = loadLastSigned(store); err != nil {
+	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -129,6 +137,30 @@ func New(cfg Config) (*Node, error) {
 	n.log.Info("chain opened", zap.Stringer("address", n.self), zap.Bool("new_key", created),
 		zap.Stringer("genesis", n.chainID), zap.Uint64("height", uint64(head.Height)), zap.Stringer("head", head.Hash))
 	return n, nil
+}
+
+// restore reads what the node recorded before it last stopped: the last slot it signed, and the transactions its
+// users submitted that no block holds yet, which go back into the mempool.
+func (n *Node) restore() error {
+	var err error
+	if n.lastSigned, err = loadLastSigned(n.store); err != nil {
+		return err
+	}
+	j, pending, err := openJournal(filepath.Join(n.cfg.Data, "pending.txs"))
+	if err != nil {
+		return err
+	}
+	n.journal = j
+	restored := 0
+	for _, tx := range pending {
+		if n.pool.Add(tx, n.tree.HeadState()) == nil {
+			restored++
+		}
+	}
+	if restored > 0 {
+		n.log.Info("restored pending transactions", zap.Int("txs", restored))
+	}
+	return nil
 }
 
 func loadLastSigned(store chain.Store) (chain.Slot, error) {
@@ -162,6 +194,7 @@ func (n *Node) HTTPAddr() string { return n.httpAddr }
 // closes the store.
 func (n *Node) Run(ctx context.Context) error {
 	defer n.store.Close()
+	defer n.journal.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := n.startNetwork(ctx); err != nil {
@@ -240,7 +273,11 @@ func (n *Node) publisher(ctx context.Context) {
 			return
 		case p := <-n.pubs:
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if err := p.topic.Publish(pctx, p.data); err != nil && ctx.Err() == nil {
+			switch err := p.topic.Publish(pctx, p.data); {
+			case err == nil, ctx.Err() != nil:
+			case errors.Is(err, p2p.ErrNoPeers):
+				n.log.Debug("nothing published: no peers on the topic yet; sync and re-gossip cover it")
+			default:
 				n.log.Warn("publish failed", zap.Error(err))
 			}
 			cancel()

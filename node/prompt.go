@@ -49,7 +49,9 @@ func (n *Node) runPrompt(ctx context.Context, quit context.CancelFunc) {
 	lines := make(chan string)
 	go readLines(ctx, n.cfg.Prompt, lines) // exits at end of input or when the prompt stops listening
 	p.printf("posnode %s — type help for commands\n", n.self)
-	p.askStake(ctx, lines)
+	if !p.askStake(ctx, lines) {
+		return
+	}
 	p.printf("> ")
 	for {
 		select {
@@ -84,31 +86,36 @@ func readLines(ctx context.Context, r io.Reader, out chan<- string) {
 }
 
 // askStake is the original tutorial's "Enter token balance:", made real: a node holding unstaked tokens is asked
-// how many of them to bond.
-func (p *prompt) askStake(ctx context.Context, lines <-chan string) {
+// how many of them to bond. Anything but a number skips the question and runs as a command, so a user who never
+// saw the question (attached later) is not trapped in it.
+func (p *prompt) askStake(ctx context.Context, lines <-chan string) bool {
 	acct, err := p.n.Account(ctx, p.n.self)
 	if err != nil || acct.Balance <= uint64(p.n.cfg.Genesis.TxFee) {
-		return
+		return true
 	}
 	p.printf("You hold %d unstaked tokens (staked: %d). Enter tokens to stake [0]: ", acct.Balance, acct.Stake)
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case line, ok := <-lines:
 			if !ok {
-				return
+				return false
 			}
 			line = strings.TrimSpace(line)
-			if line == "" || line == "0" {
+			switch {
+			case line == "" || line == "0":
 				p.printf("not staking now; 'stake N' does it later\n")
-				return
+			case !isNumber(line):
+				p.printf("(stake question skipped; 'stake N' does it later)\n")
+				return p.exec(ctx, line)
+			default:
+				if err := p.stake(ctx, "stake", line); err != nil {
+					p.printf("error: %v\nEnter tokens to stake [0]: ", err)
+					continue
+				}
 			}
-			if err := p.stake(ctx, "stake", line); err != nil {
-				p.printf("error: %v\nEnter tokens to stake [0]: ", err)
-				continue
-			}
-			return
+			return true
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/posnode/posnode/chain"
-	"github.com/posnode/posnode/p2p"
 )
 
 // Query and submission errors.
@@ -196,8 +195,22 @@ func (n *Node) Tx(ctx context.Context, id chain.Hash) (TxStatus, error) {
 	return st, err
 }
 
+// PeerView is a connected peer as the API shows it.
+type PeerView struct {
+	ID        string `json:"id"`
+	Addr      string `json:"addr"`
+	Direction string `json:"direction"` // inbound | outbound
+}
+
 // Peers lists the connected peers.
-func (n *Node) Peers() []p2p.Peer { return n.host.Peers() }
+func (n *Node) Peers() []PeerView {
+	peers := n.host.Peers()
+	out := make([]PeerView, len(peers))
+	for i, p := range peers {
+		out[i] = PeerView{ID: p.ID, Addr: p.Addr, Direction: p.Direction}
+	}
+	return out
+}
 
 // Connect dials a peer by multiaddr.
 func (n *Node) Connect(ctx context.Context, addr string) error { return n.host.Connect(ctx, addr) }
@@ -207,23 +220,25 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	if err := tx.ValidateBasic(); err != nil {
 		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
-	if err := tx.Verify(n.chainID); err != nil {
+	if err := n.sigs.Verify(&tx); err != nil {
 		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
+	var seq uint64
 	var err error
-	if callErr := n.call(ctx, func() { err = n.submit(tx) }); callErr != nil {
+	if callErr := n.call(ctx, func() { seq, err = n.submit(tx) }); callErr != nil {
 		return chain.Hash{}, callErr
 	}
 	if err != nil {
 		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
-	return tx.ID(), nil
+	return tx.ID(), n.journal.Sync(seq)
 }
 
 // SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. Value-moving
 // kinds are checked against the head's balances first, so a user hears at once that a stake is too large.
 func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
 	var id chain.Hash
+	var seq uint64
 	var err error
 	callErr := n.call(ctx, func() {
 		st := n.tree.HeadState()
@@ -236,7 +251,8 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 			return
 		}
 		tx.Sign(n.chainID, n.key)
-		id, err = tx.ID(), n.submit(tx)
+		id = tx.ID()
+		seq, err = n.submit(tx)
 	})
 	if callErr != nil {
 		return chain.Hash{}, callErr
@@ -244,7 +260,7 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 	if err != nil {
 		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
-	return id, nil
+	return id, n.journal.Sync(seq)
 }
 
 // affordable is a friendly early check; the ledger (State.ApplyTx) remains the rule.

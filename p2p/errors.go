@@ -18,6 +18,8 @@ var (
 var (
 	// ErrClosed: the host has been closed.
 	ErrClosed = errors.New("p2p host closed")
+	// ErrNoPeers: no connected peer subscribes to the topic, so a publish would reach nobody.
+	ErrNoPeers = errors.New("no peers on topic")
 	// ErrTooLarge: a message, request or response exceeds its size limit.
 	ErrTooLarge = errors.New("message too large")
 	// ErrBlocked: the peer is on the host's deny-list.

@@ -142,13 +142,18 @@ func (t *Topic) forward(ctx context.Context, sub *pubsub.Subscription) {
 }
 
 // Publish gossips data on the topic. A nil error means the message left this host, not that
-// anyone received it: right after connecting the mesh may be empty, and sync fills such gaps.
+// anyone received it, and sync fills such gaps. With no subscribed peer known it returns ErrNoPeers
+// and sends nothing: gossipsub would otherwise mark the bytes as seen here, and with content-addressed
+// IDs a later publish of the same bytes (a retry) would be dropped as a duplicate.
 func (t *Topic) Publish(ctx context.Context, data []byte) error {
 	if len(data) > MaxMessageSize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxMessageSize)
 	}
 	if t.h.isClosed() {
 		return ErrClosed
+	}
+	if len(t.topic.ListPeers()) == 0 {
+		return ErrNoPeers
 	}
 	if err := t.topic.Publish(ctx, data); err != nil {
 		return fmt.Errorf("publish on %s: %w", t.topic.String(), err)

@@ -138,8 +138,8 @@ func TestPublishLimits(t *testing.T) {
 	if err := tp.Publish(testCtx(t), make([]byte, MaxMessageSize+1)); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("oversized publish: got %v, want %v", err, ErrTooLarge)
 	}
-	if err := tp.Publish(testCtx(t), make([]byte, MaxMessageSize)); err != nil {
-		t.Errorf("largest publish: got %v, want nil", err)
+	if err := tp.Publish(testCtx(t), make([]byte, MaxMessageSize)); !errors.Is(err, ErrNoPeers) {
+		t.Errorf("largest publish with nobody on the topic: got %v, want %v", err, ErrNoPeers)
 	}
 	for _, name := range []string{"", "a/b", "with space"} {
 		if _, err := h.Join(name, nil); !errors.Is(err, ErrBadName) {
@@ -148,6 +148,31 @@ func TestPublishLimits(t *testing.T) {
 	}
 	if _, err := h.Join("blocks", nil); err == nil {
 		t.Error("joining a topic twice: got nil error")
+	}
+}
+
+// A publish refused for want of peers marks nothing as seen: the same bytes go out once a peer subscribes.
+func TestRetryAfterNoPeers(t *testing.T) {
+	a, b := newHost(t, Config{}), newHost(t, Config{})
+	ta, err := a.Join("txs", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("a record published too early")
+	if err := ta.Publish(testCtx(t), msg); !errors.Is(err, ErrNoPeers) {
+		t.Fatalf("publish alone: got %v, want %v", err, ErrNoPeers)
+	}
+	tb, err := b.Join("txs", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect(t, a, b)
+	waitFor(t, "b on a's topic", func() bool { return ta.Peers() > 0 })
+	if err := ta.Publish(testCtx(t), msg); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if got := receive(t, tb); string(got.Data) != string(msg) {
+		t.Errorf("got %q, want %q", got.Data, msg)
 	}
 }
 

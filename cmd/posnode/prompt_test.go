@@ -93,9 +93,14 @@ func TestPromptThroughPipe(t *testing.T) {
 	say := func(line string) { io.WriteString(stdin, line+"\n") }
 
 	at := tr.expect(t, 0, "Enter tokens to stake [0]: ")
-	say("lots")
+	say("99999999")
+	at = tr.expect(t, at, "error: ") // more than the balance: asked again
+	say("status")                    // not a number: the question is skipped, the command runs
+	at = tr.expect(t, at, "stake question skipped")
+	at = tr.expect(t, at, "height ")
+	say("stake lots")
 	at = tr.expect(t, at, `error: "lots" is not a whole number`)
-	say("100")
+	say("stake 100")
 	at = tr.expect(t, at, "stake 100 submitted")
 	say("72")
 	at = tr.expect(t, at, "bpm 72 submitted")

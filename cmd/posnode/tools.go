@@ -51,8 +51,14 @@ func cmdTestnet(args []string) error {
 	fmt.Printf("testnet %q: %d nodes, genesis %s at %s, slot %s, epoch %d slots\n", g.ChainID, len(nodes),
 		g.Hash().Short(), g.Time.Format(time.RFC3339), time.Duration(g.SlotDuration), g.EpochLength)
 	for i, n := range nodes {
-		fmt.Printf("  node%d  %s  stake %d  api http://%s\n        posnode run --home %s\n", i+1, n.Address,
-			o.Stakes[i%len(o.Stakes)], n.Config.HTTP, n.Home)
+		fmt.Printf("  node%d  %s  stake %d\n", i+1, n.Address, o.Stakes[i%len(o.Stakes)])
+		if o.DNSPrefix == "" {
+			fmt.Printf("        posnode run --home %s        # api http://%s\n", n.Home, n.Config.HTTP)
+		}
+	}
+	if o.DNSPrefix != "" {
+		fmt.Printf("containers reach each other as %s1 … %s%d; start them with docker-compose (scripts/testnet.sh up)\n",
+			o.DNSPrefix, o.DNSPrefix, len(nodes))
 	}
 	return nil
 }

@@ -1,0 +1,66 @@
+package chain
+
+import "sync"
+
+// SigCache remembers the transactions whose signatures verified on one chain, so that a transaction checked when
+// it entered the mempool is not checked again when the proposer picks it and when every node validates its block.
+// The rule of PROTOCOL.md §7.5 is unchanged: a remembered ID stands for a signature that did verify. A
+// transaction's ID hashes its whole encoding, signature included, so the ID vouches for exactly the bytes that were
+// verified, and the cache is bound to one chain ID because signatures are.
+//
+// It holds at most its capacity, forgetting the oldest first; a forgotten transaction is simply verified again.
+// Gossip validators and the event loop share it, so it is safe for concurrent use.
+type SigCache struct {
+	chainID  Hash
+	capacity int
+	mu       sync.Mutex
+	ids      map[Hash]struct{}
+	order    []Hash // IDs in the order they were added, a ring once full
+	oldest   int    // index in order of the oldest ID, once full
+}
+
+// NewSigCache returns an empty cache for the chain chainID holding up to capacity IDs (at least 1).
+func NewSigCache(chainID Hash, capacity int) *SigCache {
+	return &SigCache{chainID: chainID, capacity: max(capacity, 1), ids: make(map[Hash]struct{})}
+}
+
+// ChainID returns the chain whose signatures the cache vouches for.
+func (c *SigCache) ChainID() Hash { return c.chainID }
+
+// Verify checks tx's signature on the cache's chain (PROTOCOL.md §3) unless the same transaction verified before,
+// and remembers it when it verifies.
+func (c *SigCache) Verify(tx *Tx) error {
+	id := tx.ID()
+	if c.has(id) {
+		return nil
+	}
+	if err := tx.Verify(c.chainID); err != nil {
+		return err
+	}
+	c.add(id)
+	return nil
+}
+
+func (c *SigCache) has(id Hash) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.ids[id]
+	return ok
+}
+
+// add remembers id, forgetting the oldest ID when the cache is full.
+func (c *SigCache) add(id Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.ids[id]; ok {
+		return
+	}
+	c.ids[id] = struct{}{}
+	if len(c.order) < c.capacity {
+		c.order = append(c.order, id)
+		return
+	}
+	delete(c.ids, c.order[c.oldest])
+	c.order[c.oldest] = id
+	c.oldest = (c.oldest + 1) % len(c.order)
+}

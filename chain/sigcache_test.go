@@ -1,0 +1,96 @@
+package chain
+
+import (
+	"errors"
+	"testing"
+)
+
+// badSig returns tx with one bit of its signature flipped, so that it no longer verifies.
+func badSig(tx Tx) Tx {
+	tx.Sig[0] ^= 1
+	return tx
+}
+
+func TestSigCacheVerify(t *testing.T) {
+	chainID := testGenesis().Hash()
+	c := NewSigCache(chainID, 10)
+	good := signedTx(chainID, 0, TxBPM, 0, Address{}, 70, 1)
+	for i := range 2 {
+		if err := c.Verify(&good); err != nil {
+			t.Fatalf("call %d: got %v for a good signature, want nil", i, err)
+		}
+	}
+	if !c.has(good.ID()) {
+		t.Error("got a verified transaction not remembered, want it remembered")
+	}
+	bad := badSig(good)
+	other := signedTx(Hash{1}, 0, TxBPM, 0, Address{}, 70, 1) // signed for another chain
+	for _, tx := range []Tx{bad, bad, other} {
+		if err := c.Verify(&tx); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("got %v, want ErrBadSignature", err)
+		}
+		if c.has(tx.ID()) {
+			t.Errorf("got transaction %s remembered after a failed check, want it forgotten", tx.ID().Short())
+		}
+	}
+}
+
+func TestSigCacheForgetsOldest(t *testing.T) {
+	chainID := testGenesis().Hash()
+	c := NewSigCache(chainID, 2)
+	var txs []Tx
+	for nonce := range Nonce(3) {
+		tx := signedTx(chainID, 0, TxBPM, nonce, Address{}, 70, 1)
+		if err := c.Verify(&tx); err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, tx)
+	}
+	for i, want := range []bool{false, true, true} {
+		if got := c.has(txs[i].ID()); got != want {
+			t.Errorf("tx %d: got remembered %v, want %v", i, got, want)
+		}
+	}
+	if len(c.ids) != 2 {
+		t.Errorf("got %d IDs held, want 2", len(c.ids))
+	}
+}
+
+// A tree with a signature cache does not check again a transaction the cache has seen verify, and checks every
+// other one. The test plants the ID of a badly signed transaction in the cache to see which path the tree takes;
+// a real cache only ever holds IDs whose signatures verified.
+func TestTreeUsesSigCache(t *testing.T) {
+	g := richGenesis()
+	chainID := g.Hash()
+	tx := badSig(signedTx(chainID, 0, TxBPM, 0, Address{}, 70, 1))
+	block := func(tr *Tree) *Block {
+		head := tr.Head()
+		return buildBlock(t, chainID, head, tr.HeadState(), 1, leaderAt(t, tr, head.Hash, 1), []Tx{tx})
+	}
+
+	plain := openTestTree(t, g, NewMemStore())
+	if _, err := plain.Insert(block(plain), 1); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("without a cache: got %v, want ErrBadSignature", err)
+	}
+	sigs := NewSigCache(chainID, 10)
+	cached, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: treeBetter, Sigs: sigs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.Insert(block(cached), 1); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("with the transaction not in the cache: got %v, want ErrBadSignature", err)
+	}
+	sigs.add(tx.ID())
+	if _, err := cached.Insert(block(cached), 1); err != nil {
+		t.Fatalf("with the transaction in the cache: got %v, want it inserted unchecked", err)
+	}
+}
+
+func TestTreeRefusesSigCacheOfAnotherChain(t *testing.T) {
+	g := testGenesis()
+	_, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: treeBetter,
+		Sigs: NewSigCache(Hash{1}, 10)})
+	if !errors.Is(err, errTreeConfig) {
+		t.Errorf("got %v, want errTreeConfig", err)
+	}
+}
