@@ -202,15 +202,6 @@ func (t *Tree) Has(h Hash) bool {
 	return ok
 }
 
-// Header returns the header of block h. Genesis has the zero header.
-func (t *Tree) Header(h Hash) (Header, bool) {
-	n, ok := t.nodes[h]
-	if !ok {
-		return Header{}, false
-	}
-	return n.header, true
-}
-
 // CanonicalHash returns the hash of the canonical block at height; height 0 gives the genesis hash.
 func (t *Tree) CanonicalHash(height Height) (Hash, bool) {
 	if height >= Height(len(t.canon)) {

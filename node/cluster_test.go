@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -192,5 +191,3 @@ func (c *cluster) submitBPM(i int, v uint64) chain.Hash {
 	}
 	return id
 }
-
-func isStopped(err error) bool { return errors.Is(err, ErrStopped) }

@@ -78,7 +78,6 @@ func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.
 }
 
 func (n *Node) verdict(topic string, v p2p.Verdict) p2p.Verdict {
-	name := [...]string{p2p.Accept: "accept", p2p.Ignore: "ignore", p2p.Reject: "reject"}[v]
-	n.metrics.gossip.WithLabelValues(topic, name).Inc()
+	n.metrics.gossip.WithLabelValues(topic, v.String()).Inc()
 	return v
 }
