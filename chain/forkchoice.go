@@ -35,7 +35,7 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 		t.prune(n)
 		return Change{Head: t.head.tip()}, nil
 	}
-	ch, err := t.change(n, b)
+	ch, err := t.change(n, map[Hash]*Block{h: b})
 	if err != nil {
 		t.detach(n)
 		return Change{}, err
@@ -43,6 +43,69 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 	t.setHead(n)
 	t.prune(n)
 	return ch, nil
+}
+
+// InsertBatch inserts blocks as Insert would one after the other, each a child of a block in the tree or of an
+// earlier block of the batch, but with one durable store write for the whole batch (Store.PutBlocks): it
+// validates every block in memory, stores the valid ones together, and only then moves the head, once, to the
+// best of them if cfg.Better prefers it (PROTOCOL.md §7, §8). Blocks already in the tree are skipped. At the first
+// block that fails (ErrUnknownParent or a validation error) it stops: the blocks before it are inserted, and the
+// error is returned with their Change. inserted holds the blocks it inserted, in order. If the store write fails,
+// the tree is left unchanged.
+func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Block, err error) {
+	var added []*node
+	fresh := make(map[Hash]*Block, len(bs))
+	for _, b := range bs {
+		h := b.Hash()
+		if _, ok := t.nodes[h]; ok {
+			continue
+		}
+		parent, ok := t.nodes[b.Header.Parent]
+		if !ok {
+			err = fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
+			break
+		}
+		post, verr := t.validate(parent, b, maxSlot)
+		if verr != nil {
+			err = fmt.Errorf("block %s at height %d: %w", h.Short(), b.Header.Height, verr)
+			break
+		}
+		added, inserted, fresh[h] = append(added, t.attach(h, b.Header, parent, post)), append(inserted, b), b
+	}
+	if len(added) == 0 {
+		return Change{Head: t.head.tip()}, nil, err
+	}
+	if perr := t.cfg.Store.PutBlocks(inserted); perr != nil {
+		t.detachAll(added)
+		return Change{}, nil, fmt.Errorf("store %d blocks: %w", len(inserted), perr)
+	}
+	best := t.head
+	for _, n := range added {
+		if t.cfg.Better(n.tip(), best.tip()) {
+			best = n
+		}
+	}
+	ch = Change{Head: t.head.tip()}
+	if best != t.head {
+		c, cerr := t.change(best, fresh)
+		if cerr != nil {
+			t.detachAll(added)
+			return Change{}, nil, cerr
+		}
+		ch = c
+		t.setHead(best)
+	}
+	for _, n := range added {
+		t.prune(n)
+	}
+	return ch, inserted, err
+}
+
+// detachAll removes the blocks attached last, given in the order they were attached.
+func (t *Tree) detachAll(added []*node) {
+	for i := len(added) - 1; i >= 0; i-- {
+		t.detach(added[i])
+	}
 }
 
 // validate checks b on top of parent and returns the state after it (PROTOCOL.md §6, §7). When the
@@ -81,8 +144,9 @@ func (t *Tree) verifyTx(tx *Tx) error {
 }
 
 // change computes how moving the head from the current head to n changes the canonical chain, by
-// walking both branches back to their common ancestor. b is n's block.
-func (t *Tree) change(n *node, b *Block) (Change, error) {
+// walking both branches back to their common ancestor. fresh holds blocks at hand (n's among them), which
+// need not be read back from the store.
+func (t *Tree) change(n *node, fresh map[Hash]*Block) (Change, error) {
 	reverted, applied := branches(t.head, n)
 	ch := Change{Head: n.tip(), Reverted: make([]*Block, len(reverted)), Applied: make([]*Block, len(applied))}
 	for i, m := range reverted {
@@ -93,7 +157,7 @@ func (t *Tree) change(n *node, b *Block) (Change, error) {
 		ch.Reverted[i] = blk
 	}
 	for i, m := range applied {
-		if m == n {
+		if b, ok := fresh[m.hash]; ok {
 			ch.Applied[i] = b
 			continue
 		}

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -77,6 +78,48 @@ func benchBlocks(b *testing.B, g *Genesis, n int) []*Block {
 		slot := tip.Slot + 1
 		leader, _ := treeElect(st.Validators(g.EpochOf(slot)), tip.Hash, slot)
 		blk := buildBlock(b, id, tip, st, slot, keyIndex(b, leader), transfers(id, st, benchTxsPerBlock))
+		if err := st.ApplyBlock(blk); err != nil {
+			b.Fatal(err)
+		}
+		blocks = append(blocks, blk)
+		tip = blk.Tip()
+	}
+	return blocks
+}
+
+// BenchmarkInsertBatch is BenchmarkInsert/bolt for a chain of empty blocks, inserted one at a time
+// (one synced write each) and in batches of 256 (one synced write per batch), as sync imports them.
+func BenchmarkInsertBatch(b *testing.B) {
+	for _, batch := range []int{1, 256} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			g := richGenesis()
+			blocks := emptyBlocks(b, g, b.N)
+			s, err := OpenBolt(filepath.Join(b.TempDir(), "chain.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			tr := openTestTree(b, g, s)
+			b.ResetTimer()
+			for lo := 0; lo < len(blocks); lo += batch {
+				bs := blocks[lo:min(lo+batch, len(blocks))]
+				if _, _, err := tr.InsertBatch(bs, bs[len(bs)-1].Header.Slot); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "blocks/s")
+		})
+	}
+}
+
+// emptyBlocks returns a chain of n blocks without transactions on genesis g.
+func emptyBlocks(b *testing.B, g *Genesis, n int) []*Block {
+	id, st, tip := g.Hash(), g.State(), g.Tip()
+	blocks := make([]*Block, 0, n)
+	for range n {
+		slot := tip.Slot + 1
+		leader, _ := treeElect(st.Validators(g.EpochOf(slot)), tip.Hash, slot)
+		blk := buildBlock(b, id, tip, st, slot, keyIndex(b, leader), nil)
 		if err := st.ApplyBlock(blk); err != nil {
 			b.Fatal(err)
 		}

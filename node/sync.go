@@ -180,7 +180,8 @@ type batchResult struct {
 	err           error
 }
 
-// importBatch imports fetched blocks on the event loop, oldest first.
+// importBatch imports fetched blocks on the event loop, oldest first, with one durable write for the batch
+// (chain.Tree.InsertBatch); blocks already known are skipped.
 func (n *Node) importBatch(ctx context.Context, blocks []*chain.Block) batchResult {
 	var res batchResult
 	callErr := n.call(ctx, func() {
@@ -188,16 +189,14 @@ func (n *Node) importBatch(ctx context.Context, blocks []*chain.Block) batchResu
 			res.unknownParent = true
 			return
 		}
-		for _, b := range blocks {
-			err := n.importBlock(b)
-			switch {
-			case err == nil:
-				res.imported++
-			case errors.Is(err, chain.ErrKnownBlock):
-			default:
-				res.err = fmt.Errorf("import block %d: %w", b.Header.Height, err)
-				return
-			}
+		change, inserted, err := n.tree.InsertBatch(blocks, n.maxSlot())
+		for _, b := range inserted {
+			n.observe(b, false)
+		}
+		n.applyChange(change)
+		res.imported = len(inserted)
+		if err != nil {
+			res.err = fmt.Errorf("import blocks: %w", err)
 		}
 	})
 	if callErr != nil {

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs posnode's benchmark suite on this machine and rewrites the generated tables of BENCHMARKS.md (the parts
+# between <!-- BEGIN name --> and <!-- END name --> markers; the text around them is kept).
+#
+#   scripts/bench.sh                 # everything, about 12–15 minutes on 2 cores
+#   COUNT=2 NETBENCH_FLAGS="-window-slots 10 -window-time 5s -tput-time 10s -tput-runs 1 -sync-blocks 2000 \
+#     -scale-nodes 16 -prop-nodes 4,16 -res-idle 5s -res-load 5s" scripts/bench.sh   # a quick smoke run
+#
+# Needs only Go. Outputs and logs go to build/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COUNT=${COUNT:-5}
+NETBENCH_FLAGS=${NETBENCH_FLAGS:-}
+out=build/bench
+start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+rm -rf "$out"
+mkdir -p "$out"
+step() { printf '\n== %s (%ds)\n' "$1" $(($(date +%s) - start)) >&2; }
+
+step "build"
+go build -o build/posnode ./cmd/posnode
+go build -o build/netbench ./scripts/netbench
+build/netbench -figures machine >"$out/results.md"
+
+step "lottery benchmarks (-count $COUNT)"
+go test -run '^$' -bench '^(BenchmarkPick|BenchmarkPoolPick)$' -count "$COUNT" ./consensus | tee "$out/lottery.txt" >&2
+build/netbench -figures lottery -bench-input "$out/lottery.txt" >>"$out/results.md"
+
+step "block insertion benchmarks (-count $COUNT)"
+# Fixed iteration counts: each iteration of these builds and signs its block first, so time-based runs would
+# spend most of their time in setup.
+go test -run '^$' -bench '^(BenchmarkInsert|BenchmarkInsertVerified)$' -benchtime 200x -count "$COUNT" ./chain \
+	| tee "$out/insert.txt" >&2
+go test -run '^$' -bench '^BenchmarkInsertBatch$' -benchtime 2000x -count "$COUNT" ./chain | tee -a "$out/insert.txt" >&2
+build/netbench -figures insert -bench-input "$out/insert.txt" >>"$out/results.md"
+
+step "network figures"
+# shellcheck disable=SC2086 # NETBENCH_FLAGS is a list of flags
+build/netbench -figures fill,prop,scale,tput,sync,res -posnode build/posnode $NETBENCH_FLAGS \
+	>>"$out/results.md" 2> >(tee "$out/netbench.log" >&2)
+
+elapsed=$(($(date +%s) - start))
+{
+	echo "<!-- BEGIN run -->"
+	echo "| | |"
+	echo "|---|---|"
+	echo "| command | \`scripts/bench.sh\`${NETBENCH_FLAGS:+ with NETBENCH_FLAGS=\"$NETBENCH_FLAGS\"}, COUNT=$COUNT |"
+	echo "| commit | $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)') |"
+	echo "| load average (1, 5, 15 min) before / after | $load_start / $(cut -d' ' -f1-3 /proc/loadavg) |"
+	echo "| total run time | $((elapsed / 60)) min $((elapsed % 60)) s |"
+	echo "<!-- END run -->"
+} >>"$out/results.md"
+
+step "rewrite BENCHMARKS.md"
+# Replace every marked section of BENCHMARKS.md that results.md holds; keep everything else.
+awk -v res="$out/results.md" '
+BEGIN {
+	while ((getline line < res) > 0) {
+		if (line ~ /^<!-- BEGIN [a-z0-9-]+ -->$/) { split(line, f, " "); cur = f[3]; sec[cur] = ""; continue }
+		if (line ~ /^<!-- END [a-z0-9-]+ -->$/) { cur = ""; continue }
+		if (cur != "") sec[cur] = sec[cur] line "\n"
+	}
+}
+/^<!-- BEGIN [a-z0-9-]+ -->$/ { split($0, f, " "); print; if (f[3] in sec) { printf "%s", sec[f[3]]; skip = 1 }; next }
+/^<!-- END [a-z0-9-]+ -->$/ { skip = 0; print; next }
+!skip { print }
+' BENCHMARKS.md >"$out/BENCHMARKS.md.new"
+mv "$out/BENCHMARKS.md.new" BENCHMARKS.md
+echo "done in $((elapsed / 60)) min $((elapsed % 60)) s; tables rewritten in BENCHMARKS.md" >&2

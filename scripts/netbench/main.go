@@ -1,0 +1,182 @@
+// Command netbench measures posnode's network figures — slot fill, block propagation, throughput, sync, resources
+// and scale — on this machine, with nodes in this process (or, for resources, `posnode run` processes) on
+// 127.0.0.1 only, and prints each figure as a markdown table between marker comments:
+//
+//	<!-- BEGIN name -->
+//	...
+//	<!-- END name -->
+//
+// scripts/bench.sh splices those sections into BENCHMARKS.md. Every wait is bounded in count and time.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+)
+
+func main() {
+	log.SetFlags(log.Ltime)
+	log.SetPrefix("netbench: ")
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+type options struct {
+	figures    string
+	benchInput string
+	fillNodes  []int
+	fillSlots  []time.Duration
+	propNodes  []int
+	scaleNodes []int
+	minSlots   int
+	minTime    time.Duration
+	tputRates  []int
+	tputTime   time.Duration
+	tputRuns   int
+	tputSlot   time.Duration
+	syncBlocks int
+	syncTxs    int
+	syncRuns   int
+	posnode    string
+	resIdle    time.Duration
+	resLoad    time.Duration
+	resRates   []int
+	cpuProfile string
+}
+
+func parseFlags() (options, error) {
+	var o options
+	var fillNodes, fillSlots, propNodes, scaleNodes, tputRates, resRates string
+	flag.StringVar(&o.figures, "figures", "machine,fill,prop,scale,tput,sync,res",
+		"comma-separated figures: machine, lottery, insert, fill, prop, scale, tput, sync, res")
+	flag.StringVar(&o.benchInput, "bench-input", "", "`go test -bench` output to summarise (figures lottery and insert)")
+	flag.StringVar(&fillNodes, "fill-nodes", "4,16", "cluster sizes of the slot-fill figure")
+	flag.StringVar(&fillSlots, "fill-slots", "1s,500ms,250ms,200ms", "slot durations of the slot-fill figure")
+	flag.StringVar(&propNodes, "prop-nodes", "4,16,64", "cluster sizes of the propagation figure (1 s slots)")
+	flag.StringVar(&scaleNodes, "scale-nodes", "16,64,128,192", "cluster sizes tried, in order, by the scale figure (1 s slots)")
+	flag.IntVar(&o.minSlots, "window-slots", 30, "a cluster run measures at least this many slots")
+	flag.DurationVar(&o.minTime, "window-time", 15*time.Second, "and at least this long")
+	flag.StringVar(&tputRates, "tput-rates", "5000,1000", "offered loads of the throughput figure, records/s")
+	flag.DurationVar(&o.tputTime, "tput-time", 20*time.Second, "how long each offered load lasts")
+	flag.IntVar(&o.tputRuns, "tput-runs", 3, "runs of each offered load (median reported)")
+	flag.DurationVar(&o.tputSlot, "tput-slot", time.Second, "slot duration of the throughput testnet")
+	flag.IntVar(&o.syncBlocks, "sync-blocks", 10000, "length of the chain the joining node syncs")
+	flag.IntVar(&o.syncTxs, "sync-txs", 0, "BPM records in each block of that chain")
+	flag.IntVar(&o.syncRuns, "sync-runs", 3, "joining nodes, one after the other (median reported)")
+	flag.StringVar(&o.posnode, "posnode", "build/posnode", "posnode binary for the resources figure")
+	flag.DurationVar(&o.resIdle, "res-idle", 15*time.Second, "how long the idle node is measured")
+	flag.DurationVar(&o.resLoad, "res-load", 20*time.Second, "how long the loaded node is measured")
+	flag.StringVar(&resRates, "res-rates", "1000,5000", "records/s offered, one after the other, to the 4-node testnet of the resources figure")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	logLevel := flag.String("node-log", "", "log level of the in-process nodes on stderr (debug, info, warn); none by default")
+	flag.Parse()
+	if *logLevel != "" {
+		l, err := zapcore.ParseLevel(*logLevel)
+		if err != nil {
+			return o, fmt.Errorf("-node-log: %w", err)
+		}
+		nodeLogLevel = &l
+	}
+	var err error
+	for _, p := range []struct {
+		dst *[]int
+		s   string
+	}{{&o.fillNodes, fillNodes}, {&o.propNodes, propNodes}, {&o.scaleNodes, scaleNodes}, {&o.tputRates, tputRates}, {&o.resRates, resRates}} {
+		if *p.dst, err = ints(p.s); err != nil {
+			return o, err
+		}
+	}
+	o.fillSlots, err = durations(fillSlots)
+	return o, err
+}
+
+func run() error {
+	o, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rs := &runs{minSlots: o.minSlots, minTime: o.minTime, done: map[runSpec]runResult{}}
+	for _, fig := range strings.Split(o.figures, ",") {
+		var buf bytes.Buffer
+		start := time.Now()
+		switch fig {
+		case "machine":
+			machineFigure(&buf)
+		case "lottery":
+			err = lotteryFigure(&buf, o.benchInput)
+		case "insert":
+			err = insertFigure(&buf, o.benchInput)
+		case "fill":
+			fillFigure(&buf, rs, o.fillNodes, o.fillSlots)
+		case "prop":
+			propFigure(&buf, rs, o.propNodes, time.Second)
+		case "scale":
+			scaleFigure(&buf, rs, o.scaleNodes, time.Second)
+		case "tput":
+			err = tputFigure(&buf, o.tputRates, o.tputRuns, o.tputTime, o.tputSlot)
+		case "sync":
+			err = syncFigure(&buf, o.syncBlocks, o.syncTxs, o.syncRuns)
+		case "res":
+			err = resFigure(&buf, o.posnode, o.resIdle, o.resLoad, o.resRates)
+		default:
+			return fmt.Errorf("unknown figure %q", fig)
+		}
+		if err != nil {
+			return fmt.Errorf("figure %s: %w", fig, err)
+		}
+		log.Printf("figure %s took %s", fig, time.Since(start).Round(time.Second))
+		fmt.Printf("<!-- BEGIN %s -->\n%s<!-- END %s -->\n", fig, buf.String(), fig)
+	}
+	return nil
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", s, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func durations(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := time.ParseDuration(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", s, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
