@@ -10,21 +10,22 @@ import (
 // gossipsub's 1 MiB message limit (PROTOCOL.md §4).
 const MaxBlockTxs = 5000
 
-// BlockVersion is the version byte that starts every block encoding.
-const BlockVersion = 1
+// BlockVersion is the version byte that starts every block encoding: 2 since the header carries the
+// randomness beacon (PROTOCOL.md §4).
+const BlockVersion = 2
 
 // Sizes of the block encoding.
 const (
-	HeaderSize = 144 // height | slot | parent | proposer | txroot | stateroot
+	HeaderSize = 256 // height | slot | parent | proposer | txroot | stateroot | mix | vrf proof
 	// blockFixedSize is everything but the transactions: version | header | ntx | sig.
 	blockFixedSize = 1 + HeaderSize + 4 + ed25519.SignatureSize
 )
 
 // Domain separators of the block hashes and signature.
 const (
-	headerDomain = "posnode/header/v1"
+	headerDomain = "posnode/header/v2"
 	txRootDomain = "posnode/txroot/v1"
-	blockDomain  = "posnode/block/v1"
+	blockDomain  = "posnode/block/v2"
 )
 
 // Header is what a block's hash commits to (PROTOCOL.md §4).
@@ -35,20 +36,24 @@ type Header struct {
 	Proposer  Address // the slot's lottery winner, who signs the block
 	TxRoot    Hash    // TxRoot of the block's transactions
 	StateRoot Hash    // State.Root after applying the block
+	Mix       Hash    // RANDAO mix: SHA-256(parent's Mix | VRF output of VRFProof) (PROTOCOL.md §6)
+	VRFProof  VRFProof
 }
 
-// AppendTo appends the 144-byte encoding of h to b:
-// height u64 | slot u64 | parent [32] | proposer [32] | txroot [32] | stateroot [32].
+// AppendTo appends the 256-byte encoding of h to b (PROTOCOL.md §4):
+// height u64 | slot u64 | parent [32] | proposer [32] | txroot [32] | stateroot [32] | mix [32] | vrf proof [80].
 func (h *Header) AppendTo(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(h.Height))
 	b = binary.BigEndian.AppendUint64(b, uint64(h.Slot))
 	b = append(b, h.Parent[:]...)
 	b = append(b, h.Proposer[:]...)
 	b = append(b, h.TxRoot[:]...)
-	return append(b, h.StateRoot[:]...)
+	b = append(b, h.StateRoot[:]...)
+	b = append(b, h.Mix[:]...)
+	return append(b, h.VRFProof[:]...)
 }
 
-// Encode returns the 144-byte encoding of h.
+// Encode returns the 256-byte encoding of h.
 func (h *Header) Encode() []byte { return h.AppendTo(make([]byte, 0, HeaderSize)) }
 
 // decodeHeader reads a header from exactly HeaderSize bytes.
@@ -60,10 +65,12 @@ func decodeHeader(b []byte) Header {
 	copy(h.Proposer[:], b[48:80])
 	copy(h.TxRoot[:], b[80:112])
 	copy(h.StateRoot[:], b[112:144])
+	copy(h.Mix[:], b[144:176])
+	copy(h.VRFProof[:], b[176:256])
 	return h
 }
 
-// Hash returns the block hash: SHA-256("posnode/header/v1" | header bytes) (PROTOCOL.md §4).
+// Hash returns the block hash: SHA-256("posnode/header/v2" | header bytes) (PROTOCOL.md §4).
 func (h *Header) Hash() Hash {
 	var buf [HeaderSize]byte
 	return HashBytes([]byte(headerDomain), h.AppendTo(buf[:0]))
@@ -80,13 +87,15 @@ type Block struct {
 func (b *Block) Hash() Hash { return b.Header.Hash() }
 
 // Tip returns the block's fork-choice summary.
-func (b *Block) Tip() Tip { return Tip{Hash: b.Hash(), Height: b.Header.Height, Slot: b.Header.Slot} }
+func (b *Block) Tip() Tip {
+	return Tip{Hash: b.Hash(), Height: b.Header.Height, Slot: b.Header.Slot, Mix: b.Header.Mix}
+}
 
 // EncodedSize returns the length of b's encoding.
 func (b *Block) EncodedSize() int { return blockFixedSize + len(b.Txs)*TxSize }
 
 // Encode returns b's encoding (PROTOCOL.md §4):
-// version u8 (=1) | header [144] | ntx u32 | ntx × tx [153] | sig [64].
+// version u8 (=2) | header [256] | ntx u32 | ntx × tx [153] | sig [64].
 func (b *Block) Encode() []byte {
 	out := make([]byte, 0, b.EncodedSize())
 	out = append(out, BlockVersion)
@@ -154,7 +163,7 @@ func txRootOf(ids []Hash) Hash {
 	return HashBytes(buf)
 }
 
-// SigningBytes returns what the proposer signs: "posnode/block/v1" | chainID | header bytes
+// SigningBytes returns what the proposer signs: "posnode/block/v2" | chainID | header bytes
 // (PROTOCOL.md §4). The header commits to the transactions through TxRoot.
 func (b *Block) SigningBytes(chainID Hash) []byte {
 	out := make([]byte, 0, len(blockDomain)+len(chainID)+HeaderSize)
@@ -164,7 +173,7 @@ func (b *Block) SigningBytes(chainID Hash) []byte {
 }
 
 // Sign sets b.Sig to the signature of key over b's signing bytes. key should belong to
-// b.Header.Proposer, and the header should be complete (TxRoot and StateRoot set).
+// b.Header.Proposer, and the header should be complete (TxRoot, StateRoot, Mix and VRFProof set).
 func (b *Block) Sign(chainID Hash, key ed25519.PrivateKey) {
 	copy(b.Sig[:], ed25519.Sign(key, b.SigningBytes(chainID)))
 }

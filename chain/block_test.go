@@ -60,6 +60,7 @@ func TestBlockEncodeRoundTrip(t *testing.T) {
 func TestHeaderEncoding(t *testing.T) {
 	h := Header{Height: 0x0102030405060708, Slot: 0x1112131415161718}
 	h.Parent[0], h.Proposer[0], h.TxRoot[0], h.StateRoot[31] = 0xa1, 0xa2, 0xa3, 0xa4
+	h.Mix[0], h.VRFProof[0], h.VRFProof[79] = 0xa5, 0xa6, 0xa7
 	enc := h.Encode()
 	if len(enc) != HeaderSize {
 		t.Fatalf("got %d bytes, want %d", len(enc), HeaderSize)
@@ -67,13 +68,13 @@ func TestHeaderEncoding(t *testing.T) {
 	checks := []struct {
 		off  int
 		want byte
-	}{{0, 0x01}, {7, 0x08}, {8, 0x11}, {15, 0x18}, {16, 0xa1}, {48, 0xa2}, {80, 0xa3}, {143, 0xa4}}
+	}{{0, 0x01}, {7, 0x08}, {8, 0x11}, {15, 0x18}, {16, 0xa1}, {48, 0xa2}, {80, 0xa3}, {143, 0xa4}, {144, 0xa5}, {176, 0xa6}, {255, 0xa7}}
 	for _, c := range checks {
 		if enc[c.off] != c.want {
 			t.Errorf("byte %d: got %#x, want %#x", c.off, enc[c.off], c.want)
 		}
 	}
-	if got, want := h.Hash(), HashBytes([]byte("posnode/header/v1"), enc); got != want {
+	if got, want := h.Hash(), HashBytes([]byte("posnode/header/v2"), enc); got != want {
 		t.Errorf("Hash: got %s, want %s", got, want)
 	}
 	if got := decodeHeader(enc); got != h {
@@ -96,7 +97,9 @@ func TestDecodeBlockErrors(t *testing.T) {
 		{"empty", nil, nil, "shorter than the minimum"},
 		{"fixed part short", valid[:blockFixedSize-1], nil, "shorter than the minimum"},
 		{"version 0", mutate(func(b []byte) []byte { b[0] = 0; return b }), ErrBadVersion, "version"},
-		{"version 2", mutate(func(b []byte) []byte { b[0] = 2; return b }), ErrBadVersion, "version"},
+		{"version 1", mutate(func(b []byte) []byte { b[0] = 1; return b }), ErrBadVersion, "version"},
+		{"version 3", mutate(func(b []byte) []byte { b[0] = 3; return b }), ErrBadVersion, "version"},
+		{"vrf proof truncated", valid[:1+HeaderSize-40], nil, "shorter than the minimum"},
 		{"ntx over limit", mutate(setNtx(MaxBlockTxs + 1)), ErrTooManyTxs, "limit"},
 		{"ntx max uint32", mutate(setNtx(^uint32(0))), ErrTooManyTxs, "limit"},
 		{"ntx larger than data", mutate(setNtx(3)), nil, "short"},
@@ -146,7 +149,7 @@ func TestBlockSignVerify(t *testing.T) {
 	if err := b.Verify(chainID); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	want := append(append([]byte("posnode/block/v1"), chainID[:]...), b.Header.Encode()...)
+	want := append(append([]byte("posnode/block/v2"), chainID[:]...), b.Header.Encode()...)
 	if got := b.SigningBytes(chainID); !bytes.Equal(got, want) {
 		t.Errorf("SigningBytes: got %x, want %x", got, want)
 	}

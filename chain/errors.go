@@ -68,3 +68,11 @@ var (
 
 // ErrBadGenesis: a genesis file is unreadable or breaks a rule of PROTOCOL.md §5.
 var ErrBadGenesis = errors.New("bad genesis")
+
+// Randomness beacon errors (PROTOCOL.md §6, §7).
+var (
+	// ErrBadVRFProof: a block's VRF proof does not verify for its proposer and slot.
+	ErrBadVRFProof = errors.New("bad vrf proof")
+	// ErrBadMix: a block's mix is not SHA-256(parent mix | the VRF output of its proof).
+	ErrBadMix = errors.New("mix mismatch")
+)

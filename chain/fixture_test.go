@@ -66,7 +66,13 @@ func buildBlock(t testing.TB, chainID Hash, parent Tip, st *State, slot Slot, i 
 		Parent:   parent.Hash,
 		Proposer: testAddr(i),
 		TxRoot:   TxRoot(txs),
+		VRFProof: ProveVRF(testKey(i), chainID, slot),
 	}, Txs: txs}
+	out, err := b.Header.VRFProof.Output()
+	if err != nil {
+		t.Fatalf("build block: %v", err)
+	}
+	b.Header.Mix = NextMix(parent.Mix, out)
 	post := st.Clone()
 	if err := post.ApplyBlock(b); err != nil {
 		t.Fatalf("build block: %v", err)

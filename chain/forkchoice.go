@@ -128,7 +128,7 @@ func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, error) {
 		return nil, err
 	}
 	slot := b.Header.Slot
-	leader, ok := t.cfg.Elect(ps.Validators(t.cfg.Genesis.EpochOf(slot)), parent.hash, slot)
+	leader, ok := t.leaderOn(parent, ps, slot)
 	if !ok {
 		return nil, fmt.Errorf("%w: slot %d has no leader", ErrWrongProposer, slot)
 	}

@@ -45,3 +45,28 @@ func FuzzDecodeBlock(f *testing.F) {
 		_ = b.Hash()
 	})
 }
+
+// FuzzVRFProof: a header's VRF proof comes from a peer. Verify and Output never panic on any 80 bytes, a proof
+// that verifies gives the output Output gives, and no proof but the real one verifies for a key and slot.
+func FuzzVRFProof(f *testing.F) {
+	chainID := testGenesis().Hash()
+	good := ProveVRF(testKey(1), chainID, 5)
+	f.Add(good[:], uint64(5))
+	f.Add(make([]byte, VRFProofSize), uint64(5))
+	f.Add(bytes.Repeat([]byte{0xff}, VRFProofSize), uint64(1))
+	f.Fuzz(func(t *testing.T, in []byte, slot uint64) {
+		var p VRFProof
+		copy(p[:], in)
+		out, err := p.Verify(testAddr(1), chainID, Slot(slot))
+		o2, err2 := p.Output()
+		if err != nil {
+			return
+		}
+		if err2 != nil || o2 != out {
+			t.Fatalf("verified proof: Output gave (%x, %v), want the verified output", o2[:4], err2)
+		}
+		if want := ProveVRF(testKey(1), chainID, Slot(slot)); p != want {
+			t.Fatalf("a second proof verified for slot %d: %x", slot, p[:8])
+		}
+	})
+}

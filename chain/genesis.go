@@ -18,7 +18,7 @@ import (
 const MinSlotDuration = 10 * time.Millisecond
 
 // genesisDomain separates the genesis hash from every other hash.
-const genesisDomain = "posnode/genesis/v1"
+const genesisDomain = "posnode/genesis/v2"
 
 // Duration is a time.Duration written in JSON as a Go duration string ("1s", "250ms").
 type Duration time.Duration
@@ -54,13 +54,35 @@ type Allocation struct {
 // chain ID that every signature commits to.
 type Genesis struct {
 	ChainID      string       `json:"chain_id"`
-	Time         time.Time    `json:"genesis_time"`  // RFC 3339; hashed as unix milliseconds
-	SlotDuration Duration     `json:"slot_duration"` // JSON "1s", "250ms"
-	EpochLength  uint64       `json:"epoch_length"`  // slots per epoch
-	BlockReward  Amount       `json:"block_reward"`  // minted to each block's proposer
-	MinStake     Amount       `json:"min_stake"`     // stake below this is not in the stake table
-	TxFee        Amount       `json:"tx_fee"`        // minimum fee per transaction
+	Time         time.Time    `json:"genesis_time"`        // RFC 3339; hashed as unix milliseconds
+	SlotDuration Duration     `json:"slot_duration"`       // JSON "1s", "250ms"
+	EpochLength  uint64       `json:"epoch_length"`        // slots per epoch
+	BlockReward  Amount       `json:"block_reward"`        // minted to each block's proposer
+	MinStake     Amount       `json:"min_stake"`           // stake below this is not in the stake table
+	TxFee        Amount       `json:"tx_fee"`              // minimum fee per transaction
+	SeedRule     SeedRule     `json:"seed_rule,omitempty"` // lottery seed rule; empty means "randao"
 	Allocations  []Allocation `json:"allocations"`
+}
+
+// SeedRule names how the lottery seed of a slot is derived (PROTOCOL.md §6).
+type SeedRule string
+
+// The seed rules a genesis can choose.
+const (
+	// SeedRANDAO seeds epoch e's lottery with the RANDAO mix of the last block before epoch e−1: the
+	// proposers' VRF outputs, which nobody can grind. The default of every new network.
+	SeedRANDAO SeedRule = "randao"
+	// SeedParentHash seeds each slot's lottery with the parent block's hash, as the tutorial did. The
+	// proposer chooses that hash and so can grind the next slot's winner; it is kept for study (PROTOCOL.md §9).
+	SeedParentHash SeedRule = "parent-hash"
+)
+
+// Rule returns g's seed rule, SeedRANDAO when the field is empty.
+func (g *Genesis) Rule() SeedRule {
+	if g.SeedRule == "" {
+		return SeedRANDAO
+	}
+	return g.SeedRule
 }
 
 // LoadGenesis reads and validates a genesis file. Unknown fields are an error.
@@ -131,7 +153,7 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // Validate checks the rules of PROTOCOL.md §5: a chain ID, slots of at least 10ms, epochs of at
-// least one slot, non-zero and unique addresses, some stake of at least MinStake, and a total
+// least one slot, a known seed rule, non-zero and unique addresses, some stake of at least MinStake, and a total
 // supply that fits in a uint64.
 func (g *Genesis) Validate() error {
 	switch {
@@ -141,6 +163,8 @@ func (g *Genesis) Validate() error {
 		return fmt.Errorf("%w: slot_duration %s below %s", ErrBadGenesis, g.SlotDuration, MinSlotDuration)
 	case g.EpochLength < 1:
 		return fmt.Errorf("%w: epoch_length must be at least 1", ErrBadGenesis)
+	case g.Rule() != SeedRANDAO && g.Rule() != SeedParentHash:
+		return fmt.Errorf("%w: seed_rule %q, want %q or %q", ErrBadGenesis, g.SeedRule, SeedRANDAO, SeedParentHash)
 	}
 	seen := make(map[Address]struct{}, len(g.Allocations))
 	var supply Amount
@@ -167,9 +191,10 @@ func (g *Genesis) Validate() error {
 	return nil
 }
 
-// Hash returns the chain ID of the network (PROTOCOL.md §5): SHA-256("posnode/genesis/v1" |
+// Hash returns the chain ID of the network (PROTOCOL.md §5): SHA-256("posnode/genesis/v2" |
 // encoding), where the encoding is u32 len | chain_id | time as i64 unix ms | slot duration as i64
-// ns | epoch length u64 | block reward u64 | min stake u64 | tx fee u64 | u32 count | allocations
+// ns | epoch length u64 | block reward u64 | min stake u64 | tx fee u64 | u32 len | seed rule (never
+// empty: "randao" when the field is) | u32 count | allocations
 // (address [32] | balance u64 | stake u64) sorted by address bytes. Integers are big-endian.
 func (g *Genesis) Hash() Hash {
 	b := make([]byte, 0, 128+len(g.ChainID)+len(g.Allocations)*48)
@@ -182,6 +207,9 @@ func (g *Genesis) Hash() Hash {
 	b = binary.BigEndian.AppendUint64(b, uint64(g.BlockReward))
 	b = binary.BigEndian.AppendUint64(b, uint64(g.MinStake))
 	b = binary.BigEndian.AppendUint64(b, uint64(g.TxFee))
+	rule := g.Rule()
+	b = binary.BigEndian.AppendUint32(b, uint32(len(rule)))
+	b = append(b, rule...)
 	allocs := slices.Clone(g.Allocations)
 	slices.SortFunc(allocs, func(x, y Allocation) int { return bytes.Compare(x.Address[:], y.Address[:]) })
 	b = binary.BigEndian.AppendUint32(b, uint32(len(allocs)))
@@ -193,8 +221,12 @@ func (g *Genesis) Hash() Hash {
 	return HashBytes(b)
 }
 
-// Tip returns the virtual genesis block's fork-choice summary: block 1's Parent is its hash.
-func (g *Genesis) Tip() Tip { return Tip{Hash: g.Hash(), Height: 0, Slot: 0} }
+// Tip returns the virtual genesis block's fork-choice summary: block 1's Parent is its hash, and its
+// Mix is GenesisMix of that hash (PROTOCOL.md §6).
+func (g *Genesis) Tip() Tip {
+	h := g.Hash()
+	return Tip{Hash: h, Height: 0, Slot: 0, Mix: GenesisMix(h)}
+}
 
 // EpochOf returns the epoch of slot s: s / EpochLength (PROTOCOL.md §2).
 func (g *Genesis) EpochOf(s Slot) Epoch { return epochOf(s, g.EpochLength) }

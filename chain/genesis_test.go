@@ -11,6 +11,20 @@ import (
 	"time"
 )
 
+// TestGenesisSeedRuleHash: an absent seed rule is randao, and the rule is part of the chain id.
+func TestGenesisSeedRuleHash(t *testing.T) {
+	g := testGenesis()
+	absent := g.Hash()
+	g.SeedRule = SeedRANDAO
+	if got := g.Hash(); got != absent {
+		t.Errorf("explicit randao: got hash %s, want the absent rule's %s", got.Short(), absent.Short())
+	}
+	g.SeedRule = SeedParentHash
+	if got := g.Hash(); got == absent {
+		t.Error("parent-hash: got the randao hash, want another chain id")
+	}
+}
+
 func TestGenesisValidate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -21,6 +35,9 @@ func TestGenesisValidate(t *testing.T) {
 		{"slot 10ms", func(g *Genesis) { g.SlotDuration = Duration(10 * time.Millisecond) }, true},
 		{"only one staker", func(g *Genesis) { g.Allocations = g.Allocations[:1] }, true},
 		{"zero min stake", func(g *Genesis) { g.MinStake = 0 }, true},
+		{"seed rule randao", func(g *Genesis) { g.SeedRule = SeedRANDAO }, true},
+		{"seed rule parent-hash", func(g *Genesis) { g.SeedRule = SeedParentHash }, true},
+		{"seed rule unknown", func(g *Genesis) { g.SeedRule = "coin-flip" }, false},
 		{"empty chain id", func(g *Genesis) { g.ChainID = "" }, false},
 		{"slot 9ms", func(g *Genesis) { g.SlotDuration = Duration(9 * time.Millisecond) }, false},
 		{"negative slot", func(g *Genesis) { g.SlotDuration = Duration(-time.Second) }, false},
@@ -213,7 +230,7 @@ func TestGenesisState(t *testing.T) {
 	if v0, v1 := s.Validators(0), s.Validators(1); len(v0) != 3 || !slices.Equal(v0, v1) || !slices.Equal(v0, s.Stakes()) {
 		t.Errorf("genesis tables: got %v and %v, want the 3 genesis stakes", v0, v1)
 	}
-	if tip := g.Tip(); tip != (Tip{Hash: g.Hash()}) {
+	if tip := g.Tip(); tip != (Tip{Hash: g.Hash(), Mix: GenesisMix(g.Hash())}) {
 		t.Errorf("Tip: got %+v", tip)
 	}
 }

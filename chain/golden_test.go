@@ -54,6 +54,8 @@ func computeGolden(t *testing.T) goldenFile {
 		vs = append(vs, goldenVector{fmt.Sprintf("key-%d/peer_id", i), pub.String()})
 	}
 	add("genesis/hash", chainID[:])
+	mix := GenesisMix(chainID)
+	add("genesis/mix", mix[:])
 	root := g.State().Root()
 	add("genesis/state_root", root[:])
 	for i, tx := range goldenTxs(chainID) {
@@ -68,6 +70,14 @@ func computeGolden(t *testing.T) goldenFile {
 	h := b.Hash()
 	add("block/tx_root", b.Header.TxRoot[:])
 	add("block/state_root", b.Header.StateRoot[:])
+	add("block/vrf_input", VRFInput(chainID, b.Header.Slot))
+	add("block/vrf_proof", b.Header.VRFProof[:])
+	out, err := b.Header.VRFProof.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("block/vrf_output", out[:])
+	add("block/mix", b.Header.Mix[:])
 	add("block/header", b.Header.Encode())
 	add("block/signing_bytes", b.SigningBytes(chainID))
 	add("block/hash", h[:])
@@ -152,7 +162,8 @@ func fuzzSeeds(t testing.TB) (txSeeds, blockSeeds map[string][]byte) {
 	empty := &Block{Header: b.Header}
 	blockSeeds["valid-0-txs"] = empty.Encode()
 	mut := func(name string, f func([]byte) []byte) { blockSeeds[name] = f(bytes.Clone(enc)) }
-	mut("version-2", func(b []byte) []byte { b[0] = 2; return b })
+	mut("version-1", func(b []byte) []byte { b[0] = 1; return b })
+	mut("header-truncated", func(b []byte) []byte { return b[:1+HeaderSize-40] })
 	mut("ntx-huge", func(b []byte) []byte { b[1+HeaderSize] = 0xff; return b })
 	mut("ntx-5", func(b []byte) []byte { b[1+HeaderSize+3] = 5; return b })
 	mut("ntx-3", func(b []byte) []byte { b[1+HeaderSize+3] = 3; return b })

@@ -13,17 +13,25 @@ type TxError struct {
 
 // Leader returns the lottery winner of slot for a block on top of the head (PROTOCOL.md §6); ok is
 // false when nobody has stake.
-func (t *Tree) Leader(slot Slot) (Address, bool) {
-	stakes := t.head.state.Validators(t.cfg.Genesis.EpochOf(slot))
-	return t.cfg.Elect(stakes, t.head.hash, slot)
-}
+func (t *Tree) Leader(slot Slot) (Address, bool) { return t.leaderOn(t.head, t.head.state, slot) }
 
-// Propose builds a block for slot on top of the head, signed with key (PROTOCOL.md §4). It takes txs
+// Propose builds a block for slot on top of the head, signed with key, with key's VRF proof of the slot and
+// the mix it gives (PROTOCOL.md §4, §6). It takes txs
 // in order, leaves out those that are invalid on their own or on the state so far (returned as
 // TxErrors), and stops at MaxBlockTxs. It does not check that key won the slot, and does not insert
 // the block. A slot not after the head's fails with ErrSlotNotAfterParent.
 func (t *Tree) Propose(slot Slot, key ed25519.PrivateKey, txs []Tx) (*Block, []TxError, error) {
 	return t.proposeOn(t.head, slot, key, txs)
+}
+
+// ProposeOn is Propose on top of the block parent of the tree rather than the head; it fails with ErrNotFound
+// for a parent not in the tree.
+func (t *Tree) ProposeOn(parent Hash, slot Slot, key ed25519.PrivateKey, txs []Tx) (*Block, []TxError, error) {
+	n, ok := t.nodes[parent]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: parent %s", ErrNotFound, parent.Short())
+	}
+	return t.proposeOn(n, slot, key, txs)
 }
 
 // proposeOn builds a block for slot on top of parent.
@@ -43,7 +51,13 @@ func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, txs []
 		Slot:     slot,
 		Parent:   parent.hash,
 		Proposer: AddressOf(key.Public().(ed25519.PublicKey)),
+		VRFProof: ProveVRF(key, t.chainID, slot),
 	}}
+	out, err := b.Header.VRFProof.Output()
+	if err != nil {
+		return nil, nil, fmt.Errorf("propose: own vrf proof: %w", err)
+	}
+	b.Header.Mix = NextMix(parent.mix, out)
 	var rejected []TxError
 	b.Txs, rejected = t.pick(ps, txs)
 	b.Header.TxRoot = TxRoot(b.Txs)

@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// Elector picks a slot's leader from the stake table of the block's epoch, seeded by the parent's
-// hash (PROTOCOL.md §6); consensus.Leader is one. ok is false when nobody has stake.
-type Elector func(stakes []Stake, parent Hash, slot Slot) (leader Address, ok bool)
+// Elector picks a slot's leader from the stake table of the block's epoch and the slot's seed source: the
+// 32-byte value the genesis seed rule takes from the parent's chain (Tree.SeedSource, PROTOCOL.md §6);
+// consensus.Leader is one. ok is false when nobody has stake.
+type Elector func(stakes []Stake, source Hash, slot Slot) (leader Address, ok bool)
 
 // Chooser reports whether tip a is preferred to tip b (PROTOCOL.md §8); consensus.Better is one.
 type Chooser func(a, b Tip) bool
@@ -62,11 +63,17 @@ type node struct {
 	header Header
 	parent *node  // nil for genesis
 	state  *State // the state after the block; nil once dropped
+	mix    Hash   // the block's RANDAO mix (GenesisMix for genesis)
+	// lastBefore is the newest ancestor in an epoch before this block's epoch (nil for genesis), so that
+	// SeedSource walks back one epoch per step.
+	lastBefore *node
 }
 
 func (n *node) height() Height { return n.header.Height }
 
-func (n *node) tip() Tip { return Tip{Hash: n.hash, Height: n.header.Height, Slot: n.header.Slot} }
+func (n *node) tip() Tip {
+	return Tip{Hash: n.hash, Height: n.header.Height, Slot: n.header.Slot, Mix: n.mix}
+}
 
 // OpenTree builds the tree from the blocks in cfg.Store. It replays every stored block, parents
 // first, without checking signatures again but checking each state root, and chooses the head among
@@ -82,7 +89,7 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 	if err := claimStore(cfg.Store, chainID); err != nil {
 		return nil, err
 	}
-	root := &node{hash: chainID, state: cfg.Genesis.State()}
+	root := &node{hash: chainID, state: cfg.Genesis.State(), mix: GenesisMix(chainID)}
 	t := &Tree{
 		cfg:     cfg,
 		chainID: chainID,
@@ -117,8 +124,8 @@ func claimStore(s Store, chainID Hash) error {
 	return nil
 }
 
-// replay adds a stored block: it applies b to its parent's state and checks the state root, but does
-// not check the signature or the lottery again (PROTOCOL.md §7).
+// replay adds a stored block: it applies b to its parent's state and checks the mix and the state root,
+// but does not check the signatures, the VRF proof or the lottery again (PROTOCOL.md §7).
 func (t *Tree) replay(b *Block) error {
 	h := b.Hash()
 	parent := t.nodes[b.Header.Parent]
@@ -134,6 +141,9 @@ func (t *Tree) replay(b *Block) error {
 	ps, err := t.stateOf(parent)
 	if err != nil {
 		return err
+	}
+	if err := checkStoredMix(parent, b); err != nil {
+		return fmt.Errorf("%w: block %s: %w", ErrCorruptStore, h, err)
 	}
 	post := ps.Clone()
 	if err := post.ApplyBlock(b); err != nil {
@@ -162,9 +172,25 @@ func checkLink(parent *node, b *Block) error {
 	return nil
 }
 
+// checkStoredMix checks a stored block's mix against its parent's and its proof's output, without verifying
+// the proof, which was verified before the block was stored (PROTOCOL.md §6).
+func checkStoredMix(parent *node, b *Block) error {
+	out, err := b.Header.VRFProof.Output()
+	if err != nil {
+		return err
+	}
+	if mix := NextMix(parent.mix, out); mix != b.Header.Mix {
+		return fmt.Errorf("%w: header has %s, proof gives %s", ErrBadMix, b.Header.Mix.Short(), mix.Short())
+	}
+	return nil
+}
+
 // attach adds a validated block to the tree.
 func (t *Tree) attach(h Hash, hd Header, parent *node, post *State) *node {
-	n := &node{hash: h, header: hd, parent: parent, state: post}
+	n := &node{hash: h, header: hd, parent: parent, state: post, mix: hd.Mix, lastBefore: parent}
+	if t.cfg.Genesis.EpochOf(parent.header.Slot) == t.cfg.Genesis.EpochOf(hd.Slot) {
+		n.lastBefore = parent.lastBefore
+	}
 	t.nodes[h] = n
 	if int(hd.Height) == len(t.levels) {
 		t.levels = append(t.levels, nil)

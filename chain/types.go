@@ -129,9 +129,11 @@ type Stake struct {
 	Amount Amount  `json:"stake"`
 }
 
-// Tip summarises a block for fork choice (PROTOCOL.md §8).
+// Tip summarises a block for fork choice (PROTOCOL.md §8), with the RANDAO mix its children build on
+// (PROTOCOL.md §6); fork choice does not read Mix.
 type Tip struct {
 	Hash   Hash
 	Height Height
 	Slot   Slot
+	Mix    Hash
 }

@@ -10,8 +10,8 @@ import (
 // the lottery over parentState.Validators of b's epoch; a zero leader means the slot has none) and
 // maxSlot is the current slot. In order it checks: parent hash (ErrWrongParent), height
 // (ErrBadHeight), slot after the parent's (ErrSlotNotAfterParent) and not in the future
-// (ErrFutureSlot), proposer (ErrWrongProposer), the block signature (ErrBadSignature),
-// ValidateBasic, every transaction's signature (ErrBadSignature), the state transition on a clone of
+// (ErrFutureSlot), proposer (ErrWrongProposer), the block signature (ErrBadSignature), the VRF proof
+// (ErrBadVRFProof) and the mix against parent.Mix (ErrBadMix), ValidateBasic, every transaction's signature (ErrBadSignature), the state transition on a clone of
 // parentState, and the state root (ErrBadStateRoot). parentState is not modified.
 //
 // Transaction signatures are checked here rather than in ApplyTx so that replaying blocks from the
@@ -32,6 +32,9 @@ func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leade
 	if err := b.Verify(chainID); err != nil {
 		return nil, err
 	}
+	if err := checkBeacon(chainID, parent.Mix, &b.Header); err != nil {
+		return nil, err
+	}
 	if err := b.ValidateBasic(); err != nil {
 		return nil, err
 	}
@@ -48,6 +51,19 @@ func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leade
 		return nil, fmt.Errorf("%w: header has %s, state gives %s", ErrBadStateRoot, b.Header.StateRoot.Short(), root.Short())
 	}
 	return st, nil
+}
+
+// checkBeacon checks the header's randomness beacon (PROTOCOL.md §6, §7): the VRF proof verifies for the
+// proposer and the slot (ErrBadVRFProof), and the mix is SHA-256(parent mix | its output) (ErrBadMix).
+func checkBeacon(chainID, parentMix Hash, h *Header) error {
+	out, err := h.VRFProof.Verify(h.Proposer, chainID, h.Slot)
+	if err != nil {
+		return err
+	}
+	if mix := NextMix(parentMix, out); mix != h.Mix {
+		return fmt.Errorf("%w: header has %s, proof gives %s", ErrBadMix, h.Mix.Short(), mix.Short())
+	}
+	return nil
 }
 
 // checkPlace checks the header against its parent, the clock and the lottery (PROTOCOL.md §7).

@@ -22,12 +22,13 @@ var (
 	ErrStakeOverflow = errors.New("stake overflow")
 )
 
-// Seed returns the lottery seed of a slot on top of a parent block:
-// SHA-256(parent[32] ‖ slot as u64 big-endian) (PROTOCOL.md §6).
-func Seed(parent chain.Hash, slot chain.Slot) chain.Hash {
-	var buf [len(parent) + 8]byte
-	copy(buf[:], parent[:])
-	binary.BigEndian.PutUint64(buf[len(parent):], uint64(slot))
+// Seed returns the lottery seed of a slot: SHA-256(source[32] ‖ slot as u64 big-endian), where source is
+// what the genesis seed rule takes from the parent's chain — the RANDAO mix at the end of epoch(slot) − 2, or
+// the parent's hash (chain.Tree.SeedSource, PROTOCOL.md §6).
+func Seed(source chain.Hash, slot chain.Slot) chain.Hash {
+	var buf [len(source) + 8]byte
+	copy(buf[:], source[:])
+	binary.BigEndian.PutUint64(buf[len(source):], uint64(slot))
 	return sha256.Sum256(buf[:])
 }
 
@@ -131,12 +132,12 @@ func draw(seed chain.Hash, total uint64) uint64 {
 // In uint64 arithmetic -total%total is 2^64 mod total, so the product never has to be formed.
 func acceptMax(total uint64) uint64 { return math.MaxUint64 - (-total % total) }
 
-// Leader returns the lottery winner of slot on top of parent for a stake table (PROTOCOL.md §6).
+// Leader returns the lottery winner of slot for a stake table and the slot's seed source (PROTOCOL.md §6).
 // It reports false when the table is empty or invalid. Its signature is chain.Elector's.
-func Leader(stakes []chain.Stake, parent chain.Hash, slot chain.Slot) (chain.Address, bool) {
+func Leader(stakes []chain.Stake, source chain.Hash, slot chain.Slot) (chain.Address, bool) {
 	t, err := NewTable(stakes)
 	if err != nil {
 		return chain.Address{}, false
 	}
-	return t.Pick(Seed(parent, slot))
+	return t.Pick(Seed(source, slot))
 }

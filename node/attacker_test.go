@@ -65,6 +65,42 @@ func (a *attacker) badSignature() *chain.Block {
 	return b
 }
 
+// beaconForge builds a block for the next free slot with the key of that slot's real winner (a stolen or
+// misused validator key), a correct VRF proof and mix, then lets mutate break the beacon before it signs.
+func (a *attacker) beaconForge(mutate func(h *chain.Header)) *chain.Block {
+	h := a.next()
+	var parent chain.Tip
+	n := a.c.nodes[0]
+	n.call(context.Background(), func() { parent = n.tree.Head(); h.Proposer, _ = n.tree.Leader(h.Slot) })
+	key := a.key
+	for _, k := range a.c.keys {
+		if chain.AddressOf(k.Public().(ed25519.PublicKey)) == h.Proposer {
+			key = k
+		}
+	}
+	chainID := a.c.gen.Hash()
+	h.VRFProof = chain.ProveVRF(key, chainID, h.Slot)
+	out, err := h.VRFProof.Output()
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	h.Mix = chain.NextMix(parent.Mix, out)
+	mutate(&h)
+	b := &chain.Block{Header: h}
+	b.Sign(chainID, key)
+	return b
+}
+
+// badMix is signed by the slot's winner but its mix is not the one its VRF proof gives (ErrBadMix).
+func (a *attacker) badMix() *chain.Block {
+	return a.beaconForge(func(h *chain.Header) { h.Mix[0] ^= 1 })
+}
+
+// foreignVRF is signed by the slot's winner but carries a VRF proof made by another key (ErrBadVRFProof).
+func (a *attacker) foreignVRF() *chain.Block {
+	return a.beaconForge(func(h *chain.Header) { h.VRFProof = chain.ProveVRF(a.key, a.c.gen.Hash(), h.Slot) })
+}
+
 func (a *attacker) publish(b *chain.Block) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -24,15 +24,16 @@ func TestLateJoinerSyncs500Blocks(t *testing.T) {
 	t.Logf("late joiner at height %d (head %s)", st.Height, st.Head.Short())
 }
 
-// Blocks with a bad signature or from a validator that did not win the slot are rejected by gossip validation and
-// never become anyone's head.
+// Blocks with a bad signature, from a validator that did not win the slot, or signed by the winner with a broken
+// randomness beacon (a mix its proof does not give, another key's VRF proof) are rejected by gossip validation
+// and never become anyone's head.
 func TestBadBlocksAreRejected(t *testing.T) {
 	c := newCluster(t, []uint64{10, 20, 30}, 250*time.Millisecond, 1500*time.Millisecond)
 	c.startAll()
 	waitFor(t, 30*time.Second, "height 3", func() bool { return c.minHeight(0, 1, 2) >= 3 })
 	attacker := newAttacker(t, c)
 	var bad []chain.Hash
-	for _, forge := range []func() *chain.Block{attacker.wrongProposer, attacker.badSignature} {
+	for _, forge := range []func() *chain.Block{attacker.wrongProposer, attacker.badSignature, attacker.badMix, attacker.foreignVRF} {
 		before := rejected(c.nodes[0])
 		var sent *chain.Block
 		waitFor(t, 20*time.Second, "node 0 to reject the forged block", func() bool {

@@ -28,6 +28,7 @@ type TestnetOptions struct {
 	Now         time.Time
 	BlockReward uint64
 	TxFee       uint64
+	SeedRule    chain.SeedRule // lottery seed rule (PROTOCOL.md §6); empty means randao
 }
 
 // FileConfig is a node's config.json in its home directory: defaults for `posnode run`, below flags and
@@ -61,7 +62,7 @@ func WriteTestnet(o TestnetOptions) (*chain.Genesis, []TestnetNode, error) {
 	}
 	g := &chain.Genesis{ChainID: o.ChainID, Time: o.Now.Add(o.StartIn).UTC().Truncate(time.Second),
 		SlotDuration: chain.Duration(o.Slot), EpochLength: o.Epoch, BlockReward: chain.Amount(o.BlockReward),
-		MinStake: 1, TxFee: chain.Amount(o.TxFee)}
+		MinStake: 1, TxFee: chain.Amount(o.TxFee), SeedRule: o.SeedRule}
 	nodes := make([]TestnetNode, o.Nodes)
 	keys := make([]ed25519.PrivateKey, o.Nodes)
 	for i := range nodes {

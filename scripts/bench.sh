@@ -36,6 +36,11 @@ go test -run '^$' -bench '^(BenchmarkInsert|BenchmarkInsertVerified)$' -benchtim
 go test -run '^$' -bench '^BenchmarkInsertBatch$' -benchtime 2000x -count "$COUNT" ./chain | tee -a "$out/insert.txt" >&2
 build/netbench -figures insert -bench-input "$out/insert.txt" >>"$out/results.md"
 
+step "VRF and block validation benchmarks (-count $COUNT)"
+go test -run '^$' -bench '^(BenchmarkVRFProve|BenchmarkVRFVerify|BenchmarkVRFOutput|BenchmarkValidateBlock)$' \
+	-benchtime 200x -count "$COUNT" ./chain | tee "$out/vrf.txt" >&2
+build/netbench -figures vrf -bench-input "$out/vrf.txt" >>"$out/results.md"
+
 step "network figures"
 # shellcheck disable=SC2086 # NETBENCH_FLAGS is a list of flags
 build/netbench -figures fill,prop,scale,tput,sync,res -posnode build/posnode $NETBENCH_FLAGS \

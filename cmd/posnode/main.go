@@ -20,6 +20,7 @@ commands:
   run          run a node
   keygen       create a node key and print its address
   healthcheck  exit 0 when a node's HTTP API answers
+  sim          simulate attacks on the lottery (sim grind)
   version      print the version
 
 "posnode <command> --help" describes a command's flags.`
@@ -30,7 +31,7 @@ func main() {
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
-		"testnet": cmdTestnet, "run": cmdRun, "keygen": cmdKeygen, "healthcheck": cmdHealthcheck,
+		"testnet": cmdTestnet, "run": cmdRun, "keygen": cmdKeygen, "healthcheck": cmdHealthcheck, "sim": cmdSim,
 		"version": func([]string) error { fmt.Println("posnode", version); return nil },
 	}
 	name := os.Args[1]

@@ -33,6 +33,7 @@ func cmdTestnet(args []string) error {
 	fs.StringVar(&o.ChainID, "chain-id", "posnode-testnet", "chain id")
 	fs.Uint64Var(&o.BlockReward, "reward", 10, "block reward")
 	fs.Uint64Var(&o.TxFee, "fee", 1, "minimum transaction fee")
+	seedRule := fs.String("seed-rule", "randao", `lottery seed rule: "randao" (VRF beacon) or "parent-hash" (the tutorial's grindable rule, for study)`)
 	fs.Usage = usage(fs, "testnet --nodes N --dir DIR [flags]", "Writes DIR/genesis.json and DIR/node1 … DIR/nodeN (key and config.json each), and prints how to start them.")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -40,6 +41,7 @@ func cmdTestnet(args []string) error {
 	if o.DNSPrefix != "" {
 		o.BaseHTTP = 8080
 	}
+	o.SeedRule = chain.SeedRule(*seedRule)
 	var err error
 	if o.Stakes, err = parseUints(*stakes); err != nil {
 		return fmt.Errorf("--stakes: %w", err)
@@ -48,8 +50,8 @@ func cmdTestnet(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("testnet %q: %d nodes, genesis %s at %s, slot %s, epoch %d slots\n", g.ChainID, len(nodes),
-		g.Hash().Short(), g.Time.Format(time.RFC3339), time.Duration(g.SlotDuration), g.EpochLength)
+	fmt.Printf("testnet %q: %d nodes, genesis %s at %s, slot %s, epoch %d slots, seed rule %s\n", g.ChainID, len(nodes),
+		g.Hash().Short(), g.Time.Format(time.RFC3339), time.Duration(g.SlotDuration), g.EpochLength, g.Rule())
 	for i, n := range nodes {
 		fmt.Printf("  node%d  %s  stake %d\n", i+1, n.Address, o.Stakes[i%len(o.Stakes)])
 		if o.DNSPrefix == "" {

@@ -137,3 +137,27 @@ func bytesStr(b float64) string {
 	}
 	return fmt.Sprintf("%.0f B", b)
 }
+
+// vrfFigure prints the VRF benchmarks and the share of a block's validation that the VRF check takes, for each
+// block size of BenchmarkValidateBlock.
+func vrfFigure(w io.Writer, path string) error {
+	res, order, err := readBench(path)
+	if err != nil {
+		return err
+	}
+	verify, ok := res["BenchmarkVRFVerify"]
+	if !ok {
+		return fmt.Errorf("%s: no BenchmarkVRFVerify", path)
+	}
+	fmt.Fprintln(w, "| benchmark | µs / op | VRF verification's share | runs |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|")
+	for _, name := range order {
+		r := res[name]
+		share := ""
+		if strings.HasPrefix(name, "BenchmarkValidateBlock") && r.medians["ns/op"] > 0 {
+			share = fmt.Sprintf("%.1f %%", 100*verify.medians["ns/op"]/r.medians["ns/op"])
+		}
+		fmt.Fprintf(w, "| %s | %.1f | %s | %d |\n", strings.TrimPrefix(name, "Benchmark"), r.medians["ns/op"]/1000, share, r.runs)
+	}
+	return nil
+}

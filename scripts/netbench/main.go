@@ -58,8 +58,8 @@ func parseFlags() (options, error) {
 	var o options
 	var fillNodes, fillSlots, propNodes, scaleNodes, tputRates, resRates string
 	flag.StringVar(&o.figures, "figures", "machine,fill,prop,scale,tput,sync,res",
-		"comma-separated figures: machine, lottery, insert, fill, prop, scale, tput, sync, res")
-	flag.StringVar(&o.benchInput, "bench-input", "", "`go test -bench` output to summarise (figures lottery and insert)")
+		"comma-separated figures: machine, lottery, insert, vrf, fill, prop, scale, tput, sync, res")
+	flag.StringVar(&o.benchInput, "bench-input", "", "`go test -bench` output to summarise (figures lottery, insert and vrf)")
 	flag.StringVar(&fillNodes, "fill-nodes", "4,16", "cluster sizes of the slot-fill figure")
 	flag.StringVar(&fillSlots, "fill-slots", "1s,500ms,250ms,200ms", "slot durations of the slot-fill figure")
 	flag.StringVar(&propNodes, "prop-nodes", "4,16,64", "cluster sizes of the propagation figure (1 s slots)")
@@ -127,6 +127,8 @@ func run() error {
 			err = lotteryFigure(&buf, o.benchInput)
 		case "insert":
 			err = insertFigure(&buf, o.benchInput)
+		case "vrf":
+			err = vrfFigure(&buf, o.benchInput)
 		case "fill":
 			fillFigure(&buf, rs, o.fillNodes, o.fillSlots)
 		case "prop":

@@ -1,0 +1,129 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/posnode/posnode/chain"
+)
+
+// TableConfig fixes the runs of one table: every strategy for every α and k under one seed rule.
+type TableConfig struct {
+	Rule           chain.SeedRule
+	AlphasPermille []int
+	Ks             []int
+	Slots          int // slots of each Grind and LateRelease run
+	PrivateSlots   int // slots after which the private branch is released
+	EpochLength    uint64
+	Seed           int64
+}
+
+// Cells returns the runs of c, in the order Table prints them.
+func (c TableConfig) Cells() []Params {
+	var ps []Params
+	cell := func(st Strategy, a, k, slots int) {
+		ps = append(ps, Params{Strategy: st, Rule: c.Rule, AlphaPermille: a, K: k, Slots: slots, EpochLength: c.EpochLength, Seed: c.Seed})
+	}
+	for _, a := range c.AlphasPermille {
+		for _, k := range c.Ks {
+			cell(Grind, a, k, c.Slots)
+		}
+	}
+	for _, a := range c.AlphasPermille {
+		for _, k := range c.Ks {
+			cell(PrivateBranch, a, k, c.PrivateSlots)
+		}
+	}
+	for _, a := range c.AlphasPermille {
+		cell(LateRelease, a, 1, c.Slots)
+	}
+	return ps
+}
+
+// RunTable plays every cell of c on all cores and returns the results in the order of Cells. It writes one line
+// of progress per finished run to progress, and stops early when ctx is done.
+func RunTable(ctx context.Context, c TableConfig, progress io.Writer) ([]Result, error) {
+	cells := c.Cells()
+	out := make([]Result, len(cells))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	var mu sync.Mutex
+	done, start := 0, time.Now()
+	for i, p := range cells {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r, err := Run(p)
+			if err != nil {
+				return err
+			}
+			out[i] = r
+			mu.Lock()
+			done++
+			fmt.Fprintf(progress, "  [%2d/%d %5.1fs] %s %-14s α=%.2f k=%-3d share %.3f\n", done, len(cells),
+				time.Since(start).Seconds(), p.Rule, p.Strategy, float64(p.AlphaPermille)/1000, p.K, r.Share())
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// WriteTable writes the results of c as Markdown tables.
+func WriteTable(w io.Writer, c TableConfig, rs []Result) {
+	byKey := map[[3]int]Result{}
+	for _, r := range rs {
+		byKey[[3]int{strategyIndex(r.Strategy), r.AlphaPermille, r.K}] = r
+	}
+	ks := make([]string, len(c.Ks))
+	for i, k := range c.Ks {
+		ks[i] = fmt.Sprintf("k = %d", k)
+	}
+	fmt.Fprintf(w, "Seed rule `%s`, epoch %d slots, seed %d.\n\n", c.Rule, c.EpochLength, c.Seed)
+	fmt.Fprintf(w, "Grind, %d slots: adversary's share of canonical blocks (deepest reorg it caused)\n\n", c.Slots)
+	fmt.Fprintf(w, "| α | %s |\n|---|%s\n", strings.Join(ks, " | "), strings.Repeat("---|", len(ks)))
+	for _, a := range c.AlphasPermille {
+		fmt.Fprintf(w, "| %.2f |", float64(a)/1000)
+		for _, k := range c.Ks {
+			r := byKey[[3]int{strategyIndex(Grind), a, k}]
+			fmt.Fprintf(w, " %.3f (%d) |", r.Share(), r.DeepestReorg)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nPrivate branch from genesis released after %d slots: honest blocks it replaced (adversary's share after)\n\n", c.PrivateSlots)
+	fmt.Fprintf(w, "| α | %s |\n|---|%s\n", strings.Join(ks, " | "), strings.Repeat("---|", len(ks)))
+	for _, a := range c.AlphasPermille {
+		fmt.Fprintf(w, "| %.2f |", float64(a)/1000)
+		for _, k := range c.Ks {
+			r := byKey[[3]int{strategyIndex(PrivateBranch), a, k}]
+			fmt.Fprintf(w, " %d (%.3f) |", r.Replaced, r.Share())
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nLate release, %d slots: the adversary holds each block until the next honest block on the same parent\n\n", c.Slots)
+	fmt.Fprintf(w, "| α | share | honest blocks orphaned | deepest reorg |\n|---|---|---|---|\n")
+	for _, a := range c.AlphasPermille {
+		r := byKey[[3]int{strategyIndex(LateRelease), a, 1}]
+		fmt.Fprintf(w, "| %.2f | %.3f | %d | %d |\n", float64(a)/1000, r.Share(), r.Replaced, r.DeepestReorg)
+	}
+	fmt.Fprintln(w)
+}
+
+func strategyIndex(s Strategy) int {
+	switch s {
+	case Grind:
+		return 0
+	case PrivateBranch:
+		return 1
+	default:
+		return 2
+	}
+}
