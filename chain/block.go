@@ -10,22 +10,23 @@ import (
 // gossipsub's 1 MiB message limit (PROTOCOL.md §4).
 const MaxBlockTxs = 5000
 
-// BlockVersion is the version byte that starts every block encoding: 2 since the header carries the
-// randomness beacon (PROTOCOL.md §4).
-const BlockVersion = 2
+// BlockVersion is the version byte that starts every block encoding: 3 since blocks carry checkpoint votes and
+// evidence beside the randomness beacon (PROTOCOL.md §4).
+const BlockVersion = 3
 
 // Sizes of the block encoding.
 const (
-	HeaderSize = 256 // height | slot | parent | proposer | txroot | stateroot | mix | vrf proof
-	// blockFixedSize is everything but the transactions: version | header | ntx | sig.
-	blockFixedSize = 1 + HeaderSize + 4 + ed25519.SignatureSize
+	HeaderSize = 320 // height | slot | parent | proposer | txroot | voteroot | evidenceroot | stateroot | mix | vrf proof
+	// blockFixedSize is everything but the transactions, votes and evidence:
+	// version | header | ntx u32 | nvotes u16 | nevidence u8 | sig.
+	blockFixedSize = 1 + HeaderSize + 4 + 2 + 1 + ed25519.SignatureSize
 )
 
 // Domain separators of the block hashes and signature.
 const (
-	headerDomain = "posnode/header/v2"
+	headerDomain = "posnode/header/v3"
 	txRootDomain = "posnode/txroot/v1"
-	blockDomain  = "posnode/block/v2"
+	blockDomain  = "posnode/block/v3"
 )
 
 // Header is what a block's hash commits to (PROTOCOL.md §4).
@@ -35,25 +36,29 @@ type Header struct {
 	Parent    Hash    // hash of the parent block; the genesis hash for block 1
 	Proposer  Address // the slot's lottery winner, who signs the block
 	TxRoot    Hash    // TxRoot of the block's transactions
+	VoteRoot  Hash    // VoteRoot of the block's checkpoint votes (PROTOCOL.md §8a)
+	EvRoot    Hash    // EvidenceRoot of the block's evidence (PROTOCOL.md §8b)
 	StateRoot Hash    // State.Root after applying the block
 	Mix       Hash    // RANDAO mix: SHA-256(parent's Mix | VRF output of VRFProof) (PROTOCOL.md §6)
 	VRFProof  VRFProof
 }
 
-// AppendTo appends the 256-byte encoding of h to b (PROTOCOL.md §4):
-// height u64 | slot u64 | parent [32] | proposer [32] | txroot [32] | stateroot [32] | mix [32] | vrf proof [80].
+// AppendTo appends the 320-byte encoding of h to b (PROTOCOL.md §4): height u64 | slot u64 | parent [32] |
+// proposer [32] | txroot [32] | voteroot [32] | evidenceroot [32] | stateroot [32] | mix [32] | vrf proof [80].
 func (h *Header) AppendTo(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(h.Height))
 	b = binary.BigEndian.AppendUint64(b, uint64(h.Slot))
 	b = append(b, h.Parent[:]...)
 	b = append(b, h.Proposer[:]...)
 	b = append(b, h.TxRoot[:]...)
+	b = append(b, h.VoteRoot[:]...)
+	b = append(b, h.EvRoot[:]...)
 	b = append(b, h.StateRoot[:]...)
 	b = append(b, h.Mix[:]...)
 	return append(b, h.VRFProof[:]...)
 }
 
-// Encode returns the 256-byte encoding of h.
+// Encode returns the 320-byte encoding of h.
 func (h *Header) Encode() []byte { return h.AppendTo(make([]byte, 0, HeaderSize)) }
 
 // decodeHeader reads a header from exactly HeaderSize bytes.
@@ -64,23 +69,28 @@ func decodeHeader(b []byte) Header {
 	copy(h.Parent[:], b[16:48])
 	copy(h.Proposer[:], b[48:80])
 	copy(h.TxRoot[:], b[80:112])
-	copy(h.StateRoot[:], b[112:144])
-	copy(h.Mix[:], b[144:176])
-	copy(h.VRFProof[:], b[176:256])
+	copy(h.VoteRoot[:], b[112:144])
+	copy(h.EvRoot[:], b[144:176])
+	copy(h.StateRoot[:], b[176:208])
+	copy(h.Mix[:], b[208:240])
+	copy(h.VRFProof[:], b[240:320])
 	return h
 }
 
-// Hash returns the block hash: SHA-256("posnode/header/v2" | header bytes) (PROTOCOL.md §4).
+// Hash returns the block hash: SHA-256("posnode/header/v3" | header bytes) (PROTOCOL.md §4).
 func (h *Header) Hash() Hash {
 	var buf [HeaderSize]byte
 	return HashBytes([]byte(headerDomain), h.AppendTo(buf[:0]))
 }
 
-// Block is a header, its transactions and the proposer's signature (PROTOCOL.md §4).
+// Block is a header, its transactions, checkpoint votes and evidence, and the proposer's signature
+// (PROTOCOL.md §4).
 type Block struct {
-	Header Header
-	Txs    []Tx
-	Sig    [64]byte
+	Header   Header
+	Txs      []Tx
+	Votes    []Vote     // at most MaxBlockVotes (PROTOCOL.md §8a)
+	Evidence []Evidence // at most MaxBlockEvidence (PROTOCOL.md §8b)
+	Sig      [64]byte
 }
 
 // Hash returns the block's hash, which is its header's hash.
@@ -92,10 +102,17 @@ func (b *Block) Tip() Tip {
 }
 
 // EncodedSize returns the length of b's encoding.
-func (b *Block) EncodedSize() int { return blockFixedSize + len(b.Txs)*TxSize }
+func (b *Block) EncodedSize() int {
+	n := blockFixedSize + len(b.Txs)*TxSize + len(b.Votes)*VoteSize
+	for i := range b.Evidence {
+		n += evidenceSize(b.Evidence[i].Kind)
+	}
+	return n
+}
 
-// Encode returns b's encoding (PROTOCOL.md §4):
-// version u8 (=2) | header [256] | ntx u32 | ntx × tx [153] | sig [64].
+// Encode returns b's encoding (PROTOCOL.md §4): version u8 (=3) | header [320] | ntx u32 | ntx × tx [153] |
+// nvotes u16 | nvotes × vote [176] | nevidence u8 | nevidence × evidence (its size set by its kind byte) |
+// sig [64].
 func (b *Block) Encode() []byte {
 	out := make([]byte, 0, b.EncodedSize())
 	out = append(out, BlockVersion)
@@ -104,11 +121,19 @@ func (b *Block) Encode() []byte {
 	for i := range b.Txs {
 		out = b.Txs[i].AppendTo(out)
 	}
+	out = binary.BigEndian.AppendUint16(out, uint16(len(b.Votes)))
+	for i := range b.Votes {
+		out = b.Votes[i].AppendTo(out)
+	}
+	out = append(out, byte(len(b.Evidence)))
+	for i := range b.Evidence {
+		out = b.Evidence[i].AppendTo(out)
+	}
 	return append(out, b.Sig[:]...)
 }
 
-// DecodeBlock decodes a block encoding. It rejects an unknown version, more than MaxBlockTxs
-// transactions, a length that does not match the transaction count and transactions that do not
+// DecodeBlock decodes a block encoding. It rejects an unknown version, more than MaxBlockTxs transactions,
+// MaxBlockVotes votes or MaxBlockEvidence evidence, counts that do not match the length, and parts that do not
 // decode; every error wraps ErrMalformed. It checks nothing else: see ValidateBasic.
 func DecodeBlock(data []byte) (*Block, error) {
 	if len(data) < blockFixedSize {
@@ -117,30 +142,21 @@ func DecodeBlock(data []byte) (*Block, error) {
 	if data[0] != BlockVersion {
 		return nil, fmt.Errorf("%w: %w %d, want %d", ErrMalformed, ErrBadVersion, data[0], BlockVersion)
 	}
-	ntx := binary.BigEndian.Uint32(data[1+HeaderSize:])
-	if ntx > MaxBlockTxs {
-		return nil, fmt.Errorf("%w: %w: %d, limit %d", ErrMalformed, ErrTooManyTxs, ntx, MaxBlockTxs)
-	}
-	want := blockFixedSize + int(ntx)*TxSize
-	if len(data) < want {
-		return nil, fmt.Errorf("%w: block of %d transactions is %d bytes, want %d (short)", ErrMalformed, ntx, len(data), want)
-	}
-	if len(data) > want {
-		return nil, fmt.Errorf("%w: %d trailing bytes after block", ErrMalformed, len(data)-want)
-	}
 	b := &Block{Header: decodeHeader(data[1 : 1+HeaderSize])}
-	txs := data[1+HeaderSize+4 : want-ed25519.SignatureSize]
-	if ntx > 0 {
-		b.Txs = make([]Tx, ntx)
+	r := reader{data: data[:len(data)-ed25519.SignatureSize], off: 1 + HeaderSize}
+	if err := r.txs(b); err != nil {
+		return nil, err
 	}
-	for i := range b.Txs {
-		tx, err := DecodeTx(txs[i*TxSize : (i+1)*TxSize])
-		if err != nil {
-			return nil, fmt.Errorf("tx %d: %w", i, err)
-		}
-		b.Txs[i] = tx
+	if err := r.votes(b); err != nil {
+		return nil, err
 	}
-	copy(b.Sig[:], data[want-ed25519.SignatureSize:])
+	if err := r.evidence(b); err != nil {
+		return nil, err
+	}
+	if r.off != len(r.data) {
+		return nil, fmt.Errorf("%w: %d trailing bytes after block", ErrMalformed, len(r.data)-r.off)
+	}
+	copy(b.Sig[:], data[len(data)-ed25519.SignatureSize:])
 	return b, nil
 }
 
@@ -187,9 +203,9 @@ func (b *Block) Verify(chainID Hash) error {
 	return nil
 }
 
-// ValidateBasic checks the rules that need neither state nor parent (PROTOCOL.md §4): height and
-// slot at least 1, at most MaxBlockTxs transactions, each valid on its own, none twice, and a
-// TxRoot that matches them.
+// ValidateBasic checks the rules that need neither state nor parent (PROTOCOL.md §4, §8a, §8b): height and
+// slot at least 1, at most MaxBlockTxs transactions, each valid on its own, none twice, and a TxRoot that
+// matches them; then the same for votes (VoteRoot) and evidence (EvidenceRoot).
 func (b *Block) ValidateBasic() error {
 	if b.Header.Height < 1 {
 		return fmt.Errorf("%w: height 0 is genesis", ErrInvalidBlock)
@@ -215,5 +231,8 @@ func (b *Block) ValidateBasic() error {
 	if root := txRootOf(ids); root != b.Header.TxRoot {
 		return fmt.Errorf("%w: header has %s, transactions give %s", ErrBadTxRoot, b.Header.TxRoot.Short(), root.Short())
 	}
-	return nil
+	if err := b.validateVotes(); err != nil {
+		return err
+	}
+	return b.validateEvidence()
 }

@@ -76,3 +76,11 @@ var (
 	// ErrBadMix: a block's mix is not SHA-256(parent mix | the VRF output of its proof).
 	ErrBadMix = errors.New("mix mismatch")
 )
+
+// Finality and accountability errors (PROTOCOL.md §8a, §8b).
+var (
+	// ErrInvalidVote: a vote breaks a rule that needs no state.
+	ErrInvalidVote = errors.New("invalid vote")
+	// ErrInvalidEvidence: evidence does not prove a slashable offence.
+	ErrInvalidEvidence = errors.New("invalid evidence")
+)

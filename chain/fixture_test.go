@@ -66,6 +66,8 @@ func buildBlock(t testing.TB, chainID Hash, parent Tip, st *State, slot Slot, i 
 		Parent:   parent.Hash,
 		Proposer: testAddr(i),
 		TxRoot:   TxRoot(txs),
+		VoteRoot: VoteRoot(nil),
+		EvRoot:   EvidenceRoot(nil),
 		VRFProof: ProveVRF(testKey(i), chainID, slot),
 	}, Txs: txs}
 	out, err := b.Header.VRFProof.Output()

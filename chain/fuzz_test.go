@@ -70,3 +70,49 @@ func FuzzVRFProof(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeVote: DecodeVote never panics, and whatever it accepts re-encodes to the same bytes.
+func FuzzDecodeVote(f *testing.F) {
+	chainID := testGenesis().Hash()
+	v := sampleVote(chainID, 1, 2, 3)
+	f.Add(v.Encode())
+	f.Add(v.Encode()[:VoteSize-1])
+	f.Fuzz(func(t *testing.T, in []byte) {
+		v, err := DecodeVote(in)
+		if err != nil {
+			return
+		}
+		if out := v.Encode(); !bytes.Equal(out, in) {
+			t.Fatalf("re-encoding differs:\n got %x\nwant %x", out, in)
+		}
+		_ = v.ValidateBasic()
+		_ = v.Verify(chainID)
+	})
+}
+
+// FuzzDecodeEvidence: DecodeEvidence never panics, whatever it accepts re-encodes to the same bytes, and
+// evidence that passes ValidateBasic accuses one offender with a slashable pair.
+func FuzzDecodeEvidence(f *testing.F) {
+	chainID := testGenesis().Hash()
+	dv := NewDoubleVote(sampleVote(chainID, 1, 0, 2), sampleVote(chainID, 1, 1, 2))
+	f.Add(dv.Encode())
+	a := goldenBlock(f)
+	b := goldenBlock(f)
+	b.Header.StateRoot[0] ^= 1
+	dp := NewDoubleProposal(a, b)
+	f.Add(dp.Encode())
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		e, err := DecodeEvidence(in)
+		if err != nil {
+			return
+		}
+		if out := e.Encode(); !bytes.Equal(out, in) {
+			t.Fatalf("re-encoding differs:\n got %x\nwant %x", out, in)
+		}
+		if e.ValidateBasic() == nil && e.Kind == EvidenceDoubleVote && !Slashable(e.VoteA, e.VoteB) {
+			t.Fatal("evidence passed ValidateBasic with a pair that is not slashable")
+		}
+		_ = e.Verify(chainID)
+	})
+}

@@ -83,6 +83,22 @@ func computeGolden(t *testing.T) goldenFile {
 	add("block/hash", h[:])
 	add("block/signature", b.Sig[:])
 	add("block/encoding", b.Encode())
+	v := sampleVote(chainID, 1, 2, 3)
+	vroot, vid := v.Root(), v.ID()
+	add("vote/encoding", v.Encode())
+	add("vote/signing_bytes", v.SigningBytes(chainID))
+	add("vote/root", vroot[:])
+	add("vote/id", vid[:])
+	dv := NewDoubleVote(sampleVote(chainID, 1, 0, 2), sampleVote(chainID, 1, 1, 2))
+	add("evidence-double-vote/encoding", dv.Encode())
+	other := goldenBlock(t)
+	other.Header.StateRoot[0] ^= 1
+	other.Sign(chainID, testKey(2))
+	dp := NewDoubleProposal(b, other)
+	add("evidence-double-proposal/encoding", dp.Encode())
+	evRoot, voteRoot := EvidenceRoot([]Evidence{dv, dp}), VoteRoot([]Vote{v})
+	add("votes/root", voteRoot[:])
+	add("evidence/root", evRoot[:])
 	return goldenFile{
 		About:   "keys: ed25519.NewKeyFromSeed(SHA-256(\"key-i\")); tx-i and block are built on this genesis; hex unless a peer ID",
 		Genesis: g,

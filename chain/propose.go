@@ -61,6 +61,8 @@ func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, txs []
 	var rejected []TxError
 	b.Txs, rejected = t.pick(ps, txs)
 	b.Header.TxRoot = TxRoot(b.Txs)
+	b.Header.VoteRoot = VoteRoot(b.Votes)
+	b.Header.EvRoot = EvidenceRoot(b.Evidence)
 	post := ps.Clone()
 	if err := post.ApplyBlock(b); err != nil {
 		return nil, rejected, fmt.Errorf("apply proposed block: %w", err)
