@@ -74,7 +74,7 @@ func (s *State) applyTx(tx *Tx, j *journal) error {
 // checkSender returns the sender's account if it exists, the nonce matches and the fee suffices.
 func (s *State) checkSender(tx *Tx) (Account, error) {
 	from, ok := s.accounts[tx.From]
-	if !ok || (from.Balance == 0 && from.Stake == 0) {
+	if !ok || !from.exists() {
 		return from, fmt.Errorf("%w: %s", ErrUnknownAccount, tx.From)
 	}
 	if tx.Nonce != from.Nonce {
@@ -98,8 +98,12 @@ func (s *State) transfer(j *journal, tx *Tx, from Account) error {
 	return nil
 }
 
-// stake moves Value from the (already debited) balance into the stake.
+// stake moves Value from the (already debited) balance into the stake; a slashed account cannot stake
+// (ErrSlashed).
 func (s *State) stake(j *journal, tx *Tx, from Account) error {
+	if from.Slashed {
+		return fmt.Errorf("%w: %s", ErrSlashed, tx.From.Short())
+	}
 	var ok bool
 	if from.Stake, ok = addAmount(from.Stake, Amount(tx.Value)); !ok {
 		return fmt.Errorf("%w: stake of %s", ErrOverflow, tx.From.Short())
@@ -108,24 +112,24 @@ func (s *State) stake(j *journal, tx *Tx, from Account) error {
 	return nil
 }
 
-// unstake moves Value from the stake back to the balance at once: nothing is ever slashed, and the
-// stake table still counts it until the two-epoch lag has passed (PROTOCOL.md §6).
+// unstake moves Value from the stake to the unbonding tokens, which return to the balance when epoch
+// current + UnbondingEpochs opens (a second unstake moves the release of all of them to its own date); the
+// stake table still counts the stake until the two-epoch lag has passed (PROTOCOL.md §6, §8b).
 func (s *State) unstake(j *journal, tx *Tx, from Account) error {
 	if Amount(tx.Value) > from.Stake {
 		return fmt.Errorf("%w: %s unstakes %d of %d", ErrInsufficientStake, tx.From.Short(), tx.Value, from.Stake)
 	}
 	from.Stake -= Amount(tx.Value)
-	var ok bool
-	if from.Balance, ok = addAmount(from.Balance, Amount(tx.Value)); !ok {
-		return fmt.Errorf("%w: balance of %s", ErrOverflow, tx.From.Short())
-	}
+	from.Unbonding += Amount(tx.Value) // stake and unbonding together are within the supply
+	from.UnbondEpoch = s.epoch + UnbondingEpochs
 	s.set(j, tx.From, from)
 	return nil
 }
 
-// ApplyBlock applies a block to s (PROTOCOL.md §6, §7): it rotates the stake tables when the block
-// opens a new epoch, applies every transaction in order (the first that fails is returned, wrapped
-// with its index) and credits the proposer BlockReward plus the fees. It checks neither signatures
+// ApplyBlock applies a block to s (PROTOCOL.md §6, §7, §8b): when the block opens a new epoch it releases the
+// unbonding tokens due and rotates the stake tables; it applies every transaction in order (the first that
+// fails is returned, wrapped with its index), then every piece of evidence, and credits the proposer
+// BlockReward plus the fees. It checks neither signatures
 // nor roots nor the header against a parent: see ValidateBlock. On error s is unchanged.
 func (s *State) ApplyBlock(b *Block) error {
 	saved := *s // the scalar fields and table slices; accounts are undone by the journal
@@ -144,7 +148,11 @@ func (s *State) applyBlock(b *Block, j *journal) error {
 	if s.accounts == nil {
 		s.accounts = make(map[Address]Account)
 	}
-	if err := s.rotate(epochOf(b.Header.Slot, s.params.EpochLength)); err != nil {
+	epoch := epochOf(b.Header.Slot, s.params.EpochLength)
+	if epoch > s.epoch {
+		s.releaseUnbonding(j, epoch)
+	}
+	if err := s.rotate(epoch); err != nil {
 		return err
 	}
 	var fees Amount
@@ -155,6 +163,11 @@ func (s *State) applyBlock(b *Block, j *journal) error {
 		var ok bool
 		if fees, ok = addAmount(fees, b.Txs[i].Fee); !ok {
 			return fmt.Errorf("tx %d: %w: fees of the block", i, ErrOverflow)
+		}
+	}
+	for i := range b.Evidence {
+		if _, err := s.applyEvidence(j, &b.Evidence[i], b.Header.Proposer, epoch); err != nil {
+			return fmt.Errorf("evidence %d: %w", i, err)
 		}
 	}
 	return s.reward(j, b.Header.Proposer, fees)

@@ -10,7 +10,7 @@ import (
 )
 
 // stateDomain separates the state root from every other hash.
-const stateDomain = "posnode/state/v1"
+const stateDomain = "posnode/state/v2"
 
 // Params are the ledger rules a genesis fixes (PROTOCOL.md §5).
 type Params struct {
@@ -22,10 +22,16 @@ type Params struct {
 
 // Account is one address's holdings.
 type Account struct {
-	Balance Amount `json:"balance"`
-	Stake   Amount `json:"stake"`
-	Nonce   Nonce  `json:"nonce"` // transactions sent so far: the nonce of the next one
+	Balance     Amount `json:"balance"`
+	Stake       Amount `json:"stake"`
+	Nonce       Nonce  `json:"nonce"`        // transactions sent so far: the nonce of the next one
+	Unbonding   Amount `json:"unbonding"`    // unstaked tokens still locked (PROTOCOL.md §8b)
+	UnbondEpoch Epoch  `json:"unbond_epoch"` // the epoch whose first block releases Unbonding
+	Slashed     bool   `json:"slashed"`      // punished for an offence: never in a stake table again
 }
+
+// exists reports whether the account holds anything a transaction could be charged against or name.
+func (a Account) exists() bool { return a.Balance > 0 || a.Stake > 0 || a.Unbonding > 0 }
 
 // State is the ledger after some block: accounts and stake tables (PROTOCOL.md §3, §6).
 //
@@ -72,12 +78,12 @@ func (s *State) Account(a Address) Account { return s.accounts[a] }
 // Accounts returns the number of accounts.
 func (s *State) Accounts() int { return len(s.accounts) }
 
-// Stakes returns the live stake table: every stake of at least MinStake (and above zero), sorted by
-// address bytes (PROTOCOL.md §6).
+// Stakes returns the live stake table: every stake of at least MinStake (and above zero) of an account never
+// slashed, sorted by address bytes (PROTOCOL.md §6, §8b).
 func (s *State) Stakes() []Stake {
 	var out []Stake
 	for addr, acc := range s.accounts {
-		if acc.Stake > 0 && acc.Stake >= s.params.MinStake {
+		if acc.Stake > 0 && acc.Stake >= s.params.MinStake && !acc.Slashed {
 			out = append(out, Stake{Addr: addr, Amount: acc.Stake})
 		}
 	}
@@ -129,9 +135,10 @@ func (s *State) rotate(e Epoch) error {
 	return nil
 }
 
-// Root returns SHA-256 of the state's canonical encoding (PROTOCOL.md §7): "posnode/state/v1" |
+// Root returns SHA-256 of the state's canonical encoding (PROTOCOL.md §7): "posnode/state/v2" |
 // epoch u64 | active table | next table | accounts sorted by address, where a table is u32 count |
-// (address [32] | stake u64)… and an account is address [32] | balance u64 | stake u64 | nonce u64.
+// (address [32] | stake u64)… and an account is address [32] | balance u64 | stake u64 | nonce u64 |
+// unbonding u64 | unbond epoch u64 | slashed u8.
 func (s *State) Root() Hash {
 	h := sha256.New()
 	var buf [64]byte
@@ -151,11 +158,21 @@ func (s *State) Root() Hash {
 		b := append(buf[:0], a[:]...)
 		b = binary.BigEndian.AppendUint64(b, uint64(acc.Balance))
 		b = binary.BigEndian.AppendUint64(b, uint64(acc.Stake))
-		h.Write(binary.BigEndian.AppendUint64(b, uint64(acc.Nonce)))
+		b = binary.BigEndian.AppendUint64(b, uint64(acc.Nonce))
+		b = binary.BigEndian.AppendUint64(b, uint64(acc.Unbonding))
+		b = binary.BigEndian.AppendUint64(b, uint64(acc.UnbondEpoch))
+		h.Write(append(b, boolByte(acc.Slashed)))
 	}
 	var out Hash
 	h.Sum(out[:0])
 	return out
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // addAmount returns a+b and whether it fits in an Amount.

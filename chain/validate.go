@@ -11,7 +11,8 @@ import (
 // maxSlot is the current slot. In order it checks: parent hash (ErrWrongParent), height
 // (ErrBadHeight), slot after the parent's (ErrSlotNotAfterParent) and not in the future
 // (ErrFutureSlot), proposer (ErrWrongProposer), the block signature (ErrBadSignature), the VRF proof
-// (ErrBadVRFProof) and the mix against parent.Mix (ErrBadMix), ValidateBasic, every transaction's signature (ErrBadSignature), the state transition on a clone of
+// (ErrBadVRFProof) and the mix against parent.Mix (ErrBadMix), ValidateBasic, every transaction's, vote's and
+// evidence's signature (ErrBadSignature), the state transition on a clone of
 // parentState, and the state root (ErrBadStateRoot). parentState is not modified.
 //
 // Transaction signatures are checked here rather than in ApplyTx so that replaying blocks from the
@@ -41,6 +42,16 @@ func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leade
 	for i := range b.Txs {
 		if err := verifyTx(&b.Txs[i]); err != nil {
 			return nil, fmt.Errorf("tx %d: %w", i, err)
+		}
+	}
+	for i := range b.Votes {
+		if err := b.Votes[i].Verify(chainID); err != nil {
+			return nil, fmt.Errorf("vote %d: %w", i, err)
+		}
+	}
+	for i := range b.Evidence {
+		if err := b.Evidence[i].Verify(chainID); err != nil {
+			return nil, fmt.Errorf("evidence %d: %w", i, err)
 		}
 	}
 	st := parentState.Clone()
