@@ -1,6 +1,9 @@
 package chain
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Change tells how an Insert moved the head. When the head did not move, Reverted and Applied are
 // empty.
@@ -23,14 +26,17 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 	if !ok {
 		return Change{}, fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
 	}
-	post, err := t.validate(parent, b, maxSlot)
+	if err := t.admit(parent, b); err != nil {
+		return Change{}, err
+	}
+	post, fin, err := t.validate(parent, b, maxSlot)
 	if err != nil {
 		return Change{}, err
 	}
 	if err := t.cfg.Store.PutBlock(b); err != nil {
 		return Change{}, fmt.Errorf("store block %s: %w", h.Short(), err)
 	}
-	n := t.attach(h, b.Header, parent, post)
+	n := t.attach(h, b.Header, parent, post, fin)
 	if !t.cfg.Better(n.tip(), t.head.tip()) {
 		t.prune(n)
 		return Change{Head: t.head.tip()}, nil
@@ -65,12 +71,16 @@ func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Bl
 			err = fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
 			break
 		}
-		post, verr := t.validate(parent, b, maxSlot)
+		if aerr := t.admit(parent, b); aerr != nil {
+			err = fmt.Errorf("block %s at height %d: %w", h.Short(), b.Header.Height, aerr)
+			break
+		}
+		post, fin, verr := t.validate(parent, b, maxSlot)
 		if verr != nil {
 			err = fmt.Errorf("block %s at height %d: %w", h.Short(), b.Header.Height, verr)
 			break
 		}
-		added, inserted, fresh[h] = append(added, t.attach(h, b.Header, parent, post)), append(inserted, b), b
+		added, inserted, fresh[h] = append(added, t.attach(h, b.Header, parent, post, fin)), append(inserted, b), b
 	}
 	if len(added) == 0 {
 		return Change{Head: t.head.tip()}, nil, err
@@ -108,31 +118,40 @@ func (t *Tree) detachAll(added []*node) {
 	}
 }
 
-// validate checks b on top of parent and returns the state after it (PROTOCOL.md §6, §7). When the
+// validate checks b on top of parent and returns the state and the finality after it (PROTOCOL.md §6, §7,
+// §8a). When the
 // parent's state must be rebuilt, the checks that need no state come first, so that a bad block does
 // not cost a replay.
-func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, error) {
+func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, *Finality, error) {
 	if parent.state == nil {
 		if err := checkLink(parent, b); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if b.Header.Slot > maxSlot {
-			return nil, fmt.Errorf("%w: slot %d, now %d", ErrFutureSlot, b.Header.Slot, maxSlot)
+			return nil, nil, fmt.Errorf("%w: slot %d, now %d", ErrFutureSlot, b.Header.Slot, maxSlot)
 		}
 		if err := b.Verify(t.chainID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	ps, err := t.stateOf(parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	slot := b.Header.Slot
 	leader, ok := t.leaderOn(parent, ps, slot)
 	if !ok {
-		return nil, fmt.Errorf("%w: slot %d has no leader", ErrWrongProposer, slot)
+		return nil, nil, fmt.Errorf("%w: slot %d has no leader", ErrWrongProposer, slot)
 	}
-	return validateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot, t.verifyTx)
+	post, err := validateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot, t.verifyTx)
+	if err != nil {
+		return nil, nil, err
+	}
+	fin, err := t.finalityOf(parent, ps, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return post, fin, nil
 }
 
 // verifyTx checks a transaction's signature, through the signature cache when there is one.
@@ -202,4 +221,46 @@ func (t *Tree) setHead(n *node) {
 	for m := n; t.canon[m.height()] != m; m = m.parent {
 		t.canon[m.height()] = m
 	}
+}
+
+// Fork-choice admission errors (PROTOCOL.md §8).
+var (
+	// ErrConflictsFinalized: the block is not a descendant of the finalized checkpoint.
+	ErrConflictsFinalized = errors.New("conflicts with the finalized checkpoint")
+	// ErrTooManyVersions: the tree already holds two blocks of this proposer for this slot; the second is
+	// evidence of equivocation and any more are dropped unstored.
+	ErrTooManyVersions = errors.New("third block of a proposer for one slot")
+)
+
+// MaxVersionsPerSlot is how many blocks of one proposer for one slot the tree stores: the first, and a second
+// that proves the equivocation (PROTOCOL.md §8, §8b).
+const MaxVersionsPerSlot = 2
+
+// admit runs the checks that need no state before b is validated: it must descend from the finalized checkpoint
+// of the head's branch (ErrConflictsFinalized), and its proposer may not have MaxVersionsPerSlot blocks for its
+// slot already (ErrTooManyVersions).
+func (t *Tree) admit(parent *node, b *Block) error {
+	fin := t.head.fin.Finalized
+	if fn, ok := t.nodes[fin.Hash]; ok && !descends(parent, fn) {
+		return fmt.Errorf("%w: parent %s at height %d does not descend from %s", ErrConflictsFinalized,
+			parent.hash.Short(), parent.height(), fin)
+	}
+	if t.versions[versionKey{b.Header.Proposer, b.Header.Slot}] >= MaxVersionsPerSlot {
+		return fmt.Errorf("%w: %s at slot %d", ErrTooManyVersions, b.Header.Proposer.Short(), b.Header.Slot)
+	}
+	return nil
+}
+
+// descends reports whether n is a or a descendant of a.
+func descends(n, a *node) bool {
+	for n != nil && n.height() > a.height() {
+		n = n.parent
+	}
+	return n == a
+}
+
+// versionKey names one proposer's blocks for one slot.
+type versionKey struct {
+	proposer Address
+	slot     Slot
 }

@@ -21,21 +21,35 @@ func (t *Tree) Leader(slot Slot) (Address, bool) { return t.leaderOn(t.head, t.h
 // TxErrors), and stops at MaxBlockTxs. It does not check that key won the slot, and does not insert
 // the block. A slot not after the head's fails with ErrSlotNotAfterParent.
 func (t *Tree) Propose(slot Slot, key ed25519.PrivateKey, txs []Tx) (*Block, []TxError, error) {
-	return t.proposeOn(t.head, slot, key, txs)
+	return t.proposeOn(t.head, slot, key, Body{Txs: txs})
 }
 
 // ProposeOn is Propose on top of the block parent of the tree rather than the head; it fails with ErrNotFound
 // for a parent not in the tree.
 func (t *Tree) ProposeOn(parent Hash, slot Slot, key ed25519.PrivateKey, txs []Tx) (*Block, []TxError, error) {
+	return t.ProposeBody(parent, slot, key, Body{Txs: txs})
+}
+
+// Body is what a proposer offers for a block, each part in order of preference.
+type Body struct {
+	Txs      []Tx
+	Votes    []Vote
+	Evidence []Evidence
+}
+
+// ProposeBody is ProposeOn with checkpoint votes and evidence as well: it keeps the votes that count on the
+// parent's branch (PROTOCOL.md §8a), at most MaxBlockVotes, and the evidence that punishes someone (§8b), at
+// most MaxBlockEvidence, and leaves out the rest.
+func (t *Tree) ProposeBody(parent Hash, slot Slot, key ed25519.PrivateKey, body Body) (*Block, []TxError, error) {
 	n, ok := t.nodes[parent]
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: parent %s", ErrNotFound, parent.Short())
 	}
-	return t.proposeOn(n, slot, key, txs)
+	return t.proposeOn(n, slot, key, body)
 }
 
 // proposeOn builds a block for slot on top of parent.
-func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, txs []Tx) (*Block, []TxError, error) {
+func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, body Body) (*Block, []TxError, error) {
 	if len(key) != ed25519.PrivateKeySize {
 		return nil, nil, fmt.Errorf("propose: private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
 	}
@@ -59,7 +73,9 @@ func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, txs []
 	}
 	b.Header.Mix = NextMix(parent.mix, out)
 	var rejected []TxError
-	b.Txs, rejected = t.pick(ps, txs)
+	b.Txs, rejected = t.pick(ps, body.Txs)
+	b.Votes = t.pickVotes(parent, ps, slot, body.Votes)
+	b.Evidence = t.pickEvidence(ps, b, body.Evidence)
 	b.Header.TxRoot = TxRoot(b.Txs)
 	b.Header.VoteRoot = VoteRoot(b.Votes)
 	b.Header.EvRoot = EvidenceRoot(b.Evidence)
@@ -97,4 +113,55 @@ func (t *Tree) pick(s *State, txs []Tx) ([]Tx, []TxError) {
 		picked = append(picked, *tx)
 	}
 	return picked, rejected
+}
+
+// pickVotes returns the votes that are well formed, correctly signed and count on parent's branch for a block at
+// slot (PROTOCOL.md §8a), at most MaxBlockVotes, in order.
+func (t *Tree) pickVotes(parent *node, ps *State, slot Slot, votes []Vote) []Vote {
+	var picked []Vote
+	fin := parent.fin
+	epoch := t.cfg.Genesis.EpochOf(slot)
+	for i := range votes {
+		if len(picked) == MaxBlockVotes {
+			break
+		}
+		v := votes[i]
+		if v.ValidateBasic() != nil || v.Verify(t.chainID) != nil {
+			continue
+		}
+		next, err := fin.next(epoch, parent.hash, ps, []Vote{v}, t.cfg.Finality)
+		if err != nil {
+			continue
+		}
+		fin, picked = next, append(picked, v)
+	}
+	return picked
+}
+
+// pickEvidence returns the evidence that proves an offence and punishes someone in b, whose transactions are
+// set (PROTOCOL.md §8b), at most MaxBlockEvidence, in order.
+func (t *Tree) pickEvidence(ps *State, b *Block, evs []Evidence) []Evidence {
+	if len(evs) == 0 {
+		return nil
+	}
+	trial := ps.Clone()
+	if trial.ApplyBlock(&Block{Header: b.Header, Txs: b.Txs}) != nil {
+		return nil
+	}
+	epoch := t.cfg.Genesis.EpochOf(b.Header.Slot)
+	var picked []Evidence
+	for i := range evs {
+		if len(picked) == MaxBlockEvidence {
+			break
+		}
+		e := &evs[i]
+		if e.ValidateBasic() != nil || e.Verify(t.chainID) != nil {
+			continue
+		}
+		if _, err := trial.applyEvidence(nil, e, b.Header.Proposer, epoch); err != nil {
+			continue
+		}
+		picked = append(picked, *e)
+	}
+	return picked
 }

@@ -132,7 +132,7 @@ func TestReplayChecksMix(t *testing.T) {
 	if err := s.PutBlock(b); err != nil {
 		t.Fatal(err)
 	}
-	_, err := OpenTree(TreeConfig{Genesis: g, Store: s, Elect: treeElect, Better: treeBetter})
+	_, err := OpenTree(TreeConfig{Genesis: g, Store: s, Elect: treeElect, Better: treeBetter, Finality: testFinality})
 	if !errors.Is(err, ErrCorruptStore) || !errors.Is(err, ErrBadMix) {
 		t.Fatalf("got %v, want ErrCorruptStore and ErrBadMix", err)
 	}

@@ -73,7 +73,7 @@ func TestTreeUsesSigCache(t *testing.T) {
 		t.Fatalf("without a cache: got %v, want ErrBadSignature", err)
 	}
 	sigs := NewSigCache(chainID, 10)
-	cached, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: treeBetter, Sigs: sigs})
+	cached, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: treeBetter, Finality: testFinality, Sigs: sigs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestTreeUsesSigCache(t *testing.T) {
 
 func TestTreeRefusesSigCacheOfAnotherChain(t *testing.T) {
 	g := testGenesis()
-	_, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: treeBetter,
+	_, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: treeBetter, Finality: testFinality,
 		Sigs: NewSigCache(Hash{1}, 10)})
 	if !errors.Is(err, errTreeConfig) {
 		t.Errorf("got %v, want errTreeConfig", err)

@@ -15,10 +15,11 @@ type Chooser func(a, b Tip) bool
 
 // TreeConfig is what a Tree needs. Every field but Sigs is required.
 type TreeConfig struct {
-	Genesis *Genesis
-	Store   Store
-	Elect   Elector
-	Better  Chooser
+	Genesis  *Genesis
+	Store    Store
+	Elect    Elector
+	Better   Chooser
+	Finality FinalityRules // consensus.FFGRules()
 	// Sigs, if set, spares the signature checks of transactions it has seen verify (the node's mempool
 	// fills it); it must be a cache of this genesis's chain. Without it every signature is checked.
 	Sigs *SigCache
@@ -47,23 +48,25 @@ const metaChainID = "tree/chain-id"
 //
 // A Tree is not safe for concurrent use: one goroutine (the node's event loop) owns it.
 type Tree struct {
-	cfg     TreeConfig
-	chainID Hash
-	root    *node          // the virtual genesis block
-	nodes   map[Hash]*node // every block in the tree, genesis included
-	levels  [][]*node      // levels[h]: the blocks at height h
-	canon   []*node        // canon[h]: the canonical block at height h; canon[0] is genesis
-	head    *node
-	swept   Height // the lowest height whose states have not been swept out of the window
+	cfg      TreeConfig
+	chainID  Hash
+	root     *node          // the virtual genesis block
+	nodes    map[Hash]*node // every block in the tree, genesis included
+	levels   [][]*node      // levels[h]: the blocks at height h
+	canon    []*node        // canon[h]: the canonical block at height h; canon[0] is genesis
+	head     *node
+	swept    Height             // the lowest height whose states have not been swept out of the window
+	versions map[versionKey]int // blocks in the tree per proposer and slot (at most MaxVersionsPerSlot)
 }
 
 // node is one block of the tree.
 type node struct {
 	hash   Hash
 	header Header
-	parent *node  // nil for genesis
-	state  *State // the state after the block; nil once dropped
-	mix    Hash   // the block's RANDAO mix (GenesisMix for genesis)
+	parent *node     // nil for genesis
+	state  *State    // the state after the block; nil once dropped
+	mix    Hash      // the block's RANDAO mix (GenesisMix for genesis)
+	fin    *Finality // the branch's finality after the block
 	// lastBefore is the newest ancestor in an epoch before this block's epoch (nil for genesis), so that
 	// SeedSource walks back one epoch per step.
 	lastBefore *node
@@ -72,14 +75,15 @@ type node struct {
 func (n *node) height() Height { return n.header.Height }
 
 func (n *node) tip() Tip {
-	return Tip{Hash: n.hash, Height: n.header.Height, Slot: n.header.Slot, Mix: n.mix}
+	return Tip{Hash: n.hash, Height: n.header.Height, Slot: n.header.Slot, Mix: n.mix, Justified: n.fin.Justified.Epoch}
 }
 
 // OpenTree builds the tree from the blocks in cfg.Store. It replays every stored block, parents
 // first, without checking signatures again but checking each state root, and chooses the head among
 // them. A store that holds blocks of another genesis fails with ErrGenesisMismatch.
 func OpenTree(cfg TreeConfig) (*Tree, error) {
-	if cfg.Genesis == nil || cfg.Store == nil || cfg.Elect == nil || cfg.Better == nil {
+	if cfg.Genesis == nil || cfg.Store == nil || cfg.Elect == nil || cfg.Better == nil ||
+		cfg.Finality.Supermajority == nil || cfg.Finality.Finalizes == nil {
 		return nil, errTreeConfig
 	}
 	chainID := cfg.Genesis.Hash()
@@ -89,16 +93,18 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 	if err := claimStore(cfg.Store, chainID); err != nil {
 		return nil, err
 	}
-	root := &node{hash: chainID, state: cfg.Genesis.State(), mix: GenesisMix(chainID)}
+	gs := cfg.Genesis.State()
+	root := &node{hash: chainID, state: gs, mix: GenesisMix(chainID), fin: genesisFinality(chainID, gs.Validators(0))}
 	t := &Tree{
-		cfg:     cfg,
-		chainID: chainID,
-		root:    root,
-		nodes:   map[Hash]*node{chainID: root},
-		levels:  [][]*node{{root}},
-		canon:   []*node{root},
-		head:    root,
-		swept:   1,
+		cfg:      cfg,
+		chainID:  chainID,
+		root:     root,
+		nodes:    map[Hash]*node{chainID: root},
+		levels:   [][]*node{{root}},
+		canon:    []*node{root},
+		head:     root,
+		swept:    1,
+		versions: map[versionKey]int{},
 	}
 	if err := cfg.Store.ForEach(t.replay); err != nil {
 		return nil, fmt.Errorf("replay stored blocks: %w", err)
@@ -153,7 +159,11 @@ func (t *Tree) replay(b *Block) error {
 		return fmt.Errorf("%w: block %s: %w: header has %s, replay gives %s",
 			ErrCorruptStore, h, ErrBadStateRoot, b.Header.StateRoot.Short(), root.Short())
 	}
-	n := t.attach(h, b.Header, parent, post)
+	fin, err := t.finalityOf(parent, ps, b)
+	if err != nil {
+		return fmt.Errorf("%w: block %s: %w", ErrCorruptStore, h, err)
+	}
+	n := t.attach(h, b.Header, parent, post, fin)
 	if t.cfg.Better(n.tip(), t.head.tip()) {
 		t.setHead(n)
 	}
@@ -185,9 +195,15 @@ func checkStoredMix(parent *node, b *Block) error {
 	return nil
 }
 
+// finalityOf returns the finality of b's branch after b, on parent whose post-state is ps (PROTOCOL.md §8a).
+func (t *Tree) finalityOf(parent *node, ps *State, b *Block) (*Finality, error) {
+	return parent.fin.next(t.cfg.Genesis.EpochOf(b.Header.Slot), parent.hash, ps, b.Votes, t.cfg.Finality)
+}
+
 // attach adds a validated block to the tree.
-func (t *Tree) attach(h Hash, hd Header, parent *node, post *State) *node {
-	n := &node{hash: h, header: hd, parent: parent, state: post, mix: hd.Mix, lastBefore: parent}
+func (t *Tree) attach(h Hash, hd Header, parent *node, post *State, fin *Finality) *node {
+	n := &node{hash: h, header: hd, parent: parent, state: post, mix: hd.Mix, lastBefore: parent, fin: fin}
+	t.versions[versionKey{hd.Proposer, hd.Slot}]++
 	if t.cfg.Genesis.EpochOf(parent.header.Slot) == t.cfg.Genesis.EpochOf(hd.Slot) {
 		n.lastBefore = parent.lastBefore
 	}
@@ -202,6 +218,7 @@ func (t *Tree) attach(h Hash, hd Header, parent *node, post *State) *node {
 // detach removes n, the block attached last, from the tree.
 func (t *Tree) detach(n *node) {
 	delete(t.nodes, n.hash)
+	t.versions[versionKey{n.header.Proposer, n.header.Slot}]--
 	lv := t.levels[n.height()]
 	t.levels[n.height()] = lv[:len(lv)-1]
 	if len(t.levels[n.height()]) == 0 {

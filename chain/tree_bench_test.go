@@ -55,7 +55,7 @@ func BenchmarkInsertVerified(b *testing.B) {
 			}
 		}
 	}
-	tr, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: treeBetter, Sigs: sigs})
+	tr, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: treeBetter, Finality: testFinality, Sigs: sigs})
 	if err != nil {
 		b.Fatal(err)
 	}

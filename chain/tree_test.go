@@ -117,7 +117,7 @@ func TestTreeTie(t *testing.T) {
 func TestTreeChooserDecides(t *testing.T) {
 	g := testGenesis()
 	laterSlot := func(a, b Tip) bool { return a.Height > b.Height || a.Height == b.Height && a.Slot > b.Slot }
-	tr, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: laterSlot})
+	tr, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: laterSlot, Finality: testFinality})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestTreeGenesisMismatch(t *testing.T) {
 	growHead(t, tr, 2, 0)
 	other := testGenesis()
 	other.ChainID = "another"
-	_, err := OpenTree(TreeConfig{Genesis: other, Store: s, Elect: treeElect, Better: treeBetter})
+	_, err := OpenTree(TreeConfig{Genesis: other, Store: s, Elect: treeElect, Better: treeBetter, Finality: testFinality})
 	if !errors.Is(err, ErrGenesisMismatch) {
 		t.Errorf("open a store of another chain: got %v, want ErrGenesisMismatch", err)
 	}

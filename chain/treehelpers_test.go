@@ -38,7 +38,7 @@ func richGenesis() *Genesis {
 // openTestTree opens a tree of g over s with the tests' elector and chooser.
 func openTestTree(t testing.TB, g *Genesis, s Store) *Tree {
 	t.Helper()
-	tr, err := OpenTree(TreeConfig{Genesis: g, Store: s, Elect: treeElect, Better: treeBetter})
+	tr, err := OpenTree(TreeConfig{Genesis: g, Store: s, Elect: treeElect, Better: treeBetter, Finality: testFinality})
 	if err != nil {
 		t.Fatalf("open tree: %v", err)
 	}
@@ -101,7 +101,7 @@ func stateAt(t testing.TB, tr *Tree, h Hash) *State {
 func build(t testing.TB, tr *Tree, parent Hash, slot Slot, txs []Tx) *Block {
 	t.Helper()
 	key := testKey(leaderAt(t, tr, parent, slot))
-	b, rejected, err := tr.proposeOn(tr.nodes[parent], slot, key, txs)
+	b, rejected, err := tr.proposeOn(tr.nodes[parent], slot, key, Body{Txs: txs})
 	if err != nil {
 		t.Fatalf("propose at slot %d: %v", slot, err)
 	}
@@ -149,4 +149,10 @@ func hashes(bs []*Block) []Hash {
 		hs[i] = b.Hash()
 	}
 	return hs
+}
+
+// testFinality is consensus.FFGRules, which chain's tests cannot import: two thirds, and Gasper's k = 1 rule.
+var testFinality = FinalityRules{
+	Supermajority: func(stake, total Amount) bool { return total > 0 && 3*uint64(stake) >= 2*uint64(total) },
+	Finalizes:     func(source, target Checkpoint) bool { return target.Epoch == source.Epoch+1 },
 }

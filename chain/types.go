@@ -130,10 +130,11 @@ type Stake struct {
 }
 
 // Tip summarises a block for fork choice (PROTOCOL.md §8), with the RANDAO mix its children build on
-// (PROTOCOL.md §6); fork choice does not read Mix.
+// (PROTOCOL.md §6), which fork choice does not read.
 type Tip struct {
-	Hash   Hash
-	Height Height
-	Slot   Slot
-	Mix    Hash
+	Hash      Hash
+	Height    Height
+	Slot      Slot
+	Mix       Hash
+	Justified Epoch // the epoch of the newest checkpoint the tip's branch justified (PROTOCOL.md §8a)
 }

@@ -1,27 +1,24 @@
 package consensus
 
 import (
-	"bytes"
-
 	"github.com/posnode/posnode/chain"
 )
 
 // Better reports whether tip a is strictly preferred over tip b (PROTOCOL.md §8):
 //
-//  1. the higher Height wins (the longest chain);
-//  2. at equal height, the lower Slot wins: the branch that filled its slots earlier;
-//  3. at equal slot, the lower Hash, compared as raw bytes, wins.
+//  1. the branch that justified the later checkpoint wins (Casper FFG: follow the latest justified
+//     checkpoint);
+//  2. then the higher Height (the longest chain);
+//  3. otherwise neither is better, and the block seen first stays the head.
 //
-// Better is a strict total order on tips that differ in any field: it is irreflexive
-// (Better(a, a) is false), asymmetric (Better(a, b) and Better(b, a) are never both true),
-// transitive, and for a ≠ b exactly one of Better(a, b) and Better(b, a) holds. Every node
-// therefore ranks any set of tips the same way, whatever order it saw them in.
+// Better is a strict weak order: irreflexive, asymmetric and transitive, and tips that tie are equivalent.
+// There is no tie-break by slot or hash on purpose: a rule that prefers the lower slot rewards a proposer that
+// holds its block back until the next honest block on the same parent is out (the late-release attack of §9);
+// keeping the first seen gives that block nothing. Nodes that saw two tied tips in different orders disagree
+// only until the next block extends one of them, which then wins on height everywhere.
 func Better(a, b chain.Tip) bool {
-	if a.Height != b.Height {
-		return a.Height > b.Height
+	if a.Justified != b.Justified {
+		return a.Justified > b.Justified
 	}
-	if a.Slot != b.Slot {
-		return a.Slot < b.Slot
-	}
-	return bytes.Compare(a.Hash[:], b.Hash[:]) < 0
+	return a.Height > b.Height
 }

@@ -6,10 +6,10 @@ import (
 	"github.com/posnode/posnode/chain"
 )
 
-func tip(height chain.Height, slot chain.Slot, hashByte byte) chain.Tip {
+func tip(justified chain.Epoch, height chain.Height, slot chain.Slot, hashByte byte) chain.Tip {
 	var h chain.Hash
 	h[0] = hashByte
-	return chain.Tip{Hash: h, Height: height, Slot: slot}
+	return chain.Tip{Hash: h, Height: height, Slot: slot, Justified: justified}
 }
 
 func TestBetter(t *testing.T) {
@@ -18,16 +18,15 @@ func TestBetter(t *testing.T) {
 		a, b chain.Tip
 		want bool
 	}{
-		{"higher height wins", tip(5, 9, 9), tip(4, 1, 1), true},
-		{"lower height loses", tip(4, 1, 1), tip(5, 9, 9), false},
-		{"height beats slot and hash", tip(2, 100, 0xff), tip(1, 1, 0), true},
-		{"equal height: lower slot wins", tip(5, 7, 9), tip(5, 8, 1), true},
-		{"equal height: higher slot loses", tip(5, 8, 1), tip(5, 7, 9), false},
-		{"equal slot: lower hash wins", tip(5, 7, 1), tip(5, 7, 2), true},
-		{"equal slot: higher hash loses", tip(5, 7, 2), tip(5, 7, 1), false},
-		{"hash compares as bytes, first byte first", tip(0, 0, 0x01), tip(0, 0, 0x80), true},
-		{"identical tips: not strictly better", tip(5, 7, 1), tip(5, 7, 1), false},
-		{"genesis tip loses to block 1", tip(0, 0, 0), tip(1, 1, 0xff), false},
+		{"higher height wins", tip(0, 5, 9, 9), tip(0, 4, 1, 1), true},
+		{"lower height loses", tip(0, 4, 1, 1), tip(0, 5, 9, 9), false},
+		{"later justified checkpoint beats height", tip(3, 10, 90, 9), tip(2, 50, 60, 1), true},
+		{"earlier justified checkpoint loses", tip(2, 50, 60, 1), tip(3, 10, 90, 9), false},
+		{"equal height, lower slot: no preference (first seen stays)", tip(0, 5, 7, 9), tip(0, 5, 8, 1), false},
+		{"equal height, higher slot: no preference", tip(0, 5, 8, 1), tip(0, 5, 7, 9), false},
+		{"equal height, lower hash: no preference", tip(0, 5, 7, 1), tip(0, 5, 7, 2), false},
+		{"identical tips: not strictly better", tip(1, 5, 7, 1), tip(1, 5, 7, 1), false},
+		{"genesis tip loses to block 1", tip(0, 0, 0, 0), tip(0, 1, 1, 0xff), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,37 +37,53 @@ func TestBetter(t *testing.T) {
 	}
 }
 
-// TestBetterIsStrictTotalOrder checks irreflexivity, antisymmetry, totality and transitivity on
-// every pair and triple of a grid of tips.
-func TestBetterIsStrictTotalOrder(t *testing.T) {
+// TestBetterIsStrictWeakOrder checks irreflexivity, asymmetry, transitivity and transitivity of ties on every
+// pair and triple of a grid of tips: every node ranks any set of tips the same way up to ties, and ties go to
+// the tip seen first.
+func TestBetterIsStrictWeakOrder(t *testing.T) {
 	var tips []chain.Tip
-	for h := chain.Height(0); h < 3; h++ {
-		for s := chain.Slot(0); s < 3; s++ {
-			for _, b := range []byte{0x00, 0x01, 0x80, 0xff} {
-				tips = append(tips, tip(h, s, b))
+	for j := chain.Epoch(0); j < 3; j++ {
+		for h := chain.Height(0); h < 3; h++ {
+			for s := chain.Slot(0); s < 3; s++ {
+				for _, b := range []byte{0x00, 0xff} {
+					tips = append(tips, tip(j, h, s, b))
+				}
 			}
 		}
 	}
-	late := tip(1, 1, 0x01)
-	late.Hash[31] = 1 // differs only in the last byte
-	tips = append(tips, late)
+	tie := func(a, b chain.Tip) bool { return !Better(a, b) && !Better(b, a) }
 	for _, a := range tips {
 		if Better(a, a) {
 			t.Errorf("Better(%v, itself) = true, want false", a)
 		}
 		for _, b := range tips {
-			if a == b {
-				continue
-			}
-			ab, ba := Better(a, b), Better(b, a)
-			if ab == ba {
-				t.Errorf("Better(%v, %v) = %v and Better(b, a) = %v, want exactly one true", a, b, ab, ba)
+			if Better(a, b) && Better(b, a) {
+				t.Errorf("Better(%v, %v) and Better(b, a) both true", a, b)
 			}
 			for _, c := range tips {
-				if ab && Better(b, c) && !Better(a, c) {
+				if Better(a, b) && Better(b, c) && !Better(a, c) {
 					t.Errorf("Better(a, b) and Better(b, c) but not Better(a, c): %v %v %v", a, b, c)
 				}
+				if tie(a, b) && tie(b, c) && !tie(a, c) {
+					t.Errorf("a ~ b and b ~ c but not a ~ c: %v %v %v", a, b, c)
+				}
 			}
+		}
+	}
+}
+
+func TestSupermajority(t *testing.T) {
+	const max = ^uint64(0)
+	tests := []struct {
+		stake, total uint64
+		want         bool
+	}{
+		{2, 3, true}, {1, 3, false}, {66, 100, false}, {67, 100, true}, {0, 0, false}, {0, 1, false},
+		{max, max, true}, {max/3*2 - 1, max, false}, {max / 3 * 2, max, true}, // 2^64 − 1 is a multiple of 3
+	}
+	for _, tc := range tests {
+		if got := Supermajority(chain.Amount(tc.stake), chain.Amount(tc.total)); got != tc.want {
+			t.Errorf("Supermajority(%d, %d) = %v, want %v", tc.stake, tc.total, got, tc.want)
 		}
 	}
 }

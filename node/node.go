@@ -114,7 +114,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	sigs := chain.NewSigCache(cfg.Genesis.Hash(), sigCacheSize)
 	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: store, Elect: consensus.Leader,
-		Better: consensus.Better, Sigs: sigs})
+		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs})
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("open chain: %w", err)

@@ -27,7 +27,7 @@ func BuildChain(dataDir string, g *chain.Genesis, keys []ed25519.PrivateKey, blo
 	if err := checkEmpty(store, g); err != nil {
 		return err
 	}
-	mem, err := chain.OpenTree(chain.TreeConfig{Genesis: g, Store: chain.NewMemStore(), Elect: consensus.Leader, Better: consensus.Better})
+	mem, err := chain.OpenTree(chain.TreeConfig{Genesis: g, Store: chain.NewMemStore(), Elect: consensus.Leader, Better: consensus.Better, Finality: consensus.FFGRules()})
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func BuildChain(dataDir string, g *chain.Genesis, keys []ed25519.PrivateKey, blo
 
 // checkEmpty fails unless the store holds no block (it claims the store for g's chain on the way).
 func checkEmpty(store chain.Store, g *chain.Genesis) error {
-	t, err := chain.OpenTree(chain.TreeConfig{Genesis: g, Store: store, Elect: consensus.Leader, Better: consensus.Better})
+	t, err := chain.OpenTree(chain.TreeConfig{Genesis: g, Store: store, Elect: consensus.Leader, Better: consensus.Better, Finality: consensus.FFGRules()})
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func TestBuildChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: store, Elect: consensus.Leader, Better: consensus.Better})
+	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: store, Elect: consensus.Leader, Better: consensus.Better, Finality: consensus.FFGRules()})
 	if err != nil {
 		t.Fatal(err)
 	}

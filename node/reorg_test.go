@@ -18,7 +18,7 @@ func TestReorgReturnsTransactionsToThePool(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.journal.Close(); n.store.Close() })
-	branchA, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: chain.NewMemStore(), Elect: consensus.Leader, Better: consensus.Better})
+	branchA, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: chain.NewMemStore(), Elect: consensus.Leader, Better: consensus.Better, Finality: consensus.FFGRules()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestReorgReturnsTransactionsToThePool(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A longer branch that holds only one of them: blocks at slots 2 and 3 on genesis.
-	branchB, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: chain.NewMemStore(), Elect: consensus.Leader, Better: consensus.Better})
+	branchB, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: chain.NewMemStore(), Elect: consensus.Leader, Better: consensus.Better, Finality: consensus.FFGRules()})
 	if err != nil {
 		t.Fatal(err)
 	}

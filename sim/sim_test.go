@@ -57,16 +57,17 @@ func TestAdversaryBounds(t *testing.T) {
 	}
 }
 
-// TestLateReleaseOrphans reproduces the weakness of the tie rule of PROTOCOL.md §8 (lower slot wins at equal
-// height): a block held back and released after the next honest block on the same parent orphans it.
-func TestLateReleaseOrphans(t *testing.T) {
+// TestLateReleaseGainsNothing: a block held back and released after the next honest block on the same parent
+// no longer orphans it (PROTOCOL.md §8: at equal height the block seen first stays the head), so the adversary
+// only loses the blocks it held.
+func TestLateReleaseGainsNothing(t *testing.T) {
 	r, err := Run(Params{LateRelease, chain.SeedRANDAO, 250, 1, 1000, 32, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("share %.3f, %d honest blocks orphaned", r.Share(), r.Replaced)
-	if r.Replaced == 0 || r.DeepestReorg != 1 || r.Share() <= 0.25 {
-		t.Errorf("got share %.3f, %d orphaned, deepest reorg %d; want > 0.25, > 0, 1", r.Share(), r.Replaced, r.DeepestReorg)
+	if r.Replaced != 0 || r.Share() >= 0.25 {
+		t.Errorf("got share %.3f and %d honest blocks orphaned; want below 0.25 and none", r.Share(), r.Replaced)
 	}
 }
 

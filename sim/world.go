@@ -82,7 +82,7 @@ func newWorld(rule chain.SeedRule, alphaPermille int, epochLength uint64, seed i
 // has, so that a record is verified once however many versions of a block hold it.
 func (w *world) openTree() (*chain.Tree, error) {
 	return chain.OpenTree(chain.TreeConfig{Genesis: w.gen, Store: chain.NewMemStore(), Elect: consensus.Leader,
-		Better: consensus.Better, Sigs: chain.NewSigCache(w.gen.Hash(), 4*sideAccounts)})
+		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: chain.NewSigCache(w.gen.Hash(), 4*sideAccounts)})
 }
 
 // leads reports whether the adversary wins slot with seed source src (PROTOCOL.md §6).

@@ -1,0 +1,169 @@
+package chain
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Contextual vote errors (PROTOCOL.md §8a): a block that carries such a vote is invalid.
+var (
+	// ErrVoteTarget: a vote's target is not the checkpoint of the block's epoch or the one before on the block's
+	// branch.
+	ErrVoteTarget = errors.New("vote target not on this branch")
+	// ErrVoteNotValidator: the voter is not in the stake table of the target epoch.
+	ErrVoteNotValidator = errors.New("voter not in the target epoch's stake table")
+	// ErrDuplicateVote: the branch already holds a vote of this validator for this target epoch.
+	ErrDuplicateVote = errors.New("vote already on this branch")
+)
+
+// FinalityRules are the Casper FFG decisions the tree applies to the votes of a branch (PROTOCOL.md §8a);
+// consensus.FFGRules returns them.
+type FinalityRules struct {
+	// Supermajority reports whether stake is at least two thirds of total.
+	Supermajority func(stake, total Amount) bool
+	// Finalizes reports whether a justified source is finalized when a supermajority link from it justifies
+	// target.
+	Finalizes func(source, target Checkpoint) bool
+}
+
+// Finality is the Casper FFG state of one branch, computed from the votes its blocks carry (PROTOCOL.md §8a).
+// A Finality attached to a block is never modified; the next block's is a copy.
+type Finality struct {
+	Justified Checkpoint   // the justified checkpoint of the highest epoch
+	Finalized Checkpoint   // the finalized checkpoint of the highest epoch
+	justified []Checkpoint // every justified checkpoint from Finalized on, by epoch: the sources that count
+	cur, prev *epochTally  // the votes for the checkpoints of the branch's newest epoch and the one before
+}
+
+// epochTally counts the votes for one target checkpoint.
+type epochTally struct {
+	target Checkpoint
+	stake  map[Address]Amount // the target epoch's stake table
+	total  Amount
+	voted  map[Address]bool
+	links  map[Checkpoint]Amount // stake of the votes from each justified source
+}
+
+func newTally(target Checkpoint, table []Stake) *epochTally {
+	t := &epochTally{target: target, stake: make(map[Address]Amount, len(table)), voted: map[Address]bool{},
+		links: map[Checkpoint]Amount{}}
+	for _, s := range table {
+		t.stake[s.Addr] = s.Amount
+		t.total += s.Amount // a stake table's total is within the supply
+	}
+	return t
+}
+
+func (t *epochTally) clone() *epochTally {
+	c := *t
+	c.voted, c.links = maps.Clone(t.voted), maps.Clone(t.links)
+	return &c
+}
+
+// genesisFinality is the finality at genesis: its checkpoint (epoch 0) is justified and finalized.
+func genesisFinality(genesis Hash, table []Stake) *Finality {
+	g := Checkpoint{Epoch: 0, Hash: genesis}
+	return &Finality{Justified: g, Finalized: g, justified: []Checkpoint{g}, cur: newTally(g, table)}
+}
+
+// IsJustified reports whether c is justified on the branch (only checkpoints from Finalized on are known).
+func (f *Finality) IsJustified(c Checkpoint) bool { return slices.Contains(f.justified, c) }
+
+// Target returns the checkpoint a vote in epoch e targets on this branch: the newest block before e's first
+// slot. It reports false for an epoch other than the branch's newest two.
+func (f *Finality) Target(e Epoch) (Checkpoint, bool) {
+	for _, t := range []*epochTally{f.cur, f.prev} {
+		if t != nil && t.target.Epoch == e {
+			return t.target, true
+		}
+	}
+	return Checkpoint{}, false
+}
+
+// next returns the finality after a block of epoch e on parent (hash h, post-state ps) holding votes, which
+// were checked for form and signature (PROTOCOL.md §8a). It fails with ErrVoteTarget, ErrVoteNotValidator or
+// ErrDuplicateVote, wrapped with the vote's index.
+func (f *Finality) next(e Epoch, parent Hash, ps *State, votes []Vote, rules FinalityRules) (*Finality, error) {
+	n := f
+	if e > f.cur.target.Epoch {
+		n = f.enter(e, parent, ps)
+	}
+	if len(votes) == 0 {
+		return n, nil
+	}
+	if n == f {
+		c := *f
+		n = &c
+	}
+	n.justified = slices.Clone(n.justified)
+	n.cur = n.cur.clone()
+	if n.prev != nil {
+		n.prev = n.prev.clone()
+	}
+	for i := range votes {
+		if err := n.count(&votes[i], rules); err != nil {
+			return nil, fmt.Errorf("vote %d: %w", i, err)
+		}
+	}
+	return n, nil
+}
+
+// enter opens epoch e on a branch whose newest block is parent: the checkpoint of every epoch after the
+// parent's up to e is the parent itself (PROTOCOL.md §8a).
+func (f *Finality) enter(e Epoch, parent Hash, ps *State) *Finality {
+	n := *f
+	n.prev = f.cur
+	if f.cur.target.Epoch != e-1 {
+		n.prev = newTally(Checkpoint{Epoch: e - 1, Hash: parent}, ps.Validators(e-1))
+	}
+	n.cur = newTally(Checkpoint{Epoch: e, Hash: parent}, ps.Validators(e))
+	return &n
+}
+
+// count adds one vote to n, a fresh copy, and applies the rules when its link reaches a supermajority.
+func (n *Finality) count(v *Vote, rules FinalityRules) error {
+	var t *epochTally
+	switch {
+	case v.Target == n.cur.target:
+		t = n.cur
+	case n.prev != nil && v.Target == n.prev.target:
+		t = n.prev
+	default:
+		return fmt.Errorf("%w: %s by %s", ErrVoteTarget, v.Target, v.Validator.Short())
+	}
+	stake := t.stake[v.Validator]
+	if stake == 0 {
+		return fmt.Errorf("%w: %s for %s", ErrVoteNotValidator, v.Validator.Short(), v.Target)
+	}
+	if t.voted[v.Validator] {
+		return fmt.Errorf("%w: %s for %s", ErrDuplicateVote, v.Validator.Short(), v.Target)
+	}
+	t.voted[v.Validator] = true
+	if !n.IsJustified(v.Source) {
+		return nil // a link from a source this branch never justified counts for nothing
+	}
+	t.links[v.Source] += stake // at most the table's total
+	if !rules.Supermajority(t.links[v.Source], t.total) || n.IsJustified(t.target) {
+		return nil
+	}
+	n.justify(v.Source, t.target, rules)
+	return nil
+}
+
+// justify records target as justified by a supermajority link from source, and finalizes source when the rules
+// say so.
+func (n *Finality) justify(source, target Checkpoint, rules FinalityRules) {
+	n.justified = append(n.justified, target)
+	slices.SortFunc(n.justified, func(a, b Checkpoint) int { return cmp.Compare(a.Epoch, b.Epoch) })
+	if target.Epoch > n.Justified.Epoch {
+		n.Justified = target
+	}
+	if rules.Finalizes(source, target) && source.Epoch > n.Finalized.Epoch {
+		n.Finalized = source
+		i := slices.IndexFunc(n.justified, func(c Checkpoint) bool { return c.Epoch >= source.Epoch })
+		n.justified = n.justified[i:]
+	}
+}
