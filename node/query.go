@@ -18,7 +18,7 @@ var (
 	// ErrInvalidTx: a submitted transaction fails a check.
 	ErrInvalidTx = view.ErrInvalidTx
 	// ErrAmountOverflow: a transaction's value plus its fee exceeds the largest amount (2^64-1 tokens), so no
-	// ledger can apply it (PROTOCOL.md §4).
+	// ledger can apply it (PROTOCOL.md §3, ledger rule 6).
 	ErrAmountOverflow = errors.New("amount plus fee overflows")
 	// ErrBadTxPrefix: a transaction ID prefix is not MinTxPrefix to 64 hex digits.
 	ErrBadTxPrefix = errors.New("bad transaction id prefix")

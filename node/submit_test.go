@@ -72,3 +72,18 @@ func TestMatchingPrefix(t *testing.T) {
 		}
 	}
 }
+
+// connect to a dead address of a peer that is already connected is an error, not "connected".
+func TestConnectDeadAddrOfConnectedPeer(t *testing.T) {
+	c := newCluster(t, []uint64{10, 10}, 200*time.Millisecond, time.Hour)
+	a := c.start(0)
+	b := c.start(1, 0)
+	waitFor(t, 20*time.Second, "the nodes to connect", func() bool { return len(a.Peers()) == 1 })
+	dead := "/ip4/127.0.0.1/tcp/1/p2p/" + b.Address().String()
+	if err := a.Connect(context.Background(), dead); err == nil {
+		t.Errorf("connect %s: no error for a dead address", dead)
+	}
+	if err := a.Connect(context.Background(), b.Addrs()[0]); err != nil {
+		t.Errorf("connect to the live address: %v", err)
+	}
+}
