@@ -343,3 +343,22 @@ func (n *Node) announce(format string, args ...any) {
 	default:
 	}
 }
+
+// tell sends a move of the head to the API's event stream (GET /api/events), if there is an API; it never
+// blocks the loop.
+func (n *Node) tell(c chain.Change) {
+	if n.http == nil {
+		return
+	}
+	ev := httpapi.Event{Height: uint64(c.Head.Height), Slot: uint64(c.Head.Slot), Hash: c.Head.Hash}
+	if len(c.Reverted) > 0 {
+		r := ev
+		r.Kind, r.Depth = "reorg", len(c.Reverted)
+		n.http.Publish(r)
+	}
+	if len(c.Applied) > 0 {
+		b := c.Applied[len(c.Applied)-1]
+		ev.Kind, ev.Proposer, ev.Txs = "head", b.Header.Proposer.String(), len(b.Txs)
+		n.http.Publish(ev)
+	}
+}

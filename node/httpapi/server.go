@@ -52,6 +52,7 @@ type Server struct {
 	cfg Config
 	ln  net.Listener
 	log *zap.Logger
+	hub hub
 }
 
 // Listen binds cfg.Addr; Serve serves it.
@@ -110,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 		{"GET", "/api/accounts/{addr}", s.getAccount},
 		{"GET", "/api/peers", s.getPeers},
 		{"GET", "/api/txs/{id}", s.getTx},
+		{"GET", "/api/events", s.getEvents},
+		{"GET", "/{$}", s.getExplorer},
 		{"POST", "/api/bpm", s.guard(s.postBPM)},
 		{"POST", "/api/txs", s.guard(s.postTx)},
 	}
