@@ -35,6 +35,8 @@ type Store interface {
 	ForEach(fn func(*Block) error) error
 	// TxBlocks returns the hashes of the stored blocks that include the transaction id, in hash order.
 	TxBlocks(id Hash) ([]Hash, error)
+	// TxIDs returns, in byte order, up to max distinct IDs of indexed transactions that start with prefix.
+	TxIDs(prefix []byte, max int) ([]Hash, error)
 	// PutMeta durably stores a small record under a non-empty key.
 	PutMeta(key string, val []byte) error
 	// Meta returns the record stored under key, or nil, nil when there is none.

@@ -1,5 +1,7 @@
-// Package node wires the protocol core (chain, consensus) to the network (p2p) and to its users (the prompt and
-// the HTTP API).
+// Package node wires the protocol core (chain, consensus) to the network (p2p) and to its users, whose surfaces
+// live in their own packages: node/httpapi (JSON API, events, explorer, metrics) and node/prompt (the console).
+// Both reach the node through small interfaces of their own, which *Node implements; the shapes of its answers
+// are in node/view, so that neither surface imports node.
 //
 // One event loop owns all mutable consensus state — the block tree, the mempool, the sync and signing records.
 // Slot ticks, gossip validation, sync batches, local submissions and API queries all reach it as closures on one

@@ -188,6 +188,7 @@ func (n *Node) applyChange(c chain.Change) {
 	n.compactJournal()
 	n.metrics.height.Set(float64(c.Head.Height))
 	n.metrics.mempool.Set(float64(n.pool.Len()))
+	n.tell(c)
 }
 
 func winnerName(a, self chain.Address) string {

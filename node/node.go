@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,25 +14,30 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/httpapi"
+	"github.com/posnode/posnode/node/prompt"
+	"github.com/posnode/posnode/node/view"
 	"github.com/posnode/posnode/p2p"
 )
 
 // ErrStopped: the node's event loop is not running.
-var ErrStopped = errors.New("node is not running")
+var ErrStopped = view.ErrStopped
 
 // Config is everything a node needs; cmd/posnode builds it from flags, environment and the home directory.
 type Config struct {
 	Home      string         // the key lives here
-	Data      string         // chain database and known peers; default Home
+	Data      string         // chain database and known peers; default Home; created when missing
 	Genesis   *chain.Genesis // the network
 	Listen    []string       // libp2p multiaddrs
 	Bootstrap []string       // peers to dial at start (full multiaddrs)
 	MDNS      bool           // LAN discovery
 	HTTP      string         // API listen address; "" disables the API
-	Logger    *zap.Logger    // nil: no logs
-	Now       func() time.Time
-	Prompt    io.Reader // nil: no interactive prompt
-	Out       io.Writer // prompt output and announcements (default os.Stdout)
+	// APIToken is the bearer token of the API's state-changing routes; "" reads or creates
+	// <Home>/api-token (httpapi.LoadOrCreateToken).
+	APIToken string
+	Logger   *zap.Logger // nil: no logs
+	Now      func() time.Time
+	Console  *prompt.Console // the interactive prompt's terminal or pipe; nil: no prompt
 	// OnBlock, if set, is called on the event loop each time a block is stored: proposed here (local) or
 	// imported. It must return quickly; benchmarks use it to time propagation.
 	OnBlock func(b *chain.Block, local bool)
@@ -61,7 +65,8 @@ type Node struct {
 	host       *p2p.Host // set before started is closed
 	blockTopic *p2p.Topic
 	txTopic    *p2p.Topic
-	httpAddr   string
+	http       *httpapi.Server // nil without an API
+	genesis    BlockView       // the genesis as block 0
 
 	loopState // owned by the event loop
 }
@@ -101,8 +106,8 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Data == "" {
 		cfg.Data = cfg.Home
 	}
-	if cfg.Out == nil {
-		cfg.Out = os.Stdout
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	key, created, err := LoadOrCreateKey(filepath.Join(cfg.Home, KeyFile))
 	if err != nil {
@@ -123,9 +128,9 @@ func New(cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
 		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, metrics: newMetrics(),
 		calls: make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
-		started: make(chan struct{}), stopped: make(chan struct{}),
+		started: make(chan struct{}), stopped: make(chan struct{}), genesis: genesisView(cfg.Genesis),
 	}
-	if cfg.Prompt != nil {
+	if cfg.Console != nil {
 		n.events = make(chan string, 256)
 	}
 	n.tree, n.pool = tree, newMempool()
@@ -187,8 +192,13 @@ func (n *Node) Started() <-chan struct{} { return n.started }
 // Addrs returns the node's dialable multiaddrs; valid after Started.
 func (n *Node) Addrs() []string { return n.host.Addrs() }
 
-// HTTPAddr returns the address the API listens on; valid after Started.
-func (n *Node) HTTPAddr() string { return n.httpAddr }
+// HTTPAddr returns the address the API listens on; valid after Started; "" without an API.
+func (n *Node) HTTPAddr() string {
+	if n.http == nil {
+		return ""
+	}
+	return n.http.Addr()
+}
 
 // Run brings the network up, runs the event loop until ctx is done, then stops every goroutine it started and
 // closes the store.
@@ -197,20 +207,26 @@ func (n *Node) Run(ctx context.Context) error {
 	defer n.journal.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := n.listenHTTP(); err != nil {
+		return err
+	}
 	if err := n.startNetwork(ctx); err != nil {
+		if n.http != nil {
+			n.http.Close()
+		}
 		return err
 	}
 	defer n.host.Close()
 	var wg sync.WaitGroup
-	stopHTTP, err := n.startHTTP(ctx, &wg)
-	if err != nil {
-		return err
+	if n.http != nil {
+		wg.Go(func() { n.http.Serve(ctx) })
 	}
-	defer stopHTTP()
 	wg.Go(func() { n.syncer(ctx) })
 	wg.Go(func() { n.publisher(ctx) })
-	if n.cfg.Prompt != nil {
-		wg.Go(func() { n.runPrompt(ctx, cancel) })
+	if n.cfg.Console != nil {
+		wg.Go(func() {
+			prompt.Run(ctx, prompt.Config{Console: n.cfg.Console, Backend: n, Events: n.events, Quit: cancel})
+		})
 	}
 	n.startedAt = n.cfg.Now()
 	if wait := n.cfg.Genesis.Time.Sub(n.startedAt); wait > 0 {
@@ -220,10 +236,33 @@ func (n *Node) Run(ctx context.Context) error {
 	n.loop(ctx)
 	close(n.stopped)
 	cancel()
-	stopHTTP()
 	wg.Wait()
 	n.log.Info("node stopped", zap.Uint64("height", uint64(n.tree.Head().Height)))
 	return nil
+}
+
+// listenHTTP binds the API's address, so that a port in use fails the start before the network is up. The
+// token is read, or created on first start, in the home directory.
+func (n *Node) listenHTTP() error {
+	if n.cfg.HTTP == "" {
+		return nil
+	}
+	token := n.cfg.APIToken
+	if token == "" {
+		var created bool
+		var err error
+		path := filepath.Join(n.cfg.Home, httpapi.TokenFile)
+		if token, created, err = httpapi.LoadOrCreateToken(path); err != nil {
+			return err
+		}
+		if created {
+			n.log.Info("api token created", zap.String("file", path))
+		}
+	}
+	srv, err := httpapi.Listen(httpapi.Config{Addr: n.cfg.HTTP, Token: token, Backend: n,
+		Metrics: n.metrics.handler(), Logger: n.log.Named("http")})
+	n.http = srv
+	return err
 }
 
 func (n *Node) startNetwork(ctx context.Context) error {
@@ -302,5 +341,24 @@ func (n *Node) announce(format string, args ...any) {
 	select {
 	case n.events <- fmt.Sprintf(format, args...):
 	default:
+	}
+}
+
+// tell sends a move of the head to the API's event stream (GET /api/events), if there is an API; it never
+// blocks the loop.
+func (n *Node) tell(c chain.Change) {
+	if n.http == nil {
+		return
+	}
+	ev := httpapi.Event{Height: uint64(c.Head.Height), Slot: uint64(c.Head.Slot), Hash: c.Head.Hash}
+	if len(c.Reverted) > 0 {
+		r := ev
+		r.Kind, r.Depth = "reorg", len(c.Reverted)
+		n.http.Publish(r)
+	}
+	if len(c.Applied) > 0 {
+		b := c.Applied[len(c.Applied)-1]
+		ev.Kind, ev.Proposer, ev.Txs = "head", b.Header.Proposer.String(), len(b.Txs)
+		n.http.Publish(ev)
 	}
 }

@@ -2,70 +2,55 @@ package node
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/view"
 )
 
-// Query and submission errors.
+// Query and submission errors; each is the view package's kind of error, so the node's surfaces map them.
 var (
 	// ErrNotFound: no such block, account or transaction.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = view.ErrNotFound
 	// ErrInvalidTx: a submitted transaction fails a check.
-	ErrInvalidTx = errors.New("invalid transaction")
+	ErrInvalidTx = view.ErrInvalidTx
+	// ErrAmountOverflow: a transaction's value plus its fee exceeds the largest amount (2^64-1 tokens), so no
+	// ledger can apply it (PROTOCOL.md §3, ledger rule 6).
+	ErrAmountOverflow = errors.New("amount plus fee overflows")
+	// ErrBadTxPrefix: a transaction ID prefix is not MinTxPrefix to 64 hex digits.
+	ErrBadTxPrefix = errors.New("bad transaction id prefix")
 )
 
-// Status is the node's view of the network.
-type Status struct {
-	PeerID   string     `json:"peer_id"`
-	ChainID  chain.Hash `json:"chain_id"`
-	Height   uint64     `json:"height"`
-	Head     chain.Hash `json:"head"`
-	HeadSlot uint64     `json:"head_slot"`
-	Slot     uint64     `json:"slot"`
-	Epoch    uint64     `json:"epoch"`
-	Peers    int        `json:"peers"`
-	Synced   bool       `json:"synced"`
-	Mempool  int        `json:"mempool"`
-	Balance  uint64     `json:"balance"`
-	Stake    uint64     `json:"stake"`
-}
+// MinTxPrefix is the fewest hex digits of a transaction ID that FindTx resolves: the 8 the prompt prints.
+const MinTxPrefix = 8
 
-// Status reports the head, the clock and the node's own account.
+// The answers of the node's queries, as its surfaces show them; see package view.
+type (
+	Status        = view.Status
+	TxView        = view.Tx
+	BlockView     = view.Block
+	AccountView   = view.Account
+	ValidatorView = view.Validator
+	TxStatus      = view.TxStatus
+	PeerView      = view.Peer
+)
+
+// Status reports the head, the clock and the node's own account. Synced is false while the node has no peer: it
+// cannot know that it is caught up.
 func (n *Node) Status(ctx context.Context) (Status, error) {
 	var st Status
+	peers := len(n.host.Peers())
 	err := n.call(ctx, func() {
-		head, acct, slot := n.tree.Head(), n.tree.HeadState().Account(n.self), n.currentSlot()
-		st = Status{PeerID: n.self.String(), ChainID: n.chainID, Height: uint64(head.Height), Head: head.Hash,
-			HeadSlot: uint64(head.Slot), Slot: uint64(slot), Epoch: uint64(n.cfg.Genesis.EpochOf(slot)),
-			Synced: n.synced && !n.syncing, Mempool: n.pool.Len(), Balance: uint64(acct.Balance), Stake: uint64(acct.Stake)}
+		g, head, acct, slot := n.cfg.Genesis, n.tree.Head(), n.tree.HeadState().Account(n.self), n.currentSlot()
+		st = Status{PeerID: n.self.String(), ChainID: g.ChainID, GenesisHash: n.chainID, Height: uint64(head.Height),
+			Head: head.Hash, HeadSlot: uint64(head.Slot), Slot: uint64(slot), Epoch: uint64(g.EpochOf(slot)),
+			Peers: peers, Synced: n.synced && !n.syncing && peers > 0, Mempool: n.pool.Len(),
+			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee)}
 	})
-	st.Peers = len(n.host.Peers())
 	return st, err
-}
-
-// TxView is a transaction as the API shows it.
-type TxView struct {
-	ID    chain.Hash     `json:"id"`
-	Kind  string         `json:"kind"`
-	From  chain.Address  `json:"from"`
-	To    *chain.Address `json:"to,omitempty"`
-	Value uint64         `json:"value"`
-	Nonce uint64         `json:"nonce"`
-	Fee   uint64         `json:"fee"`
-}
-
-// BlockView is a block as the API shows it.
-type BlockView struct {
-	Hash      chain.Hash    `json:"hash"`
-	Height    uint64        `json:"height"`
-	Slot      uint64        `json:"slot"`
-	Parent    chain.Hash    `json:"parent"`
-	Proposer  chain.Address `json:"proposer"`
-	StateRoot chain.Hash    `json:"state_root"`
-	TxRoot    chain.Hash    `json:"tx_root"`
-	Txs       []TxView      `json:"txs"`
 }
 
 func viewTx(tx chain.Tx) TxView {
@@ -87,15 +72,26 @@ func viewBlock(b *chain.Block) BlockView {
 	return v
 }
 
-// Blocks returns the canonical blocks from height from to height to, inclusive (at most maxRangeBlocks).
+// genesisView is the genesis as block 0: its hash names the network; it has no proposer and no transactions.
+func genesisView(g *chain.Genesis) BlockView {
+	return BlockView{Hash: g.Hash(), StateRoot: g.State().Root(), Txs: []TxView{}}
+}
+
+// Blocks returns the canonical blocks from height from to height to, inclusive (at most maxRangeBlocks); height
+// 0 is the genesis. A range past the head is cut at the head.
 func (n *Node) Blocks(ctx context.Context, from, to uint64) ([]BlockView, error) {
 	if to < from || to-from >= maxRangeBlocks {
-		return nil, fmt.Errorf("range %d..%d: at most %d blocks, to ≥ from", from, to, maxRangeBlocks)
+		return nil, view.Classed(view.ErrBadInput,
+			fmt.Errorf("range %d..%d: at most %d blocks, to ≥ from", from, to, maxRangeBlocks))
 	}
 	var out []BlockView
 	var err error
 	callErr := n.call(ctx, func() {
 		for h := from; h <= to; h++ {
+			if h == 0 {
+				out = append(out, n.genesis)
+				continue
+			}
 			b, e := n.tree.BlockAt(chain.Height(h))
 			if errors.Is(e, chain.ErrNotFound) {
 				return
@@ -110,7 +106,7 @@ func (n *Node) Blocks(ctx context.Context, from, to uint64) ([]BlockView, error)
 	return out, errors.Join(callErr, err)
 }
 
-// Block returns the canonical block at a height.
+// Block returns the canonical block at a height; 0 is the genesis.
 func (n *Node) Block(ctx context.Context, height uint64) (BlockView, error) {
 	bs, err := n.Blocks(ctx, height, height)
 	if err == nil && len(bs) == 0 {
@@ -120,15 +116,6 @@ func (n *Node) Block(ctx context.Context, height uint64) (BlockView, error) {
 		return BlockView{}, err
 	}
 	return bs[0], nil
-}
-
-// AccountView is an account as the API shows it.
-type AccountView struct {
-	Address chain.Address `json:"address"`
-	Balance uint64        `json:"balance"`
-	Stake   uint64        `json:"stake"`
-	Nonce   uint64        `json:"nonce"`
-	Pending int           `json:"pending"`
 }
 
 // Account returns an account's state at the head.
@@ -141,13 +128,6 @@ func (n *Node) Account(ctx context.Context, addr chain.Address) (AccountView, er
 			Pending: int(n.pool.NextNonce(addr, st) - a.Nonce)}
 	})
 	return v, err
-}
-
-// ValidatorView is one entry of a stake table.
-type ValidatorView struct {
-	Address chain.Address `json:"address"`
-	Stake   uint64        `json:"stake"`
-	Share   string        `json:"share"` // of the table's total, for people; consensus never uses it
 }
 
 // Validators returns the stake table in force for the current slot's epoch (PROTOCOL.md §6).
@@ -168,38 +148,85 @@ func (n *Node) Validators(ctx context.Context) (epoch uint64, vals []ValidatorVi
 	return epoch, vals, err
 }
 
-// TxStatus tells where a transaction is.
-type TxStatus struct {
-	ID     chain.Hash  `json:"id"`
-	Status string      `json:"status"` // pending | committed
-	Height uint64      `json:"height,omitempty"`
-	Block  *chain.Hash `json:"block,omitempty"`
-}
-
 // Tx finds a transaction in the mempool or on the canonical chain.
 func (n *Node) Tx(ctx context.Context, id chain.Hash) (TxStatus, error) {
 	st := TxStatus{ID: id}
 	found := false
-	err := n.call(ctx, func() {
-		if n.pool.Has(id) {
-			st.Status, found = "pending", true
-			return
-		}
-		if h, blk, ok := n.tree.TxHeight(id); ok {
-			st.Status, st.Height, st.Block, found = "committed", uint64(h), &blk, true
-		}
-	})
+	err := n.call(ctx, func() { st, found = n.txStatus(id) })
 	if err == nil && !found {
 		err = fmt.Errorf("%w: transaction %s", ErrNotFound, id)
 	}
 	return st, err
 }
 
-// PeerView is a connected peer as the API shows it.
-type PeerView struct {
-	ID        string `json:"id"`
-	Addr      string `json:"addr"`
-	Direction string `json:"direction"` // inbound | outbound
+func (n *Node) txStatus(id chain.Hash) (TxStatus, bool) {
+	if n.pool.Has(id) {
+		return TxStatus{ID: id, Status: "pending"}, true
+	}
+	if h, blk, ok := n.tree.TxHeight(id); ok {
+		return TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk}, true
+	}
+	return TxStatus{ID: id}, false
+}
+
+// FindTx finds a transaction by its ID or by a prefix of it of at least MinTxPrefix hex digits, among the
+// pending transactions and the stored blocks. Errors: ErrBadTxPrefix, ErrNotFound, view.ErrAmbiguous when the
+// prefix matches more than one transaction.
+func (n *Node) FindTx(ctx context.Context, prefix string) (TxStatus, error) {
+	prefix = strings.ToLower(prefix)
+	even, err := hex.DecodeString(prefix[:len(prefix)&^1])
+	if err != nil || len(prefix) < MinTxPrefix || len(prefix) > 2*len(chain.Hash{}) || !isHex(prefix) {
+		return TxStatus{}, view.Classed(view.ErrBadInput,
+			fmt.Errorf("%w: want %d to 64 hex digits, got %q", ErrBadTxPrefix, MinTxPrefix, prefix))
+	}
+	var ids []chain.Hash
+	if ids, err = n.store.TxIDs(even, 16); err != nil {
+		return TxStatus{}, err
+	}
+	var st TxStatus
+	var matches []chain.Hash
+	err = n.call(ctx, func() {
+		for _, tx := range n.pool.All() {
+			ids = append(ids, tx.ID())
+		}
+		if matches = matching(ids, prefix); len(matches) == 1 {
+			st, _ = n.txStatus(matches[0])
+		}
+	})
+	switch {
+	case err != nil:
+		return TxStatus{}, err
+	case len(matches) == 0, len(matches) == 1 && st.Status == "":
+		return TxStatus{}, fmt.Errorf("%w: no transaction %s", ErrNotFound, prefix)
+	case len(matches) > 1:
+		return TxStatus{}, fmt.Errorf("%w: %d transactions start with %s; give more digits", view.ErrAmbiguous,
+			len(matches), prefix)
+	}
+	return st, nil
+}
+
+// matching returns the distinct IDs among ids whose hex starts with prefix, in the order first seen.
+func matching(ids []chain.Hash, prefix string) []chain.Hash {
+	var out []chain.Hash
+	for _, id := range ids {
+		if strings.HasPrefix(id.String(), prefix) && !containsHash(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func isHex(s string) bool {
+	return strings.Trim(s, "0123456789abcdef") == ""
+}
+
+func containsHash(hs []chain.Hash, h chain.Hash) bool {
+	for _, x := range hs {
+		if x == h {
+			return true
+		}
+	}
+	return false
 }
 
 // Peers lists the connected peers.
@@ -212,68 +239,6 @@ func (n *Node) Peers() []PeerView {
 	return out
 }
 
-// Connect dials a peer by multiaddr.
+// Connect dials a peer by multiaddr. For a peer already connected, it still checks that the address given
+// answers as that peer, so a dead address is reported as such.
 func (n *Node) Connect(ctx context.Context, addr string) error { return n.host.Connect(ctx, addr) }
-
-// Submit admits a transaction signed elsewhere (PROTOCOL.md §3) and gossips it.
-func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
-	if err := tx.ValidateBasic(); err != nil {
-		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
-	}
-	if err := n.sigs.Verify(&tx); err != nil {
-		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
-	}
-	var seq uint64
-	var err error
-	if callErr := n.call(ctx, func() { seq, err = n.submit(tx) }); callErr != nil {
-		return chain.Hash{}, callErr
-	}
-	if err != nil {
-		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
-	}
-	return tx.ID(), n.journal.Sync(seq)
-}
-
-// SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. Value-moving
-// kinds are checked against the head's balances first, so a user hears at once that a stake is too large.
-func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
-	var id chain.Hash
-	var seq uint64
-	var err error
-	callErr := n.call(ctx, func() {
-		st := n.tree.HeadState()
-		tx := chain.Tx{Kind: kind, From: n.self, Nonce: n.pool.NextNonce(n.self, st), To: to, Value: value,
-			Fee: n.cfg.Genesis.TxFee}
-		if err = tx.ValidateBasic(); err != nil {
-			return
-		}
-		if err = affordable(st.Account(n.self), tx); err != nil {
-			return
-		}
-		tx.Sign(n.chainID, n.key)
-		id = tx.ID()
-		seq, err = n.submit(tx)
-	})
-	if callErr != nil {
-		return chain.Hash{}, callErr
-	}
-	if err != nil {
-		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
-	}
-	return id, n.journal.Sync(seq)
-}
-
-// affordable is a friendly early check; the ledger (State.ApplyTx) remains the rule.
-func affordable(a chain.Account, tx chain.Tx) error {
-	need := uint64(tx.Fee)
-	if tx.Kind == chain.TxTransfer || tx.Kind == chain.TxStake {
-		need += tx.Value
-	}
-	if uint64(a.Balance) < need {
-		return fmt.Errorf("%w: need %d, balance is %d", chain.ErrInsufficientBalance, need, a.Balance)
-	}
-	if tx.Kind == chain.TxUnstake && uint64(a.Stake) < tx.Value {
-		return fmt.Errorf("%w: unstake %d, stake is %d", chain.ErrInsufficientStake, tx.Value, a.Stake)
-	}
-	return nil
-}

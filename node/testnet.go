@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/httpapi"
 )
 
 // TestnetOptions describe a local network for `posnode testnet`.
@@ -50,8 +51,9 @@ type TestnetNode struct {
 	Config  FileConfig
 }
 
-// WriteTestnet writes DIR/genesis.json and DIR/node1 … DIR/nodeN, each with a key and a config.json that
-// bootstraps to the first nodes. It refuses to overwrite an existing genesis.
+// WriteTestnet writes DIR/genesis.json and DIR/node1 … DIR/nodeN, each with a key, an API token (so that a node
+// whose home is mounted read-only has one, and scripts can read it) and a config.json that bootstraps to the
+// first nodes. It refuses to overwrite an existing genesis.
 func WriteTestnet(o TestnetOptions) (*chain.Genesis, []TestnetNode, error) {
 	if o.Nodes < 1 || len(o.Stakes) == 0 {
 		return nil, nil, errors.New("need at least one node and one stake")
@@ -72,6 +74,9 @@ func WriteTestnet(o TestnetOptions) (*chain.Genesis, []TestnetNode, error) {
 			return nil, nil, err
 		}
 		keys[i] = key
+		if _, _, err := httpapi.LoadOrCreateToken(filepath.Join(home, httpapi.TokenFile)); err != nil {
+			return nil, nil, err
+		}
 		nodes[i] = TestnetNode{Home: home, Address: chain.AddressOf(key.Public().(ed25519.PublicKey))}
 		g.Allocations = append(g.Allocations, chain.Allocation{Address: nodes[i].Address,
 			Balance: chain.Amount(o.Balance), Stake: chain.Amount(o.Stakes[i%len(o.Stakes)])})

@@ -52,6 +52,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkListen(listen); err != nil {
+		return nil, err
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -172,7 +175,8 @@ func (h *Host) Addrs() []string {
 	return slices.Compact(out)
 }
 
-// Connect dials the peer at addr, a multiaddr ending in /p2p/<id>.
+// Connect dials the peer at addr, a multiaddr ending in /p2p/<id>. For a peer already connected, it dials addr
+// once more outside the swarm and fails with ErrDeadAddr when addr does not answer as that peer.
 func (h *Host) Connect(ctx context.Context, addr string) error {
 	if h.isClosed() {
 		return ErrClosed
@@ -183,6 +187,11 @@ func (h *Host) Connect(ctx context.Context, addr string) error {
 	}
 	if ai.ID == h.host.ID() {
 		return fmt.Errorf("%w: %q is this host", ErrBadAddr, addr)
+	}
+	if h.host.Network().Connectedness(ai.ID) == network.Connected && len(ai.Addrs) > 0 {
+		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		return h.probe(ctx, ai)
 	}
 	return h.dial(ctx, ai)
 }

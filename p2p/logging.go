@@ -9,8 +9,12 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
+// noStacktrace is a level no library logs at.
+const noStacktrace = slog.Level(1 << 30)
+
 // libraryLogger adapts l for a library that logs through log/slog. Libraries report routine events
-// at info level, so they are held to warnings and errors unless l is already stricter.
+// at info level, so they are held to warnings and errors unless l is already stricter. Their errors
+// come without stack traces: whatever fails is returned to the node too, which reports it in one line.
 func libraryLogger(l *zap.Logger, name string) *slog.Logger {
 	core := l.Core()
 	if core.Enabled(zapcore.InfoLevel) {
@@ -18,7 +22,7 @@ func libraryLogger(l *zap.Logger, name string) *slog.Logger {
 			core = c
 		}
 	}
-	return slog.New(zapslog.NewHandler(core, zapslog.WithName(name)))
+	return slog.New(zapslog.NewHandler(core, zapslog.WithName(name), zapslog.AddStacktraceAt(noStacktrace)))
 }
 
 // RouteLibraryLogs sends go-libp2p's own logs (transports, swarm, identify, mDNS) to l, held to

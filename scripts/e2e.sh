@@ -47,4 +47,4 @@ go build -o build/e2e ./scripts/e2e
 scripts/testnet.sh up
 apis=127.0.0.1:$POSNODE_API_PORT1,127.0.0.1:$POSNODE_API_PORT2,127.0.0.1:$POSNODE_API_PORT3
 apis+=,127.0.0.1:$POSNODE_API_PORT4
-build/e2e -name "$POSNODE_NAME" -api "$apis" "$@"
+build/e2e -name "$POSNODE_NAME" -api "$apis" -testnet "$POSNODE_TESTNET_DIR" "$@"

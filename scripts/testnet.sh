@@ -7,13 +7,17 @@
 #   scripts/testnet.sh attach N    the prompt of node N (detach: Ctrl-P Ctrl-Q; "quit" or Ctrl-C stops the node)
 #   scripts/testnet.sh logs [N]    follow the logs (of node N, or of all)
 #   scripts/testnet.sh status      containers and each node's height and peers
+#   scripts/testnet.sh token N     print node N's API token (POST routes need "Authorization: Bearer <token>")
 #   scripts/testnet.sh build       only build the binary and the image
 #
 # Environment: POSNODE_NAME (compose project, container and network prefix; default posnode), POSNODE_TESTNET_DIR
 # (generated keys and genesis; default ./testnet), POSNODE_API_PORT1..4 (default 8081..8084), POSNODE_IMAGE
 # (default posnode:local), POSNODE_P2P_ADDR and POSNODE_P2P_PORT (where node1's libp2p port is published; default
-# 127.0.0.1:4001, set POSNODE_P2P_ADDR=0.0.0.0 to let other machines join), POSNODE_START_IN (genesis delay for a
-# new testnet; default 10s).
+# 127.0.0.1:4011, so that a node started by hand on this machine keeps the default 4001; set POSNODE_P2P_ADDR=0.0.0.0
+# to let other machines join), POSNODE_START_IN (genesis delay for a new testnet; default 10s).
+#
+# Each node's API token is <testnet dir>/nodeN/api-token, written by `posnode testnet` and mounted read-only
+# into the container with the rest of the node's home.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,6 +65,8 @@ generate() {
 	if [[ -f $dir/genesis.json ]]; then
 		grep -q '/dns4/node' "$dir/node1/config.json" 2>/dev/null ||
 			die "$dir holds a testnet made without --dns-prefix node; move it away or run: $0 reset"
+		[[ -f $dir/node1/api-token ]] ||
+			die "$dir was made before API tokens existed; run: $0 reset (a new testnet has them)"
 		echo "reusing the testnet in $dir (genesis $(sed -n 's/.*"genesis_time": "\(.*\)".*/\1/p' "$dir/genesis.json"))"
 		return
 	fi
@@ -92,6 +98,8 @@ urls() {
 	for ((i = 1; i <= nodes; i++)); do
 		echo "  node$i  http://127.0.0.1:$(api_port "$i")/api/status   prompt: $0 attach $i"
 	done
+	echo "POST routes need the node's token, e.g.:"
+	echo "  curl -XPOST -H \"Authorization: Bearer \$($0 token 1)\" 127.0.0.1:$(api_port 1)/api/bpm -d '{\"bpm\": 72}'"
 }
 
 status() {
@@ -136,6 +144,10 @@ logs)
 	if [[ -n ${1:-} ]]; then compose logs -f --tail 100 "node$1"; else compose logs -f --tail 100; fi
 	;;
 status) [[ -x $bin ]] || build; status ;;
+token)
+	[[ ${1:-} =~ ^[1-4]$ ]] || die "usage: $0 token N (1..$nodes)"
+	cat "$POSNODE_TESTNET_DIR/node$1/api-token"
+	;;
 *)
 	sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
 	exit 2

@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,14 +48,18 @@ func readInto(r io.Reader, tr *transcript) {
 	}
 }
 
+func (tr *transcript) String() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.text.String()
+}
+
 // expect waits until the output after offset contains want and returns the offset just past it.
 func (tr *transcript) expect(t *testing.T, from int, want string) int {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
-		tr.mu.Lock()
-		s := tr.text.String()
-		tr.mu.Unlock()
+		s := tr.String()
 		if i := strings.Index(s[from:], want); i >= 0 {
 			return from + i + len(want)
 		}
@@ -65,19 +72,39 @@ func (tr *transcript) expect(t *testing.T, from int, want string) int {
 	}
 }
 
-// The prompt takes a stake at start, then bpm, status, garbage and quit, through a pipe to the real binary.
-func TestPromptThroughPipe(t *testing.T) {
-	bin := buildBinary(t)
+// freeAddr returns a loopback address with a port nothing listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// makeTestnet writes a one-node testnet with unstaked tokens and returns its directory.
+func makeTestnet(t *testing.T, bin string) string {
+	t.Helper()
 	dir := t.TempDir()
 	out, err := exec.Command(bin, "testnet", "--nodes", "1", "--dir", dir, "--slot", "200ms", "--start-in", "0s",
 		"--stakes", "50", "--balance", "1000").CombinedOutput()
 	if err != nil {
 		t.Fatalf("testnet: %v\n%s", err, out)
 	}
+	return dir
+}
+
+// The real binary through a pipe: no stake question, bad lines answered, nothing unapplicable signed, and at
+// the end of input the prompt says it stopped while the node runs on. The data directory is created.
+func TestPromptThroughPipe(t *testing.T) {
+	bin := buildBinary(t)
+	dir := makeTestnet(t, bin)
+	api := freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "run", "--home", filepath.Join(dir, "node1"), "--listen", "/ip4/127.0.0.1/tcp/0",
-		"--http", "127.0.0.1:0", "--mdns=false", "--log-level", "warn")
+		"--data", filepath.Join(dir, "not", "yet", "there"), "--http", api, "--mdns=false", "--log-level", "warn")
 	cmd.Env = os.Environ()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -92,32 +119,75 @@ func TestPromptThroughPipe(t *testing.T) {
 	go readInto(stdout, tr)
 	say := func(line string) { io.WriteString(stdin, line+"\n") }
 
-	at := tr.expect(t, 0, "Enter tokens to stake [0]: ")
-	say("99999999")
-	at = tr.expect(t, at, "error: ") // more than the balance: asked again
-	say("status")                    // not a number: the question is skipped, the command runs
-	at = tr.expect(t, at, "stake question skipped")
-	at = tr.expect(t, at, "height ")
-	say("stake lots")
-	at = tr.expect(t, at, `error: "lots" is not a whole number`)
-	say("stake 100")
-	at = tr.expect(t, at, "stake 100 submitted")
-	say("72")
-	at = tr.expect(t, at, "bpm 72 submitted")
-	say("bpm 999")
-	at = tr.expect(t, at, "error: ")
-	say("frobnicate now")
-	at = tr.expect(t, at, `error: unknown command "frobnicate now"`)
-	at = tr.expect(t, at, "(2 txs)") // the stake and the record land in a block, announced on the prompt
+	at := tr.expect(t, 0, "you hold 1000 unstaked tokens (staked: 50); `stake N` bonds N of them")
+	steps := []struct{ in, want string }{
+		{"7", "bpm 7 submitted"}, // a heart rate, not an answer to a question nobody saw
+		{"stake lots", `error: out of range: an amount is a whole number from 1 to 18446744073709551615, got "lots"`},
+		{"-5", `error: out of range: bpm is a whole number from 1 to 300, got "-5"`},
+		{"send " + strings.Repeat("1", 10), "usage: send <address> <amount>"},
+		{"bpm 999", "error: out of range: bpm is a whole number from 1 to 300"},
+		{"stake 100", "stake 100 submitted"},
+		{"72", "bpm 72 submitted"},
+		{strings.Repeat("z", 100<<10), "error: line ignored: longer than 4096 bytes"},
+		{"\x1b\x00\xff binary", "error: line ignored: it holds control characters"},
+		{"frobnicate now", `error: unknown command "frobnicate" (type help)`},
+	}
+	for _, st := range steps {
+		say(st.in)
+		at = tr.expect(t, at, st.want)
+	}
+	say("send 12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp 18446744073709551615")
+	at = tr.expect(t, at, "error: amount plus fee overflows: 18446744073709551615 + fee 1")
+	at = tr.expect(t, at, "(3 txs)") // the records and the stake land in a block, announced on the prompt
 	say("status")
-	at = tr.expect(t, at, "synced true")
+	at = tr.expect(t, at, "synced false") // no peers: it cannot know
 	say("balance")
-	at = tr.expect(t, at, "stake 150 nonce 2")
+	at = tr.expect(t, at, "stake 150 nonce 3 pending 0")
 	say("chain 3")
-	at = tr.expect(t, at, "bpm [72]")
-	say("quit")
-	tr.expect(t, at, "stopping")
+	at = tr.expect(t, at, "bpm [")
+	if out := tr.String(); strings.Contains(out, "Enter tokens") || strings.Contains(out, "invalid transaction: invalid transaction") {
+		t.Errorf("output asks a question or repeats a prefix:\n%s", out)
+	}
+
+	stdin.Close()
+	tr.expect(t, at, "end of input: the prompt stopped reading; the node runs on.")
+	resp, err := http.Get("http://" + api + "/api/status")
+	if err != nil {
+		t.Fatalf("the node stopped with its input: %v", err)
+	}
+	resp.Body.Close()
+	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v\n%s", err, tr.text.String())
+		t.Fatalf("exit: %v\n%s", err, tr.String())
+	}
+}
+
+// A listen port in use ends the start with one line on stderr that names the port and the flag.
+func TestPortInUse(t *testing.T) {
+	bin := buildBinary(t)
+	dir := makeTestnet(t, bin)
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	for _, tt := range []struct{ flag, value, want string }{
+		{"--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port), "choose a free port with --listen"},
+		{"--http", held.Addr().String(), "choose a free address with --http"},
+	} {
+		args := []string{"run", "--home", filepath.Join(dir, "node1"), "--no-prompt", "--mdns=false",
+			"--listen", "/ip4/127.0.0.1/tcp/0", "--http", "127.0.0.1:0", tt.flag, tt.value}
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		last := lines[len(lines)-1]
+		if err == nil || !strings.Contains(last, "address already in use") || !strings.Contains(last, tt.want) {
+			t.Errorf("%s %s: got %v and\n%s\nwant a last line that says the address is in use and %q", tt.flag, tt.value, err, out, tt.want)
+		}
+		for _, l := range lines[:len(lines)-1] {
+			if !strings.Contains(l, "\tINFO\t") {
+				t.Errorf("%s in use: a line besides the error and the start's info: %q", tt.flag, l)
+			}
+		}
 	}
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node"
+	"github.com/posnode/posnode/node/prompt"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -50,24 +53,39 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(*logFormat, *logLevel)
+	var console *prompt.Console
+	logs := io.Writer(os.Stderr)
+	if !*noPrompt {
+		if console, err = prompt.NewConsole(os.Stdin, os.Stdout); err != nil {
+			return err
+		}
+		defer console.Close()
+		if console.Terminal() {
+			logs = console // log lines go above the line being typed, not into it
+		}
+	}
+	log, err := newLogger(*logFormat, *logLevel, logs)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
 	p2p.RouteLibraryLogs(log.Named("libp2p"))
 	cfg := node.Config{Home: *home, Data: *data, Genesis: g, Listen: listen, Bootstrap: bootstrap, MDNS: *mdns,
-		HTTP: *httpAddr, Logger: log}
-	if !*noPrompt {
-		cfg.Prompt, cfg.Out = os.Stdin, os.Stdout
-	}
+		HTTP: *httpAddr, Logger: log, Console: console}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.New(cfg)
 	if err != nil {
 		return err
 	}
-	return n.Run(ctx)
+	err = n.Run(ctx)
+	switch {
+	case errors.Is(err, p2p.ErrAddrInUse):
+		return fmt.Errorf("%w; choose a free port with --listen", err)
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("%w; choose a free address with --http", err)
+	}
+	return err
 }
 
 // applyFileConfig fills what neither a flag nor the environment set from the home's config.json.
@@ -93,23 +111,23 @@ func defaultHome() string {
 	return ".posnode"
 }
 
-func newLogger(format, level string) (*zap.Logger, error) {
+// newLogger builds the node's logger writing to w.
+func newLogger(format, level string, w io.Writer) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
-	var cfg zap.Config
+	var enc zapcore.Encoder
 	switch format {
 	case "json":
-		cfg = zap.NewProductionConfig()
+		enc = zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
 	case "console":
-		cfg = zap.NewDevelopmentConfig()
-		cfg.DisableStacktrace = true
-		cfg.EncoderConfig.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
+		ec := zap.NewDevelopmentEncoderConfig()
+		ec.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
+		enc = zapcore.NewConsoleEncoder(ec)
 	default:
 		return nil, fmt.Errorf("--log-format: want console or json, got %q", format)
 	}
-	cfg.Level = zap.NewAtomicLevelAt(lvl)
-	cfg.OutputPaths, cfg.ErrorOutputPaths = []string{"stderr"}, []string{"stderr"}
-	return cfg.Build()
+	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)
+	return zap.New(core, zap.AddCaller(), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
 }

@@ -22,13 +22,14 @@ var errNotFound = errors.New("not found")
 
 // client talks to one node's HTTP API.
 type client struct {
-	name string // node1 …
-	base string // http://host:port
-	hc   *http.Client
+	name  string // node1 …
+	base  string // http://host:port
+	token string // bearer token of the node's state-changing routes
+	hc    *http.Client
 }
 
-func newClient(name, addr string) *client {
-	return &client{name: name, base: "http://" + addr, hc: &http.Client{Timeout: 3 * time.Second}}
+func newClient(name, addr, token string) *client {
+	return &client{name: name, base: "http://" + addr, token: token, hc: &http.Client{Timeout: 3 * time.Second}}
 }
 
 type status struct {
@@ -80,6 +81,9 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

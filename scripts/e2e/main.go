@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +23,7 @@ import (
 type config struct {
 	name           string        // container prefix <name>-nodeI, network <name>-net
 	apis           []string      // host:port of each node's API
+	testnet        string        // the testnet directory: node I's API token is in <testnet>/nodeI/api-token
 	hold           time.Duration // how long each fault lasts
 	every          time.Duration // one submission per node per interval
 	minAdvance     int64         // blocks each healthy node must add during a fault
@@ -45,6 +47,7 @@ func main() {
 	flag.StringVar(&cfg.name, "name", "posnode-e2e", "compose name: containers <name>-nodeI, network <name>-net")
 	flag.StringVar(&apis, "api", "127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083,127.0.0.1:18084",
 		"node APIs, comma-separated, node1 first")
+	flag.StringVar(&cfg.testnet, "testnet", "testnet", "testnet directory (posnode testnet --dir), for the API tokens")
 	flag.DurationVar(&cfg.hold, "hold", 30*time.Second, "duration of each fault")
 	flag.DurationVar(&cfg.every, "every", 250*time.Millisecond, "interval between submissions to each node")
 	flag.Int64Var(&cfg.minAdvance, "min-advance", 3, "blocks each healthy node must add during a fault")
@@ -62,20 +65,29 @@ func main() {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	if err := newRunner(cfg).run(ctx); err != nil {
+	r, err := newRunner(cfg)
+	if err == nil {
+		err = r.run(ctx)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: FAIL:", err)
 		os.Exit(1)
 	}
 	fmt.Println("e2e: PASS")
 }
 
-func newRunner(cfg config) *runner {
+func newRunner(cfg config) (*runner, error) {
 	r := &runner{cfg: cfg, start: time.Now()}
 	for i, a := range cfg.apis {
-		r.nodes = append(r.nodes, newClient(fmt.Sprintf("node%d", i+1), strings.TrimSpace(a)))
+		name := fmt.Sprintf("node%d", i+1)
+		token, err := os.ReadFile(filepath.Join(cfg.testnet, name, "api-token"))
+		if err != nil {
+			return nil, fmt.Errorf("api token of %s: %w", name, err)
+		}
+		r.nodes = append(r.nodes, newClient(name, strings.TrimSpace(a), strings.TrimSpace(string(token))))
 	}
 	r.load = newLoad(r.nodes, cfg.every)
-	return r
+	return r, nil
 }
 
 func (r *runner) logf(format string, args ...any) {

@@ -79,6 +79,12 @@ func (t *procTestnet) home(i int) string { return filepath.Join(t.dir, fmt.Sprin
 
 func (t *procTestnet) api(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", t.baseHTTP+i) }
 
+// token reads node i's API token, which `posnode testnet` wrote into its home.
+func (t *procTestnet) token(i int) (string, error) {
+	b, err := os.ReadFile(filepath.Join(t.home(i), "api-token"))
+	return strings.TrimSpace(string(b)), err
+}
+
 func (t *procTestnet) startNode(bin string, i int) error {
 	logf, err := os.Create(filepath.Join(t.home(i), "node.log"))
 	if err != nil {

@@ -138,6 +138,11 @@ func (t *procTestnet) post(ctx context.Context, s int, tx chain.Tx) (bool, error
 		return false, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	token, err := t.token(s)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := client.Do(req)
 	if err != nil {
 		return false, err

@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/view"
+)
+
+func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.cfg.Backend.Status(r.Context())
+	reply(w, st, err)
+}
+
+func (s *Server) getBlock(w http.ResponseWriter, r *http.Request) {
+	h, err := parseHeight(r.PathValue("height"))
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	b, err := s.cfg.Backend.Block(r.Context(), h)
+	reply(w, b, err)
+}
+
+func parseHeight(s string) (uint64, error) {
+	h, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("a height is a whole number from 0 (the genesis) up, got %q", s)
+	}
+	return h, nil
+}
+
+// getBlocks answers ?from=A&to=B with the canonical blocks A..B (0 is the genesis), cut at the head.
+func (s *Server) getBlocks(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err1 := parseHeight(q.Get("from"))
+	to, err2 := parseHeight(q.Get("to"))
+	if err := errors.Join(err1, err2); err != nil {
+		fail(w, http.StatusBadRequest, fmt.Errorf("want ?from=A&to=B, e.g. ?from=0&to=10: %w", err))
+		return
+	}
+	bs, err := s.cfg.Backend.Blocks(r.Context(), from, to)
+	if bs == nil {
+		bs = []view.Block{}
+	}
+	reply(w, bs, err)
+}
+
+func (s *Server) getValidators(w http.ResponseWriter, r *http.Request) {
+	epoch, vals, err := s.cfg.Backend.Validators(r.Context())
+	if vals == nil {
+		vals = []view.Validator{}
+	}
+	reply(w, map[string]any{"epoch": epoch, "validators": vals}, err)
+}
+
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
+	addr, err := chain.ParseAddress(r.PathValue("addr"))
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	acct, err := s.cfg.Backend.Account(r.Context(), addr)
+	reply(w, acct, err)
+}
+
+func (s *Server) getPeers(w http.ResponseWriter, _ *http.Request) {
+	reply(w, s.cfg.Backend.Peers(), nil)
+}
+
+// getTx looks a transaction up by its ID or a unique prefix of at least 8 hex digits (what the prompt prints).
+func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
+	st, err := s.cfg.Backend.FindTx(r.Context(), r.PathValue("id"))
+	reply(w, st, err)
+}
+
+// postBPM signs a heart-rate record with the node's key: {"bpm": <1..300>}.
+func (s *Server) postBPM(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		BPM *uint64 `json:"bpm"`
+	}
+	if code, err := decodeBody(w, r, &body); err != nil {
+		fail(w, code, err)
+		return
+	}
+	if body.BPM == nil {
+		fail(w, http.StatusBadRequest, fmt.Errorf(`want {"bpm": <%d..%d>}`, chain.MinBPM, chain.MaxBPM))
+		return
+	}
+	id, err := s.cfg.Backend.SubmitOwn(r.Context(), chain.TxBPM, chain.Address{}, *body.BPM)
+	reply(w, map[string]chain.Hash{"id": id}, err)
+}
+
+// postTx takes a transaction signed elsewhere: {"tx": "<hex of its 153-byte encoding>"} (PROTOCOL.md §3).
+func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Tx *string `json:"tx"`
+	}
+	if code, err := decodeBody(w, r, &body); err != nil {
+		fail(w, code, err)
+		return
+	}
+	var raw []byte
+	var err error
+	if body.Tx != nil {
+		raw, err = hex.DecodeString(*body.Tx)
+	}
+	if body.Tx == nil || err != nil {
+		fail(w, http.StatusBadRequest, errors.New(`want {"tx": "<hex encoding>"}`))
+		return
+	}
+	tx, err := chain.DecodeTx(raw)
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	id, err := s.cfg.Backend.Submit(r.Context(), tx)
+	reply(w, map[string]chain.Hash{"id": id}, err)
+}

@@ -1,0 +1,142 @@
+// Package httpapi is the node's HTTP surface: the JSON API under /api/ and the Prometheus metrics. It talks to
+// the node through Backend, which *node.Node implements. Routes that change state (sign or submit a
+// transaction) need the node's bearer token and a request that is neither cross-site nor DNS-rebound; the
+// read-only routes are open.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/view"
+)
+
+// Backend is what the API asks of the node.
+type Backend interface {
+	Status(ctx context.Context) (view.Status, error)
+	// Blocks returns the canonical blocks from..to, inclusive; 0 is the genesis.
+	Blocks(ctx context.Context, from, to uint64) ([]view.Block, error)
+	Block(ctx context.Context, height uint64) (view.Block, error)
+	Account(ctx context.Context, addr chain.Address) (view.Account, error)
+	Validators(ctx context.Context) (epoch uint64, vals []view.Validator, err error)
+	// FindTx finds a transaction by its ID or a unique prefix of it.
+	FindTx(ctx context.Context, prefix string) (view.TxStatus, error)
+	Peers() []view.Peer
+	// Submit admits a transaction signed elsewhere.
+	Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error)
+	// SubmitOwn signs a transaction of the node's account and submits it.
+	SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error)
+}
+
+// Config is what Listen needs.
+type Config struct {
+	Addr    string // host:port to listen on
+	Token   string // bearer token of the state-changing routes (LoadOrCreateToken)
+	Backend Backend
+	Metrics http.Handler // served at GET /metrics; nil: none
+	Logger  *zap.Logger  // nil: no logs
+}
+
+// shutdownTimeout bounds how long Serve waits for open requests once its context is done.
+const shutdownTimeout = 3 * time.Second
+
+// Server is the API bound to its address.
+type Server struct {
+	cfg Config
+	ln  net.Listener
+	log *zap.Logger
+	hub hub
+}
+
+// Listen binds cfg.Addr; Serve serves it.
+func Listen(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("http api: no token")
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("http api: %w", err)
+	}
+	return &Server{cfg: cfg, ln: ln, log: cfg.Logger}, nil
+}
+
+// Addr is the address the server listens on (with the port chosen when cfg.Addr asked for port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close releases the address of a server that will not Serve.
+func (s *Server) Close() error { return s.ln.Close() }
+
+// Serve answers requests until ctx is done, then waits up to shutdownTimeout for open requests.
+func (s *Server) Serve(ctx context.Context) {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", zap.Error(err))
+		}
+	}()
+	s.log.Info("http api listening", zap.String("addr", s.Addr()))
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	srv.Shutdown(sctx)
+	<-done
+}
+
+type route struct {
+	method, path string
+	h            http.HandlerFunc
+}
+
+// Handler routes requests: a known path with a wrong method answers 405 with Allow, an unknown path 404, both
+// in JSON.
+func (s *Server) Handler() http.Handler {
+	routes := []route{
+		{"GET", "/api/status", s.getStatus},
+		{"GET", "/api/blocks/{height}", s.getBlock},
+		{"GET", "/api/blocks", s.getBlocks},
+		{"GET", "/api/validators", s.getValidators},
+		{"GET", "/api/accounts/{addr}", s.getAccount},
+		{"GET", "/api/peers", s.getPeers},
+		{"GET", "/api/txs/{id}", s.getTx},
+		{"GET", "/api/events", s.getEvents},
+		{"GET", "/{$}", s.getExplorer},
+		{"POST", "/api/bpm", s.guard(s.postBPM)},
+		{"POST", "/api/txs", s.guard(s.postTx)},
+	}
+	if s.cfg.Metrics != nil {
+		routes = append(routes, route{"GET", "/metrics", s.cfg.Metrics.ServeHTTP})
+	}
+	mux := http.NewServeMux()
+	allow := map[string][]string{}
+	var paths []string
+	for _, rt := range routes {
+		mux.HandleFunc(rt.method+" "+rt.path, rt.h)
+		if allow[rt.path] == nil {
+			paths = append(paths, rt.path)
+		}
+		allow[rt.path] = append(allow[rt.path], rt.method)
+		if rt.method == "GET" {
+			allow[rt.path] = append(allow[rt.path], "HEAD")
+		}
+	}
+	for _, p := range paths {
+		mux.HandleFunc(p, notAllowed(allow[p]))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fail(w, http.StatusNotFound, fmt.Errorf("no route %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}

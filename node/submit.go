@@ -1,0 +1,89 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/view"
+)
+
+// Submit admits a transaction signed elsewhere (PROTOCOL.md §3) and gossips it. Errors are of the kinds
+// view.ErrInvalidTx, view.ErrBusy (mempool full; ErrPoolFull) or view.ErrStopped, with the cause in the message.
+func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
+	if err := tx.ValidateBasic(); err != nil {
+		return chain.Hash{}, refused(err)
+	}
+	if err := n.sigs.Verify(&tx); err != nil {
+		return chain.Hash{}, refused(err)
+	}
+	var seq uint64
+	var err error
+	if callErr := n.call(ctx, func() { seq, err = n.submit(tx) }); callErr != nil {
+		return chain.Hash{}, callErr
+	}
+	if err != nil {
+		return chain.Hash{}, refused(err)
+	}
+	return tx.ID(), n.journal.Sync(seq)
+}
+
+// SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. Value-moving
+// kinds are checked against the head's balances first, so a user hears at once that a stake is too large, and
+// nothing that can never apply (ErrAmountOverflow) is signed. Errors as for Submit.
+func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
+	var id chain.Hash
+	var seq uint64
+	var err error
+	callErr := n.call(ctx, func() {
+		st := n.tree.HeadState()
+		tx := chain.Tx{Kind: kind, From: n.self, Nonce: n.pool.NextNonce(n.self, st), To: to, Value: value,
+			Fee: n.cfg.Genesis.TxFee}
+		if err = tx.ValidateBasic(); err != nil {
+			return
+		}
+		if err = affordable(st.Account(n.self), tx); err != nil {
+			return
+		}
+		tx.Sign(n.chainID, n.key)
+		id = tx.ID()
+		seq, err = n.submit(tx)
+	})
+	if callErr != nil {
+		return chain.Hash{}, callErr
+	}
+	if err != nil {
+		return chain.Hash{}, refused(err)
+	}
+	return id, n.journal.Sync(seq)
+}
+
+// refused classes a submission's error for the surfaces: a full mempool is worth a retry, anything else is the
+// transaction's fault. The message stays the cause's own, so that it carries one prefix.
+func refused(err error) error {
+	if errors.Is(err, ErrPoolFull) {
+		return view.Classed(view.ErrBusy, err)
+	}
+	return view.Classed(view.ErrInvalidTx, err)
+}
+
+// affordable is a friendly early check; the ledger (State.ApplyTx) remains the rule. A value whose sum with the
+// fee overflows is refused here, before anything is signed.
+func affordable(a chain.Account, tx chain.Tx) error {
+	need := uint64(tx.Fee)
+	if tx.Kind == chain.TxTransfer || tx.Kind == chain.TxStake {
+		if tx.Value > math.MaxUint64-need {
+			return fmt.Errorf("%w: %d + fee %d > %d", ErrAmountOverflow, tx.Value, need, uint64(math.MaxUint64))
+		}
+		need += tx.Value
+	}
+	if uint64(a.Balance) < need {
+		return fmt.Errorf("%w: need %d, balance is %d", chain.ErrInsufficientBalance, need, a.Balance)
+	}
+	if tx.Kind == chain.TxUnstake && uint64(a.Stake) < tx.Value {
+		return fmt.Errorf("%w: unstake %d, stake is %d", chain.ErrInsufficientStake, tx.Value, a.Stake)
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+// Package view holds what a node shows its users: the shapes of its answers (as the HTTP API encodes them in JSON
+// and the prompt prints them) and the kinds of error its queries and submissions return. The node fills them;
+// its surfaces (node/httpapi, node/prompt) read them. Neither side imports the other through this package, so it
+// imports nothing of the node.
+package view
+
+import (
+	"errors"
+
+	"github.com/posnode/posnode/chain"
+)
+
+// Kinds of error a query or a submission returns; a surface maps each to its own answer (an HTTP status, a line).
+var (
+	// ErrNotFound: no such block, account or transaction.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidTx: a submitted transaction fails a check; the message says which.
+	ErrInvalidTx = errors.New("invalid transaction")
+	// ErrBusy: the node cannot take more now (its mempool is full); the same request may succeed later.
+	ErrBusy = errors.New("busy")
+	// ErrStopped: the node's event loop is not running.
+	ErrStopped = errors.New("node is not running")
+	// ErrBadInput: a query's argument is malformed (not a height, an address, an ID).
+	ErrBadInput = errors.New("bad input")
+	// ErrAmbiguous: a prefix matches more than one transaction.
+	ErrAmbiguous = errors.New("ambiguous")
+)
+
+// Status is the node's view of the network (GET /api/status).
+type Status struct {
+	PeerID      string     `json:"peer_id"`
+	ChainID     string     `json:"chain_id"`     // the network's name, from genesis.json
+	GenesisHash chain.Hash `json:"genesis_hash"` // the genesis hash, which identifies the network on the wire
+	Height      uint64     `json:"height"`
+	Head        chain.Hash `json:"head"`
+	HeadSlot    uint64     `json:"head_slot"`
+	Slot        uint64     `json:"slot"`
+	Epoch       uint64     `json:"epoch"`
+	Peers       int        `json:"peers"`
+	Synced      bool       `json:"synced"` // caught up with the best connected peer; false without peers
+	Mempool     int        `json:"mempool"`
+	Balance     uint64     `json:"balance"` // the node's own account, in tokens
+	Stake       uint64     `json:"stake"`
+	TxFee       uint64     `json:"tx_fee"` // the minimum fee of a transaction, in tokens
+}
+
+// Tx is a transaction.
+type Tx struct {
+	ID    chain.Hash     `json:"id"`
+	Kind  string         `json:"kind"`
+	From  chain.Address  `json:"from"`
+	To    *chain.Address `json:"to,omitempty"`
+	Value uint64         `json:"value"` // tokens, or beats per minute for a bpm record
+	Nonce uint64         `json:"nonce"`
+	Fee   uint64         `json:"fee"`
+}
+
+// Block is a canonical block. The genesis is block 0: its hash is the genesis hash, and it has no proposer.
+type Block struct {
+	Hash      chain.Hash    `json:"hash"`
+	Height    uint64        `json:"height"`
+	Slot      uint64        `json:"slot"`
+	Parent    chain.Hash    `json:"parent"`
+	Proposer  chain.Address `json:"proposer,omitzero"` // none for the genesis
+	StateRoot chain.Hash    `json:"state_root"`
+	TxRoot    chain.Hash    `json:"tx_root"`
+	Txs       []Tx          `json:"txs"`
+}
+
+// Account is an account's state at the head.
+type Account struct {
+	Address chain.Address `json:"address"`
+	Balance uint64        `json:"balance"` // tokens
+	Stake   uint64        `json:"stake"`   // tokens
+	Nonce   uint64        `json:"nonce"`
+	Pending int           `json:"pending"` // transactions of this sender in the mempool
+}
+
+// Validator is one entry of a stake table.
+type Validator struct {
+	Address chain.Address `json:"address"`
+	Stake   uint64        `json:"stake"` // tokens
+	Share   string        `json:"share"` // of the table's total, for people; consensus never uses it
+}
+
+// TxStatus tells where a transaction is.
+type TxStatus struct {
+	ID     chain.Hash  `json:"id"`
+	Status string      `json:"status"` // pending | committed
+	Height uint64      `json:"height,omitempty"`
+	Block  *chain.Hash `json:"block,omitempty"`
+}
+
+// Peer is a connected peer.
+type Peer struct {
+	ID        string `json:"id"`
+	Addr      string `json:"addr"`
+	Direction string `json:"direction"` // inbound | outbound
+}
+
+// Classed marks err as being of kind class (one of the errors above) without adding to its message, so that a
+// surface can map it (errors.Is(err, class)) and a user reads one prefix, not two.
+func Classed(class, err error) error {
+	if err == nil {
+		return nil
+	}
+	return classed{class: class, err: err}
+}
+
+type classed struct{ class, err error }
+
+func (c classed) Error() string   { return c.err.Error() }
+func (c classed) Unwrap() []error { return []error{c.class, c.err} }
