@@ -94,7 +94,7 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 		return nil, err
 	}
 	gs := cfg.Genesis.State()
-	root := &node{hash: chainID, state: gs, mix: GenesisMix(chainID), fin: genesisFinality(chainID, gs.Validators(0))}
+	root := &node{hash: chainID, state: gs, mix: GenesisMix(chainID), fin: GenesisFinality(chainID, gs.Validators(0))}
 	t := &Tree{
 		cfg:      cfg,
 		chainID:  chainID,
@@ -197,7 +197,7 @@ func checkStoredMix(parent *node, b *Block) error {
 
 // finalityOf returns the finality of b's branch after b, on parent whose post-state is ps (PROTOCOL.md §8a).
 func (t *Tree) finalityOf(parent *node, ps *State, b *Block) (*Finality, error) {
-	return parent.fin.next(t.cfg.Genesis.EpochOf(b.Header.Slot), parent.hash, ps, b.Votes, t.cfg.Finality)
+	return parent.fin.Next(t.cfg.Genesis.EpochOf(b.Header.Slot), parent.hash, ps, b.Votes, t.cfg.Finality)
 }
 
 // attach adds a validated block to the tree.
