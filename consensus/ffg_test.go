@@ -12,7 +12,9 @@ import (
 )
 
 // branchHash names the checkpoint block of epoch e on branch b of the property test's fork.
-func branchHash(b int, e chain.Epoch) chain.Hash { return chain.HashBytes(fmt.Appendf(nil, "branch-%d-epoch-%d", b, e)) }
+func branchHash(b int, e chain.Epoch) chain.Hash {
+	return chain.HashBytes(fmt.Appendf(nil, "branch-%d-epoch-%d", b, e))
+}
 
 // forkRun is one generated history: validators with random stakes, two branches that fork after genesis, and
 // every vote each validator signed, fed epoch by epoch to each branch's chain.Finality under FFGRules.
