@@ -143,7 +143,7 @@ func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, *Finality
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: slot %d has no leader", ErrWrongProposer, slot)
 	}
-	post, err := validateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot, t.verifyTx)
+	post, err := validateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot, t.verifyTxs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,6 +152,14 @@ func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, *Finality
 		return nil, nil, err
 	}
 	return post, fin, nil
+}
+
+// verifyTxs checks a block's transaction signatures in one batch, through the signature cache when there is one.
+func (t *Tree) verifyTxs(txs []Tx) error {
+	if t.cfg.Sigs != nil {
+		return t.cfg.Sigs.VerifyAll(txs)
+	}
+	return VerifyTxs(t.chainID, txs)
 }
 
 // verifyTx checks a transaction's signature, through the signature cache when there is one.

@@ -173,6 +173,9 @@ func (g *Genesis) Validate() error {
 		if a.Address.IsZero() {
 			return fmt.Errorf("%w: allocation %d has the zero address", ErrBadGenesis, i)
 		}
+		if a.Address.IsSmallOrder() {
+			return fmt.Errorf("%w: allocation %d: %s is a small-order key, which anyone can sign for", ErrBadGenesis, i, a.Address)
+		}
 		if _, dup := seen[a.Address]; dup {
 			return fmt.Errorf("%w: address %s allocated twice", ErrBadGenesis, a.Address)
 		}
