@@ -44,7 +44,7 @@
 // The directory is also synced when the log is created; an append changes only the file, whose fsync makes
 // its new length durable.
 //
-// One process at a time: Open takes an exclusive lock on <data>/slashing-protection.lock and fails with
+// One process at a time: Open takes an exclusive lock on <data>/slashing-protection.dat.lock and fails with
 // ErrLocked while a running node (or an import or export) holds it.
 //
 // Export and Import speak EIP-3076's interchange format, version 5, with posnode's genesis hash as
