@@ -38,7 +38,8 @@ type DB struct {
 
 // Open opens the record at path, creating it (and syncing its directory) if it does not exist. It fails with
 // ErrLocked while another process holds it, and with an error wrapping ErrDamaged, which names the file and
-// what to do, if the file does not decode. A write cut short by a crash is dropped (it was never acknowledged).
+// what to do, if the file does not decode. A write cut short by a crash is dropped (it was never acknowledged):
+// a short last record, or zeros to the end of the file.
 func Open(path string) (*DB, error) {
 	lock, err := lockFile(path + ".lock")
 	if err != nil {
@@ -66,7 +67,12 @@ func (db *DB) load() error {
 	if err != nil {
 		return fmt.Errorf("open slashing protection: %w", err)
 	}
-	recs, valid, err := readLog(f)
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("read slashing protection %s: %w", db.path, err)
+	}
+	recs, valid, err := parseLog(data)
 	if err != nil {
 		f.Close()
 		return damaged(db.path, err)
@@ -106,9 +112,6 @@ func (db *DB) initFile(f *os.File) error {
 
 // damaged words a decoding failure for the operator: the file, the fault and the remedy, on one line.
 func damaged(path string, err error) error {
-	if !errors.Is(err, ErrDamaged) {
-		return fmt.Errorf("read slashing protection %s: %w", path, err)
-	}
 	return fmt.Errorf("%w: %s: %s; do not delete it: restore it from a backup, or move it aside and import "+
 		"an export from the key's last machine (posnode slashing-protection import), then start the node",
 		ErrDamaged, path, strings.TrimPrefix(err.Error(), ErrDamaged.Error()+": "))

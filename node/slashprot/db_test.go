@@ -68,8 +68,8 @@ func TestOpenIsExclusive(t *testing.T) {
 	db.Close()
 }
 
-// A damaged file is refused with one line that names the file and the remedy; a write cut short at the end is
-// dropped and the records before it kept.
+// A damaged file is refused with one line that names the file and the remedy, even when only its last record is
+// unreadable; a write cut short at the end (a short record, or zeros) is dropped and the records before it kept.
 func TestDamagedAndTornFiles(t *testing.T) {
 	a := key(1)
 	cases := []struct {
@@ -82,9 +82,12 @@ func TestDamagedAndTornFiles(t *testing.T) {
 		{"not a record file", func([]byte) []byte { return []byte(`{"json": true}`) }, true, 0},
 		{"middle record bit flip", func(d []byte) []byte { d[len(fileHeader)+recordSize+40] ^= 1; return d }, true, 0},
 		{"middle record unknown kind", func(d []byte) []byte { d[len(fileHeader)+recordSize] = 9; return d }, true, 0},
+		{"last record bit flip", func(d []byte) []byte { d[len(d)-20] ^= 4; return d }, true, 0},
+		{"last record checksum", func(d []byte) []byte { d[len(d)-1] ^= 0xff; return d }, true, 0},
 		{"torn last record", func(d []byte) []byte { return d[:len(d)-30] }, false, 2},
-		{"last record checksum", func(d []byte) []byte { d[len(d)-1] ^= 0xff; return d }, false, 2},
 		{"last record zeroed", func(d []byte) []byte { clear(d[len(d)-recordSize:]); return d }, false, 2},
+		{"zero page after the records", func(d []byte) []byte { return append(d, make([]byte, 4096)...) }, false, 3},
+		{"zeros, then a record", func(d []byte) []byte { clear(d[len(d)-2*recordSize : len(d)-recordSize]); return d }, true, 0},
 		{"header cut short at creation", func(d []byte) []byte { return d[:10] }, false, 0},
 		{"empty file", func([]byte) []byte { return nil }, false, 0},
 	}

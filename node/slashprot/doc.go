@@ -32,11 +32,13 @@
 // Recording a signature is one 85-byte append and one fsync, whatever the history's length, so the cost of
 // the rule on the signing path stays constant; a JSON file would have to be rewritten (and its directory
 // synced) on every signature. The fixed size and checksum make a write cut short by a crash recognisable: a
-// short or unreadable last record was never acknowledged — its fsync had not returned, so its signature never
-// left the node — and is dropped on open. A bad record anywhere else means the file is damaged, and Open
-// refuses with a one-line error that names the file and the remedy, never a guess. The format is small enough
-// to decode completely by hand and to fuzz (FuzzReadLog); it lives apart from chain.db so that deleting or
-// resyncing the chain keeps it.
+// last record shorter than 85 bytes (a kill inside the write) or zeros to the end of the file (a power cut after
+// the file grew, before its data reached the disk) were never acknowledged — their fsync had not returned, so
+// their signature never left the node — and are dropped on open. A record with a bad checksum, the last one
+// included, means the file is damaged: it may be an acknowledged record, so Open refuses with a one-line error
+// that names the file and the remedy rather than guess. The format is small enough to decode completely by
+// hand and to fuzz (FuzzParseLog); it lives apart from chain.db so that deleting or resyncing the chain keeps
+// it.
 //
 // The log is compacted when it holds many more records than the live state (the latest block, the kept
 // votes and a watermark per key): the live state is written to a temporary file, synced, renamed over the log

@@ -1,12 +1,10 @@
 package slashprot
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 
 	"github.com/posnode/posnode/chain"
 )
@@ -97,46 +95,42 @@ func (r record) check() error {
 	return nil
 }
 
-// readLog decodes a record file. It returns the records and the length of the file's valid prefix: a short or
-// undecodable last record is a write cut short by a crash and lies past that prefix. Any other fault — a wrong
-// header, a bad record followed by more bytes — fails with ErrDamaged.
-func readLog(r io.Reader) ([]record, int64, error) {
-	br := bufio.NewReader(r)
-	head := make([]byte, len(fileHeader))
-	n, err := io.ReadFull(br, head)
-	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		if string(head[:n]) == fileHeader[:n] {
+// parseLog decodes a record file. It returns the records and the length of the file's valid prefix. What
+// follows that prefix is a write cut short by a crash, never acknowledged, and is dropped: a last record shorter
+// than 85 bytes (a kill inside a write), or a run of zero bytes to the end of the file (a power cut after the
+// file grew, before its data reached the disk). Anything else that does not decode — a wrong header, a record
+// with a bad checksum or field anywhere, the last included — fails with ErrDamaged: an acknowledged record may
+// be in it, and guessing could lower the protection.
+func parseLog(data []byte) ([]record, int64, error) {
+	if len(data) < len(fileHeader) {
+		if string(data) == fileHeader[:len(data)] {
 			return nil, 0, nil // empty, or a crash while the file was being created: nothing was recorded
 		}
 		return nil, 0, fmt.Errorf("%w: not a slashing protection file (bad header)", ErrDamaged)
-	case err != nil:
-		return nil, 0, err
-	case string(head) != fileHeader:
+	}
+	if string(data[:len(fileHeader)]) != fileHeader {
 		return nil, 0, fmt.Errorf("%w: not a slashing protection file (bad header)", ErrDamaged)
 	}
 	var recs []record
-	valid := int64(len(fileHeader))
-	buf := make([]byte, recordSize)
-	for {
-		n, err := io.ReadFull(br, buf)
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return recs, valid, nil // the end, or a torn last record
-		}
+	off := len(fileHeader)
+	for ; len(data)-off >= recordSize; off += recordSize {
+		rec, err := decodeRecord(data[off : off+recordSize])
 		if err != nil {
-			return nil, 0, err
-		}
-		rec, derr := decodeRecord(buf[:n])
-		if derr != nil {
-			switch _, perr := br.Peek(1); {
-			case errors.Is(perr, io.EOF):
-				return recs, valid, nil // the last record, cut short by a crash
-			case perr != nil:
-				return nil, 0, perr
+			if allZero(data[off:]) {
+				break
 			}
-			return nil, 0, fmt.Errorf("%w: record %d: %v", ErrDamaged, len(recs)+1, derr)
+			return nil, 0, fmt.Errorf("%w: record %d of %d: %v", ErrDamaged, len(recs)+1, (len(data)-len(fileHeader))/recordSize, err)
 		}
 		recs = append(recs, rec)
-		valid += recordSize
 	}
+	return recs, int64(off), nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
