@@ -108,17 +108,18 @@ func (n *Node) onSlot(s chain.Slot) {
 	}
 }
 
-// propose builds, records, stores and then publishes this node's block for slot s. The slot is recorded durably
-// before signing, so no restart can ever sign a second block for it.
+// propose builds and signs this node's block for slot s, records it in the slashing protection, then stores and
+// publishes it. The record is durable before the signed block goes anywhere, so no restart, even without
+// chain.db, can ever sign a second block for the slot (PROTOCOL.md §11).
 func (n *Node) propose(s chain.Slot) error {
-	if err := n.store.PutMeta(metaLastSigned, encodeSlot(s)); err != nil {
-		return fmt.Errorf("record signed slot: %w", err)
-	}
-	n.lastSigned = s
 	b, bad, err := n.tree.Propose(s, n.key, n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs))
 	if err != nil {
 		return err
 	}
+	if err := n.guard.CheckAndRecordBlock(n.self, s, b.Hash()); err != nil {
+		return fmt.Errorf("slashing protection: %w", err)
+	}
+	n.lastSigned = s
 	for _, te := range bad {
 		n.log.Debug("dropping invalid transaction", zap.Stringer("tx", te.Tx.ID()), zap.Error(te.Err))
 		n.pool.Remove([]chain.Tx{te.Tx})

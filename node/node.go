@@ -16,6 +16,7 @@ import (
 	"github.com/posnode/posnode/consensus"
 	"github.com/posnode/posnode/node/httpapi"
 	"github.com/posnode/posnode/node/prompt"
+	"github.com/posnode/posnode/node/slashprot"
 	"github.com/posnode/posnode/node/view"
 	"github.com/posnode/posnode/p2p"
 )
@@ -52,6 +53,7 @@ type Node struct {
 	chainID chain.Hash
 	store   chain.Store
 	journal *journal        // users' transactions until a block holds them
+	guard   *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
 	sigs    *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
 	metrics *metrics
 
@@ -75,7 +77,7 @@ type Node struct {
 type loopState struct {
 	tree       *chain.Tree
 	pool       *mempool
-	lastSigned chain.Slot // highest slot this key ever signed a block for (durable)
+	lastSigned chain.Slot // highest slot this key ever signed a block for, as guard records it
 	synced     bool       // caught up with the best peer seen; proposing allowed
 	syncing    bool
 	startedAt  time.Time
@@ -86,6 +88,8 @@ type publication struct {
 	data  []byte
 }
 
+// metaLastSigned is where versions before the slashing protection record kept the last signed slot, in
+// chain.db; openSlashing moves it over.
 const metaLastSigned = "last_signed_slot"
 
 // sigCacheSize is how many verified transactions a node remembers: twice what its mempool holds, so that a
@@ -144,15 +148,15 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// restore reads what the node recorded before it last stopped: the last slot it signed, and the transactions its
-// users submitted that no block holds yet, which go back into the mempool.
+// restore reads what the node recorded before it last stopped: what it signed, and the transactions its users
+// submitted that no block holds yet, which go back into the mempool.
 func (n *Node) restore() error {
-	var err error
-	if n.lastSigned, err = loadLastSigned(n.store); err != nil {
+	if err := n.openSlashing(); err != nil {
 		return err
 	}
 	j, pending, err := openJournal(filepath.Join(n.cfg.Data, "pending.txs"))
 	if err != nil {
+		n.guard.Close()
 		return err
 	}
 	n.journal = j
@@ -204,6 +208,7 @@ func (n *Node) HTTPAddr() string {
 // closes the store.
 func (n *Node) Run(ctx context.Context) error {
 	defer n.store.Close()
+	defer n.guard.Close()
 	defer n.journal.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
