@@ -43,6 +43,9 @@ func VerifyTxs(chainID Hash, txs []Tx) error {
 	}
 	bv := voi.NewBatchVerifierWithCapacity(len(txs))
 	for i := range txs {
+		if txs[i].From.IsSmallOrder() {
+			return fmt.Errorf("tx %d: %w: sender %s is a small-order key", i, ErrInvalidTx, txs[i].From.Short())
+		}
 		bv.AddWithOptions(voi.PublicKey(txs[i].From[:]), txs[i].SigningBytes(chainID), txs[i].Sig[:], sigOptions)
 	}
 	ok, valid := bv.Verify(nil)

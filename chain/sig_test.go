@@ -26,10 +26,14 @@ func TestSmallOrderKeys(t *testing.T) {
 	from := NewTx(TxBPM, smallOrderKey, 0, Address{}, 60, 1)
 	from.Sig = smallOrderSig
 	to := signedTx(chainID, 0, TxTransfer, 0, smallOrderKey, 5, 1)
-	for name, tx := range map[string]Tx{"from": from, "to": to} {
-		if err := tx.ValidateBasic(); !errors.Is(err, ErrInvalidTx) {
-			t.Errorf("%s a small-order key: got %v, want ErrInvalidTx", name, err)
-		}
+	if err := to.ValidateBasic(); !errors.Is(err, ErrInvalidTx) {
+		t.Errorf("to a small-order key: got %v, want ErrInvalidTx", err)
+	}
+	if err := from.Verify(chainID); !errors.Is(err, ErrInvalidTx) {
+		t.Errorf("from a small-order key: got %v, want ErrInvalidTx", err)
+	}
+	if err := VerifyTxs(chainID, []Tx{to, from}); !errors.Is(err, ErrInvalidTx) {
+		t.Errorf("batch with a tx from a small-order key: got %v, want ErrInvalidTx", err)
 	}
 	g := testGenesis()
 	g.Allocations[0].Address = smallOrderKey

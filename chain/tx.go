@@ -127,6 +127,9 @@ func (tx *Tx) Sign(chainID Hash, key ed25519.PrivateKey) {
 
 // Verify checks that tx.Sig is From's signature of tx on the chain chainID (PROTOCOL.md §3).
 func (tx *Tx) Verify(chainID Hash) error {
+	if tx.From.IsSmallOrder() { // checked with the signature, which a cache remembers, as it costs as much
+		return fmt.Errorf("%w: sender %s is a small-order key", ErrInvalidTx, tx.From.Short())
+	}
 	if !verifySig(tx.From, tx.SigningBytes(chainID), tx.Sig[:]) {
 		return fmt.Errorf("%w: transaction %s from %s", ErrBadSignature, tx.ID().Short(), tx.From.Short())
 	}
@@ -142,9 +145,6 @@ func (tx *Tx) ValidateBasic() error {
 	}
 	if tx.From.IsZero() {
 		return fmt.Errorf("%w: zero sender", ErrInvalidTx)
-	}
-	if tx.From.IsSmallOrder() {
-		return fmt.Errorf("%w: sender %s is a small-order key", ErrInvalidTx, tx.From.Short())
 	}
 	if tx.Kind == TxBPM {
 		if tx.Value < MinBPM || tx.Value > MaxBPM {
