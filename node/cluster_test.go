@@ -58,8 +58,14 @@ func (c *cluster) start(i int, bootstrap ...int) *Node {
 	for _, j := range bootstrap {
 		boot = append(boot, c.nodes[j].Addrs()[0])
 	}
-	n, err := New(Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: boot, HTTP: "127.0.0.1:0",
-		Logger: zaptest.NewLogger(c.t).Named(fmt.Sprintf("node%d", i))})
+	return c.run(i, Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: boot,
+		HTTP: "127.0.0.1:0", Logger: zaptest.NewLogger(c.t).Named(fmt.Sprintf("node%d", i))})
+}
+
+// run starts node i with cfg and waits until its network is up; stop(i) ends it.
+func (c *cluster) run(i int, cfg Config) *Node {
+	c.t.Helper()
+	n, err := New(cfg)
 	if err != nil {
 		c.t.Fatalf("node %d: %v", i, err)
 	}

@@ -49,28 +49,8 @@ func (o *ownBlocks) span() (n int, lo, hi chain.Slot) {
 // startClocked runs node i of c as c.start does, with its own clock and a callback on every block it stores.
 func startClocked(c *cluster, i int, now func() time.Time, onBlock func(*chain.Block, bool)) *Node {
 	c.t.Helper()
-	n, err := New(Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, HTTP: "127.0.0.1:0",
+	return c.run(i, Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, HTTP: "127.0.0.1:0",
 		Logger: zaptest.NewLogger(c.t).Named(fmt.Sprintf("node%d", i)), Now: now, OnBlock: onBlock})
-	if err != nil {
-		c.t.Fatalf("node %d: %v", i, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	select {
-	case <-n.Started():
-	case err := <-done:
-		cancel()
-		c.t.Fatalf("node %d stopped at start: %v", i, err)
-	}
-	c.nodes[i] = n
-	c.stops[i] = func() {
-		cancel()
-		if err := <-done; err != nil {
-			c.t.Errorf("node %d: %v", i, err)
-		}
-	}
-	return n
 }
 
 // A validator that signed blocks, lost its chain.db and came back with its clock behind (so that it wins, once
