@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 )
@@ -21,6 +22,8 @@ type TreeConfig struct {
 	// Sigs, if set, spares the signature checks of transactions it has seen verify (the node's mempool
 	// fills it); it must be a cache of this genesis's chain. Without it every signature is checked.
 	Sigs *SigCache
+	// checkpointBudget, if set, replaces defaultCheckpointBudget (tests).
+	checkpointBudget int
 }
 
 // Block tree errors (PROTOCOL.md §7, §8).
@@ -40,9 +43,14 @@ var errTreeConfig = errors.New("incomplete tree config")
 const metaChainID = "tree/chain-id"
 
 // Tree is the tree of known blocks rooted at genesis, with fork choice over its tips (PROTOCOL.md §7,
-// §8). It keeps every header in memory but post-states only for blocks within 512 heights of
-// the head, plus genesis; an older state is rebuilt by replaying stored blocks from the nearest
-// ancestor whose state is kept.
+// §8). It keeps every header in memory, but post-states only for blocks within 512 heights of the
+// head, for genesis, and below that window at checkpoints: heights that are multiples of 64. An older
+// state is rebuilt by replaying stored blocks from the nearest ancestor whose state is kept, so a
+// rebuild replays at most 63 blocks. The checkpoint states have a memory budget (2^19 account
+// entries); past it their spacing doubles, so memory stays bounded and rebuilds grow only
+// with accounts × chain length. A block on a parent whose state must be rebuilt is first checked
+// without it (height, slot, the proposer's stake near the parent, signature), so that a block signed
+// by a key without stake costs no replay.
 //
 // A Tree is not safe for concurrent use: one goroutine (the node's event loop) owns it.
 type Tree struct {
@@ -54,6 +62,9 @@ type Tree struct {
 	canon   []*node        // canon[h]: the canonical block at height h; canon[0] is genesis
 	head    *node
 	swept   Height // the lowest height whose states have not been swept out of the window
+	ckpt    checkpoints
+	// replayed counts the blocks replayed to rebuild dropped states since the tree was opened.
+	replayed uint64
 }
 
 // node is one block of the tree.
@@ -62,6 +73,9 @@ type node struct {
 	header Header
 	parent *node  // nil for genesis
 	state  *State // the state after the block; nil once dropped
+	// stakers are the senders of the block's stake transactions (usually none): what mayPropose needs to know
+	// of a block whose state is dropped.
+	stakers []Address
 }
 
 func (n *node) height() Height { return n.header.Height }
@@ -92,6 +106,7 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 		canon:   []*node{root},
 		head:    root,
 		swept:   1,
+		ckpt:    checkpoints{every: checkpointEvery, budget: cmp.Or(cfg.checkpointBudget, defaultCheckpointBudget)},
 	}
 	if err := cfg.Store.ForEach(t.replay); err != nil {
 		return nil, fmt.Errorf("replay stored blocks: %w", err)
@@ -131,6 +146,9 @@ func (t *Tree) replay(b *Block) error {
 	if err := checkLink(parent, b); err != nil {
 		return fmt.Errorf("%w: block %s: %w", ErrCorruptStore, h, err)
 	}
+	if err := b.ValidateBasic(); err != nil { // tx_root: a transaction changed on disk (PROTOCOL.md §7)
+		return fmt.Errorf("%w: block %s: %w", ErrCorruptStore, h, err)
+	}
 	ps, err := t.stateOf(parent)
 	if err != nil {
 		return err
@@ -143,7 +161,7 @@ func (t *Tree) replay(b *Block) error {
 		return fmt.Errorf("%w: block %s: %w: header has %s, replay gives %s",
 			ErrCorruptStore, h, ErrBadStateRoot, b.Header.StateRoot.Short(), root.Short())
 	}
-	n := t.attach(h, b.Header, parent, post)
+	n := t.attach(h, b, parent, post)
 	if t.cfg.Better(n.tip(), t.head.tip()) {
 		t.setHead(n)
 	}
@@ -163,8 +181,9 @@ func checkLink(parent *node, b *Block) error {
 }
 
 // attach adds a validated block to the tree.
-func (t *Tree) attach(h Hash, hd Header, parent *node, post *State) *node {
-	n := &node{hash: h, header: hd, parent: parent, state: post}
+func (t *Tree) attach(h Hash, b *Block, parent *node, post *State) *node {
+	hd := b.Header
+	n := &node{hash: h, header: hd, parent: parent, state: post, stakers: stakersOf(b)}
 	t.nodes[h] = n
 	if int(hd.Height) == len(t.levels) {
 		t.levels = append(t.levels, nil)
@@ -221,7 +240,7 @@ func (t *Tree) Block(h Hash) (*Block, error) {
 	if !ok || n == t.root {
 		return nil, fmt.Errorf("%w: block %s", ErrNotFound, h.Short())
 	}
-	return t.cfg.Store.Block(h)
+	return t.load(h)
 }
 
 // BlockAt returns the canonical block at height (1 to the head's height).
@@ -229,7 +248,7 @@ func (t *Tree) BlockAt(height Height) (*Block, error) {
 	if height == 0 || height >= Height(len(t.canon)) {
 		return nil, fmt.Errorf("%w: no block at height %d", ErrNotFound, height)
 	}
-	return t.cfg.Store.Block(t.canon[height].hash)
+	return t.load(t.canon[height].hash)
 }
 
 // TxHeight returns the height and hash of the canonical block that holds transaction id.
