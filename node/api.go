@@ -174,6 +174,8 @@ func reply(w http.ResponseWriter, v any, err error) {
 		fail(w, http.StatusUnprocessableEntity, err)
 	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
 		fail(w, http.StatusServiceUnavailable, err)
+	case errors.Is(err, ErrStorage), errors.Is(err, chain.ErrStoreFailed):
+		fail(w, http.StatusServiceUnavailable, fmt.Errorf("the node cannot write to its disk now, try again later: %w", err))
 	default:
 		fail(w, http.StatusInternalServerError, err)
 	}

@@ -223,26 +223,29 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	if err := n.sigs.Verify(&tx); err != nil {
 		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
-	var seq uint64
+	var b *batch
 	var err error
-	if callErr := n.call(ctx, func() { seq, err = n.submit(tx) }); callErr != nil {
+	if callErr := n.call(ctx, func() { b, err = n.submit(tx) }); callErr != nil {
 		return chain.Hash{}, callErr
 	}
 	if err != nil {
 		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
-	return tx.ID(), n.journal.Sync(seq)
+	if err := n.settle(ctx, tx, b); err != nil {
+		return chain.Hash{}, err
+	}
+	return tx.ID(), nil
 }
 
 // SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. Value-moving
 // kinds are checked against the head's balances first, so a user hears at once that a stake is too large.
 func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
-	var id chain.Hash
-	var seq uint64
+	var tx chain.Tx
+	var b *batch
 	var err error
 	callErr := n.call(ctx, func() {
 		st := n.tree.HeadState()
-		tx := chain.Tx{Kind: kind, From: n.self, Nonce: n.pool.NextNonce(n.self, st), To: to, Value: value,
+		tx = chain.Tx{Kind: kind, From: n.self, Nonce: n.pool.NextNonce(n.self, st), To: to, Value: value,
 			Fee: n.cfg.Genesis.TxFee}
 		if err = tx.ValidateBasic(); err != nil {
 			return
@@ -251,8 +254,7 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 			return
 		}
 		tx.Sign(n.chainID, n.key)
-		id = tx.ID()
-		seq, err = n.submit(tx)
+		b, err = n.submit(tx)
 	})
 	if callErr != nil {
 		return chain.Hash{}, callErr
@@ -260,7 +262,10 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 	if err != nil {
 		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
-	return id, n.journal.Sync(seq)
+	if err := n.settle(ctx, tx, b); err != nil {
+		return chain.Hash{}, err
+	}
+	return tx.ID(), nil
 }
 
 // affordable is a friendly early check; the ledger (State.ApplyTx) remains the rule.
