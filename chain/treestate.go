@@ -57,6 +57,10 @@ func (c *checkpoints) thin() {
 	c.nodes = kept
 }
 
+// Replayed returns how many blocks the tree has replayed to rebuild dropped states since it was opened
+// (PROTOCOL.md §7), not counting the replay of the store when it opened.
+func (t *Tree) Replayed() uint64 { return t.replayed }
+
 // stateOf returns the state after block n. A dropped state is rebuilt by replaying the stored blocks
 // from the nearest ancestor whose state is kept, and is not kept again.
 func (t *Tree) stateOf(n *node) (*State, error) {
