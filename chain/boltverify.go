@@ -163,16 +163,16 @@ func (v *boltVerifier) page(id uint64, want ...uint16) ([]byte, error) {
 		return nil, fmt.Errorf("page %d out of range [2, %d)", id, v.meta.hwm)
 	}
 	ps := int64(v.meta.pageSize)
-	hdr := make([]byte, boltPageHeader)
-	if _, err := v.f.ReadAt(hdr, int64(id)*ps); err != nil {
+	first := make([]byte, ps)
+	if _, err := v.f.ReadAt(first, int64(id)*ps); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
-	over := uint64(ne.Uint32(hdr[12:]))
+	over := uint64(ne.Uint32(first[12:]))
 	switch {
-	case ne.Uint64(hdr) != id:
-		return nil, fmt.Errorf("page %d claims to be page %d", id, ne.Uint64(hdr))
-	case !slices.Contains(want, ne.Uint16(hdr[8:])):
-		return nil, fmt.Errorf("page %d has flags %#x, want one of %#x", id, ne.Uint16(hdr[8:]), want)
+	case ne.Uint64(first) != id:
+		return nil, fmt.Errorf("page %d claims to be page %d", id, ne.Uint64(first))
+	case !slices.Contains(want, ne.Uint16(first[8:])):
+		return nil, fmt.Errorf("page %d has flags %#x, want one of %#x", id, ne.Uint16(first[8:]), want)
 	case id+over >= v.meta.hwm:
 		return nil, fmt.Errorf("page %d spans %d more pages, past page %d", id, over, v.meta.hwm)
 	}
@@ -182,8 +182,12 @@ func (v *boltVerifier) page(id uint64, want ...uint16) ([]byte, error) {
 		}
 		v.seen[p] = true
 	}
+	if over == 0 {
+		return first, nil
+	}
 	b := make([]byte, int64(over+1)*ps)
-	if _, err := v.f.ReadAt(b, int64(id)*ps); err != nil {
+	copy(b, first)
+	if _, err := v.f.ReadAt(b[ps:], int64(id+1)*ps); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
 	return b, nil
