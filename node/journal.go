@@ -51,9 +51,10 @@ func newBatch() *batch { return &batch{done: make(chan struct{})} }
 var errJournalClosed = errors.New("journal closed")
 
 // openJournal reads the journal at path (creating it if missing) and returns the transactions it holds. A torn
-// tail (a crash while writing) is cut off, and warn is called with what was dropped. A damaged entry before the
-// tail is an error that names the file and what to do. Restored transactions are the caller's to validate.
-func openJournal(path string, warn func(msg string)) (*journal, []chain.Tx, error) {
+// tail (a crash while writing) is cut off, and torn is called with its length in bytes and what was wrong with
+// it. A damaged entry before the tail is an error that names the file and what to do. Restored transactions are
+// the caller's to validate.
+func openJournal(path string, torn func(bytes int, reason error)) (*journal, []chain.Tx, error) {
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("read journal %s: %w", path, err)
@@ -63,7 +64,7 @@ func openJournal(path string, warn func(msg string)) (*journal, []chain.Tx, erro
 		return nil, nil, fmt.Errorf("journal %s: %w; move it aside to start without its pending transactions (their senders must submit them again)", path, err)
 	}
 	if dec.dropped > 0 {
-		warn(fmt.Sprintf("journal %s: cut off a torn tail of %d bytes (a crash while writing): %v", path, dec.dropped, dec.tornErr))
+		torn(dec.dropped, dec.tornErr)
 	}
 	j := &journal{path: path, cur: newBatch()}
 	if dec.legacy || dec.dropped > 0 || len(data) == 0 {

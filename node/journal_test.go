@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ import (
 func openTestJournal(t *testing.T, path string) (*journal, []chain.Tx, []string) {
 	t.Helper()
 	var warns []string
-	j, txs, err := openJournal(path, func(m string) { warns = append(warns, m) })
+	j, txs, err := openJournal(path, func(n int, reason error) { warns = append(warns, fmt.Sprintf("torn tail of %d bytes: %v", n, reason)) })
 	if err != nil {
 		t.Fatalf("open journal: %v", err)
 	}
@@ -108,7 +109,7 @@ func TestJournalDamage(t *testing.T) {
 				t.Fatal(err)
 			}
 			var warns []string
-			j, got, err := openJournal(path, func(m string) { warns = append(warns, m) })
+			j, got, err := openJournal(path, func(n int, reason error) { warns = append(warns, fmt.Sprintf("torn tail of %d bytes: %v", n, reason)) })
 			if tt.keep < 0 {
 				if !errors.Is(err, ErrJournalDamaged) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "move it aside") {
 					t.Fatalf("got %v, want ErrJournalDamaged naming %s and what to do", err, path)

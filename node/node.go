@@ -148,7 +148,10 @@ func (n *Node) restore() error {
 	if n.lastSigned, err = loadLastSigned(n.store); err != nil {
 		return err
 	}
-	j, pending, err := openJournal(filepath.Join(n.cfg.Data, "pending.txs"), func(msg string) { n.log.Warn(msg) })
+	path := filepath.Join(n.cfg.Data, "pending.txs")
+	j, pending, err := openJournal(path, func(bytes int, reason error) {
+		n.log.Warn("journal: cut off a torn tail left by a crash", zap.String("file", path), zap.Int("bytes", bytes), zap.Error(reason))
+	})
 	if err != nil {
 		return err
 	}
