@@ -215,7 +215,9 @@ func (n *Node) Peers() []PeerView {
 // Connect dials a peer by multiaddr.
 func (n *Node) Connect(ctx context.Context, addr string) error { return n.host.Connect(ctx, addr) }
 
-// Submit admits a transaction signed elsewhere (PROTOCOL.md §3) and gossips it.
+// Submit admits a transaction signed elsewhere (PROTOCOL.md §3), and returns once it is durable in the journal;
+// only then is it gossiped or proposed. It fails with ErrInvalidTx when the mempool refuses it, and with
+// ErrStorage when the journal cannot store it (then nothing of it is kept).
 func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	if err := tx.ValidateBasic(); err != nil {
 		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
@@ -237,8 +239,9 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	return tx.ID(), nil
 }
 
-// SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. Value-moving
-// kinds are checked against the head's balances first, so a user hears at once that a stake is too large.
+// SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it as Submit does,
+// with the same errors. Value-moving kinds are checked against the head's balances first, so a user hears at once
+// that a stake is too large.
 func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
 	var tx chain.Tx
 	var b *batch
