@@ -41,6 +41,9 @@ func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
 		return p2p.Accept
 	case errors.Is(err, chain.ErrKnownBlock), errors.Is(err, chain.ErrFutureSlot):
 		return p2p.Ignore
+	case errors.Is(err, chain.ErrStoreFailed):
+		n.log.Error("could not store a gossiped block", zap.Stringer("hash", b.Hash()), zap.Error(err))
+		return p2p.Ignore // the sender did nothing wrong
 	case errors.Is(err, chain.ErrUnknownParent):
 		// We are behind or on another branch: fetch the ancestors from the peer that sent it. We cannot judge
 		// the block yet, so we do not forward it; peers that know its parent do.

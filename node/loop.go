@@ -112,7 +112,7 @@ func (n *Node) onSlot(s chain.Slot) {
 // publishes it. The record is durable before the signed block goes anywhere, so no restart, even without
 // chain.db, can ever sign a second block for the slot (PROTOCOL.md §11).
 func (n *Node) propose(s chain.Slot) error {
-	b, bad, err := n.tree.Propose(s, n.key, n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs))
+	b, bad, err := n.tree.Propose(s, n.key, n.durableOnly(n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs)))
 	if err != nil {
 		return err
 	}
@@ -199,22 +199,6 @@ func winnerName(a, self chain.Address) string {
 	return a.Short()
 }
 
-// submit admits a locally made or API-posted transaction, journals it and gossips it. The caller answers the
-// user only after journal.Sync of the returned sequence number.
-func (n *Node) submit(tx chain.Tx) (uint64, error) {
-	if err := n.pool.Add(tx, n.tree.HeadState()); err != nil {
-		return 0, err
-	}
-	seq, err := n.journal.Append(tx)
-	if err != nil {
-		n.pool.Remove([]chain.Tx{tx})
-		return 0, err
-	}
-	n.metrics.mempool.Set(float64(n.pool.Len()))
-	n.publish(n.txTopic, tx.Encode())
-	return seq, nil
-}
-
 // compactJournal drops committed transactions from the journal once it holds many more than the mempool.
 func (n *Node) compactJournal() {
 	if n.journal.Len() <= 2*n.pool.Len()+journalSlack {
@@ -228,7 +212,7 @@ func (n *Node) compactJournal() {
 // regossipOwn publishes this node's own pending transactions again, so that one lost by gossip (published
 // before the mesh formed, or during a partition) still reaches the other proposers. Peers that have it ignore it.
 func (n *Node) regossipOwn() {
-	for _, tx := range n.pool.Run(n.self, n.tree.HeadState(), regossipMax) {
+	for _, tx := range n.durableOnly(n.pool.Run(n.self, n.tree.HeadState(), regossipMax)) {
 		n.publish(n.txTopic, tx.Encode())
 	}
 }

@@ -77,6 +77,7 @@ type Node struct {
 type loopState struct {
 	tree       *chain.Tree
 	pool       *mempool
+	held       held       // admitted transactions of this node's users that are not durable yet
 	lastSigned chain.Slot // highest slot this key ever signed a block for, as guard records it
 	synced     bool       // caught up with the best peer seen; proposing allowed
 	syncing    bool
@@ -117,16 +118,17 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := chain.OpenBolt(filepath.Join(cfg.Data, "chain.db"))
+	dbPath := filepath.Join(cfg.Data, "chain.db")
+	store, err := chain.OpenBolt(dbPath)
 	if err != nil {
-		return nil, fmt.Errorf("open chain database: %w", err)
+		return nil, damagedDB(dbPath, fmt.Errorf("open chain database: %w", err))
 	}
 	sigs := chain.NewSigCache(cfg.Genesis.Hash(), sigCacheSize)
 	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: store, Elect: consensus.Leader,
 		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs})
 	if err != nil {
 		store.Close()
-		return nil, fmt.Errorf("open chain: %w", err)
+		return nil, damagedDB(dbPath, fmt.Errorf("open chain: %w", err))
 	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
@@ -137,7 +139,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Console != nil {
 		n.events = make(chan string, 256)
 	}
-	n.tree, n.pool = tree, newMempool()
+	n.tree, n.pool, n.held = tree, newMempool(), held{}
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err
@@ -154,22 +156,25 @@ func (n *Node) restore() error {
 	if err := n.openSlashing(); err != nil {
 		return err
 	}
-	j, pending, err := openJournal(filepath.Join(n.cfg.Data, "pending.txs"))
+	path := filepath.Join(n.cfg.Data, "pending.txs")
+	j, pending, err := openJournal(path, func(bytes int, reason error) {
+		n.log.Warn("journal: cut off a torn tail left by a crash", zap.String("file", path), zap.Int("bytes", bytes), zap.Error(reason))
+	})
 	if err != nil {
 		n.guard.Close()
 		return err
 	}
 	n.journal = j
-	restored := 0
-	for _, tx := range pending {
-		if n.pool.Add(tx, n.tree.HeadState()) == nil {
-			restored++
-		}
-	}
-	if restored > 0 {
-		n.log.Info("restored pending transactions", zap.Int("txs", restored))
-	}
+	n.restorePending(pending)
 	return nil
+}
+
+// damagedDB adds to err, when it reports a damaged chain database, what the operator should do.
+func damagedDB(path string, err error) error {
+	if !errors.Is(err, chain.ErrCorruptStore) {
+		return err
+	}
+	return fmt.Errorf("%w; the chain database is damaged: move it aside (mv %s %s.damaged) and start again to fetch the chain from peers", err, path, path)
 }
 
 func loadLastSigned(store chain.Store) (chain.Slot, error) {
