@@ -33,8 +33,13 @@ func (n *Node) validateBlockMsg(ctx context.Context, from string, data []byte) p
 	return n.verdict("blocks", v)
 }
 
-// blockVerdict imports a gossiped block on the event loop and grades the result.
+// blockVerdict imports a gossiped block on the event loop and grades the result. Its signature has verified, so
+// if it is signed with this node's key and new here, another process holds the key, whether the block is valid
+// or not.
 func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
+	if !n.tree.Has(b.Hash()) {
+		n.checkOwnKey(b)
+	}
 	err := n.importBlock(b)
 	switch {
 	case err == nil:
@@ -54,7 +59,8 @@ func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
 }
 
 // validateTxMsg is the transaction topic's validator: stateless checks and the signature here, admission to the
-// mempool on the event loop.
+// mempool on the event loop. A transaction the mempool does not admit is ignored (it may apply on another node's
+// state), except a fee below the minimum, which no state makes valid.
 func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.Verdict {
 	tx, err := chain.DecodeTx(data)
 	if err == nil {
@@ -69,9 +75,12 @@ func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.
 	}
 	v := p2p.Ignore
 	n.call(ctx, func() {
-		if n.pool.Add(tx, n.tree.HeadState()) == nil {
+		switch err := n.pool.Add(tx, n.tree.HeadState()); {
+		case err == nil:
 			n.metrics.mempool.Set(float64(n.pool.Len()))
 			v = p2p.Accept
+		case errors.Is(err, chain.ErrFeeTooLow):
+			v = p2p.Reject // below genesis tx_fee: invalid on every node, whatever its state (PROTOCOL.md §3)
 		}
 	})
 	return n.verdict("txs", v)

@@ -37,6 +37,9 @@ type Config struct {
 	// OnBlock, if set, is called on the event loop each time a block is stored: proposed here (local) or
 	// imported. It must return quickly; benchmarks use it to time propagation.
 	OnBlock func(b *chain.Block, local bool)
+	// DoppelgangerSlots is how many slots after start the node watches for blocks signed with its key by another
+	// process before it signs anything (PROTOCOL.md §10); 0 skips the wait (tests). Detection runs either way.
+	DoppelgangerSlots uint64
 }
 
 // Node is one posnode peer. Create it with New, then Run it.
@@ -73,7 +76,12 @@ type loopState struct {
 	lastSigned chain.Slot // highest slot this key ever signed a block for (durable)
 	synced     bool       // caught up with the best peer seen; proposing allowed
 	syncing    bool
+	syncActive time.Time // when the running sync started or last imported a block
 	startedAt  time.Time
+	// Doppelganger protection (doppelganger.go).
+	watchFrom    chain.Slot // blocks of this key from this slot on that the store lacks are another process's
+	signFrom     chain.Slot // first slot the node may sign
+	doppelganger string     // what showed another process signing with this key; "" while none did
 }
 
 type publication struct {
@@ -128,7 +136,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Prompt != nil {
 		n.events = make(chan string, 256)
 	}
-	n.tree, n.pool = tree, newMempool()
+	n.tree, n.pool = tree, newMempool(cfg.Genesis.TxFee, cfg.Now)
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err
@@ -213,6 +221,7 @@ func (n *Node) Run(ctx context.Context) error {
 		wg.Go(func() { n.runPrompt(ctx, cancel) })
 	}
 	n.startedAt = n.cfg.Now()
+	n.startDoppelgangerWatch()
 	if wait := n.cfg.Genesis.Time.Sub(n.startedAt); wait > 0 {
 		n.log.Info("waiting for genesis", zap.Time("genesis_time", n.cfg.Genesis.Time), zap.Duration("in", wait.Round(time.Millisecond)))
 	}
@@ -243,8 +252,8 @@ func (n *Node) startNetwork(ctx context.Context) error {
 		return fmt.Errorf("join topics: %w", err)
 	}
 	n.metrics.watchPeers(func() float64 { return float64(len(host.Peers())) })
-	host.Handle(protoStatus, n.serveStatus)
-	host.Handle(protoBlocks, n.serveBlocks)
+	host.Handle(protoStatus, n.serveStatus, statusLimits...)
+	host.Handle(protoBlocks, n.serveBlocks, rangeLimits...)
 	for _, a := range host.Addrs() {
 		n.log.Info("listening", zap.String("addr", a))
 	}

@@ -30,6 +30,10 @@ type Status struct {
 	Mempool  int        `json:"mempool"`
 	Balance  uint64     `json:"balance"`
 	Stake    uint64     `json:"stake"`
+	// Signing is "active", "waiting for the doppelganger check until slot N", or "stopped: <why>" once another
+	// process was seen signing with this node's key (Doppelganger).
+	Signing      string `json:"signing"`
+	Doppelganger bool   `json:"doppelganger"`
 }
 
 // Status reports the head, the clock and the node's own account.
@@ -39,7 +43,8 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		head, acct, slot := n.tree.Head(), n.tree.HeadState().Account(n.self), n.currentSlot()
 		st = Status{PeerID: n.self.String(), ChainID: n.chainID, Height: uint64(head.Height), Head: head.Hash,
 			HeadSlot: uint64(head.Slot), Slot: uint64(slot), Epoch: uint64(n.cfg.Genesis.EpochOf(slot)),
-			Synced: n.synced && !n.syncing, Mempool: n.pool.Len(), Balance: uint64(acct.Balance), Stake: uint64(acct.Stake)}
+			Synced: n.synced && !n.syncing, Mempool: n.pool.Len(), Balance: uint64(acct.Balance), Stake: uint64(acct.Stake),
+			Signing: n.signing(), Doppelganger: n.doppelganger != ""}
 	})
 	st.Peers = len(n.host.Peers())
 	return st, err
@@ -171,12 +176,14 @@ func (n *Node) Validators(ctx context.Context) (epoch uint64, vals []ValidatorVi
 // TxStatus tells where a transaction is.
 type TxStatus struct {
 	ID     chain.Hash  `json:"id"`
-	Status string      `json:"status"` // pending | committed
+	Status string      `json:"status"` // pending | committed | dropped
 	Height uint64      `json:"height,omitempty"`
 	Block  *chain.Hash `json:"block,omitempty"`
+	Reason string      `json:"reason,omitempty"` // why a dropped transaction left the mempool
 }
 
-// Tx finds a transaction in the mempool or on the canonical chain.
+// Tx finds a transaction in the mempool, on the canonical chain, or among the transactions the mempool recently
+// dropped because they could no longer apply (with the reason).
 func (n *Node) Tx(ctx context.Context, id chain.Hash) (TxStatus, error) {
 	st := TxStatus{ID: id}
 	found := false
@@ -187,6 +194,10 @@ func (n *Node) Tx(ctx context.Context, id chain.Hash) (TxStatus, error) {
 		}
 		if h, blk, ok := n.tree.TxHeight(id); ok {
 			st.Status, st.Height, st.Block, found = "committed", uint64(h), &blk, true
+			return
+		}
+		if reason, ok := n.pool.DropReason(id); ok {
+			st.Status, st.Reason, found = "dropped", reason, true
 		}
 	})
 	if err == nil && !found {
@@ -234,20 +245,22 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	return tx.ID(), n.journal.Sync(seq)
 }
 
-// SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. Value-moving
-// kinds are checked against the head's balances first, so a user hears at once that a stake is too large.
+// SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. The mempool
+// checks it against the account after the node's pending transactions, so a user hears at once that a stake is
+// too large, or that a transfer would leave the records waiting before it unpaid.
 func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
 	var id chain.Hash
 	var seq uint64
 	var err error
 	callErr := n.call(ctx, func() {
+		if n.doppelganger != "" {
+			err = fmt.Errorf("%w: %s", ErrDoppelganger, n.doppelganger)
+			return
+		}
 		st := n.tree.HeadState()
 		tx := chain.Tx{Kind: kind, From: n.self, Nonce: n.pool.NextNonce(n.self, st), To: to, Value: value,
 			Fee: n.cfg.Genesis.TxFee}
 		if err = tx.ValidateBasic(); err != nil {
-			return
-		}
-		if err = affordable(st.Account(n.self), tx); err != nil {
 			return
 		}
 		tx.Sign(n.chainID, n.key)
@@ -261,19 +274,4 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 		return chain.Hash{}, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
 	return id, n.journal.Sync(seq)
-}
-
-// affordable is a friendly early check; the ledger (State.ApplyTx) remains the rule.
-func affordable(a chain.Account, tx chain.Tx) error {
-	need := uint64(tx.Fee)
-	if tx.Kind == chain.TxTransfer || tx.Kind == chain.TxStake {
-		need += tx.Value
-	}
-	if uint64(a.Balance) < need {
-		return fmt.Errorf("%w: need %d, balance is %d", chain.ErrInsufficientBalance, need, a.Balance)
-	}
-	if tx.Kind == chain.TxUnstake && uint64(a.Stake) < tx.Value {
-		return fmt.Errorf("%w: unstake %d, stake is %d", chain.ErrInsufficientStake, tx.Value, a.Stake)
-	}
-	return nil
 }
