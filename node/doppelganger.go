@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"go.uber.org/zap"
 
@@ -28,7 +29,7 @@ func (n *Node) startDoppelgangerWatch() {
 	if n.cfg.Now().Before(n.cfg.Genesis.Time) {
 		return
 	}
-	n.signFrom = now + wait
+	n.signFrom = now + min(wait, math.MaxUint64-now)
 	if wait > 0 {
 		n.log.Info("doppelganger protection: watching for blocks signed with this key before signing",
 			zap.Uint64("slots", uint64(wait)), zap.Uint64("signing_from_slot", uint64(n.signFrom)))

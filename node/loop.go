@@ -188,6 +188,7 @@ func (n *Node) applyChange(c chain.Change) {
 		n.announce("slot %d: %s won -> block #%d %s (%d txs)", b.Header.Slot, winnerName(b.Header.Proposer, n.self),
 			b.Header.Height, b.Hash().Short(), len(b.Txs))
 	}
+	n.publishHead()
 	head := n.tree.HeadState()
 	n.pool.Revalidate(head)
 	requeued := 0
@@ -205,6 +206,9 @@ func (n *Node) applyChange(c chain.Change) {
 	n.metrics.height.Set(float64(c.Head.Height))
 	n.metrics.mempool.Set(float64(n.pool.Len()))
 }
+
+// publishHead publishes the tree's head for readers off the loop (headView); called on the loop.
+func (n *Node) publishHead() { n.head.Store(&headView{tip: n.tree.Head(), state: n.tree.HeadState()}) }
 
 func winnerName(a, self chain.Address) string {
 	if a == self {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -61,7 +62,8 @@ type Node struct {
 	started  chan struct{}    // closed once the network is up and the loop runs
 	stopped  chan struct{}    // closed when the loop has exited
 
-	host       *p2p.Host // set before started is closed
+	head       atomic.Pointer[headView] // the head as of the loop's last change, for readers off the loop
+	host       *p2p.Host                // set before started is closed
 	blockTopic *p2p.Topic
 	txTopic    *p2p.Topic
 	httpAddr   string
@@ -82,6 +84,15 @@ type loopState struct {
 	watchFrom    chain.Slot // blocks of this key from this slot on that the store lacks are another process's
 	signFrom     chain.Slot // first slot the node may sign
 	doppelganger string     // what showed another process signing with this key; "" while none did
+}
+
+// headView is the canonical head and its state, published by the event loop at every head change for the
+// goroutines that must not wait for the loop: status requests and the first check of gossiped transactions. A
+// head state is never modified once chain.Tree holds it (the tree clones before it applies), so reading it off
+// the loop is safe.
+type headView struct {
+	tip   chain.Tip
+	state *chain.State
 }
 
 type publication struct {
@@ -137,6 +148,7 @@ func New(cfg Config) (*Node, error) {
 		n.events = make(chan string, 256)
 	}
 	n.tree, n.pool = tree, newMempool(cfg.Genesis.TxFee, cfg.Now)
+	n.publishHead()
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err

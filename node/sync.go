@@ -34,18 +34,11 @@ var (
 	rangeLimits  = []p2p.HandlerOption{p2p.RateLimit(20, 40), p2p.ByteRate(8<<20, 16<<20)}
 )
 
-// serveStatus answers a status request with this node's head (PROTOCOL.md §10).
-func (n *Node) serveStatus(ctx context.Context, _ string, _ []byte) ([]byte, error) {
-	var st status
-	if err := n.call(ctx, func() { st = n.status() }); err != nil {
-		return nil, err
-	}
-	return st.encode(), nil
-}
-
-func (n *Node) status() status {
-	h := n.tree.Head()
-	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot}
+// serveStatus answers a status request with this node's head (PROTOCOL.md §10), without waiting for the event
+// loop: a node whose loop is busy (a flood of gossip) still answers at once and is not taken for a staller.
+func (n *Node) serveStatus(context.Context, string, []byte) ([]byte, error) {
+	h := n.head.Load().tip
+	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot}.encode(), nil
 }
 
 // serveBlocks answers a range request with canonical blocks, bounded by the request and by maxRangeBlocks and

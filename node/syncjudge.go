@@ -19,12 +19,12 @@ var (
 	errForeignChain = errors.New("peer's chain does not join ours")
 )
 
-// Penalty points of sync offences (PROTOCOL.md §10), out of p2p.BanPoints: two invalid answers, four claims
-// not delivered or five unanswered requests ban a peer; the points halve every ten minutes.
+// Penalty points of sync offences (PROTOCOL.md §10), out of p2p.BanPoints: within a few minutes, two invalid
+// answers, four claims not delivered or four unanswered requests ban a peer; the points halve every ten minutes.
 const (
-	penaltyInvalid     = 50 // an answer that does not decode, does not match the request, or holds invalid blocks
-	penaltyUndelivered = 25 // a better head claimed and not delivered
-	penaltyNoAnswer    = 20 // a request left to expire
+	penaltyInvalid     = 60 // an answer that does not decode, does not match the request, or holds invalid blocks
+	penaltyUndelivered = 30 // a better head claimed and not delivered
+	penaltyNoAnswer    = 26 // a request left to expire
 )
 
 // judgeSync logs a failed sync with peer and charges the peer what the failure deserves; failures that are not

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
+	"math/bits"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +18,9 @@ import (
 	"github.com/posnode/posnode/node"
 	"github.com/posnode/posnode/p2p"
 )
+
+// maxDoppelgangerEpochs bounds --doppelganger-epochs: a longer wait is a mistake, not a choice.
+const maxDoppelgangerEpochs = 1000
 
 func cmdRun(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -30,6 +35,7 @@ func cmdRun(args []string) error {
 	noPrompt := fs.Bool("no-prompt", false, "do not read commands from stdin")
 	logFormat := fs.String("log-format", "console", "log format: console or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	dgEpochs := fs.Uint64("doppelganger-epochs", 2, "epochs to watch for blocks signed with this node's key by another process before signing; 0 disables the wait")
 	fs.Usage = usage(fs, "run [flags]", "Runs a node: joins the network, follows the canonical chain, proposes when it wins a slot,\nserves the HTTP API and, unless --no-prompt, reads commands from stdin (type help).")
 	set, err := parse(fs, args)
 	if err != nil {
@@ -50,6 +56,9 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *dgEpochs > maxDoppelgangerEpochs {
+		return fmt.Errorf("--doppelganger-epochs: at most %d, got %d", maxDoppelgangerEpochs, *dgEpochs)
+	}
 	log, err := newLogger(*logFormat, *logLevel)
 	if err != nil {
 		return err
@@ -57,7 +66,7 @@ func cmdRun(args []string) error {
 	defer log.Sync()
 	p2p.RouteLibraryLogs(log.Named("libp2p"))
 	cfg := node.Config{Home: *home, Data: *data, Genesis: g, Listen: listen, Bootstrap: bootstrap, MDNS: *mdns,
-		HTTP: *httpAddr, Logger: log}
+		HTTP: *httpAddr, Logger: log, DoppelgangerSlots: saturatingMul(*dgEpochs, g.EpochLength)}
 	if !*noPrompt {
 		cfg.Prompt, cfg.Out = os.Stdin, os.Stdout
 	}
@@ -112,4 +121,12 @@ func newLogger(format, level string) (*zap.Logger, error) {
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.OutputPaths, cfg.ErrorOutputPaths = []string{"stderr"}, []string{"stderr"}
 	return cfg.Build()
+}
+
+// saturatingMul returns a·b, or the largest uint64 when that overflows.
+func saturatingMul(a, b uint64) uint64 {
+	if hi, lo := bits.Mul64(a, b); hi == 0 {
+		return lo
+	}
+	return math.MaxUint64
 }
