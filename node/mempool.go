@@ -170,7 +170,13 @@ func (p *mempool) dropFrom(from chain.Address, s *senderTxs, first chain.Nonce, 
 // NextNonce returns the nonce a new transaction of addr should carry: the account's nonce plus the run of
 // consecutive nonces already pending.
 func (p *mempool) NextNonce(addr chain.Address, st *chain.State) chain.Nonce {
-	return p.sender(addr, st).nextRun()
+	if _, ok := p.senders[addr]; !ok {
+		return st.Account(addr).Nonce // no entry for an address that is only looked at
+	}
+	s := p.sender(addr, st)
+	next := s.nextRun()
+	p.forgetIfEmpty(addr, s)
+	return next
 }
 
 // Select returns up to max transactions that can go into the next block on top of st: for each sender its run

@@ -284,3 +284,16 @@ func mempoolFixture(t *testing.T) (*chain.State, []ed25519.PrivateKey, chain.Has
 	f := newPoolFixture(t)
 	return f.st, f.keys[:2], f.id
 }
+
+// Looking up the next nonce of an address with nothing pending leaves no trace in the pool.
+func TestMempoolNextNonceKeepsNoEntry(t *testing.T) {
+	f := newPoolFixture(t)
+	for i := range 3 {
+		if got := f.pool.NextNonce(addrOf(f.keys[i]), f.st); got != 0 {
+			t.Errorf("key %d: got next nonce %d, want 0", i, got)
+		}
+	}
+	if len(f.pool.senders) != 0 {
+		t.Errorf("got %d sender entries after lookups, want 0", len(f.pool.senders))
+	}
+}

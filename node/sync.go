@@ -20,9 +20,9 @@ const (
 	rangeTimeout  = 5 * time.Second
 	// pollPeersPerRound is how many random peers are asked for their heads every pollEvery.
 	pollPeersPerRound = 3
-	// syncPeerEvery is the shortest time between two syncs with one peer: it keeps this node inside every
-	// peer's request limits however many gossiped blocks with unknown parents a peer sends.
-	syncPeerEvery = 250 * time.Millisecond
+	// syncPeerEvery is the shortest time between two syncs with one peer (a later request waits): it keeps this
+	// node inside every peer's request limits however many gossiped blocks with unknown parents a peer sends.
+	syncPeerEvery = 100 * time.Millisecond
 	// maxStepsBack bounds how often a sync steps back (doubling) to find where the peer's chain joins ours.
 	maxStepsBack = 64
 )
@@ -102,8 +102,8 @@ func (n *Node) syncer(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case peer := <-n.syncReqs:
-			if time.Since(last[peer]) < syncPeerEvery {
-				continue
+			if !sleepCtx(ctx, syncPeerEvery-time.Since(last[peer])) {
+				return
 			}
 			err := n.syncFrom(ctx, peer)
 			last[peer] = time.Now()
@@ -115,6 +115,22 @@ func (n *Node) syncer(ctx context.Context) {
 	}
 }
 
+// sleepCtx waits d (nothing when d ≤ 0) and reports whether ctx is still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// forgetBefore drops the entries of m older than t once it holds many.
 func forgetBefore(m map[string]time.Time, t time.Time) {
 	if len(m) < 256 {
 		return
