@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
@@ -55,12 +56,13 @@ type Node struct {
 	sigs    *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
 	metrics *metrics
 
-	calls    chan func()      // closures run by the event loop
-	syncReqs chan string      // peers to sync from
-	pubs     chan publication // messages for the publisher
-	events   chan string      // announcements for the prompt (nil without a prompt)
-	started  chan struct{}    // closed once the network is up and the loop runs
-	stopped  chan struct{}    // closed when the loop has exited
+	rangePace *rate.Limiter    // the syncer's own pace of range requests (rangePace)
+	calls     chan func()      // closures run by the event loop
+	syncReqs  chan string      // peers to sync from
+	pubs      chan publication // messages for the publisher
+	events    chan string      // announcements for the prompt (nil without a prompt)
+	started   chan struct{}    // closed once the network is up and the loop runs
+	stopped   chan struct{}    // closed when the loop has exited
 
 	head       atomic.Pointer[headView] // the head as of the loop's last change, for readers off the loop
 	host       *p2p.Host                // set before started is closed
@@ -141,7 +143,8 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
 		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, metrics: newMetrics(),
-		calls: make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
+		rangePace: rate.NewLimiter(rangePace, rangePace),
+		calls:     make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
 		started: make(chan struct{}), stopped: make(chan struct{}),
 	}
 	if cfg.Prompt != nil {

@@ -27,11 +27,21 @@ const (
 	maxStepsBack = 64
 )
 
-// Served request limits per peer (PROTOCOL.md §10): far above what an honest node asks (syncPeerEvery, pollEvery,
-// one range request at a time), so only a hammering peer meets them.
+// Served request limits per peer (PROTOCOL.md §10): above what an honest node asks (a status at most every
+// syncPeerEvery, range requests one at a time and at most rangePace a second), so only a hammering peer meets them.
 var (
-	statusLimits = []p2p.HandlerOption{p2p.RateLimit(10, 20)}
-	rangeLimits  = []p2p.HandlerOption{p2p.RateLimit(20, 40), p2p.ByteRate(8<<20, 16<<20)}
+	statusLimits = []p2p.HandlerOption{p2p.RateLimit(20, 40)}
+	rangeLimits  = []p2p.HandlerOption{p2p.RateLimit(50, 100), p2p.ByteRate(16<<20, 32<<20)}
+)
+
+// rangePace is how many range requests a second this node makes at most, below the peers' limit of 50.
+const rangePace = 40
+
+// rateLimitWait is how long a sync waits when a peer says it is over its limit, at most rateLimitRetries times
+// per sync, before it gives up on the peer for now (without blaming it).
+const (
+	rateLimitWait    = time.Second
+	rateLimitRetries = 3
 )
 
 // serveStatus answers a status request with this node's head (PROTOCOL.md §10), without waiting for the event
@@ -191,11 +201,22 @@ func (n *Node) requestStatus(ctx context.Context, peer string) (status, error) {
 	return decodeStatus(resp)
 }
 
-// requestRange asks peer for the blocks of r and checks that the answer matches r.
+// requestRange asks peer for the blocks of r, at most rangePace requests a second and waiting out the peer's
+// limit when it says so, and checks that the answer matches r.
 func (n *Node) requestRange(ctx context.Context, peer string, r rangeReq) ([]*chain.Block, error) {
-	rctx, cancel := context.WithTimeout(ctx, rangeTimeout)
-	defer cancel()
-	resp, err := n.host.Request(rctx, peer, protoBlocks, r.encode())
+	var resp []byte
+	var err error
+	for try := 0; ; try++ {
+		if err := n.rangePace.Wait(ctx); err != nil {
+			return nil, err
+		}
+		rctx, cancel := context.WithTimeout(ctx, rangeTimeout)
+		resp, err = n.host.Request(rctx, peer, protoBlocks, r.encode())
+		cancel()
+		if !errors.Is(err, p2p.ErrRateLimited) || try == rateLimitRetries || !sleepCtx(ctx, rateLimitWait) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("blocks from %d: %w", r.From, err)
 	}
