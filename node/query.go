@@ -246,8 +246,9 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 }
 
 // SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. The mempool
-// checks it against the account after the node's pending transactions, so a user hears at once that a stake is
-// too large, or that a transfer would leave the records waiting before it unpaid.
+// checks it against what the node's pending transactions leave of the account, so a user hears at once that a
+// stake or a transfer is too large (PROTOCOL.md §3). Once another process was seen signing with the node's key it
+// fails with ErrDoppelganger.
 func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
 	var id chain.Hash
 	var seq uint64
