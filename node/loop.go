@@ -46,6 +46,8 @@ func (n *Node) loop(ctx context.Context) {
 		case <-poll.C:
 			n.pollPeers()
 		case <-regossip.C:
+			n.pool.Revalidate(n.tree.HeadState()) // expiry
+			n.metrics.mempool.Set(float64(n.pool.Len()))
 			n.regossipOwn()
 		case f := <-n.calls:
 			f()
@@ -97,15 +99,26 @@ func (n *Node) onSlot(s chain.Slot) {
 	if !ok || leader != n.self {
 		return
 	}
-	if !n.synced || n.syncing || s <= n.lastSigned {
+	if !n.synced || n.busySyncing() || s <= n.lastSigned {
 		n.metrics.slotsMissed.Inc()
 		n.log.Info("slot won but not proposing", zap.Uint64("slot", uint64(s)), zap.Bool("synced", n.synced && !n.syncing))
+		return
+	}
+	if !n.mayPropose(s) {
+		n.metrics.slotsMissed.Inc()
 		return
 	}
 	if err := n.propose(s); err != nil {
 		n.metrics.slotsMissed.Inc()
 		n.log.Error("propose failed", zap.Uint64("slot", uint64(s)), zap.Error(err))
 	}
+}
+
+// busySyncing reports whether a running sync is making progress: it started, or imported a block, within the
+// last slot. A sync that stalls (a peer that claims a head and is slow to deliver it) does not keep the node from
+// proposing on what it has (PROTOCOL.md §10).
+func (n *Node) busySyncing() bool {
+	return n.syncing && n.cfg.Now().Sub(n.syncActive) < time.Duration(n.cfg.Genesis.SlotDuration)
 }
 
 // propose builds and signs this node's block for slot s, records it in the slashing protection, then stores and
@@ -121,8 +134,8 @@ func (n *Node) propose(s chain.Slot) error {
 	}
 	n.lastSigned = s
 	for _, te := range bad {
-		n.log.Debug("dropping invalid transaction", zap.Stringer("tx", te.Tx.ID()), zap.Error(te.Err))
-		n.pool.Remove([]chain.Tx{te.Tx})
+		n.log.Info("dropping a transaction that does not apply", zap.Stringer("tx", te.Tx.ID()), zap.Error(te.Err))
+		n.pool.Drop(te.Tx, te.Err)
 	}
 	change, err := n.tree.Insert(b, s)
 	if err != nil {
@@ -149,6 +162,9 @@ func (n *Node) importBlock(b *chain.Block) error {
 }
 
 func (n *Node) observe(b *chain.Block, local bool) {
+	if !local {
+		n.checkOwnKey(b)
+	}
 	if n.cfg.OnBlock != nil {
 		n.cfg.OnBlock(b, local)
 	}
@@ -173,10 +189,12 @@ func (n *Node) applyChange(c chain.Change) {
 		n.announce("slot %d: %s won -> block #%d %s (%d txs)", b.Header.Slot, winnerName(b.Header.Proposer, n.self),
 			b.Header.Height, b.Hash().Short(), len(b.Txs))
 	}
+	n.publishHead()
 	head := n.tree.HeadState()
+	n.pool.Revalidate(head)
 	requeued := 0
-	for _, b := range c.Reverted {
-		for _, tx := range b.Txs {
+	for i := len(c.Reverted) - 1; i >= 0; i-- { // oldest block first, so each sender's nonces come in order
+		for _, tx := range c.Reverted[i].Txs {
 			if n.pool.Add(tx, head) == nil {
 				requeued++
 			}
@@ -185,12 +203,14 @@ func (n *Node) applyChange(c chain.Change) {
 	if requeued > 0 {
 		n.log.Info("transactions of abandoned blocks returned to the mempool", zap.Int("txs", requeued))
 	}
-	n.pool.Prune(head)
 	n.compactJournal()
 	n.metrics.height.Set(float64(c.Head.Height))
 	n.metrics.mempool.Set(float64(n.pool.Len()))
 	n.tell(c)
 }
+
+// publishHead publishes the tree's head for readers off the loop (headView); called on the loop.
+func (n *Node) publishHead() { n.head.Store(&headView{tip: n.tree.Head(), state: n.tree.HeadState()}) }
 
 func winnerName(a, self chain.Address) string {
 	if a == self {

@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
@@ -42,6 +44,9 @@ type Config struct {
 	// OnBlock, if set, is called on the event loop each time a block is stored: proposed here (local) or
 	// imported. It must return quickly; benchmarks use it to time propagation.
 	OnBlock func(b *chain.Block, local bool)
+	// DoppelgangerSlots is how many slots after start the node watches for blocks signed with its key by another
+	// process before it signs anything (PROTOCOL.md §10); 0 skips the wait (tests). Detection runs either way.
+	DoppelgangerSlots uint64
 }
 
 // Node is one posnode peer. Create it with New, then Run it.
@@ -57,14 +62,16 @@ type Node struct {
 	sigs    *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
 	metrics *metrics
 
-	calls    chan func()      // closures run by the event loop
-	syncReqs chan string      // peers to sync from
-	pubs     chan publication // messages for the publisher
-	events   chan string      // announcements for the prompt (nil without a prompt)
-	started  chan struct{}    // closed once the network is up and the loop runs
-	stopped  chan struct{}    // closed when the loop has exited
+	rangePace *rate.Limiter    // the syncer's own pace of range requests (rangePace)
+	calls     chan func()      // closures run by the event loop
+	syncReqs  chan string      // peers to sync from
+	pubs      chan publication // messages for the publisher
+	events    chan string      // announcements for the prompt (nil without a prompt)
+	started   chan struct{}    // closed once the network is up and the loop runs
+	stopped   chan struct{}    // closed when the loop has exited
 
-	host       *p2p.Host // set before started is closed
+	head       atomic.Pointer[headView] // the head as of the loop's last change, for readers off the loop
+	host       *p2p.Host                // set before started is closed
 	blockTopic *p2p.Topic
 	txTopic    *p2p.Topic
 	http       *httpapi.Server // nil without an API
@@ -81,7 +88,21 @@ type loopState struct {
 	lastSigned chain.Slot // highest slot this key ever signed a block for, as guard records it
 	synced     bool       // caught up with the best peer seen; proposing allowed
 	syncing    bool
+	syncActive time.Time // when the running sync started or last imported a block
 	startedAt  time.Time
+	// Doppelganger protection (doppelganger.go).
+	watchFrom    chain.Slot // blocks of this key from this slot on that the store lacks are another process's
+	signFrom     chain.Slot // first slot the node may sign
+	doppelganger string     // what showed another process signing with this key; "" while none did
+}
+
+// headView is the canonical head and its state, published by the event loop at every head change for the
+// goroutines that must not wait for the loop: status requests and the first check of gossiped transactions. A
+// head state is never modified once chain.Tree holds it (the tree clones before it applies), so reading it off
+// the loop is safe.
+type headView struct {
+	tip   chain.Tip
+	state *chain.State
 }
 
 type publication struct {
@@ -133,13 +154,15 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
 		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, metrics: newMetrics(),
-		calls: make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
+		rangePace: rate.NewLimiter(rangePace, rangePace),
+		calls:     make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
 		started: make(chan struct{}), stopped: make(chan struct{}), genesis: genesisView(cfg.Genesis),
 	}
 	if cfg.Console != nil {
 		n.events = make(chan string, 256)
 	}
-	n.tree, n.pool, n.held = tree, newMempool(), held{}
+	n.tree, n.pool, n.held = tree, newMempool(cfg.Genesis.TxFee, cfg.Now), held{}
+	n.publishHead()
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err
@@ -239,6 +262,7 @@ func (n *Node) Run(ctx context.Context) error {
 		})
 	}
 	n.startedAt = n.cfg.Now()
+	n.startDoppelgangerWatch()
 	if wait := n.cfg.Genesis.Time.Sub(n.startedAt); wait > 0 {
 		n.log.Info("waiting for genesis", zap.Time("genesis_time", n.cfg.Genesis.Time), zap.Duration("in", wait.Round(time.Millisecond)))
 	}
@@ -292,8 +316,8 @@ func (n *Node) startNetwork(ctx context.Context) error {
 		return fmt.Errorf("join topics: %w", err)
 	}
 	n.metrics.watchPeers(func() float64 { return float64(len(host.Peers())) })
-	host.Handle(protoStatus, n.serveStatus)
-	host.Handle(protoBlocks, n.serveBlocks)
+	host.Handle(protoStatus, n.serveStatus, statusLimits...)
+	host.Handle(protoBlocks, n.serveBlocks, rangeLimits...)
 	for _, a := range host.Addrs() {
 		n.log.Info("listening", zap.String("addr", a))
 	}

@@ -37,12 +37,17 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 
 // SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. Value-moving
 // kinds are checked against the head's balances first, so a user hears at once that a stake is too large, and
-// nothing that can never apply (ErrAmountOverflow) is signed. Errors as for Submit.
+// nothing that can never apply (ErrAmountOverflow) is signed. Errors as for Submit; once another process was seen
+// signing with the node's key it fails with ErrDoppelganger.
 func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
 	var tx chain.Tx
 	var b *batch
 	var err error
 	callErr := n.call(ctx, func() {
+		if n.doppelganger != "" {
+			err = fmt.Errorf("%w: %s", ErrDoppelganger, n.doppelganger)
+			return
+		}
 		st := n.tree.HeadState()
 		tx = chain.Tx{Kind: kind, From: n.self, Nonce: n.pool.NextNonce(n.self, st), To: to, Value: value,
 			Fee: n.cfg.Genesis.TxFee}
