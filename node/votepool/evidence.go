@@ -11,7 +11,9 @@ import (
 )
 
 // expired reports whether no block of the current epoch can include e any more (PROTOCOL.md §8b).
-func (p *Pool) expired(e *chain.Evidence) bool { return e.Epoch(p.epochLength)+chain.EvidenceWindow < p.now }
+func (p *Pool) expired(e *chain.Evidence) bool {
+	return e.Epoch(p.epochLength)+chain.EvidenceWindow < p.now
+}
 
 // AddEvidence adds evidence that proved an offence (ValidateBasic, Verify) against an offender the head's ledger
 // can still punish; the caller checks both. It fails with ErrExpired, with ErrKnown for evidence pending or

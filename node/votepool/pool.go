@@ -42,7 +42,7 @@ const (
 // Pool is the node's pool of checkpoint votes, signed headers and evidence; New makes one.
 type Pool struct {
 	epochLength uint64
-	now         chain.Epoch                          // the current epoch, as Prune last set it
+	now         chain.Epoch                                  // the current epoch, as Prune last set it
 	votes       map[chain.Address]map[chain.Epoch]chain.Vote // per validator, per target epoch
 	headers     map[headerKey]signedHeader
 	pending     map[chain.Hash]chain.Evidence // by ID
