@@ -29,7 +29,7 @@ func (n *Node) serveStatus(ctx context.Context, _ string, _ []byte) ([]byte, err
 
 func (n *Node) status() status {
 	h := n.tree.Head()
-	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot}
+	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot, Justified: h.Justified}
 }
 
 // serveBlocks answers a range request with canonical blocks, bounded in count and bytes (PROTOCOL.md §10).
