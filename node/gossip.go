@@ -41,6 +41,10 @@ func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
 		return p2p.Accept
 	case errors.Is(err, chain.ErrKnownBlock), errors.Is(err, chain.ErrFutureSlot):
 		return p2p.Ignore
+	case errors.Is(err, chain.ErrTooManyVersions):
+		// A third version of a proposer's slot: the tree holds the evidence already (PROTOCOL.md §8b). The peer may
+		// have seen other versions first, so it is not to blame; the block is not passed on.
+		return p2p.Ignore
 	case errors.Is(err, chain.ErrUnknownParent):
 		// We are behind or on another branch: fetch the ancestors from the peer that sent it. We cannot judge
 		// the block yet, so we do not forward it; peers that know its parent do.

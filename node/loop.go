@@ -36,6 +36,7 @@ func (n *Node) loop(ctx context.Context) {
 	regossip := time.NewTicker(regossipEvery)
 	defer regossip.Stop()
 	blockMsgs, txMsgs := n.blockTopic.Messages(), n.txTopic.Messages()
+	voteMsgs, evidenceMsgs := n.voteTopic.Messages(), n.evTopic.Messages()
 	for {
 		select {
 		case <-ctx.Done():
@@ -61,6 +62,14 @@ func (n *Node) loop(ctx context.Context) {
 			// Likewise, transactions enter the mempool during validation.
 			if !ok {
 				txMsgs = nil
+			}
+		case _, ok := <-voteMsgs: // and votes and evidence enter the vote pool
+			if !ok {
+				voteMsgs = nil
+			}
+		case _, ok := <-evidenceMsgs:
+			if !ok {
+				evidenceMsgs = nil
 			}
 		}
 	}
@@ -93,6 +102,7 @@ func (n *Node) onSlot(s chain.Slot) {
 		n.log.Info("no peers; proposing on the local chain")
 		n.synced = true
 	}
+	n.ffgSlot(s)
 	leader, ok := n.tree.Leader(s)
 	if !ok || leader != n.self {
 		return
@@ -115,7 +125,7 @@ func (n *Node) propose(s chain.Slot) error {
 		return fmt.Errorf("record signed slot: %w", err)
 	}
 	n.lastSigned = s
-	b, bad, err := n.tree.Propose(s, n.key, n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs))
+	b, bad, err := n.tree.ProposeBody(n.tree.Head().Hash, s, n.key, n.body())
 	if err != nil {
 		return err
 	}
@@ -148,6 +158,7 @@ func (n *Node) importBlock(b *chain.Block) error {
 }
 
 func (n *Node) observe(b *chain.Block, local bool) {
+	n.watchHeader(b)
 	if n.cfg.OnBlock != nil {
 		n.cfg.OnBlock(b, local)
 	}
@@ -185,6 +196,7 @@ func (n *Node) applyChange(c chain.Change) {
 		n.log.Info("transactions of abandoned blocks returned to the mempool", zap.Int("txs", requeued))
 	}
 	n.pool.Prune(head)
+	n.ffgChange(c)
 	n.compactJournal()
 	n.metrics.height.Set(float64(c.Head.Height))
 	n.metrics.mempool.Set(float64(n.pool.Len()))

@@ -54,6 +54,9 @@ type Node struct {
 	journal *journal        // users' transactions until a block holds them
 	sigs    *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
 	metrics *metrics
+	guard   voteGuard // slashing protection of checkpoint votes (PROTOCOL.md §8b)
+
+	ffgMetrics *finalityMetrics
 
 	calls    chan func()      // closures run by the event loop
 	syncReqs chan string      // peers to sync from
@@ -65,6 +68,8 @@ type Node struct {
 	host       *p2p.Host // set before started is closed
 	blockTopic *p2p.Topic
 	txTopic    *p2p.Topic
+	voteTopic  *p2p.Topic      // checkpoint votes (PROTOCOL.md §10)
+	evTopic    *p2p.Topic      // evidence
 	http       *httpapi.Server // nil without an API
 	genesis    BlockView       // the genesis as block 0
 
@@ -79,6 +84,7 @@ type loopState struct {
 	synced     bool       // caught up with the best peer seen; proposing allowed
 	syncing    bool
 	startedAt  time.Time
+	ffg        ffgState // votes, evidence and the voting duty
 }
 
 type publication struct {
@@ -134,6 +140,7 @@ func New(cfg Config) (*Node, error) {
 		n.events = make(chan string, 256)
 	}
 	n.tree, n.pool = tree, newMempool()
+	n.ffgMetrics = n.metrics.addFinality()
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err
@@ -149,6 +156,12 @@ func New(cfg Config) (*Node, error) {
 func (n *Node) restore() error {
 	var err error
 	if n.lastSigned, err = loadLastSigned(n.store); err != nil {
+		return err
+	}
+	if n.guard, err = openVoteWatermark(n.store); err != nil {
+		return err
+	}
+	if err := n.openFFG(); err != nil {
 		return err
 	}
 	j, pending, err := openJournal(filepath.Join(n.cfg.Data, "pending.txs"))
@@ -276,6 +289,9 @@ func (n *Node) startNetwork(ctx context.Context) error {
 	n.host = host
 	if n.blockTopic, err = host.Join("blocks", n.validateBlockMsg); err == nil {
 		n.txTopic, err = host.Join("txs", n.validateTxMsg)
+	}
+	if err == nil {
+		err = n.joinFFG(host)
 	}
 	if err != nil {
 		host.Close()
