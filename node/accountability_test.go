@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/consensus"
 )
 
 // One validator's key signs 2,000 blocks for one slot, another's two votes for one epoch (PROTOCOL.md §8b). Every
@@ -101,4 +102,106 @@ func (c *cluster) keyOf(a chain.Address) ed25519.PrivateKey {
 	}
 	c.t.Fatalf("no key for %s", a)
 	return nil
+}
+
+// The private-branch attack against finality: an attacker holding every validator's key builds a branch from
+// genesis in private, filling every slot and justifying every epoch with all the stake's votes, so that fork choice
+// alone would prefer it; released once the honest chain has finalized checkpoints, it is refused by every node
+// (ErrConflictsFinalized, the sender's block rejected) and reverts nothing (PROTOCOL.md §8).
+func TestPrivateBranchCannotRevertFinality(t *testing.T) {
+	c := newCluster(t, []uint64{10, 20, 30, 40, 20}, 300*time.Millisecond, 2*time.Second)
+	honest := []int{0, 1, 2, 3}
+	c.startMesh(3, 2, 1, 0) // key 4 runs no node: its slots stay empty on the honest chain
+	c.waitFinalized(3, 60*time.Second, honest...)
+	attacker := newEquivocator(t, c, c.keys[4], honest...)
+	private, privTip := c.privateBranch(chain.Slot(c.status(0).Slot))
+
+	st := c.status(0)
+	finalized := make([]chain.Checkpoint, len(c.nodes))
+	rejectedBefore := make([]float64, len(c.nodes))
+	for _, i := range honest {
+		finalized[i], rejectedBefore[i] = c.finalized(i), rejected(c.nodes[i])
+	}
+	honestTip := chain.Tip{Hash: st.Head, Height: chain.Height(st.Height), Justified: st.Justified.Epoch}
+	if !consensus.Better(privTip, honestTip) {
+		t.Fatalf("the private branch (height %d, justified %d) is not better than the honest head (height %d, "+
+			"justified %d): the attack would not be tested", privTip.Height, privTip.Justified, honestTip.Height, honestTip.Justified)
+	}
+	t.Logf("private branch: height %d justified epoch %d; honest head: height %d justified %d finalized %d",
+		privTip.Height, privTip.Justified, honestTip.Height, honestTip.Justified, st.Finalized.Epoch)
+	for _, b := range private {
+		attacker.publish(attacker.blocks, b.Encode())
+	}
+	waitFor(t, 30*time.Second, "every node to reject the private branch", func() bool {
+		for _, i := range honest {
+			if rejected(c.nodes[i]) <= rejectedBefore[i] {
+				return false
+			}
+		}
+		return true
+	})
+	c.waitFinalized(c.finalized(0).Epoch+1, 60*time.Second, honest...)
+	for _, i := range honest {
+		if !c.isFinal(i, finalized[i].Hash) {
+			t.Errorf("node %d: checkpoint %s was finalized and is not final any more", i, finalized[i])
+		}
+		if c.onBranch(i, private) {
+			t.Errorf("node %d holds a block of the private branch", i)
+		}
+	}
+	c.sameFinalized(honest...)
+}
+
+// privateBranch builds a branch from genesis up to slot upto with every key of the cluster: each slot's winner
+// proposes, each block carries every validator's vote for its epoch, and the first block a record of key 4, so
+// that the branch shares no block with the honest chain. It returns the blocks and the branch's tip.
+func (c *cluster) privateBranch(upto chain.Slot) ([]*chain.Block, chain.Tip) {
+	c.t.Helper()
+	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: chain.NewMemStore(), Elect: consensus.Leader,
+		Better: consensus.Better, Finality: consensus.FFGRules()})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	chainID := c.gen.Hash()
+	mark := chain.NewTx(chain.TxBPM, chain.AddressOf(c.keys[4].Public().(ed25519.PublicKey)), 0, chain.Address{}, 77, c.gen.TxFee)
+	mark.Sign(chainID, c.keys[4])
+	var out []*chain.Block
+	for s := chain.Slot(1); s <= upto; s++ {
+		leader, ok := tree.Leader(s)
+		if !ok {
+			c.t.Fatal("no leader")
+		}
+		body := chain.Body{}
+		if s == 1 {
+			body.Txs = []chain.Tx{mark}
+		}
+		if e := c.gen.EpochOf(s); e > 0 {
+			source, _ := tree.Finality()
+			for _, k := range c.keys {
+				v := chain.Vote{Validator: chain.AddressOf(k.Public().(ed25519.PublicKey)), Source: source, Target: tree.Checkpoint(e)}
+				v.Sign(chainID, k)
+				body.Votes = append(body.Votes, v)
+			}
+		}
+		b, _, err := tree.ProposeBody(tree.Head().Hash, s, c.keyOf(leader), body)
+		if err == nil {
+			_, err = tree.Insert(b, s)
+		}
+		if err != nil {
+			c.t.Fatalf("private slot %d: %v", s, err)
+		}
+		out = append(out, b)
+	}
+	return out, tree.Head()
+}
+
+// onBranch reports whether node i holds any of the blocks.
+func (c *cluster) onBranch(i int, bs []*chain.Block) bool {
+	held := false
+	c.nodes[i].call(context.Background(), func() {
+		for _, b := range bs {
+			held = held || c.nodes[i].tree.Has(b.Hash())
+		}
+	})
+	return held
 }

@@ -18,11 +18,12 @@ type equivocator struct {
 	c      *cluster
 	key    ed25519.PrivateKey
 	addr   chain.Address
-	blocks *p2p.Topic
-	votes  *p2p.Topic
+	blocks   *p2p.Topic
+	votes    *p2p.Topic
+	evidence *p2p.Topic
 }
 
-// newEquivocator joins the block and vote topics with key, bootstrapped to every running node.
+// newEquivocator joins the block, vote and evidence topics with key, bootstrapped to every running node.
 func newEquivocator(t *testing.T, c *cluster, key ed25519.PrivateKey, running ...int) *equivocator {
 	var boot []string
 	for _, i := range running {
@@ -41,11 +42,14 @@ func newEquivocator(t *testing.T, c *cluster, key ed25519.PrivateKey, running ..
 	if e.blocks, err = h.Join("blocks", accept); err == nil {
 		e.votes, err = h.Join(voteTopicName, accept)
 	}
+	if err == nil {
+		e.evidence, err = h.Join(evidenceTopicName, accept)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "the equivocator to join the topics", func() bool {
-		return e.blocks.Peers() >= len(running) && e.votes.Peers() >= len(running)
+		return e.blocks.Peers() >= len(running) && e.votes.Peers() >= len(running) && e.evidence.Peers() >= len(running)
 	})
 	return e
 }
