@@ -14,10 +14,10 @@ import (
 // several blocks for one slot, two votes for one epoch, a branch that conflicts with finality. It builds on node
 // 0's chain and publishes on the cluster's topics; it never runs a node.
 type equivocator struct {
-	t      *testing.T
-	c      *cluster
-	key    ed25519.PrivateKey
-	addr   chain.Address
+	t        *testing.T
+	c        *cluster
+	key      ed25519.PrivateKey
+	addr     chain.Address
 	blocks   *p2p.Topic
 	votes    *p2p.Topic
 	evidence *p2p.Topic
