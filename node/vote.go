@@ -32,7 +32,7 @@ func (n *Node) voteDuty(s chain.Slot) {
 	}
 	n.ffg.lastVoted = e
 	if err := n.guard.CheckAndRecordVote(n.self, v.Source.Epoch, v.Target.Epoch, v.Root()); err != nil {
-		n.log.Error("not voting: slashing protection refused", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+		n.log.Warn("not voting: slashing protection refused", zap.Uint64("epoch", uint64(e)), zap.Error(err))
 		return
 	}
 	v.Sign(n.chainID, n.key)
