@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ func TestGossipRefusesBadVotesAndEvidence(t *testing.T) {
 	chainID := c.gen.Hash()
 	now := chain.Epoch(c.status(0).Slot / epochLen)
 	var source, target chain.Checkpoint
-	adv.onLoop(func(n *Node) { source, _ = n.tree.Finality(); target = n.tree.Checkpoint(now) })
+	adv.onLoop(func(n *Node) { _, source = n.tree.Finality(); target = n.tree.Checkpoint(now) }) // source < target
 	signed := func(key ed25519.PrivateKey, src, tgt chain.Checkpoint) chain.Vote {
 		v := chain.Vote{Validator: chain.AddressOf(key.Public().(ed25519.PublicKey)), Source: src, Target: tgt}
 		v.Sign(chainID, key)
@@ -89,6 +90,24 @@ func TestGossipRefusesBadVotesAndEvidence(t *testing.T) {
 		waitFor(t, 20*time.Second, tc.name+": "+tc.want.String()+" on both nodes", func() bool {
 			return verdicts(c.nodes[0], name, tc.want) > before[0] && verdicts(c.nodes[1], name, tc.want) > before[1]
 		})
+	}
+	// The same checks, called directly, give the named errors (PROTOCOL.md §10).
+	named := []struct {
+		name string
+		err  func(n *Node) error
+		want error
+	}{
+		{"future epoch", func(n *Node) error { return n.admitVote(future) }, ErrVoteEpoch},
+		{"old epoch", func(n *Node) error { return n.admitVote(stale) }, ErrVoteEpoch},
+		{"not in the table", func(n *Node) error { return n.admitVote(outsider) }, chain.ErrVoteNotValidator},
+		{"not punishable", func(n *Node) error { return n.admitEvidence(strangersOffence) }, ErrNotPunishable},
+	}
+	for _, tc := range named {
+		var err error
+		adv.onLoop(func(n *Node) { err = tc.err(n) })
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
 	}
 	for _, i := range both {
 		var leaked []string
