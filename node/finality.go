@@ -130,6 +130,6 @@ func (n *Node) showFinality() {
 // body is what this node offers for its block at the head: the mempool's transactions, and the votes and
 // evidence of the pool, which chain.Tree.ProposeBody filters (PROTOCOL.md §8a, §8b).
 func (n *Node) body() chain.Body {
-	return chain.Body{Txs: n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs), Votes: n.ffg.votes.Votes(),
-		Evidence: n.ffg.votes.Evidence()}
+	return chain.Body{Txs: n.durableOnly(n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs)),
+		Votes: n.ffg.votes.Votes(), Evidence: n.ffg.votes.Evidence()}
 }

@@ -48,7 +48,8 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		st = Status{PeerID: n.self.String(), ChainID: g.ChainID, GenesisHash: n.chainID, Height: uint64(head.Height),
 			Head: head.Hash, HeadSlot: uint64(head.Slot), Slot: uint64(slot), Epoch: uint64(g.EpochOf(slot)),
 			Peers: peers, Synced: n.synced && !n.syncing && peers > 0, Mempool: n.pool.Len(),
-			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee)}
+			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee),
+			Signing: n.signing(), Doppelganger: n.doppelganger != ""}
 		st.Justified, st.Finalized = n.tree.Finality()
 	})
 	return st, err
@@ -150,7 +151,8 @@ func (n *Node) Validators(ctx context.Context) (epoch uint64, vals []ValidatorVi
 	return epoch, vals, err
 }
 
-// Tx finds a transaction in the mempool or on the canonical chain.
+// Tx finds a transaction in the mempool, on the canonical chain, or among the transactions the mempool recently
+// dropped because they could no longer apply (with the reason).
 func (n *Node) Tx(ctx context.Context, id chain.Hash) (TxStatus, error) {
 	st := TxStatus{ID: id}
 	found := false
@@ -171,6 +173,9 @@ func (n *Node) txStatus(id chain.Hash) (TxStatus, bool) {
 			st.Status = "finalized"
 		}
 		return st, true
+	}
+	if reason, ok := n.pool.DropReason(id); ok {
+		return TxStatus{ID: id, Status: "dropped", Reason: reason}, true
 	}
 	return TxStatus{ID: id}, false
 }

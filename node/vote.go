@@ -14,13 +14,14 @@ import (
 func voteDelay(epochLength uint64) uint64 { return max(epochLength/4, 1) }
 
 // voteDuty signs this node's checkpoint vote of slot s's epoch, once per epoch, when it is due (PROTOCOL.md §8a):
-// the node is caught up and a validator of the epoch's table, and the epoch's checkpoint is settled on its head's
-// branch (a block of the epoch is there, or voteDelay slots passed). The vote passes the slashing protection
-// before it is signed, then joins the pool and is published.
+// the node is caught up, doppelganger protection lets it sign, it is a validator of the epoch's table, and the
+// epoch's checkpoint is settled on its head's branch (a block of the epoch is there, or voteDelay slots passed).
+// The vote passes the slashing protection record (PROTOCOL.md §11) before it is signed, then joins the pool and
+// is published.
 func (n *Node) voteDuty(s chain.Slot) {
 	g := n.cfg.Genesis
 	e := g.EpochOf(s)
-	if e == 0 || e <= n.ffg.lastVoted || !n.synced || n.syncing {
+	if e == 0 || e <= n.ffg.lastVoted || !n.synced || n.busySyncing() || n.doppelganger != "" || s < n.signFrom {
 		return
 	}
 	if g.EpochOf(n.tree.Head().Slot) < e && uint64(s)-uint64(e)*g.EpochLength < voteDelay(g.EpochLength) {

@@ -42,6 +42,10 @@ type Status struct {
 	Balance     uint64     `json:"balance"` // the node's own account, in tokens
 	Stake       uint64     `json:"stake"`
 	TxFee       uint64     `json:"tx_fee"` // the minimum fee of a transaction, in tokens
+	// Signing is "active", "waiting for the doppelganger check until slot N", or "stopped: <why>" once another
+	// process was seen signing with this node's key.
+	Signing      string `json:"signing"`
+	Doppelganger bool   `json:"doppelganger"`
 	// Justified and Finalized are the head branch's newest justified and finalized checkpoints (PROTOCOL.md §8a).
 	Justified chain.Checkpoint `json:"justified"`
 	Finalized chain.Checkpoint `json:"finalized"`
@@ -93,9 +97,10 @@ type Validator struct {
 // TxStatus tells where a transaction is.
 type TxStatus struct {
 	ID     chain.Hash  `json:"id"`
-	Status string      `json:"status"` // pending | committed | finalized (its block is at or below the finalized checkpoint)
+	Status string      `json:"status"` // pending | committed | finalized (its block is at or below the finalized checkpoint) | dropped
 	Height uint64      `json:"height,omitempty"`
 	Block  *chain.Hash `json:"block,omitempty"`
+	Reason string      `json:"reason,omitempty"` // why a dropped transaction left the mempool
 }
 
 // Finality is the Casper FFG state of the node's head (GET /api/finality; PROTOCOL.md §8a).
