@@ -93,42 +93,40 @@ func TestEquivocatorsAreSlashed(t *testing.T) {
 	c.sameFinalized(honest...)
 }
 
-// keyOf returns the cluster's key of address a.
-func (c *cluster) keyOf(a chain.Address) ed25519.PrivateKey {
-	for _, k := range c.keys {
-		if chain.AddressOf(k.Public().(ed25519.PublicKey)) == a {
-			return k
+// The long-range attack against finality (PROTOCOL.md §8, §9): two validators holding 80 % of the genesis stake
+// unstake at once and leave; the four that stay finalize checkpoints. Later the two old keys build a branch from
+// genesis on which they never left: it fills their slots, justifies every epoch with their votes and runs ahead of
+// the clock, so fork choice alone would prefer it. Released, it is refused by every node (ErrConflictsFinalized,
+// the sender's blocks rejected) and reverts nothing.
+func TestPrivateBranchCannotRevertFinality(t *testing.T) {
+	const epochLen = 8
+	c := newCluster(t, []uint64{10, 20, 30, 40, 200, 200}, 300*time.Millisecond, 2*time.Second)
+	honest, retired := []int{0, 1, 2, 3}, []int{4, 5}
+	c.startMesh(3, 2, 1, 0) // keys 4 and 5 run no node
+	for _, r := range retired {
+		addr := chain.AddressOf(c.keys[r].Public().(ed25519.PublicKey))
+		tx := chain.NewTx(chain.TxUnstake, addr, 0, chain.Address{}, 200, c.gen.TxFee)
+		tx.Sign(c.gen.Hash(), c.keys[r])
+		if _, err := c.nodes[0].Submit(context.Background(), tx); err != nil {
+			t.Fatal(err)
 		}
 	}
-	c.t.Fatalf("no key for %s", a)
-	return nil
-}
-
-// The private-branch attack against finality: an attacker holding every validator's key builds a branch from
-// genesis in private, filling every slot and justifying every epoch with all the stake's votes, so that fork choice
-// alone would prefer it; released once the honest chain has finalized checkpoints, it is refused by every node
-// (ErrConflictsFinalized, the sender's block rejected) and reverts nothing (PROTOCOL.md §8).
-func TestPrivateBranchCannotRevertFinality(t *testing.T) {
-	c := newCluster(t, []uint64{10, 20, 30, 40, 20}, 300*time.Millisecond, 2*time.Second)
-	honest := []int{0, 1, 2, 3}
-	c.startMesh(3, 2, 1, 0) // key 4 runs no node: its slots stay empty on the honest chain
-	c.waitFinalized(3, 60*time.Second, honest...)
+	c.waitFinalized(3, 90*time.Second, honest...)
 	attacker := newEquivocator(t, c, c.keys[4], honest...)
-	private, privTip := c.privateBranch(chain.Slot(c.status(0).Slot))
-
 	st := c.status(0)
-	finalized := make([]chain.Checkpoint, len(c.nodes))
-	rejectedBefore := make([]float64, len(c.nodes))
-	for _, i := range honest {
-		finalized[i], rejectedBefore[i] = c.finalized(i), rejected(c.nodes[i])
-	}
+	private, privTip := c.privateBranch(chain.Slot(st.Slot+3*epochLen), retired...)
 	honestTip := chain.Tip{Hash: st.Head, Height: chain.Height(st.Height), Justified: st.Justified.Epoch}
 	if !consensus.Better(privTip, honestTip) {
 		t.Fatalf("the private branch (height %d, justified %d) is not better than the honest head (height %d, "+
 			"justified %d): the attack would not be tested", privTip.Height, privTip.Justified, honestTip.Height, honestTip.Justified)
 	}
-	t.Logf("private branch: height %d justified epoch %d; honest head: height %d justified %d finalized %d",
-		privTip.Height, privTip.Justified, honestTip.Height, honestTip.Justified, st.Finalized.Epoch)
+	t.Logf("private branch: %d blocks, height %d, justified epoch %d; honest head: height %d, justified %d, finalized %d",
+		len(private), privTip.Height, privTip.Justified, honestTip.Height, honestTip.Justified, st.Finalized.Epoch)
+	finalized := make([]chain.Checkpoint, len(c.nodes))
+	rejectedBefore := make([]float64, len(c.nodes))
+	for _, i := range honest {
+		finalized[i], rejectedBefore[i] = c.finalized(i), rejected(c.nodes[i])
+	}
 	for _, b := range private {
 		attacker.publish(attacker.blocks, b.Encode())
 	}
@@ -152,38 +150,28 @@ func TestPrivateBranchCannotRevertFinality(t *testing.T) {
 	c.sameFinalized(honest...)
 }
 
-// privateBranch builds a branch from genesis up to slot upto with every key of the cluster: each slot's winner
-// proposes, each block carries every validator's vote for its epoch, and the first block a record of key 4, so
-// that the branch shares no block with the honest chain. It returns the blocks and the branch's tip.
-func (c *cluster) privateBranch(upto chain.Slot) ([]*chain.Block, chain.Tip) {
+// privateBranch builds a branch from genesis up to slot upto, ahead of the clock if need be, with the keys of the
+// given validators only: each slot one of them wins gets a block, and each block carries their votes for its
+// epoch. It returns the blocks and the branch's tip.
+func (c *cluster) privateBranch(upto chain.Slot, signers ...int) ([]*chain.Block, chain.Tip) {
 	c.t.Helper()
 	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: chain.NewMemStore(), Elect: consensus.Leader,
 		Better: consensus.Better, Finality: consensus.FFGRules()})
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	chainID := c.gen.Hash()
-	mark := chain.NewTx(chain.TxBPM, chain.AddressOf(c.keys[4].Public().(ed25519.PublicKey)), 0, chain.Address{}, 77, c.gen.TxFee)
-	mark.Sign(chainID, c.keys[4])
+	keys := map[chain.Address]ed25519.PrivateKey{}
+	for _, i := range signers {
+		keys[chain.AddressOf(c.keys[i].Public().(ed25519.PublicKey))] = c.keys[i]
+	}
 	var out []*chain.Block
 	for s := chain.Slot(1); s <= upto; s++ {
 		leader, ok := tree.Leader(s)
-		if !ok {
-			c.t.Fatal("no leader")
+		key, mine := keys[leader]
+		if !ok || !mine {
+			continue
 		}
-		body := chain.Body{}
-		if s == 1 {
-			body.Txs = []chain.Tx{mark}
-		}
-		if e := c.gen.EpochOf(s); e > 0 {
-			source, _ := tree.Finality()
-			for _, k := range c.keys {
-				v := chain.Vote{Validator: chain.AddressOf(k.Public().(ed25519.PublicKey)), Source: source, Target: tree.Checkpoint(e)}
-				v.Sign(chainID, k)
-				body.Votes = append(body.Votes, v)
-			}
-		}
-		b, _, err := tree.ProposeBody(tree.Head().Hash, s, c.keyOf(leader), body)
+		b, _, err := tree.ProposeBody(tree.Head().Hash, s, key, chain.Body{Votes: c.privateVotes(tree, s, keys)})
 		if err == nil {
 			_, err = tree.Insert(b, s)
 		}
@@ -193,6 +181,22 @@ func (c *cluster) privateBranch(upto chain.Slot) ([]*chain.Block, chain.Tip) {
 		out = append(out, b)
 	}
 	return out, tree.Head()
+}
+
+// privateVotes returns the votes of keys for the epoch of slot s on tree's head branch.
+func (c *cluster) privateVotes(tree *chain.Tree, s chain.Slot, keys map[chain.Address]ed25519.PrivateKey) []chain.Vote {
+	e := c.gen.EpochOf(s)
+	if e == 0 {
+		return nil
+	}
+	source, _ := tree.Finality()
+	var votes []chain.Vote
+	for a, k := range keys {
+		v := chain.Vote{Validator: a, Source: source, Target: tree.Checkpoint(e)}
+		v.Sign(c.gen.Hash(), k)
+		votes = append(votes, v)
+	}
+	return votes
 }
 
 // onBranch reports whether node i holds any of the blocks.
