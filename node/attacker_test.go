@@ -46,7 +46,7 @@ func newAttacker(t *testing.T, c *cluster) *attacker {
 func (a *attacker) next() chain.Header {
 	st := a.c.status(0)
 	return chain.Header{Height: chain.Height(st.Height + 1), Slot: chain.Slot(max(st.Slot, st.HeadSlot+1)),
-		Parent: st.Head, TxRoot: chain.TxRoot(nil)}
+		Parent: st.Head, TxRoot: chain.TxRoot(nil), VoteRoot: chain.VoteRoot(nil), EvRoot: chain.EvidenceRoot(nil)}
 }
 
 // wrongProposer is well formed and correctly signed, by a key that did not win the slot.

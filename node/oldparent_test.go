@@ -69,7 +69,7 @@ func (a *attacker) oldParentBlocks(t *testing.T, key ed25519.PrivateKey, count i
 			t.Fatalf("block %d of node 0: %v", h, err)
 		}
 		b := &chain.Block{Header: chain.Header{Height: chain.Height(h + 1), Slot: chain.Slot(st.Slot), Parent: bs[0].Hash,
-			Proposer: chain.AddressOf(key.Public().(ed25519.PublicKey)), TxRoot: chain.TxRoot(nil),
+			Proposer: chain.AddressOf(key.Public().(ed25519.PublicKey)), TxRoot: chain.TxRoot(nil), VoteRoot: chain.VoteRoot(nil), EvRoot: chain.EvidenceRoot(nil),
 			StateRoot: chain.HashBytes([]byte("made up"))}}
 		b.Sign(a.c.gen.Hash(), key)
 		out = append(out, b)

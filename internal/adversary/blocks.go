@@ -45,11 +45,12 @@ func (p *Peer) OldParentBlocks(ctx context.Context, height chain.Height, count i
 	return out, nil
 }
 
-// forgeOn returns a block on parent at slot, correctly signed by key for the network, so that only a check
-// against the parent's state (the lottery, the state root) can reject it.
+// forgeOn returns a block on parent at slot, correctly signed by key for the network with key's VRF proof of the
+// slot, so that only a check against the parent (the lottery, the mix, the state root) can reject it.
 func (p *Peer) forgeOn(parent *chain.Block, slot chain.Slot, key ed25519.PrivateKey) *chain.Block {
 	b := &chain.Block{Header: chain.Header{Height: parent.Header.Height + 1, Slot: slot, Parent: parent.Hash(),
-		Proposer: chain.AddressOf(key.Public().(ed25519.PublicKey)), TxRoot: chain.TxRoot(nil)}}
+		Proposer: chain.AddressOf(key.Public().(ed25519.PublicKey)), TxRoot: chain.TxRoot(nil),
+		VoteRoot: chain.VoteRoot(nil), EvRoot: chain.EvidenceRoot(nil), VRFProof: chain.ProveVRF(key, p.chainID, slot)}}
 	rand.Read(b.Header.StateRoot[:])
 	b.Sign(p.chainID, key)
 	return b
