@@ -121,11 +121,16 @@ func (e *equivocator) doubleVote() (chain.Vote, chain.Vote) {
 }
 
 func (e *equivocator) publish(t *p2p.Topic, data []byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := t.Publish(ctx, data); err != nil {
+	if err := e.tryPublish(t, data); err != nil {
 		e.t.Fatalf("equivocator publish: %v", err)
 	}
+}
+
+// tryPublish publishes data, and fails once no node will take it any more: the nodes banned the equivocator.
+func (e *equivocator) tryPublish(t *p2p.Topic, data []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return t.Publish(ctx, data)
 }
 
 // stored counts the blocks of proposer for slot in node i's store, and those of them no stored block builds on.
