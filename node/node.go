@@ -51,16 +51,17 @@ type Config struct {
 
 // Node is one posnode peer. Create it with New, then Run it.
 type Node struct {
-	cfg     Config
-	log     *zap.Logger
-	key     ed25519.PrivateKey
-	self    chain.Address
-	chainID chain.Hash
-	store   chain.Store
-	journal *journal        // users' transactions until a block holds them
-	guard   *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
-	sigs    *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
-	metrics *metrics
+	cfg        Config
+	log        *zap.Logger
+	key        ed25519.PrivateKey
+	self       chain.Address
+	chainID    chain.Hash
+	store      chain.Store
+	journal    *journal        // users' transactions until a block holds them
+	guard      *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
+	sigs       *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
+	metrics    *metrics
+	ffgMetrics *finalityMetrics
 
 	rangePace *rate.Limiter    // the syncer's own pace of range requests (rangePace)
 	calls     chan func()      // closures run by the event loop
@@ -74,6 +75,8 @@ type Node struct {
 	host       *p2p.Host                // set before started is closed
 	blockTopic *p2p.Topic
 	txTopic    *p2p.Topic
+	voteTopic  *p2p.Topic      // checkpoint votes (PROTOCOL.md §10)
+	evTopic    *p2p.Topic      // evidence
 	http       *httpapi.Server // nil without an API
 	genesis    BlockView       // the genesis as block 0
 
@@ -94,6 +97,7 @@ type loopState struct {
 	watchFrom    chain.Slot // blocks of this key from this slot on that the store lacks are another process's
 	signFrom     chain.Slot // first slot the node may sign
 	doppelganger string     // what showed another process signing with this key; "" while none did
+	ffg          ffgState   // votes, evidence and the voting duty
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the
@@ -163,6 +167,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.tree, n.pool, n.held = tree, newMempool(cfg.Genesis.TxFee, cfg.Now), held{}
 	n.publishHead()
+	n.ffgMetrics = n.metrics.addFinality()
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err
@@ -177,6 +182,10 @@ func New(cfg Config) (*Node, error) {
 // submitted that no block holds yet, which go back into the mempool.
 func (n *Node) restore() error {
 	if err := n.openSlashing(); err != nil {
+		return err
+	}
+	if err := n.openFFG(); err != nil {
+		n.guard.Close()
 		return err
 	}
 	path := filepath.Join(n.cfg.Data, "pending.txs")
@@ -310,6 +319,9 @@ func (n *Node) startNetwork(ctx context.Context) error {
 	n.host = host
 	if n.blockTopic, err = host.Join("blocks", n.validateBlockMsg); err == nil {
 		n.txTopic, err = host.Join("txs", n.validateTxMsg)
+	}
+	if err == nil {
+		err = n.joinFFG(host)
 	}
 	if err != nil {
 		host.Close()

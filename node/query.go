@@ -50,6 +50,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 			Peers: peers, Synced: n.synced && !n.syncing && peers > 0, Mempool: n.pool.Len(),
 			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee),
 			Signing: n.signing(), Doppelganger: n.doppelganger != ""}
+		st.Justified, st.Finalized = n.tree.Finality()
 	})
 	return st, err
 }
@@ -126,7 +127,8 @@ func (n *Node) Account(ctx context.Context, addr chain.Address) (AccountView, er
 		st := n.tree.HeadState()
 		a := st.Account(addr)
 		v = AccountView{Address: addr, Balance: uint64(a.Balance), Stake: uint64(a.Stake), Nonce: uint64(a.Nonce),
-			Pending: int(n.pool.NextNonce(addr, st) - a.Nonce)}
+			Pending: int(n.pool.NextNonce(addr, st) - a.Nonce), Unbonding: uint64(a.Unbonding),
+			UnbondEpoch: uint64(a.UnbondEpoch), Slashed: a.Slashed}
 	})
 	return v, err
 }
@@ -166,7 +168,11 @@ func (n *Node) txStatus(id chain.Hash) (TxStatus, bool) {
 		return TxStatus{ID: id, Status: "pending"}, true
 	}
 	if h, blk, ok := n.tree.TxHeight(id); ok {
-		return TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk}, true
+		st := TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk}
+		if n.tree.IsFinal(blk) {
+			st.Status = "finalized"
+		}
+		return st, true
 	}
 	if reason, ok := n.pool.DropReason(id); ok {
 		return TxStatus{ID: id, Status: "dropped", Reason: reason}, true
