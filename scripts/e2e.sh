@@ -6,7 +6,7 @@
 # It runs under its own compose name (posnode-e2e), its own ports (APIs 18081..18084, libp2p 14001) and a
 # temporary testnet directory, so it never touches a testnet started with scripts/testnet.sh, and it always tears
 # its own down.
-# The nodes' logs are kept in build/e2e-logs/. See scripts/e2e/main.go for what is checked.
+# The nodes' logs, and the log of the adversary of the byzantine stage, are kept in build/e2e-logs/. See scripts/e2e/main.go for what is checked.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,7 +44,10 @@ trap teardown EXIT
 trap 'exit 130' INT TERM
 
 go build -o build/e2e ./scripts/e2e
+go build -o build/adversary ./scripts/adversary
 scripts/testnet.sh up
 apis=127.0.0.1:$POSNODE_API_PORT1,127.0.0.1:$POSNODE_API_PORT2,127.0.0.1:$POSNODE_API_PORT3
 apis+=,127.0.0.1:$POSNODE_API_PORT4
-build/e2e -name "$POSNODE_NAME" -api "$apis" -testnet "$POSNODE_TESTNET_DIR" "$@"
+mkdir -p "$logs"
+build/e2e -name "$POSNODE_NAME" -api "$apis" -testnet "$POSNODE_TESTNET_DIR" \
+	-p2p "$POSNODE_P2P_ADDR:$POSNODE_P2P_PORT" -adversary build/adversary -adversary-log "$logs/adversary.log" "$@"

@@ -1,8 +1,9 @@
 // Command adversary runs the test adversary (internal/adversary) against a running posnode network for a fixed
-// time and prints what each attack did: it lies in sync, floods the mempool with records that can never apply,
-// sends forged blocks on old parents and, given a validator's key file, signs two blocks for each slot that key
-// wins. It is the byzantine stage of an end-to-end test; the honest nodes' progress is checked by the caller over
-// their HTTP APIs. Only loopback or private test networks should be its target.
+// time and prints what each attack did: it lies in sync, floods the mempool with records that can never apply
+// (among them a record below the fee and an overspending transfer), sends forged blocks on old parents and,
+// given a validator's key file, signs two blocks for each slot that key wins. It is the byzantine stage of an
+// end-to-end test; the honest nodes' progress is checked by the caller over their HTTP APIs. Only loopback or
+// private test networks should be its target.
 //
 //	go run ./scripts/adversary --genesis testnet/genesis.json --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3… \
 //	    --duration 60s --equivocate-key testnet/node1/node.key
@@ -16,6 +17,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -105,6 +107,8 @@ type counters struct {
 	flood adversary.FloodStats
 	old   adversary.BlockStats
 	equiv adversary.BlockStats
+	// single counts the lone transactions that cannot apply: one below the fee, one overspend and its records.
+	single atomic.Int64
 }
 
 func run(ctx context.Context, cfg config) error {
@@ -124,7 +128,7 @@ func run(ctx context.Context, cfg config) error {
 	errs := make(chan error, 4)
 	for _, a := range []func() error{
 		func() error { return attack(ctx, cfg, g, log, "sync-liar", c.syncLiar(cfg)) },
-		func() error { return attack(ctx, cfg, g, log, "flood", c.floodAttack(cfg)) },
+		func() error { return attack(ctx, cfg, g, log, "flood", c.floodAttack(cfg, g)) },
 		func() error { return attack(ctx, cfg, g, log, "old-parent", c.oldParent(cfg)) },
 		func() error { return attack(ctx, cfg, g, log, "equivocate", c.equivocate(cfg)) },
 	} {
@@ -132,15 +136,25 @@ func run(ctx context.Context, cfg config) error {
 	}
 	wg.Wait()
 	close(errs)
-	fmt.Printf("adversary ran %s: sync liar answered %d status and %d range requests; flood sent %d records; "+
-		"%d forged blocks on old parents; %d equivocating blocks\n", cfg.duration, c.liar.StatusServed.Load(),
-		c.liar.RangesServed.Load(), c.flood.Sent.Load(), c.old.Sent.Load(), c.equiv.Sent.Load())
+	c.print(cfg.duration)
 	for err := range errs {
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// print writes what the attacks sent: a sentence, then one line of name=count fields for a caller to parse
+// (scripts/e2e reads it).
+func (c *counters) print(d time.Duration) {
+	fmt.Printf("adversary ran %s: sync liar answered %d status and %d range requests; flood sent %d records and %d "+
+		"lone transactions (low fee, overspend); %d forged blocks on old parents; %d equivocating blocks\n", d,
+		c.liar.StatusServed.Load(), c.liar.RangesServed.Load(), c.flood.Sent.Load(), c.single.Load(),
+		c.old.Sent.Load(), c.equiv.Sent.Load())
+	fmt.Printf("adversary-counts status=%d ranges=%d flood=%d single=%d old-parent=%d equivocate=%d\n",
+		c.liar.StatusServed.Load(), c.liar.RangesServed.Load(), c.flood.Sent.Load(), c.single.Load(),
+		c.old.Sent.Load(), c.equiv.Sent.Load())
 }
 
 // attack runs one attack, if it was asked for, from a peer of its own, until ctx ends.
@@ -169,11 +183,16 @@ func (c *counters) syncLiar(cfg config) func(context.Context, *adversary.Peer) e
 	}
 }
 
-func (c *counters) floodAttack(cfg config) func(context.Context, *adversary.Peer) error {
+func (c *counters) floodAttack(cfg config, g *chain.Genesis) func(context.Context, *adversary.Peer) error {
 	return func(ctx context.Context, p *adversary.Peer) error {
-		low := p.TxWithFee(adversary.NewKey(), 0, 0)
-		if err := p.PublishTx(ctx, low); err != nil {
-			return err
+		// One record below the fee, and a fresh key's overspending transfer with records after it: none can apply.
+		txs := append([]chain.Tx{p.TxWithFee(adversary.NewKey(), 0, 0)},
+			p.OverspendBeforeRecords(adversary.NewKey(), 1, g.TxFee, p.Address(), 3)...)
+		for _, tx := range txs {
+			if err := p.PublishTx(ctx, tx); err != nil {
+				return err
+			}
+			c.single.Add(1)
 		}
 		return p.Flood(ctx, cfg.floodKeys, cfg.floodNonces, cfg.floodRate, &c.flood)
 	}

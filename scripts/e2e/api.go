@@ -41,6 +41,7 @@ type status struct {
 	Peers    int    `json:"peers"`
 	Synced   bool   `json:"synced"`
 	Mempool  int    `json:"mempool"`
+	Signing  string `json:"signing"` // "active", or why the node does not sign blocks now
 }
 
 type txView struct {

@@ -1,8 +1,10 @@
 // Command e2e tests a running docker testnet end to end, black-box over its HTTP API, in the manner of CometBFT's
 // e2e runner: it keeps submitting BPM records to every node, applies one fault at a time (kill and restart,
 // pause, network partition of one node), checks that the other nodes keep making blocks and that the faulty
-// node catches up, and at the end checks that all nodes hold the same chain with every accepted record on it
-// exactly once. It prints a summary and exits 1 on any violation.
+// node catches up, then runs the test adversary (scripts/adversary: sync lies, a mempool flood, forged blocks on
+// old parents) against node1 and checks that the honest nodes still fill most slots, and at the end checks that
+// all nodes hold the same chain with every accepted record on it exactly once. It prints a summary and exits 1
+// on any violation.
 //
 // scripts/e2e.sh starts a fresh testnet for it and always tears it down.
 package main
@@ -30,8 +32,14 @@ type config struct {
 	maxStall       time.Duration // longest a healthy node may go without a new block during a fault
 	recoverTimeout time.Duration
 	settleTimeout  time.Duration
-	timeout        time.Duration // the whole run
-	drain          bool          // before a kill, wait until the node's records are committed elsewhere
+	timeout        time.Duration   // the whole run
+	drain          bool            // before a kill, wait until the node's records are committed elsewhere
+	faults         map[string]bool // the perturbations to run, by name
+	p2p            string          // host:port where node1's libp2p port is published, for the adversary
+	adversary      string          // the scripts/adversary binary; empty skips the byzantine stage
+	adversaryLog   string          // file for the adversary's log; empty discards it
+	byzHold        time.Duration   // how long the adversary attacks
+	minFill        float64         // share of the byzantine stage's slots the honest nodes must fill
 }
 
 type runner struct {
@@ -43,7 +51,7 @@ type runner struct {
 
 func main() {
 	var cfg config
-	var apis string
+	var apis, faults string
 	flag.StringVar(&cfg.name, "name", "posnode-e2e", "compose name: containers <name>-nodeI, network <name>-net")
 	flag.StringVar(&apis, "api", "127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083,127.0.0.1:18084",
 		"node APIs, comma-separated, node1 first")
@@ -58,9 +66,19 @@ func main() {
 		"time the records get to be committed after the load stops")
 	flag.BoolVar(&cfg.drain, "drain", true,
 		"before killing a node, stop its load and wait until its records are committed elsewhere (a kill loses its mempool)")
+	flag.StringVar(&faults, "faults", "kill+start,pause,disconnect", "faults to run, comma-separated; none: no fault")
+	flag.StringVar(&cfg.p2p, "p2p", "127.0.0.1:14001", "where node1's libp2p port is published on this host")
+	flag.StringVar(&cfg.adversary, "adversary", "", "scripts/adversary binary for the byzantine stage; empty skips it")
+	flag.StringVar(&cfg.adversaryLog, "adversary-log", "", "file for the adversary's log; empty discards it")
+	flag.DurationVar(&cfg.byzHold, "byz-hold", 60*time.Second, "duration of the byzantine stage")
+	flag.Float64Var(&cfg.minFill, "min-fill", 0.9, "share of the byzantine stage's slots the honest nodes must fill")
 	flag.DurationVar(&cfg.timeout, "timeout", 7*time.Minute, "time limit of the whole run")
 	flag.Parse()
 	cfg.apis = strings.Split(apis, ",")
+	cfg.faults = map[string]bool{}
+	for _, f := range strings.Split(faults, ",") {
+		cfg.faults[strings.TrimSpace(f)] = true
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
@@ -87,6 +105,15 @@ func newRunner(cfg config) (*runner, error) {
 		r.nodes = append(r.nodes, newClient(name, strings.TrimSpace(a), strings.TrimSpace(string(token))))
 	}
 	r.load = newLoad(r.nodes, cfg.every)
+	known := map[string]bool{"none": true}
+	for _, p := range r.perturbations() {
+		known[p.name] = true
+	}
+	for f := range cfg.faults {
+		if !known[f] {
+			return nil, fmt.Errorf("unknown fault %q", f)
+		}
+	}
 	return r, nil
 }
 
@@ -110,6 +137,12 @@ func (r *runner) run(ctx context.Context) error {
 	wg.Go(func() { r.load.run(loadCtx) })
 	sleep(ctx, 5*time.Second)
 	outcomes := r.faults(ctx)
+	var byz byzOutcome
+	if r.cfg.adversary != "" && ctx.Err() == nil {
+		byz = r.byzantine(ctx)
+		r.logf("byzantine: done, slots %d..%d, %d records accepted meanwhile, longest stall %.1fs, err=%v",
+			byz.slot0, byz.slot1, len(byz.records), byz.stall.Seconds(), byz.err)
+	}
 	sleep(ctx, 5*time.Second)
 	stopLoad()
 	wg.Wait()
@@ -120,13 +153,17 @@ func (r *runner) run(ctx context.Context) error {
 		return fmt.Errorf("settle: %w", err)
 	}
 	errs := r.verify(ctx, &f, recs)
+	errs = append(errs, r.checkByzantine(ctx, &byz, f)...)
+	if byz.err != nil {
+		errs = append(errs, byz.err)
+	}
 	for _, o := range outcomes {
 		if o.err != nil {
 			errs = append(errs, o.err)
 		}
 	}
 	f.reorgs = r.reorgCounts(ctx)
-	r.report(ctx, st0, f, outcomes, recs, fails)
+	r.report(ctx, st0, f, outcomes, byz, recs, fails)
 	if ctx.Err() != nil {
 		errs = append(errs, fmt.Errorf("run: %w", ctx.Err()))
 	}
@@ -146,6 +183,9 @@ func (r *runner) faults(ctx context.Context) []outcome {
 	for _, p := range r.perturbations() {
 		if ctx.Err() != nil {
 			break
+		}
+		if !r.cfg.faults[p.name] {
+			continue
 		}
 		o := r.perturb(ctx, p)
 		r.logf("%s %s: recovered in %.1fs at height %d, others advanced %s, err=%v", p.name,

@@ -9,7 +9,8 @@ import (
 )
 
 // report prints the summary: the chain, each fault, each node.
-func (r *runner) report(ctx context.Context, st0 status, f final, outs []outcome, recs []record, fails []int) {
+func (r *runner) report(ctx context.Context, st0 status, f final, outs []outcome, byz byzOutcome, recs []record,
+	fails []int) {
 	fmt.Println()
 	fmt.Println("== posnode e2e summary ==")
 	runSlots, runBlocks := f.slot-st0.Slot, f.height-st0.Height
@@ -29,6 +30,10 @@ func (r *runner) report(ctx context.Context, st0 status, f final, outs []outcome
 	}
 	w.Flush()
 	fmt.Println()
+	if byz.ran {
+		r.byzTable(byz)
+		fmt.Println()
+	}
 	r.nodeTable(ctx, f, recs, fails)
 }
 
@@ -72,4 +77,30 @@ func pct(a, b uint64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%d.%d%%", a*100/b, a*1000/b%10)
+}
+
+// byzTable prints the byzantine stage's row: the slots the honest nodes filled, their records, what the adversary
+// sent and what node1 (its only contact) rejected or penalised.
+func (r *runner) byzTable(o byzOutcome) {
+	res := "ok"
+	if o.err != nil || float64(o.filled) < r.cfg.minFill*float64(o.slot1-o.slot0) || o.committed != len(o.records) {
+		res = "FAIL"
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "stage\thold\tslots filled\trecords committed once\tlongest stall\tadversary sent\t"+
+		"node1 gossip rejects, sync penalties\tresult")
+	fmt.Fprintf(w, "byzantine\t%s\t%d/%d (%s)\t%d/%d\t%.1fs\t%s\t%d blocks, %d txs, %d sync penalties\t%s\n",
+		r.cfg.byzHold, o.filled, o.slot1-o.slot0, pct(o.filled, o.slot1-o.slot0), o.committed, len(o.records),
+		o.stall.Seconds(), fmtSent(o.sent), o.rejects[0], o.rejects[1], o.penalties, res)
+	w.Flush()
+	fmt.Printf("  attacks %s; equivocate skipped: it needs a validator's key, whose owner then stops signing by design\n",
+		byzAttacks)
+}
+
+func fmtSent(m map[string]int64) string {
+	if m == nil {
+		return "?"
+	}
+	return fmt.Sprintf("%d flood txs, %d lone bad txs, %d old-parent blocks, %d sync answers (%d status, %d ranges)",
+		m["flood"], m["single"], m["old-parent"], m["status"]+m["ranges"], m["status"], m["ranges"])
 }
