@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/posnode/posnode/chain"
 )
@@ -31,10 +32,13 @@ const (
 type mempool struct {
 	byID     map[chain.Hash]chain.Tx
 	bySender map[chain.Address]map[chain.Nonce]chain.Hash
+	since    map[chain.Hash]time.Time // when each transaction was admitted, for people (the explorer)
+	now      func() time.Time         // the clock of admission times; time.Now unless the node sets its own
 }
 
 func newMempool() *mempool {
-	return &mempool{byID: map[chain.Hash]chain.Tx{}, bySender: map[chain.Address]map[chain.Nonce]chain.Hash{}}
+	return &mempool{byID: map[chain.Hash]chain.Tx{}, bySender: map[chain.Address]map[chain.Nonce]chain.Hash{},
+		since: map[chain.Hash]time.Time{}, now: time.Now}
 }
 
 // Len returns the number of pending transactions.
@@ -73,7 +77,26 @@ func (p *mempool) Add(tx chain.Tx, st *chain.State) error {
 	}
 	queue[tx.Nonce] = id
 	p.byID[id] = tx
+	p.since[id] = p.now()
 	return nil
+}
+
+// Get returns a pending transaction.
+func (p *mempool) Get(id chain.Hash) (chain.Tx, bool) {
+	tx, ok := p.byID[id]
+	return tx, ok
+}
+
+// Oldest returns the transaction that has waited longest and when it was admitted; ok is false for an empty pool.
+// It looks at every entry (at most maxPoolTxs).
+func (p *mempool) Oldest() (tx chain.Tx, since time.Time, ok bool) {
+	var oldest chain.Hash
+	for id, t := range p.since {
+		if !ok || t.Before(since) || t.Equal(since) && bytes.Compare(id[:], oldest[:]) < 0 {
+			oldest, since, ok = id, t, true
+		}
+	}
+	return p.byID[oldest], since, ok
 }
 
 // Remove drops the transactions with these IDs, if pending.
@@ -89,6 +112,7 @@ func (p *mempool) remove(id chain.Hash) {
 		return
 	}
 	delete(p.byID, id)
+	delete(p.since, id)
 	queue := p.bySender[tx.From]
 	delete(queue, tx.Nonce)
 	if len(queue) == 0 {

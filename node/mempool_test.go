@@ -97,3 +97,28 @@ func TestMempoolPruneAndStale(t *testing.T) {
 		t.Errorf("re-adding a committed tx: got %v, want ErrStaleTx", err)
 	}
 }
+
+// Oldest finds the transaction admitted first, and forgets it once it leaves the pool.
+func TestMempoolOldest(t *testing.T) {
+	st, keys, id := mempoolFixture(t)
+	p := newMempool()
+	if _, _, ok := p.Oldest(); ok {
+		t.Fatal("an empty pool has an oldest transaction")
+	}
+	clock := time.Unix(1000, 0)
+	p.now = func() time.Time { return clock }
+	first, second := bpmTx(keys[1], 0, id), bpmTx(keys[0], 0, id)
+	for _, tx := range []chain.Tx{first, second} {
+		if err := p.Add(tx, st); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(time.Second)
+	}
+	if tx, since, ok := p.Oldest(); !ok || tx.ID() != first.ID() || !since.Equal(time.Unix(1000, 0)) {
+		t.Errorf("oldest: got %s at %s, want %s at 1000 s", tx.ID().Short(), since, first.ID().Short())
+	}
+	p.Remove([]chain.Tx{first})
+	if tx, since, ok := p.Oldest(); !ok || tx.ID() != second.ID() || !since.Equal(time.Unix(1001, 0)) {
+		t.Errorf("after removing it: got %s at %s, want %s at 1001 s", tx.ID().Short(), since, second.ID().Short())
+	}
+}

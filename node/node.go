@@ -79,6 +79,7 @@ type loopState struct {
 	synced     bool       // caught up with the best peer seen; proposing allowed
 	syncing    bool
 	startedAt  time.Time
+	orphans    orphanLog // blocks off the canonical chain, for the explorer's slot grid
 }
 
 type publication struct {
@@ -134,6 +135,7 @@ func New(cfg Config) (*Node, error) {
 		n.events = make(chan string, 256)
 	}
 	n.tree, n.pool = tree, newMempool()
+	n.pool.now = cfg.Now
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err

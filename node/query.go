@@ -62,12 +62,17 @@ func viewTx(tx chain.Tx) TxView {
 	return v
 }
 
-func viewBlock(b *chain.Block) BlockView {
+func (n *Node) viewBlock(b *chain.Block) BlockView {
 	h := b.Header
 	v := BlockView{Hash: b.Hash(), Height: uint64(h.Height), Slot: uint64(h.Slot), Parent: h.Parent,
 		Proposer: h.Proposer, StateRoot: h.StateRoot, TxRoot: h.TxRoot, Txs: make([]TxView, len(b.Txs))}
 	for i, tx := range b.Txs {
 		v.Txs[i] = viewTx(tx)
+	}
+	for i := range b.Evidence {
+		e := &b.Evidence[i]
+		v.Evidence = append(v.Evidence, view.Evidence{Kind: e.Kind.String(), Offender: e.Offender(),
+			Epoch: uint64(e.Epoch(n.cfg.Genesis.EpochLength))})
 	}
 	return v
 }
@@ -100,7 +105,7 @@ func (n *Node) Blocks(ctx context.Context, from, to uint64) ([]BlockView, error)
 				err = e
 				return
 			}
-			out = append(out, viewBlock(b))
+			out = append(out, n.viewBlock(b))
 		}
 	})
 	return out, errors.Join(callErr, err)
@@ -116,6 +121,40 @@ func (n *Node) Block(ctx context.Context, height uint64) (BlockView, error) {
 		return BlockView{}, err
 	}
 	return bs[0], nil
+}
+
+// BlockByHash returns the block with hash h, canonical or not (canonical reports which); the genesis hash gives
+// the genesis. Errors: ErrNotFound.
+func (n *Node) BlockByHash(ctx context.Context, h chain.Hash) (b BlockView, canonical bool, err error) {
+	callErr := n.call(ctx, func() {
+		if h == n.chainID {
+			b, canonical = n.genesis, true
+			return
+		}
+		var blk *chain.Block
+		if blk, err = n.tree.Block(h); err != nil {
+			return
+		}
+		b = n.viewBlock(blk)
+		c, ok := n.tree.CanonicalHash(blk.Header.Height)
+		canonical = ok && c == h
+	})
+	if errors.Is(err, chain.ErrNotFound) {
+		err = fmt.Errorf("%w: no block %s", ErrNotFound, h)
+	}
+	return b, canonical, errors.Join(callErr, err)
+}
+
+// Mempool reports the size of the mempool and the transaction that has waited longest in it.
+func (n *Node) Mempool(ctx context.Context) (view.Mempool, error) {
+	var m view.Mempool
+	err := n.call(ctx, func() {
+		m.Size = n.pool.Len()
+		if tx, since, ok := n.pool.Oldest(); ok {
+			m.Oldest = &view.PendingTx{Tx: viewTx(tx), Since: since.UTC()}
+		}
+	})
+	return m, err
 }
 
 // Account returns an account's state at the head.
@@ -159,14 +198,26 @@ func (n *Node) Tx(ctx context.Context, id chain.Hash) (TxStatus, error) {
 	return st, err
 }
 
+// txStatus finds id in the mempool or on the canonical chain, with the transaction itself.
 func (n *Node) txStatus(id chain.Hash) (TxStatus, bool) {
-	if n.pool.Has(id) {
-		return TxStatus{ID: id, Status: "pending"}, true
+	if tx, ok := n.pool.Get(id); ok {
+		v := viewTx(tx)
+		return TxStatus{ID: id, Status: "pending", Tx: &v}, true
 	}
-	if h, blk, ok := n.tree.TxHeight(id); ok {
-		return TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk}, true
+	h, blk, ok := n.tree.TxHeight(id)
+	if !ok {
+		return TxStatus{ID: id}, false
 	}
-	return TxStatus{ID: id}, false
+	st := TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk}
+	if b, err := n.tree.Block(blk); err == nil {
+		for _, tx := range b.Txs {
+			if tx.ID() == id {
+				v := viewTx(tx)
+				st.Tx = &v
+			}
+		}
+	}
+	return st, true
 }
 
 // FindTx finds a transaction by its ID or by a prefix of it of at least MinTxPrefix hex digits, among the

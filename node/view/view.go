@@ -65,6 +65,7 @@ type Block struct {
 	StateRoot chain.Hash    `json:"state_root"`
 	TxRoot    chain.Hash    `json:"tx_root"`
 	Txs       []Tx          `json:"txs"`
+	Evidence  []Evidence    `json:"evidence,omitempty"` // offences the block punishes (PROTOCOL.md §8b)
 }
 
 // Account is an account's state at the head.
@@ -89,6 +90,7 @@ type TxStatus struct {
 	Status string      `json:"status"` // pending | committed
 	Height uint64      `json:"height,omitempty"`
 	Block  *chain.Hash `json:"block,omitempty"`
+	Tx     *Tx         `json:"tx,omitempty"` // the transaction itself
 }
 
 // Peer is a connected peer.
