@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/posnode/posnode/chain"
@@ -35,15 +36,54 @@ func startNode(t *testing.T) *apiNode {
 	t.Helper()
 	seed := sha256.Sum256([]byte(t.Name()))
 	key := ed25519.NewKeyFromSeed(seed[:])
+	g := &chain.Genesis{ChainID: "posnode-api-test", Time: time.Now().Truncate(time.Millisecond),
+		SlotDuration: chain.Duration(200 * time.Millisecond), EpochLength: 8, BlockReward: 10, MinStake: 1, TxFee: 1,
+		Allocations: []chain.Allocation{{Address: chain.AddressOf(key.Public().(ed25519.PublicKey)), Balance: 1_000_000, Stake: 10}}}
+	return runNode(t, g, key, nil)
+}
+
+// startNetwork runs one validator per stake on a fresh genesis that starts in a second, each bootstrapped to the
+// first, and waits until every node has a peer.
+func startNetwork(t *testing.T, stakes []uint64, slot time.Duration) []*apiNode {
+	t.Helper()
+	g := &chain.Genesis{ChainID: "posnode-api-test", Time: time.Now().Add(time.Second).Truncate(time.Millisecond),
+		SlotDuration: chain.Duration(slot), EpochLength: 8, BlockReward: 10, MinStake: 1, TxFee: 1}
+	keys := make([]ed25519.PrivateKey, len(stakes))
+	for i, s := range stakes {
+		seed := sha256.Sum256([]byte(t.Name() + "-" + strconv.Itoa(i)))
+		keys[i] = ed25519.NewKeyFromSeed(seed[:])
+		g.Allocations = append(g.Allocations, chain.Allocation{
+			Address: chain.AddressOf(keys[i].Public().(ed25519.PublicKey)), Balance: 1_000_000, Stake: chain.Amount(s)})
+	}
+	var nodes []*apiNode
+	for i, key := range keys {
+		var boot []string
+		if i > 0 {
+			boot = nodes[0].Addrs()[:1]
+		}
+		nodes = append(nodes, runNode(t, g, key, boot))
+	}
+	waitFor(t, 20*time.Second, "every node to have a peer", func() bool {
+		for _, n := range nodes {
+			if len(n.Peers()) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
+}
+
+// runNode runs a node of genesis g with key on loopback until the test ends.
+func runNode(t *testing.T, g *chain.Genesis, key ed25519.PrivateKey, bootstrap []string) *apiNode {
+	t.Helper()
 	home := t.TempDir()
 	if err := node.SaveKey(filepath.Join(home, node.KeyFile), key); err != nil {
 		t.Fatal(err)
 	}
-	g := &chain.Genesis{ChainID: "posnode-api-test", Time: time.Now().Truncate(time.Millisecond),
-		SlotDuration: chain.Duration(200 * time.Millisecond), EpochLength: 8, BlockReward: 10, MinStake: 1, TxFee: 1,
-		Allocations: []chain.Allocation{{Address: chain.AddressOf(key.Public().(ed25519.PublicKey)), Balance: 1_000_000, Stake: 10}}}
 	n, err := node.New(node.Config{Home: home, Data: filepath.Join(home, "new", "data"), Genesis: g,
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, HTTP: "127.0.0.1:0", Logger: zaptest.NewLogger(t)})
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: bootstrap, HTTP: "127.0.0.1:0",
+		Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))})
 	if err != nil {
 		t.Fatal(err)
 	}
