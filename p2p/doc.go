@@ -11,7 +11,9 @@
 //   - request/response (Handle, Request): one length-prefixed request and one response frame per
 //     stream, bounded in size and time, used by sync (PROTOCOL.md §10);
 //   - peer management: bootstrap peers redialled with backoff, a file of known peers redialled at
-//     start, optional mDNS discovery, a deny-list (Block, Unblock) enforced by a connection gater.
+//     start, peer exchange (each new peer is asked for its peers' signed records while the host has
+//     fewer than 16 peers), optional mDNS discovery, a deny-list (Block, Unblock) enforced by a
+//     connection gater.
 //
 // Topics are named "/posnode/<namespace>/<name>" and protocols "/posnode/<namespace>/<name>/1",
 // where the namespace is the network's name (the hex genesis hash), so different networks never

@@ -35,6 +35,9 @@ type Host struct {
 	ns     string
 	events chan string // connect notifications; never closed, dropped when full
 
+	records    peerRecords  // signed peer records of connected peers, for peer exchange
+	identified chan peer.ID // identified peers that speak peer exchange, to ask for theirs
+
 	// life is the host's lifetime (New's ctx until Close), not a request context: stream handlers,
 	// which libp2p calls without one, derive their contexts from it.
 	life   context.Context
@@ -73,7 +76,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h := &Host{host: lh, ps: ps, gater: g, log: log, ns: cfg.Namespace,
-		events: make(chan string, peerEventsBuffer), life: life, cancel: cancel}
+		events: make(chan string, peerEventsBuffer), identified: make(chan peer.ID, exchangeQueue),
+		life: life, cancel: cancel}
 	if err := h.start(life, cfg, boot, book); err != nil {
 		_ = h.Close()
 		return nil, err
@@ -88,7 +92,14 @@ func (h *Host) start(ctx context.Context, cfg Config, boot []peer.AddrInfo, book
 		return err
 	}
 	known := book.addrInfos() // read before the watcher takes ownership of book
+	if err := h.Handle(protoPeers, h.servePeers); err != nil {
+		sub.Close()
+		return err
+	}
 	h.spawn(func() { h.watchPeers(ctx, sub, book) })
+	if !cfg.NoPeerExchange {
+		h.spawn(func() { h.exchangePeers(ctx) })
+	}
 	for _, ai := range boot {
 		if ai.ID == h.host.ID() {
 			continue // a shared bootstrap list may name this host
