@@ -139,12 +139,12 @@ type gridBlock struct {
 func (n *Node) canonicalSince(first chain.Slot) ([]gridBlock, error) {
 	var rev []gridBlock
 	for h := n.tree.Head().Height; h > 0; h-- {
-		b, err := n.tree.BlockAt(h)
-		if err != nil {
-			return nil, err
+		hd, hash, ok := n.tree.CanonicalHeader(h)
+		if !ok {
+			return nil, fmt.Errorf("no canonical header at height %d below the head", h)
 		}
-		rev = append(rev, gridBlock{hash: b.Hash(), height: h, slot: b.Header.Slot, proposer: b.Header.Proposer})
-		if b.Header.Slot < first {
+		rev = append(rev, gridBlock{hash: hash, height: h, slot: hd.Slot, proposer: hd.Proposer})
+		if hd.Slot < first {
 			break
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/posnode/posnode/chain"
@@ -57,6 +58,9 @@ var funcs = template.FuncMap{
 	"sub64":     func(a, b uint64) uint64 { return a - b },
 	"unixMilli": func(t time.Time) int64 { return t.UnixMilli() },
 	"ago":       ago,
+	"addr":      addrLink,
+	"hashLink":  hashLink,
+	"txLink":    txLink,
 }
 
 // ago is how long before now t was, as the page's script writes it too.
@@ -182,8 +186,10 @@ func frameOf(st view.Status, live bool) frame {
 
 // render executes a page's template into a buffer first, so that a failing template sends a clean 500.
 func (s *Server) render(w http.ResponseWriter, code int, page, name string, data any) {
-	var buf bytes.Buffer
-	if err := pages[page].ExecuteTemplate(&buf, name, data); err != nil {
+	buf := pagePool.Get().(*bytes.Buffer)
+	defer pagePool.Put(buf)
+	buf.Reset()
+	if err := pages[page].ExecuteTemplate(buf, name, data); err != nil {
 		s.log.Error("explorer template failed")
 		http.Error(w, "explorer template failed: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -194,6 +200,9 @@ func (s *Server) render(w http.ResponseWriter, code int, page, name string, data
 	w.WriteHeader(code)
 	w.Write(buf.Bytes())
 }
+
+// pagePool keeps the buffers pages are drawn into: an open front page is drawn again on every head.
+var pagePool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // errorPage is a page that says what went wrong.
 type errorPage struct {

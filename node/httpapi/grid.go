@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"fmt"
+	"html"
+	"html/template"
 	"strconv"
+	"strings"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node/view"
@@ -55,9 +58,9 @@ type slotCounts struct {
 // drawGrid lays out slots (oldest first); vals numbers the leaders; now is the clock's slot.
 func drawGrid(slots []view.Slot, vals []view.Validator, now uint64) grid {
 	g := grid{}
-	num := map[chain.Address]int{}
+	l := leaders{num: map[chain.Address]int{}, names: map[chain.Address]string{}}
 	for i, v := range vals {
-		num[v.Address] = i + 1
+		l.num[v.Address] = i + 1
 		g.Legend = append(g.Legend, legendEntry{N: i + 1, Address: v.Address})
 	}
 	cols := columns(slots)
@@ -73,7 +76,7 @@ func drawGrid(slots []view.Slot, vals []view.Validator, now uint64) grid {
 			}
 			epoch = s.Epoch
 		}
-		g.Cells = append(g.Cells, slotCell(s, num, now, gridLabelW+col*(cellSize+cellGap), row*(cellSize+cellGap)))
+		g.Cells = append(g.Cells, l.cell(s, now, gridLabelW+col*(cellSize+cellGap), row*(cellSize+cellGap)))
 		g.Counts.add(s.State)
 		col++
 	}
@@ -91,30 +94,47 @@ func columns(slots []view.Slot) int {
 	return max(1, min(n, maxColumns))
 }
 
-func slotCell(s view.Slot, num map[chain.Address]int, now uint64, x, y int) cell {
+// leaders numbers the slots' leaders and remembers their names (an address's text costs a base58 encoding).
+type leaders struct {
+	num   map[chain.Address]int // place in the stake table, from 1
+	names map[chain.Address]string
+}
+
+func (l leaders) name(a chain.Address) string {
+	s, ok := l.names[a]
+	if !ok {
+		s = a.String()
+		l.names[a] = s
+	}
+	return s
+}
+
+// cell lays out slot s at x, y; now is the clock's slot.
+func (l leaders) cell(s view.Slot, now uint64, x, y int) cell {
 	c := cell{X: x, Y: y, Class: s.State, Slot: s.Slot}
 	if s.Slot == now {
 		c.Class += " now"
 	}
 	if !s.Leader.IsZero() {
-		c.Leader = s.Leader.String()
+		c.Leader = l.name(s.Leader)
 		c.Label = "?"
-		if k := num[s.Leader]; k > 0 {
+		if k := l.num[s.Leader]; k > 0 {
 			c.Label = strconv.Itoa(k)
 		}
 	}
+	slot := "slot " + strconv.FormatUint(s.Slot, 10) + ": "
 	switch {
 	case s.Slot == 0:
 		c.Href, c.Title, c.Label = "/block/0", "slot 0: the genesis", "G"
 	case s.Block != nil:
 		c.Href = "/block/" + s.Block.String()
-		c.Title = fmt.Sprintf("slot %d: block #%d by %s", s.Slot, s.Height, c.Leader)
+		c.Title = slot + "block #" + strconv.FormatUint(s.Height, 10) + " by " + c.Leader
 	case len(s.Orphans) > 0:
 		c.Href = "/block/" + s.Orphans[0].Hash.String()
-		c.Title = fmt.Sprintf("slot %d: %d orphaned block(s), first by %s; leader %s", s.Slot, len(s.Orphans),
-			s.Orphans[0].Proposer, c.Leader)
+		c.Title = slot + strconv.Itoa(len(s.Orphans)) + " orphaned block(s), first by " + l.name(s.Orphans[0].Proposer) +
+			"; leader " + c.Leader
 	default:
-		c.Title = fmt.Sprintf("slot %d: %s, leader %s", s.Slot, s.State, c.Leader)
+		c.Title = slot + s.State + ", leader " + c.Leader
 	}
 	return c
 }
@@ -130,4 +150,31 @@ func (c *slotCounts) add(state string) {
 	case view.SlotUpcoming:
 		c.Upcoming++
 	}
+}
+
+// SVG draws the grid. It is built in Go rather than by a template: the grid holds a hundred-odd values and the
+// front page is drawn again on every head (see links.go). Every text is escaped.
+func (g grid) SVG() template.HTML {
+	var b strings.Builder
+	b.Grow(400 * (len(g.Cells) + 1)) // a cell takes some 330 bytes
+	w, h := strconv.Itoa(g.Width), strconv.Itoa(g.Height)
+	b.WriteString(`<svg id="slots" class="grid" width="` + w + `" height="` + h + `" viewBox="0 0 ` + w + " " + h +
+		`" role="img" aria-label="slot grid">` + "\n")
+	for _, l := range g.Labels {
+		fmt.Fprintf(&b, "<text class=\"label\" x=\"0\" y=\"%d\">%s</text>\n", l.Y, html.EscapeString(l.Text))
+	}
+	for _, c := range g.Cells {
+		if c.Href != "" {
+			b.WriteString(`<a href="` + html.EscapeString(c.Href) + `">`)
+		}
+		fmt.Fprintf(&b, `<g class="slot %s" data-slot="%d"><title>%s</title><rect x="%d" y="%d" width="%d" height="%d" rx="3"/>`+
+			`<text x="%d" y="%d">%s</text></g>`, html.EscapeString(c.Class), c.Slot, html.EscapeString(c.Title),
+			c.X, c.Y, cellSize, cellSize, c.X+cellSize/2, c.Y+cellSize*2/3, html.EscapeString(c.Label))
+		if c.Href != "" {
+			b.WriteString("</a>")
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("</svg>")
+	return template.HTML(b.String())
 }

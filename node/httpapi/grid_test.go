@@ -80,3 +80,17 @@ func TestOverviewShowsFinalityAndEvidence(t *testing.T) {
 		t.Errorf("without checkpoints or evidence the page does not say so")
 	}
 }
+
+// A block off the canonical chain says so on its page.
+func TestBlockPageShowsOrphan(t *testing.T) {
+	for _, canonical := range []bool{true, false} {
+		var buf bytes.Buffer
+		pg := blockPage{Block: view.Block{Height: 3, Hash: chain.Hash{3}}, Canonical: canonical, Head: 5}
+		if err := pages["block"].ExecuteTemplate(&buf, "base", pg); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), `id="orphaned"`); got == canonical {
+			t.Errorf("canonical %v: page marked orphaned %v", canonical, got)
+		}
+	}
+}

@@ -32,7 +32,7 @@ type apiNode struct {
 }
 
 // startNode runs a node that holds all the stake of a fresh genesis, with 200 ms slots.
-func startNode(t *testing.T) *apiNode {
+func startNode(t testing.TB) *apiNode {
 	t.Helper()
 	seed := sha256.Sum256([]byte(t.Name()))
 	key := ed25519.NewKeyFromSeed(seed[:])
@@ -44,7 +44,7 @@ func startNode(t *testing.T) *apiNode {
 
 // startNetwork runs one validator per stake on a fresh genesis that starts in a second, each bootstrapped to the
 // first, and waits until every node has a peer.
-func startNetwork(t *testing.T, stakes []uint64, slot time.Duration) []*apiNode {
+func startNetwork(t testing.TB, stakes []uint64, slot time.Duration) []*apiNode {
 	t.Helper()
 	g := &chain.Genesis{ChainID: "posnode-api-test", Time: time.Now().Add(time.Second).Truncate(time.Millisecond),
 		SlotDuration: chain.Duration(slot), EpochLength: 8, BlockReward: 10, MinStake: 1, TxFee: 1}
@@ -75,7 +75,7 @@ func startNetwork(t *testing.T, stakes []uint64, slot time.Duration) []*apiNode 
 }
 
 // runNode runs a node of genesis g with key on loopback until the test ends.
-func runNode(t *testing.T, g *chain.Genesis, key ed25519.PrivateKey, bootstrap []string) *apiNode {
+func runNode(t testing.TB, g *chain.Genesis, key ed25519.PrivateKey, bootstrap []string) *apiNode {
 	t.Helper()
 	home := t.TempDir()
 	if err := node.SaveKey(filepath.Join(home, node.KeyFile), key); err != nil {
@@ -117,7 +117,7 @@ type request struct {
 }
 
 // do sends rq and decodes a JSON answer into v (if not nil); it returns the response.
-func (n *apiNode) do(t *testing.T, rq request, v any) *http.Response {
+func (n *apiNode) do(t testing.TB, rq request, v any) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(rq.method, "http://"+n.HTTPAddr()+rq.path, strings.NewReader(rq.body))
 	if err != nil {
@@ -146,7 +146,7 @@ func (n *apiNode) do(t *testing.T, rq request, v any) *http.Response {
 	return resp
 }
 
-func (n *apiNode) get(t *testing.T, path string, v any) int {
+func (n *apiNode) get(t testing.TB, path string, v any) int {
 	t.Helper()
 	return n.do(t, request{method: "GET", path: path}, v).StatusCode
 }
@@ -157,7 +157,7 @@ func (n *apiNode) post(t *testing.T, path, body string, v any) int {
 }
 
 // waitFor polls cond until it holds, failing the test with msg after timeout.
-func waitFor(t *testing.T, timeout time.Duration, msg string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -109,7 +109,7 @@ func (s *Server) accountPage(ctx context.Context, addr chain.Address) (accountPa
 		return accountPage{}, err
 	}
 	acct, err1 := b.Account(ctx, addr)
-	blocks, err2 := s.window.get(ctx, b, st, fairnessWindow)
+	blocks, err2 := fetchRange(ctx, b, max(st.Height+1, fairnessWindow)-fairnessWindow, st.Height) // with their transactions
 	_, vals, err3 := b.Validators(ctx)
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return accountPage{}, err

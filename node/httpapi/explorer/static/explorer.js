@@ -1,5 +1,6 @@
 // posnode explorer. Ticks the ages on the page every second and, on a page whose main part has data-live, follows
-// GET /api/events: each head, reorg or finality event fetches the main part again and swaps it in.
+// GET /api/events: a head, reorg or finality event fetches the main part again and swaps it in, at most once a
+// second however short the slots, and not while the page is hidden (it catches up when shown again).
 (function () {
   "use strict";
 
@@ -32,13 +33,25 @@
     }
   }
 
-  var busy = false, again = false;
+  var busy = false, again = false, stale = false, last = 0, timer = null;
+  function request() {
+    if (document.hidden) {
+      stale = true;
+      return;
+    }
+    if (timer) return;
+    timer = setTimeout(function () {
+      timer = null;
+      redraw();
+    }, Math.max(0, last + 1000 - Date.now()));
+  }
   function redraw() {
     if (busy) {
       again = true;
       return;
     }
     busy = true;
+    last = Date.now();
     fetch(part, { cache: "no-store" })
       .then(function (r) {
         if (!r.ok) throw new Error("status " + r.status);
@@ -56,20 +69,27 @@
         busy = false;
         if (again) {
           again = false;
-          redraw();
+          request();
         }
       });
   }
 
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && stale) {
+      stale = false;
+      request();
+    }
+  });
+
   var events = new EventSource("/api/events");
   events.onopen = function () {
     say("live", "ok");
-    redraw();
+    request();
   };
   events.onerror = function () {
     say("reconnecting…", "warn");
   };
   ["head", "reorg", "finality"].forEach(function (kind) {
-    events.addEventListener(kind, redraw);
+    events.addEventListener(kind, request);
   });
 })();
