@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node/view"
 )
@@ -190,7 +192,7 @@ func (s *Server) render(w http.ResponseWriter, code int, page, name string, data
 	defer pagePool.Put(buf)
 	buf.Reset()
 	if err := pages[page].ExecuteTemplate(buf, name, data); err != nil {
-		s.log.Error("explorer template failed")
+		s.log.Error("explorer template failed", zap.String("page", page), zap.Error(err))
 		http.Error(w, "explorer template failed: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
