@@ -197,7 +197,7 @@ func (b *Block) Sign(chainID Hash, key ed25519.PrivateKey) {
 // Verify checks that b.Sig is the proposer's signature of b's header on the chain chainID.
 // It does not check the transactions' signatures.
 func (b *Block) Verify(chainID Hash) error {
-	if !ed25519.Verify(b.Header.Proposer.PublicKey(), b.SigningBytes(chainID), b.Sig[:]) {
+	if !verifySig(b.Header.Proposer, b.SigningBytes(chainID), b.Sig[:]) {
 		return fmt.Errorf("%w: block at height %d slot %d by %s", ErrBadSignature, b.Header.Height, b.Header.Slot, b.Header.Proposer.Short())
 	}
 	return nil

@@ -30,9 +30,10 @@ type BoltStore struct {
 }
 
 // OpenBolt opens or creates the store in the file at path. It fails with ErrStoreLocked when another
-// process has the file open.
+// process has the file open, and with ErrCorruptStore, never a panic, when the file is damaged: it reads
+// and checks the whole file first (openChecked).
 func OpenBolt(path string) (*BoltStore, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: boltLockTimeout})
+	db, err := openChecked(path)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s is in use by another process", ErrStoreLocked, path)
 	}
@@ -49,7 +50,7 @@ func OpenBolt(path string) (*BoltStore, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %w: %w", path, ErrStoreFailed, err)
 	}
 	return &BoltStore{db: db}, nil
 }
@@ -195,16 +196,21 @@ func (s *BoltStore) Meta(key string) ([]byte, error) {
 // Close closes the file. Closing twice is not an error.
 func (s *BoltStore) Close() error { return s.db.Close() }
 
-// wrap adds context to a bbolt error and maps a closed database to ErrStoreClosed. Errors of this
-// package pass through unchanged.
+// wrap adds context to a bbolt error: a closed database is ErrStoreClosed, any other failure of bbolt or
+// the disk under it (no space left, an I/O error) wraps ErrStoreFailed. Errors of this package, and of fn
+// in ForEach (op ""), pass through unchanged.
 func (s *BoltStore) wrap(op string, err error) error {
+	var own bool
+	for _, e := range []error{ErrNotFound, ErrCorruptStore, ErrStoreFailed, ErrStoreClosed} {
+		own = own || errors.Is(err, e)
+	}
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return ErrStoreClosed
-	case op == "" || errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorruptStore):
+	case op == "" || own:
 		return err
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	return fmt.Errorf("%w: %s: %w", ErrStoreFailed, op, err)
 }

@@ -11,8 +11,10 @@
 // checks (Tx.ValidateBasic, Block.ValidateBasic) and contextual ones (ValidateBlock: parent, height,
 // slot, proposer, signatures, state transition and state root).
 //
-// Blocks are kept behind the Store interface (an in-memory MemStore and a bbolt-backed BoltStore),
-// and the Tree tracks every known block, the canonical chain and fork choice.
+// Blocks are kept behind the Store interface (an in-memory MemStore and a bbolt-backed BoltStore,
+// which checks its whole file before use so that a damaged one is an error, never a panic), and the
+// Tree tracks every known block, the canonical chain and fork choice, keeping post-states near the
+// head and at checkpoints so that rebuilding an old one replays a bounded number of blocks.
 //
 // The package is deterministic: integer arithmetic only, no map iteration order in anything that is
 // hashed or decided, no clock, no goroutines, no logging. The rules are described in

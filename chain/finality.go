@@ -63,8 +63,8 @@ func (t *epochTally) clone() *epochTally {
 	return &c
 }
 
-// genesisFinality is the finality at genesis: its checkpoint (epoch 0) is justified and finalized.
-func genesisFinality(genesis Hash, table []Stake) *Finality {
+// GenesisFinality returns the finality at genesis: its checkpoint (epoch 0) is justified and finalized.
+func GenesisFinality(genesis Hash, table []Stake) *Finality {
 	g := Checkpoint{Epoch: 0, Hash: genesis}
 	return &Finality{Justified: g, Finalized: g, justified: []Checkpoint{g}, cur: newTally(g, table)}
 }
@@ -83,10 +83,10 @@ func (f *Finality) Target(e Epoch) (Checkpoint, bool) {
 	return Checkpoint{}, false
 }
 
-// next returns the finality after a block of epoch e on parent (hash h, post-state ps) holding votes, which
+// Next returns the finality after a block of epoch e on parent (hash h, post-state ps) holding votes, which
 // were checked for form and signature (PROTOCOL.md §8a). It fails with ErrVoteTarget, ErrVoteNotValidator or
 // ErrDuplicateVote, wrapped with the vote's index.
-func (f *Finality) next(e Epoch, parent Hash, ps *State, votes []Vote, rules FinalityRules) (*Finality, error) {
+func (f *Finality) Next(e Epoch, parent Hash, ps *State, votes []Vote, rules FinalityRules) (*Finality, error) {
 	n := f
 	if e > f.cur.target.Epoch {
 		n = f.enter(e, parent, ps)

@@ -178,3 +178,65 @@ func TestProposeBodyKeepsCountingVotes(t *testing.T) {
 		t.Errorf("justified %s, want epoch 1", f.Justified)
 	}
 }
+
+// TestPrivateBranchCannotRevertFinalized: once epoch 1's checkpoint is finalized on the public chain, a longer
+// branch built in private from genesis is refused block by block (PROTOCOL.md §8), however long it is.
+func TestPrivateBranchCannotRevertFinalized(t *testing.T) {
+	tr := finTree(t, 12)
+	// A private branch from genesis, longer than the public chain will be: every slot 2…40 filled, held back (slot
+	// 1 is left empty so that its blocks differ from the public ones from the first on).
+	priv := openTestTree(t, richGenesis(), NewMemStore())
+	var branch []*Block
+	for s := Slot(2); s <= 40; s++ {
+		branch = append(branch, grow(t, priv, priv.Head().Hash, s, nil))
+	}
+	g := Checkpoint{Epoch: 0, Hash: tr.ChainID()}
+	if _, err := growVotes(t, tr, 13, vote(t, tr, 0, g, 1), vote(t, tr, 1, g, 1)); err != nil {
+		t.Fatal(err)
+	}
+	for s := Slot(20); s <= 22; s++ {
+		grow(t, tr, tr.Head().Hash, s, nil)
+	}
+	cp1, _ := finalityOf(tr).Target(1)
+	if _, err := growVotes(t, tr, 23, vote(t, tr, 0, cp1, 2), vote(t, tr, 2, cp1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if f := finalityOf(tr); f.Finalized != cp1 {
+		t.Fatalf("finalized %s, want %s", f.Finalized, cp1)
+	}
+	head := tr.Head()
+	_, inserted, err := tr.InsertBatch(branch, 40)
+	if !errors.Is(err, ErrConflictsFinalized) {
+		t.Fatalf("private branch of %d blocks: got %v, want ErrConflictsFinalized", len(branch), err)
+	}
+	t.Logf("public head at height %d; private branch of %d blocks: %d inserted before the refusal", head.Height, len(branch), len(inserted))
+	if tr.Head() != head {
+		t.Errorf("head moved from %s to %s", head.Hash.Short(), tr.Head().Hash.Short())
+	}
+	if len(inserted) != 0 {
+		t.Errorf("inserted %d private blocks, want none: the branch forks below the finalized checkpoint", len(inserted))
+	}
+}
+
+// TestAtMostTwoVersionsPerSlot: of three different blocks of one proposer for one slot, the tree stores the
+// first two (the second is evidence, PROTOCOL.md §8b) and drops the third unstored.
+func TestAtMostTwoVersionsPerSlot(t *testing.T) {
+	s := NewMemStore()
+	tr := openTestTree(t, richGenesis(), s)
+	growHead(t, tr, 3, 0)
+	head := tr.Head()
+	var errs []error
+	for k := range 3 {
+		b := build(t, tr, head.Hash, head.Slot+1, transfers(tr.ChainID(), stateAt(t, tr, head.Hash), k))
+		_, err := tr.Insert(b, head.Slot+1)
+		errs = append(errs, err)
+		if k == 2 {
+			if _, gerr := s.Block(b.Hash()); gerr == nil {
+				t.Error("the third version was stored")
+			}
+		}
+	}
+	if errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], ErrTooManyVersions) {
+		t.Errorf("inserting three versions: got %v, want nil, nil, ErrTooManyVersions", errs)
+	}
+}

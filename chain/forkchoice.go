@@ -36,7 +36,7 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 	if err := t.cfg.Store.PutBlock(b); err != nil {
 		return Change{}, fmt.Errorf("store block %s: %w", h.Short(), err)
 	}
-	n := t.attach(h, b.Header, parent, post, fin)
+	n := t.attach(h, b, parent, post, fin)
 	if !t.cfg.Better(n.tip(), t.head.tip()) {
 		t.prune(n)
 		return Change{Head: t.head.tip()}, nil
@@ -80,7 +80,7 @@ func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Bl
 			err = fmt.Errorf("block %s at height %d: %w", h.Short(), b.Header.Height, verr)
 			break
 		}
-		added, inserted, fresh[h] = append(added, t.attach(h, b.Header, parent, post, fin)), append(inserted, b), b
+		added, inserted, fresh[h] = append(added, t.attach(h, b, parent, post, fin)), append(inserted, b), b
 	}
 	if len(added) == 0 {
 		return Change{Head: t.head.tip()}, nil, err
@@ -119,18 +119,11 @@ func (t *Tree) detachAll(added []*node) {
 }
 
 // validate checks b on top of parent and returns the state and the finality after it (PROTOCOL.md §6, §7,
-// §8a). When the
-// parent's state must be rebuilt, the checks that need no state come first, so that a bad block does
-// not cost a replay.
+// §8a). When the parent's state must be rebuilt, the checks that need no state come first (precheck), so that
+// a bad block does not cost a replay.
 func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, *Finality, error) {
 	if parent.state == nil {
-		if err := checkLink(parent, b); err != nil {
-			return nil, nil, err
-		}
-		if b.Header.Slot > maxSlot {
-			return nil, nil, fmt.Errorf("%w: slot %d, now %d", ErrFutureSlot, b.Header.Slot, maxSlot)
-		}
-		if err := b.Verify(t.chainID); err != nil {
+		if err := t.precheck(parent, b, maxSlot); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -143,7 +136,7 @@ func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, *Finality
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: slot %d has no leader", ErrWrongProposer, slot)
 	}
-	post, err := validateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot, t.verifyTx)
+	post, err := validateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot, t.verifyTxs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,6 +145,14 @@ func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, *Finality
 		return nil, nil, err
 	}
 	return post, fin, nil
+}
+
+// verifyTxs checks a block's transaction signatures in one batch, through the signature cache when there is one.
+func (t *Tree) verifyTxs(txs []Tx) error {
+	if t.cfg.Sigs != nil {
+		return t.cfg.Sigs.VerifyAll(txs)
+	}
+	return VerifyTxs(t.chainID, txs)
 }
 
 // verifyTx checks a transaction's signature, through the signature cache when there is one.
@@ -169,7 +170,7 @@ func (t *Tree) change(n *node, fresh map[Hash]*Block) (Change, error) {
 	reverted, applied := branches(t.head, n)
 	ch := Change{Head: n.tip(), Reverted: make([]*Block, len(reverted)), Applied: make([]*Block, len(applied))}
 	for i, m := range reverted {
-		blk, err := t.cfg.Store.Block(m.hash)
+		blk, err := t.load(m.hash)
 		if err != nil {
 			return Change{}, fmt.Errorf("load reverted block: %w", err)
 		}
@@ -180,7 +181,7 @@ func (t *Tree) change(n *node, fresh map[Hash]*Block) (Change, error) {
 			ch.Applied[i] = b
 			continue
 		}
-		blk, err := t.cfg.Store.Block(m.hash)
+		blk, err := t.load(m.hash)
 		if err != nil {
 			return Change{}, fmt.Errorf("load applied block: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,9 +153,15 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
+// RewardHorizon is how many blocks of rewards a valid genesis must be able to mint without its
+// supply leaving the range of a uint64 (PROTOCOL.md §5): 2^32 blocks, 136 years of 1-second slots.
+const RewardHorizon = 1 << 32
+
 // Validate checks the rules of PROTOCOL.md §5: a chain ID, slots of at least 10ms, epochs of at
-// least one slot, a known seed rule, non-zero and unique addresses, some stake of at least MinStake, and a total
-// supply that fits in a uint64.
+// least one slot, a known seed rule, non-zero and unique addresses that are not small-order keys, some stake of
+// at least MinStake, and a total supply that still fits in a uint64 after RewardHorizon block rewards. Every sum
+// the ledger makes (balances, stakes, fees, the stake table's total) is part of the supply, so none of them can
+// overflow before that. Errors wrap ErrBadGenesis.
 func (g *Genesis) Validate() error {
 	switch {
 	case g.ChainID == "":
@@ -173,6 +180,9 @@ func (g *Genesis) Validate() error {
 		if a.Address.IsZero() {
 			return fmt.Errorf("%w: allocation %d has the zero address", ErrBadGenesis, i)
 		}
+		if a.Address.IsSmallOrder() {
+			return fmt.Errorf("%w: allocation %d: %s is a small-order key, which anyone can sign for", ErrBadGenesis, i, a.Address)
+		}
 		if _, dup := seen[a.Address]; dup {
 			return fmt.Errorf("%w: address %s allocated twice", ErrBadGenesis, a.Address)
 		}
@@ -187,6 +197,16 @@ func (g *Genesis) Validate() error {
 	}
 	if !staked {
 		return fmt.Errorf("%w: no allocation stakes at least min_stake %d", ErrBadGenesis, g.MinStake)
+	}
+	return checkRewardHorizon(supply, g.BlockReward)
+}
+
+// checkRewardHorizon reports whether supply + RewardHorizon × reward fits in a uint64.
+func checkRewardHorizon(supply, reward Amount) error {
+	hi, minted := bits.Mul64(uint64(reward), RewardHorizon)
+	if _, ok := addAmount(supply, Amount(minted)); hi != 0 || !ok {
+		return fmt.Errorf("%w: %w: supply %d plus 2^32 block rewards of %d exceeds %d",
+			ErrBadGenesis, ErrOverflow, supply, reward, uint64(math.MaxUint64))
 	}
 	return nil
 }

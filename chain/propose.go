@@ -129,7 +129,7 @@ func (t *Tree) pickVotes(parent *node, ps *State, slot Slot, votes []Vote) []Vot
 		if v.ValidateBasic() != nil || v.Verify(t.chainID) != nil {
 			continue
 		}
-		next, err := fin.next(epoch, parent.hash, ps, []Vote{v}, t.cfg.Finality)
+		next, err := fin.Next(epoch, parent.hash, ps, []Vote{v}, t.cfg.Finality)
 		if err != nil {
 			continue
 		}

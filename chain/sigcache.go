@@ -64,3 +64,23 @@ func (c *SigCache) add(id Hash) {
 	c.order[c.oldest] = id
 	c.oldest = (c.oldest + 1) % len(c.order)
 }
+
+// VerifyAll checks the signatures of txs (PROTOCOL.md §3) with one ZIP-215 batch over those not verified before,
+// and remembers them when they all verify. It returns ErrBadSignature naming the first bad one.
+func (c *SigCache) VerifyAll(txs []Tx) error {
+	ids := make([]Hash, len(txs))
+	var todo []Tx
+	for i := range txs {
+		ids[i] = txs[i].ID()
+		if !c.has(ids[i]) {
+			todo = append(todo, txs[i])
+		}
+	}
+	if err := VerifyTxs(c.chainID, todo); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		c.add(id)
+	}
+	return nil
+}

@@ -117,6 +117,21 @@ func (s *State) Validators(e Epoch) []Stake {
 	}
 }
 
+// mayStake reports whether a is in one of s's two stake tables or has live stake (at least MinStake) in s:
+// whether a can be in the stake table of a child of s without staking again first (PROTOCOL.md §6).
+func (s *State) mayStake(a Address) bool {
+	if acc := s.accounts[a]; acc.Stake > 0 && acc.Stake >= s.params.MinStake {
+		return true
+	}
+	return inTable(s.active, a) || inTable(s.next, a)
+}
+
+// inTable reports whether a is in a stake table sorted by address.
+func inTable(table []Stake, a Address) bool {
+	_, found := slices.BinarySearchFunc(table, a, func(st Stake, a Address) int { return bytes.Compare(st.Addr[:], a[:]) })
+	return found
+}
+
 // rotate moves the stake tables forward to epoch e, before the first block of e is applied
 // (PROTOCOL.md §6): one epoch on, active=next and next=live; two or more, both are live.
 func (s *State) rotate(e Epoch) error {

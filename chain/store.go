@@ -19,6 +19,9 @@ var (
 	ErrCorruptStore = errors.New("corrupt store")
 	// ErrStoreLocked: another process holds the store's file.
 	ErrStoreLocked = errors.New("store locked")
+	// ErrStoreFailed: the store could not read or write its file (no space left, an I/O error). Nothing of
+	// the failed write is stored; the store works again once the disk does.
+	ErrStoreFailed = errors.New("storage failure")
 )
 
 // Store keeps blocks and a few small records durably. Implementations are safe for concurrent use.

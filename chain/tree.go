@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 )
@@ -23,6 +24,8 @@ type TreeConfig struct {
 	// Sigs, if set, spares the signature checks of transactions it has seen verify (the node's mempool
 	// fills it); it must be a cache of this genesis's chain. Without it every signature is checked.
 	Sigs *SigCache
+	// checkpointBudget, if set, replaces defaultCheckpointBudget (tests).
+	checkpointBudget int
 }
 
 // Block tree errors (PROTOCOL.md §7, §8).
@@ -42,9 +45,14 @@ var errTreeConfig = errors.New("incomplete tree config")
 const metaChainID = "tree/chain-id"
 
 // Tree is the tree of known blocks rooted at genesis, with fork choice over its tips (PROTOCOL.md §7,
-// §8). It keeps every header in memory but post-states only for blocks within 512 heights of
-// the head, plus genesis; an older state is rebuilt by replaying stored blocks from the nearest
-// ancestor whose state is kept.
+// §8). It keeps every header in memory, but post-states only for blocks within 512 heights of the
+// head, for genesis, and below that window at checkpoints: heights that are multiples of 64. An older
+// state is rebuilt by replaying stored blocks from the nearest ancestor whose state is kept, so a
+// rebuild replays at most 63 blocks. The checkpoint states have a memory budget (2^19 account
+// entries); past it their spacing doubles, so memory stays bounded and rebuilds grow only
+// with accounts × chain length. A block on a parent whose state must be rebuilt is first checked
+// without it (height, slot, the proposer's stake near the parent, signature), so that a block signed
+// by a key without stake costs no replay.
 //
 // A Tree is not safe for concurrent use: one goroutine (the node's event loop) owns it.
 type Tree struct {
@@ -57,6 +65,9 @@ type Tree struct {
 	head     *node
 	swept    Height             // the lowest height whose states have not been swept out of the window
 	versions map[versionKey]int // blocks in the tree per proposer and slot (at most MaxVersionsPerSlot)
+	ckpt     checkpoints
+	// replayed counts the blocks replayed to rebuild dropped states since the tree was opened.
+	replayed uint64
 }
 
 // node is one block of the tree.
@@ -70,6 +81,9 @@ type node struct {
 	// lastBefore is the newest ancestor in an epoch before this block's epoch (nil for genesis), so that
 	// SeedSource walks back one epoch per step.
 	lastBefore *node
+	// stakers are the senders of the block's stake transactions (usually none): what mayPropose needs to know
+	// of a block whose state is dropped.
+	stakers []Address
 }
 
 func (n *node) height() Height { return n.header.Height }
@@ -94,7 +108,7 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 		return nil, err
 	}
 	gs := cfg.Genesis.State()
-	root := &node{hash: chainID, state: gs, mix: GenesisMix(chainID), fin: genesisFinality(chainID, gs.Validators(0))}
+	root := &node{hash: chainID, state: gs, mix: GenesisMix(chainID), fin: GenesisFinality(chainID, gs.Validators(0))}
 	t := &Tree{
 		cfg:      cfg,
 		chainID:  chainID,
@@ -105,6 +119,7 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 		head:     root,
 		swept:    1,
 		versions: map[versionKey]int{},
+		ckpt:     checkpoints{every: checkpointEvery, budget: cmp.Or(cfg.checkpointBudget, defaultCheckpointBudget)},
 	}
 	if err := cfg.Store.ForEach(t.replay); err != nil {
 		return nil, fmt.Errorf("replay stored blocks: %w", err)
@@ -144,6 +159,9 @@ func (t *Tree) replay(b *Block) error {
 	if err := checkLink(parent, b); err != nil {
 		return fmt.Errorf("%w: block %s: %w", ErrCorruptStore, h, err)
 	}
+	if err := b.ValidateBasic(); err != nil { // tx_root: a transaction changed on disk (PROTOCOL.md §7)
+		return fmt.Errorf("%w: block %s: %w", ErrCorruptStore, h, err)
+	}
 	ps, err := t.stateOf(parent)
 	if err != nil {
 		return err
@@ -163,7 +181,7 @@ func (t *Tree) replay(b *Block) error {
 	if err != nil {
 		return fmt.Errorf("%w: block %s: %w", ErrCorruptStore, h, err)
 	}
-	n := t.attach(h, b.Header, parent, post, fin)
+	n := t.attach(h, b, parent, post, fin)
 	if t.cfg.Better(n.tip(), t.head.tip()) {
 		t.setHead(n)
 	}
@@ -197,12 +215,14 @@ func checkStoredMix(parent *node, b *Block) error {
 
 // finalityOf returns the finality of b's branch after b, on parent whose post-state is ps (PROTOCOL.md §8a).
 func (t *Tree) finalityOf(parent *node, ps *State, b *Block) (*Finality, error) {
-	return parent.fin.next(t.cfg.Genesis.EpochOf(b.Header.Slot), parent.hash, ps, b.Votes, t.cfg.Finality)
+	return parent.fin.Next(t.cfg.Genesis.EpochOf(b.Header.Slot), parent.hash, ps, b.Votes, t.cfg.Finality)
 }
 
 // attach adds a validated block to the tree.
-func (t *Tree) attach(h Hash, hd Header, parent *node, post *State, fin *Finality) *node {
-	n := &node{hash: h, header: hd, parent: parent, state: post, mix: hd.Mix, lastBefore: parent, fin: fin}
+func (t *Tree) attach(h Hash, b *Block, parent *node, post *State, fin *Finality) *node {
+	hd := b.Header
+	n := &node{hash: h, header: hd, parent: parent, state: post, mix: hd.Mix, lastBefore: parent, fin: fin,
+		stakers: stakersOf(b)}
 	t.versions[versionKey{hd.Proposer, hd.Slot}]++
 	if t.cfg.Genesis.EpochOf(parent.header.Slot) == t.cfg.Genesis.EpochOf(hd.Slot) {
 		n.lastBefore = parent.lastBefore
@@ -274,7 +294,7 @@ func (t *Tree) Block(h Hash) (*Block, error) {
 	if !ok || n == t.root {
 		return nil, fmt.Errorf("%w: block %s", ErrNotFound, h.Short())
 	}
-	return t.cfg.Store.Block(h)
+	return t.load(h)
 }
 
 // BlockAt returns the canonical block at height (1 to the head's height).
@@ -282,7 +302,7 @@ func (t *Tree) BlockAt(height Height) (*Block, error) {
 	if height == 0 || height >= Height(len(t.canon)) {
 		return nil, fmt.Errorf("%w: no block at height %d", ErrNotFound, height)
 	}
-	return t.cfg.Store.Block(t.canon[height].hash)
+	return t.load(t.canon[height].hash)
 }
 
 // TxHeight returns the height and hash of the canonical block that holds transaction id.

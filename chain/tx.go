@@ -127,7 +127,10 @@ func (tx *Tx) Sign(chainID Hash, key ed25519.PrivateKey) {
 
 // Verify checks that tx.Sig is From's signature of tx on the chain chainID (PROTOCOL.md §3).
 func (tx *Tx) Verify(chainID Hash) error {
-	if !ed25519.Verify(tx.From.PublicKey(), tx.SigningBytes(chainID), tx.Sig[:]) {
+	if tx.From.IsSmallOrder() { // checked with the signature, which a cache remembers, as it costs as much
+		return fmt.Errorf("%w: sender %s is a small-order key", ErrInvalidTx, tx.From.Short())
+	}
+	if !verifySig(tx.From, tx.SigningBytes(chainID), tx.Sig[:]) {
 		return fmt.Errorf("%w: transaction %s from %s", ErrBadSignature, tx.ID().Short(), tx.From.Short())
 	}
 	return nil
@@ -161,6 +164,9 @@ func (tx *Tx) ValidateBasic() error {
 	}
 	if tx.To == tx.From {
 		return fmt.Errorf("%w: transfer to its sender", ErrInvalidTx)
+	}
+	if tx.To.IsSmallOrder() {
+		return fmt.Errorf("%w: recipient %s is a small-order key, which anyone can sign for", ErrInvalidTx, tx.To.Short())
 	}
 	return nil
 }

@@ -18,12 +18,12 @@ import (
 // Transaction signatures are checked here rather than in ApplyTx so that replaying blocks from the
 // local store can skip them.
 func ValidateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leader Address, maxSlot Slot) (*State, error) {
-	return validateBlock(chainID, parent, parentState, b, leader, maxSlot, func(tx *Tx) error { return tx.Verify(chainID) })
+	return validateBlock(chainID, parent, parentState, b, leader, maxSlot, func(txs []Tx) error { return VerifyTxs(chainID, txs) })
 }
 
 // validateBlock is ValidateBlock with the transaction signature check supplied, so that a Tree can pass one that
-// remembers signatures already verified (SigCache).
-func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leader Address, maxSlot Slot, verifyTx func(*Tx) error) (*State, error) {
+// remembers signatures already verified (SigCache.VerifyAll); both check in ZIP-215 batches.
+func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leader Address, maxSlot Slot, verifyTxs func([]Tx) error) (*State, error) {
 	if parentState == nil {
 		return nil, errors.New("validate block: nil parent state")
 	}
@@ -39,10 +39,8 @@ func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leade
 	if err := b.ValidateBasic(); err != nil {
 		return nil, err
 	}
-	for i := range b.Txs {
-		if err := verifyTx(&b.Txs[i]); err != nil {
-			return nil, fmt.Errorf("tx %d: %w", i, err)
-		}
+	if err := verifyTxs(b.Txs); err != nil {
+		return nil, err
 	}
 	for i := range b.Votes {
 		if err := b.Votes[i].Verify(chainID); err != nil {

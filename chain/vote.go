@@ -104,7 +104,7 @@ func (v *Vote) Sign(chainID Hash, key ed25519.PrivateKey) {
 
 // Verify checks v.Sig against v.Validator on chain chainID (ErrBadSignature).
 func (v *Vote) Verify(chainID Hash) error {
-	if !ed25519.Verify(v.Validator.PublicKey(), v.SigningBytes(chainID), v.Sig[:]) {
+	if !verifySig(v.Validator, v.SigningBytes(chainID), v.Sig[:]) {
 		return fmt.Errorf("%w: vote %s by %s", ErrBadSignature, v.Target, v.Validator.Short())
 	}
 	return nil
@@ -114,8 +114,8 @@ func (v *Vote) Verify(chainID Hash) error {
 // target epoch, since a vote links an earlier checkpoint to a later one (ErrInvalidVote).
 func (v *Vote) ValidateBasic() error {
 	switch {
-	case v.Validator.IsZero():
-		return fmt.Errorf("%w: no validator", ErrInvalidVote)
+	case v.Validator.IsZero() || v.Validator.IsSmallOrder():
+		return fmt.Errorf("%w: no validator, or a small-order key", ErrInvalidVote)
 	case v.Source.Epoch >= v.Target.Epoch:
 		return fmt.Errorf("%w: source epoch %d not below target epoch %d", ErrInvalidVote, v.Source.Epoch, v.Target.Epoch)
 	}

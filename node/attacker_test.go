@@ -46,7 +46,7 @@ func newAttacker(t *testing.T, c *cluster) *attacker {
 func (a *attacker) next() chain.Header {
 	st := a.c.status(0)
 	return chain.Header{Height: chain.Height(st.Height + 1), Slot: chain.Slot(max(st.Slot, st.HeadSlot+1)),
-		Parent: st.Head, TxRoot: chain.TxRoot(nil)}
+		Parent: st.Head, TxRoot: chain.TxRoot(nil), VoteRoot: chain.VoteRoot(nil), EvRoot: chain.EvidenceRoot(nil)}
 }
 
 // wrongProposer is well formed and correctly signed, by a key that did not win the slot.
@@ -110,9 +110,12 @@ func (a *attacker) publish(b *chain.Block) {
 }
 
 // rejected reads the node's count of rejected gossiped blocks.
-func rejected(n *Node) float64 {
+func rejected(n *Node) float64 { return gossipCount(n, "blocks", "reject") }
+
+// gossipCount reads the node's count of gossip verdicts v on topic.
+func gossipCount(n *Node, topic, v string) float64 {
 	var m dto.Metric
-	if err := n.metrics.gossip.WithLabelValues("blocks", "reject").Write(&m); err != nil {
+	if err := n.metrics.gossip.WithLabelValues(topic, v).Write(&m); err != nil {
 		return 0
 	}
 	return m.GetCounter().GetValue()

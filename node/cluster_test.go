@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/posnode/posnode/chain"
@@ -22,6 +23,7 @@ type cluster struct {
 	homes []string
 	nodes []*Node
 	stops []func()
+	logs  map[int]*zap.Logger // a node's logger instead of the test's, if set before its start
 }
 
 // newCluster makes a genesis with one validator per stake and a home per node; genesis time is start from now.
@@ -58,8 +60,18 @@ func (c *cluster) start(i int, bootstrap ...int) *Node {
 	for _, j := range bootstrap {
 		boot = append(boot, c.nodes[j].Addrs()[0])
 	}
-	n, err := New(Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: boot, HTTP: "127.0.0.1:0",
-		Logger: zaptest.NewLogger(c.t).Named(fmt.Sprintf("node%d", i))})
+	log := c.logs[i]
+	if log == nil {
+		log = zaptest.NewLogger(c.t).Named(fmt.Sprintf("node%d", i))
+	}
+	return c.run(i, Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: boot,
+		HTTP: "127.0.0.1:0", Logger: log})
+}
+
+// run starts node i with cfg and waits until its network is up; stop(i) ends it.
+func (c *cluster) run(i int, cfg Config) *Node {
+	c.t.Helper()
+	n, err := New(cfg)
 	if err != nil {
 		c.t.Fatalf("node %d: %v", i, err)
 	}

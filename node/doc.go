@@ -6,5 +6,11 @@
 // One event loop owns all mutable consensus state — the block tree, the mempool, the sync and signing records.
 // Slot ticks, gossip validation, sync batches, local submissions and API queries all reach it as closures on one
 // channel, so nothing else needs a lock. Goroutines around it (syncer, publisher, prompt, HTTP server) own no
-// chain state; each exits when the context passed to Run is done, and Run waits for them.
+// chain state; each exits when the context passed to Run is done, and Run waits for them. The loop publishes its
+// head (headView) for the few readers that must not wait for it: status requests and the first check of gossiped
+// transactions.
+//
+// Peers are not trusted: sync checks every answer against its request and charges the peer for lies and stalls
+// (syncjudge.go), the mempool admits only what can apply (mempool*.go), and a validator stops signing when it
+// sees its key used by another process (doppelganger.go). internal/adversary plays these attacks in the tests.
 package node

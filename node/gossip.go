@@ -33,14 +33,22 @@ func (n *Node) validateBlockMsg(ctx context.Context, from string, data []byte) p
 	return n.verdict("blocks", v)
 }
 
-// blockVerdict imports a gossiped block on the event loop and grades the result.
+// blockVerdict imports a gossiped block on the event loop and grades the result. Its signature has verified, so
+// if it is signed with this node's key and new here, another process holds the key, whether the block is valid
+// or not.
 func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
+	if !n.tree.Has(b.Hash()) {
+		n.checkOwnKey(b)
+	}
 	err := n.importBlock(b)
 	switch {
 	case err == nil:
 		return p2p.Accept
-	case errors.Is(err, chain.ErrKnownBlock), errors.Is(err, chain.ErrFutureSlot):
-		return p2p.Ignore
+	case errors.Is(err, chain.ErrKnownBlock), errors.Is(err, chain.ErrFutureSlot), errors.Is(err, chain.ErrTooManyVersions):
+		return p2p.Ignore // a third version of a proposer's slot is the proposer's fault, not the relay's
+	case errors.Is(err, chain.ErrStoreFailed):
+		n.log.Error("could not store a gossiped block", zap.Stringer("hash", b.Hash()), zap.Error(err))
+		return p2p.Ignore // the sender did nothing wrong
 	case errors.Is(err, chain.ErrUnknownParent):
 		// We are behind or on another branch: fetch the ancestors from the peer that sent it. We cannot judge
 		// the block yet, so we do not forward it; peers that know its parent do.
@@ -53,17 +61,23 @@ func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
 	}
 }
 
-// validateTxMsg is the transaction topic's validator: stateless checks and the signature here, admission to the
-// mempool on the event loop.
+// validateTxMsg is the transaction topic's validator: stateless checks, a first check against the published head
+// (precheckTx) and the signature here, admission to the mempool on the event loop. A transaction the mempool does
+// not admit is ignored (it may apply on another node's state), except a fee below the minimum, which no state
+// makes valid (PROTOCOL.md §3, §10).
 func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.Verdict {
 	tx, err := chain.DecodeTx(data)
 	if err == nil {
 		err = tx.ValidateBasic()
 	}
-	if err == nil {
-		err = n.sigs.Verify(&tx)
-	}
 	if err != nil {
+		n.log.Debug("rejected gossiped transaction", zap.String("peer", from), zap.Error(err))
+		return n.verdict("txs", p2p.Reject)
+	}
+	if v, ok := n.precheckTx(&tx); !ok {
+		return n.verdict("txs", v)
+	}
+	if err := n.sigs.Verify(&tx); err != nil {
 		n.log.Debug("rejected gossiped transaction", zap.String("peer", from), zap.Error(err))
 		return n.verdict("txs", p2p.Reject)
 	}
@@ -80,4 +94,20 @@ func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.
 func (n *Node) verdict(topic string, v p2p.Verdict) p2p.Verdict {
 	n.metrics.gossip.WithLabelValues(topic, v.String()).Inc()
 	return v
+}
+
+// precheckTx judges a gossiped transaction against the published head before its signature is checked or the
+// event loop is asked: one whose sender has no account, whose nonce is used or far beyond the account's, or
+// whose fee is below the minimum, costs neither (a flood of them must not slow the node). ok is false with the
+// verdict when the transaction is refused; the mempool checks everything again on the loop.
+func (n *Node) precheckTx(tx *chain.Tx) (v p2p.Verdict, ok bool) {
+	if tx.Fee < n.cfg.Genesis.TxFee {
+		return p2p.Reject, false // below genesis tx_fee: invalid on every node, whatever its state (PROTOCOL.md §3)
+	}
+	a := n.head.Load().state.Account(tx.From)
+	switch {
+	case a.Balance == 0 && a.Stake == 0, tx.Nonce < a.Nonce, tx.Nonce-a.Nonce >= maxSenderTxs+maxNonceGap:
+		return p2p.Ignore, false
+	}
+	return p2p.Accept, true
 }

@@ -46,6 +46,8 @@ func (n *Node) loop(ctx context.Context) {
 		case <-poll.C:
 			n.pollPeers()
 		case <-regossip.C:
+			n.pool.Revalidate(n.tree.HeadState()) // expiry
+			n.metrics.mempool.Set(float64(n.pool.Len()))
 			n.regossipOwn()
 		case f := <-n.calls:
 			f()
@@ -97,9 +99,13 @@ func (n *Node) onSlot(s chain.Slot) {
 	if !ok || leader != n.self {
 		return
 	}
-	if !n.synced || n.syncing || s <= n.lastSigned {
+	if !n.synced || n.busySyncing() || s <= n.lastSigned {
 		n.metrics.slotsMissed.Inc()
 		n.log.Info("slot won but not proposing", zap.Uint64("slot", uint64(s)), zap.Bool("synced", n.synced && !n.syncing))
+		return
+	}
+	if !n.mayPropose(s) {
+		n.metrics.slotsMissed.Inc()
 		return
 	}
 	if err := n.propose(s); err != nil {
@@ -108,20 +114,28 @@ func (n *Node) onSlot(s chain.Slot) {
 	}
 }
 
-// propose builds, records, stores and then publishes this node's block for slot s. The slot is recorded durably
-// before signing, so no restart can ever sign a second block for it.
+// busySyncing reports whether a running sync is making progress: it started, or imported a block, within the
+// last slot. A sync that stalls (a peer that claims a head and is slow to deliver it) does not keep the node from
+// proposing on what it has (PROTOCOL.md §10).
+func (n *Node) busySyncing() bool {
+	return n.syncing && n.cfg.Now().Sub(n.syncActive) < time.Duration(n.cfg.Genesis.SlotDuration)
+}
+
+// propose builds and signs this node's block for slot s, records it in the slashing protection, then stores and
+// publishes it. The record is durable before the signed block goes anywhere, so no restart, even without
+// chain.db, can ever sign a second block for the slot (PROTOCOL.md §11).
 func (n *Node) propose(s chain.Slot) error {
-	if err := n.store.PutMeta(metaLastSigned, encodeSlot(s)); err != nil {
-		return fmt.Errorf("record signed slot: %w", err)
-	}
-	n.lastSigned = s
-	b, bad, err := n.tree.Propose(s, n.key, n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs))
+	b, bad, err := n.tree.Propose(s, n.key, n.durableOnly(n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs)))
 	if err != nil {
 		return err
 	}
+	if err := n.guard.CheckAndRecordBlock(n.self, s, b.Hash()); err != nil {
+		return fmt.Errorf("slashing protection: %w", err)
+	}
+	n.lastSigned = s
 	for _, te := range bad {
-		n.log.Debug("dropping invalid transaction", zap.Stringer("tx", te.Tx.ID()), zap.Error(te.Err))
-		n.pool.Remove([]chain.Tx{te.Tx})
+		n.log.Info("dropping a transaction that does not apply", zap.Stringer("tx", te.Tx.ID()), zap.Error(te.Err))
+		n.pool.Drop(te.Tx, te.Err)
 	}
 	change, err := n.tree.Insert(b, s)
 	if err != nil {
@@ -148,6 +162,9 @@ func (n *Node) importBlock(b *chain.Block) error {
 }
 
 func (n *Node) observe(b *chain.Block, local bool) {
+	if !local {
+		n.checkOwnKey(b)
+	}
 	n.noteOrphan(b)
 	if n.cfg.OnBlock != nil {
 		n.cfg.OnBlock(b, local)
@@ -176,10 +193,12 @@ func (n *Node) applyChange(c chain.Change) {
 		n.announce("slot %d: %s won -> block #%d %s (%d txs)", b.Header.Slot, winnerName(b.Header.Proposer, n.self),
 			b.Header.Height, b.Hash().Short(), len(b.Txs))
 	}
+	n.publishHead()
 	head := n.tree.HeadState()
+	n.pool.Revalidate(head)
 	requeued := 0
-	for _, b := range c.Reverted {
-		for _, tx := range b.Txs {
+	for i := len(c.Reverted) - 1; i >= 0; i-- { // oldest block first, so each sender's nonces come in order
+		for _, tx := range c.Reverted[i].Txs {
 			if n.pool.Add(tx, head) == nil {
 				requeued++
 			}
@@ -188,34 +207,20 @@ func (n *Node) applyChange(c chain.Change) {
 	if requeued > 0 {
 		n.log.Info("transactions of abandoned blocks returned to the mempool", zap.Int("txs", requeued))
 	}
-	n.pool.Prune(head)
 	n.compactJournal()
 	n.metrics.height.Set(float64(c.Head.Height))
 	n.metrics.mempool.Set(float64(n.pool.Len()))
 	n.tell(c)
 }
 
+// publishHead publishes the tree's head for readers off the loop (headView); called on the loop.
+func (n *Node) publishHead() { n.head.Store(&headView{tip: n.tree.Head(), state: n.tree.HeadState()}) }
+
 func winnerName(a, self chain.Address) string {
 	if a == self {
 		return "you (" + a.Short() + ")"
 	}
 	return a.Short()
-}
-
-// submit admits a locally made or API-posted transaction, journals it and gossips it. The caller answers the
-// user only after journal.Sync of the returned sequence number.
-func (n *Node) submit(tx chain.Tx) (uint64, error) {
-	if err := n.pool.Add(tx, n.tree.HeadState()); err != nil {
-		return 0, err
-	}
-	seq, err := n.journal.Append(tx)
-	if err != nil {
-		n.pool.Remove([]chain.Tx{tx})
-		return 0, err
-	}
-	n.metrics.mempool.Set(float64(n.pool.Len()))
-	n.publish(n.txTopic, tx.Encode())
-	return seq, nil
 }
 
 // compactJournal drops committed transactions from the journal once it holds many more than the mempool.
@@ -231,7 +236,7 @@ func (n *Node) compactJournal() {
 // regossipOwn publishes this node's own pending transactions again, so that one lost by gossip (published
 // before the mesh formed, or during a partition) still reaches the other proposers. Peers that have it ignore it.
 func (n *Node) regossipOwn() {
-	for _, tx := range n.pool.Run(n.self, n.tree.HeadState(), regossipMax) {
+	for _, tx := range n.durableOnly(n.pool.Run(n.self, n.tree.HeadState(), regossipMax)) {
 		n.publish(n.txTopic, tx.Encode())
 	}
 }

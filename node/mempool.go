@@ -10,35 +10,60 @@ import (
 	"github.com/posnode/posnode/chain"
 )
 
-// Mempool errors.
+// Mempool errors. Admission also refuses with the ledger's own errors (chain.ErrUnknownAccount,
+// chain.ErrFeeTooLow, chain.ErrInsufficientBalance, chain.ErrInsufficientStake, chain.ErrOverflow), checked
+// against the sender's pending state.
 var (
-	// ErrDuplicateTx: the transaction is already pending.
+	// ErrDuplicateTx: the transaction, or another of its sender with its nonce, is already pending.
 	ErrDuplicateTx = errors.New("transaction already pending")
 	// ErrStaleTx: the sender's account nonce has moved past the transaction's nonce.
 	ErrStaleTx = errors.New("transaction nonce already used")
-	// ErrPoolFull: the pool, or the sender's share of it, is at its bound.
+	// ErrNonceGap: the nonce is too far beyond the sender's run of pending nonces.
+	ErrNonceGap = errors.New("nonce gap")
+	// ErrBreaksLater: admitting the transaction would leave a later pending transaction of its sender unable to
+	// apply (e.g. a transfer that spends the fees of records already waiting behind it).
+	ErrBreaksLater = errors.New("would make later pending transactions unapplicable")
+	// ErrPoolFull: the pool, or the sender's share of it, is at its bound, and nothing pays less.
 	ErrPoolFull = errors.New("mempool full")
 )
 
 // Mempool bounds (PROTOCOL.md §3: how spam is bounded).
 const (
-	maxPoolTxs      = 50_000
-	maxSenderTxs    = 10_000
-	maxNonceAheadBy = maxSenderTxs // a tx may not be further ahead of its account's nonce than this
+	maxPoolTxs   = 50_000 // transactions in the pool
+	maxSenderTxs = 10_000 // transactions of one sender
+	// maxNonceGap is how far beyond the sender's pending run a nonce may be: transactions reach a node out of
+	// order (gossip validates concurrently; clients submit concurrently), so a short gap waits to be filled.
+	maxNonceGap = 64
+	// gapWait is how long a transaction behind a nonce gap waits for the gap to be filled before it is dropped.
+	gapWait = 30 * time.Second
+	// maxTxAge is how long a transaction may stay pending before it is dropped.
+	maxTxAge = time.Hour
 )
 
-// mempool holds valid, signed transactions waiting for a block: deduplicated by ID, indexed per sender by nonce,
-// bounded. It is owned by the node's event loop and has no lock.
-type mempool struct {
-	byID     map[chain.Hash]chain.Tx
-	bySender map[chain.Address]map[chain.Nonce]chain.Hash
-	since    map[chain.Hash]time.Time // when each transaction was admitted, for people (the explorer)
-	now      func() time.Time         // the clock of admission times; time.Now unless the node sets its own
+// poolTx is a pending transaction.
+type poolTx struct {
+	tx    chain.Tx
+	id    chain.Hash
+	added time.Time
 }
 
-func newMempool() *mempool {
-	return &mempool{byID: map[chain.Hash]chain.Tx{}, bySender: map[chain.Address]map[chain.Nonce]chain.Hash{},
-		since: map[chain.Hash]time.Time{}, now: time.Now}
+// mempool holds signed transactions that can apply on top of the head, deduplicated by ID and indexed per sender
+// by nonce (PROTOCOL.md §3). For each sender, the pending nonces from its account nonce on form a run that
+// applies in order, funded by the sender's own balance (its pending transfers to itself do not count), then up to
+// maxNonceGap nonces of transactions waiting for a gap to be filled. It is owned by the node's event loop and has
+// no lock.
+type mempool struct {
+	minFee  chain.Amount // genesis tx_fee
+	maxTxs  int          // maxPoolTxs; smaller in tests
+	byID    map[chain.Hash]*poolTx
+	senders map[chain.Address]*senderTxs
+	dropped *dropLog
+	now     func() time.Time
+}
+
+func newMempool(minFee chain.Amount, now func() time.Time) *mempool {
+	return &mempool{minFee: minFee, maxTxs: maxPoolTxs, byID: map[chain.Hash]*poolTx{}, senders: map[chain.Address]*senderTxs{},
+		dropped: newDropLog(maxDropped), now: now}
 }
 
 // Len returns the number of pending transactions.
@@ -50,106 +75,116 @@ func (p *mempool) Has(id chain.Hash) bool {
 	return ok
 }
 
-// Add admits a transaction whose stateless checks and signature have passed. A second transaction with the same
-// sender and nonce replaces nothing: the first one stays (ErrDuplicateTx).
+// Add admits a transaction whose stateless checks and signature have passed, if it can apply after its sender's
+// pending ones on st, the head state (PROTOCOL.md §3): its sender exists, the fee is at least the minimum, the
+// nonce is not used and is at most maxNonceGap beyond the sender's run, and the sender's balance covers every
+// pending transaction of the sender with it. A second transaction with the same sender and nonce replaces
+// nothing: the first one stays (ErrDuplicateTx).
 func (p *mempool) Add(tx chain.Tx, st *chain.State) error {
 	id := tx.ID()
 	if p.Has(id) {
 		return ErrDuplicateTx
 	}
-	next := st.Account(tx.From).Nonce
-	switch {
-	case tx.Nonce < next:
-		return fmt.Errorf("%w: nonce %d, account is at %d", ErrStaleTx, tx.Nonce, next)
-	case tx.Nonce-next >= maxNonceAheadBy:
-		return fmt.Errorf("%w: nonce %d is too far ahead of %d", ErrPoolFull, tx.Nonce, next)
+	if tx.Fee < p.minFee {
+		return fmt.Errorf("%w: fee %d, minimum %d", chain.ErrFeeTooLow, tx.Fee, p.minFee)
 	}
-	queue := p.bySender[tx.From]
-	if _, taken := queue[tx.Nonce]; taken {
-		return fmt.Errorf("%w: sender already has nonce %d pending", ErrDuplicateTx, tx.Nonce)
+	s := p.sender(tx.From, st)
+	pr, err := s.admits(&tx)
+	if err != nil {
+		p.forgetIfEmpty(tx.From, s)
+		return err
 	}
-	if len(p.byID) >= maxPoolTxs || len(queue) >= maxSenderTxs {
-		return ErrPoolFull
+	if len(p.byID) >= p.maxTxs && !p.evictFor(tx) {
+		p.forgetIfEmpty(tx.From, s)
+		return fmt.Errorf("%w: %d transactions, none pays less than %d", ErrPoolFull, len(p.byID), tx.Fee)
 	}
-	if queue == nil {
-		queue = map[chain.Nonce]chain.Hash{}
-		p.bySender[tx.From] = queue
-	}
-	queue[tx.Nonce] = id
-	p.byID[id] = tx
-	p.since[id] = p.now()
+	pt := &poolTx{tx: tx, id: id, added: p.now()}
+	s.insert(pt, pr)
+	p.byID[id] = pt
 	return nil
 }
 
-// Get returns a pending transaction.
-func (p *mempool) Get(id chain.Hash) (chain.Tx, bool) {
-	tx, ok := p.byID[id]
-	return tx, ok
-}
-
-// Oldest returns the transaction that has waited longest and when it was admitted; ok is false for an empty pool.
-// It looks at every entry (at most maxPoolTxs).
-func (p *mempool) Oldest() (tx chain.Tx, since time.Time, ok bool) {
-	var oldest chain.Hash
-	for id, t := range p.since {
-		if !ok || t.Before(since) || t.Equal(since) && bytes.Compare(id[:], oldest[:]) < 0 {
-			oldest, since, ok = id, t, true
-		}
+// sender returns from's pending transactions, brought up to date with its account on st.
+func (p *mempool) sender(from chain.Address, st *chain.State) *senderTxs {
+	s, ok := p.senders[from]
+	if !ok {
+		s = newSenderTxs(st.Account(from))
+		p.senders[from] = s
+		return s
 	}
-	return p.byID[oldest], since, ok
+	if acct := st.Account(from); s.dirty || acct != s.base {
+		p.resync(from, s, acct)
+		p.senders[from] = s // resync forgets a sender it empties
+	}
+	return s
 }
 
-// Remove drops the transactions with these IDs, if pending.
+func (p *mempool) forgetIfEmpty(from chain.Address, s *senderTxs) {
+	if len(s.txs) == 0 {
+		delete(p.senders, from)
+	}
+}
+
+// Remove takes transactions out of the pool because a block holds them.
 func (p *mempool) Remove(txs []chain.Tx) {
 	for i := range txs {
 		p.remove(txs[i].ID())
 	}
 }
 
-func (p *mempool) remove(id chain.Hash) {
-	tx, ok := p.byID[id]
+func (p *mempool) remove(id chain.Hash) *poolTx {
+	pt, ok := p.byID[id]
 	if !ok {
-		return
+		return nil
 	}
 	delete(p.byID, id)
-	delete(p.since, id)
-	queue := p.bySender[tx.From]
-	delete(queue, tx.Nonce)
-	if len(queue) == 0 {
-		delete(p.bySender, tx.From)
+	if s := p.senders[pt.tx.From]; s != nil {
+		s.delete(pt.tx.Nonce)
+		p.forgetIfEmpty(pt.tx.From, s)
 	}
+	return pt
 }
 
-// Prune drops every transaction whose nonce the state has passed (included in a block, or replaced).
-func (p *mempool) Prune(st *chain.State) {
-	for from, queue := range p.bySender {
-		next := st.Account(from).Nonce
-		for nonce, id := range queue {
-			if nonce < next {
-				p.remove(id)
-			}
+// Drop takes a transaction out of the pool because it cannot apply, with everything its sender has pending after
+// it (whose nonces it held up), and records why for Tx queries.
+func (p *mempool) Drop(tx chain.Tx, reason error) {
+	s := p.senders[tx.From]
+	if s == nil || s.txs[tx.Nonce] == nil || s.txs[tx.Nonce].id != tx.ID() {
+		return
+	}
+	p.dropFrom(tx.From, s, tx.Nonce, reason)
+}
+
+// dropFrom drops from's transactions with nonces ≥ first, the first for reason, the others as its followers.
+func (p *mempool) dropFrom(from chain.Address, s *senderTxs, first chain.Nonce, reason error) {
+	for _, nonce := range s.noncesFrom(first) {
+		pt := p.remove(s.txs[nonce].id)
+		why := reason
+		if nonce != first {
+			why = fmt.Errorf("nonce %d before it was dropped: %w", first, reason)
 		}
+		p.dropped.add(pt.id, why.Error(), p.now())
 	}
 }
 
 // NextNonce returns the nonce a new transaction of addr should carry: the account's nonce plus the run of
 // consecutive nonces already pending.
 func (p *mempool) NextNonce(addr chain.Address, st *chain.State) chain.Nonce {
-	n := st.Account(addr).Nonce
-	for {
-		if _, ok := p.bySender[addr][n]; !ok {
-			return n
-		}
-		n++
+	if _, ok := p.senders[addr]; !ok {
+		return st.Account(addr).Nonce // no entry for an address that is only looked at
 	}
+	s := p.sender(addr, st)
+	next := s.nextRun()
+	p.forgetIfEmpty(addr, s)
+	return next
 }
 
-// Select returns up to max transactions that can go into the next block on top of st: for each sender the run of
-// consecutive nonces from its account nonce, taken round-robin over senders in address order so that no sender
-// crowds out the others.
+// Select returns up to max transactions that can go into the next block on top of st: for each sender its run
+// of consecutive nonces from its account nonce, taken round-robin over senders in address order so that no
+// sender crowds out the others.
 func (p *mempool) Select(st *chain.State, max int) []chain.Tx {
-	senders := make([]chain.Address, 0, len(p.bySender))
-	for a := range p.bySender {
+	senders := make([]chain.Address, 0, len(p.senders))
+	for a := range p.senders {
 		senders = append(senders, a)
 	}
 	sort.Slice(senders, func(i, j int) bool { return bytes.Compare(senders[i][:], senders[j][:]) < 0 })
@@ -161,11 +196,11 @@ func (p *mempool) Select(st *chain.State, max int) []chain.Tx {
 	for progress := true; progress && len(out) < max; {
 		progress = false
 		for i, a := range senders {
-			id, ok := p.bySender[a][next[i]]
+			pt, ok := p.senders[a].txs[next[i]]
 			if !ok || len(out) >= max {
 				continue
 			}
-			out = append(out, p.byID[id])
+			out = append(out, pt.tx)
 			next[i]++
 			progress = true
 		}
@@ -176,21 +211,53 @@ func (p *mempool) Select(st *chain.State, max int) []chain.Tx {
 // All returns every pending transaction, in no particular order.
 func (p *mempool) All() []chain.Tx {
 	out := make([]chain.Tx, 0, len(p.byID))
-	for _, tx := range p.byID {
-		out = append(out, tx)
+	for _, pt := range p.byID {
+		out = append(out, pt.tx)
 	}
 	return out
 }
 
 // Run returns up to max pending transactions of one sender in nonce order, from its account nonce on.
 func (p *mempool) Run(addr chain.Address, st *chain.State, max int) []chain.Tx {
+	s, ok := p.senders[addr]
+	if !ok {
+		return nil
+	}
 	var out []chain.Tx
 	for n := st.Account(addr).Nonce; len(out) < max; n++ {
-		id, ok := p.bySender[addr][n]
+		pt, ok := s.txs[n]
 		if !ok {
 			break
 		}
-		out = append(out, p.byID[id])
+		out = append(out, pt.tx)
 	}
 	return out
+}
+
+// DropReason tells why a transaction recently left the pool without a block, if it did.
+func (p *mempool) DropReason(id chain.Hash) (string, bool) { return p.dropped.reason(id) }
+
+// Get returns a pending transaction.
+func (p *mempool) Get(id chain.Hash) (chain.Tx, bool) {
+	pt, ok := p.byID[id]
+	if !ok {
+		return chain.Tx{}, false
+	}
+	return pt.tx, true
+}
+
+// Oldest returns the transaction that has waited longest and when it was admitted; ok is false for an empty pool.
+// It looks at every entry (at most maxPoolTxs), for people (the explorer).
+func (p *mempool) Oldest() (tx chain.Tx, since time.Time, ok bool) {
+	var oldest *poolTx
+	for _, pt := range p.byID {
+		if oldest == nil || pt.added.Before(oldest.added) ||
+			pt.added.Equal(oldest.added) && bytes.Compare(pt.id[:], oldest.id[:]) < 0 {
+			oldest = pt
+		}
+	}
+	if oldest == nil {
+		return chain.Tx{}, time.Time{}, false
+	}
+	return oldest.tx, oldest.added, true
 }

@@ -4,121 +4,320 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/posnode/posnode/chain"
 )
 
-// mempoolFixture is a genesis with two funded accounts and their keys.
-func mempoolFixture(t *testing.T) (*chain.State, []ed25519.PrivateKey, chain.Hash) {
+// poolFixture is a genesis with two funded accounts (balance 100, stake 5, tx_fee 1), a key without an account,
+// and a mempool on a clock the test moves.
+type poolFixture struct {
+	st    *chain.State
+	keys  []ed25519.PrivateKey // 0 and 1 funded, 2 without an account
+	id    chain.Hash
+	now   time.Time
+	pool  *mempool
+	proto *chain.Genesis
+}
+
+func newPoolFixture(t *testing.T) *poolFixture { return newPoolFixtureWith(t, 100) }
+
+// newPoolFixtureWith is newPoolFixture with another balance for the funded accounts.
+func newPoolFixtureWith(t *testing.T, balance chain.Amount) *poolFixture {
 	t.Helper()
 	g := &chain.Genesis{ChainID: "mempool-test", Time: time.Unix(0, 0), SlotDuration: chain.Duration(time.Second),
 		EpochLength: 4, MinStake: 1, TxFee: 1}
-	var keys []ed25519.PrivateKey
-	for i := range 2 {
+	f := &poolFixture{now: time.Unix(1000, 0), proto: g}
+	for i := range 3 {
 		seed := sha256.Sum256([]byte{byte(i)})
 		k := ed25519.NewKeyFromSeed(seed[:])
-		keys = append(keys, k)
-		g.Allocations = append(g.Allocations, chain.Allocation{Address: chain.AddressOf(k.Public().(ed25519.PublicKey)), Balance: 100, Stake: 5})
+		f.keys = append(f.keys, k)
+		if i < 2 {
+			g.Allocations = append(g.Allocations, chain.Allocation{Address: addrOf(k), Balance: balance, Stake: 5})
+		}
 	}
-	return g.State(), keys, g.Hash()
+	f.st, f.id = g.State(), g.Hash()
+	f.pool = newMempool(g.TxFee, func() time.Time { return f.now })
+	return f
+}
+
+func addrOf(k ed25519.PrivateKey) chain.Address {
+	return chain.AddressOf(k.Public().(ed25519.PublicKey))
+}
+
+// tx signs a transaction of key k.
+func (f *poolFixture) tx(k int, kind chain.TxKind, nonce chain.Nonce, value uint64, fee chain.Amount) chain.Tx {
+	tx := chain.Tx{Kind: kind, From: addrOf(f.keys[k]), Nonce: nonce, Value: value, Fee: fee}
+	if kind == chain.TxTransfer {
+		tx.To = addrOf(f.keys[1-k%2])
+	}
+	tx.Sign(f.id, f.keys[k])
+	return tx
+}
+
+func (f *poolFixture) bpm(k int, nonce chain.Nonce) chain.Tx {
+	return f.tx(k, chain.TxBPM, nonce, 70, 1)
+}
+
+func (f *poolFixture) mustAdd(t *testing.T, txs ...chain.Tx) {
+	t.Helper()
+	for _, tx := range txs {
+		if err := f.pool.Add(tx, f.st); err != nil {
+			t.Fatalf("add nonce %d of %s: %v", tx.Nonce, tx.From.Short(), err)
+		}
+	}
 }
 
 func bpmTx(key ed25519.PrivateKey, nonce chain.Nonce, id chain.Hash) chain.Tx {
-	tx := chain.Tx{Kind: chain.TxBPM, From: chain.AddressOf(key.Public().(ed25519.PublicKey)), Nonce: nonce, Value: 70, Fee: 1}
+	tx := chain.Tx{Kind: chain.TxBPM, From: addrOf(key), Nonce: nonce, Value: 70, Fee: 1}
 	tx.Sign(id, key)
 	return tx
 }
 
+// Admission applies the ledger's rules against the sender's pending state (PROTOCOL.md §3).
 func TestMempoolAdmission(t *testing.T) {
-	st, keys, id := mempoolFixture(t)
-	p := newMempool()
-	tx0 := bpmTx(keys[0], 0, id)
-	if err := p.Add(tx0, st); err != nil {
-		t.Fatalf("first add: %v", err)
-	}
+	f := newPoolFixture(t)
+	f.mustAdd(t, f.bpm(0, 0), f.bpm(0, 1))
+	f.mustAdd(t, f.bpm(1, 0), f.bpm(1, 2), f.bpm(1, 3)) // key 1: nonce 1 missing, 2 and 3 wait for it
+	other := f.bpm(0, 1)
+	other.Value = 80
+	other.Sign(f.id, f.keys[0])
 	tests := []struct {
 		name string
 		tx   chain.Tx
 		want error
 	}{
-		{"same tx again", tx0, ErrDuplicateTx},
-		{"same nonce, other content", func() chain.Tx { tx := bpmTx(keys[0], 0, id); tx.Value = 80; tx.Sign(id, keys[0]); return tx }(), ErrDuplicateTx},
-		{"nonce too far ahead", bpmTx(keys[0], maxNonceAheadBy, id), ErrPoolFull},
+		{"same tx again", f.bpm(0, 1), ErrDuplicateTx},
+		{"same nonce, other content", other, ErrDuplicateTx},
+		{"sender without an account", f.bpm(2, 0), chain.ErrUnknownAccount},
+		{"fee below the minimum", f.tx(0, chain.TxBPM, 2, 70, 0), chain.ErrFeeTooLow},
+		{"nonce too far beyond the run", f.bpm(0, 2+maxNonceGap+1), ErrNonceGap},
+		{"transfer over the balance", f.tx(0, chain.TxTransfer, 2, 100, 1), chain.ErrInsufficientBalance},
+		{"stake of what the pending records leave, plus one", f.tx(0, chain.TxStake, 2, 98, 1), chain.ErrInsufficientBalance},
+		{"unstake over the stake", f.tx(0, chain.TxUnstake, 2, 6, 1), chain.ErrInsufficientStake},
+		{"transfer that starves the records waiting behind it", f.tx(1, chain.TxTransfer, 1, 98, 1), ErrBreaksLater},
 	}
 	for _, tt := range tests {
-		if err := p.Add(tt.tx, st); !errors.Is(err, tt.want) {
+		err := f.pool.Add(tt.tx, f.st)
+		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if got := p.NextNonce(tx0.From, st); got != 1 {
-		t.Errorf("next nonce: got %d, want 1", got)
+	f.mustAdd(t, f.tx(0, chain.TxStake, 2, 97, 1))    // exactly what the two records leave
+	f.mustAdd(t, f.tx(1, chain.TxTransfer, 1, 96, 1)) // leaves the fees of nonces 2 and 3
+	if got := f.pool.NextNonce(addrOf(f.keys[1]), f.st); got != 4 {
+		t.Errorf("key 1's next nonce once the gap is filled: got %d, want 4", got)
+	}
+	if got := f.pool.Len(); got != 7 {
+		t.Errorf("pool holds %d transactions, want 7", got)
 	}
 }
 
 func TestMempoolSelectsRunsRoundRobin(t *testing.T) {
-	st, keys, id := mempoolFixture(t)
-	p := newMempool()
-	for _, n := range []chain.Nonce{0, 1, 3} { // nonce 2 missing: 3 must wait
-		if err := p.Add(bpmTx(keys[0], n, id), st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := p.Add(bpmTx(keys[1], 0, id), st); err != nil {
-		t.Fatal(err)
-	}
-	got := p.Select(st, 10)
+	f := newPoolFixture(t)
+	f.mustAdd(t, f.bpm(0, 0), f.bpm(0, 1), f.bpm(0, 3)) // nonce 2 missing: 3 must wait
+	f.mustAdd(t, f.bpm(1, 0))
+	got := f.pool.Select(f.st, 10)
 	if len(got) != 3 {
 		t.Fatalf("got %d txs, want 3 (the gap holds nonce 3 back)", len(got))
 	}
 	if got[0].From == got[1].From {
 		t.Errorf("got senders %s, %s first; want round-robin", got[0].From.Short(), got[1].From.Short())
 	}
-	if got := p.Select(st, 1); len(got) != 1 {
+	if got := f.pool.Select(f.st, 1); len(got) != 1 {
 		t.Errorf("max 1: got %d txs", len(got))
 	}
 }
 
-func TestMempoolPruneAndStale(t *testing.T) {
-	st, keys, id := mempoolFixture(t)
-	p := newMempool()
-	tx0, tx1 := bpmTx(keys[0], 0, id), bpmTx(keys[0], 1, id)
-	p.Add(tx0, st)
-	p.Add(tx1, st)
-	if err := st.ApplyTx(&tx0); err != nil {
+// After a new head, a transaction that can no longer apply leaves the pool with its followers, and its reason is
+// kept for Tx queries.
+func TestMempoolRevalidate(t *testing.T) {
+	f := newPoolFixture(t)
+	b0, b1, b2 := f.bpm(0, 0), f.bpm(0, 1), f.bpm(0, 2)
+	f.mustAdd(t, b0, b1, b2)
+	replacing := f.tx(0, chain.TxTransfer, 0, 98, 1) // another nonce-0 transaction, committed elsewhere
+	head := f.st.Clone()
+	if err := head.ApplyTx(&replacing); err != nil {
 		t.Fatal(err)
 	}
-	p.Prune(st)
-	if p.Has(tx0.ID()) || !p.Has(tx1.ID()) || p.Len() != 1 {
-		t.Errorf("after prune: has tx0 %v, tx1 %v, len %d; want false, true, 1", p.Has(tx0.ID()), p.Has(tx1.ID()), p.Len())
+	f.pool.Revalidate(head) // b0 is replaced; b1 and b2 would need 2 tokens, and 1 is left
+	if f.pool.Has(b0.ID()) || !f.pool.Has(b1.ID()) || f.pool.Has(b2.ID()) {
+		t.Fatalf("after the head moved: has b0 %v b1 %v b2 %v; want false true false",
+			f.pool.Has(b0.ID()), f.pool.Has(b1.ID()), f.pool.Has(b2.ID()))
 	}
-	if err := p.Add(tx0, st); !errors.Is(err, ErrStaleTx) {
-		t.Errorf("re-adding a committed tx: got %v, want ErrStaleTx", err)
+	for _, c := range []struct {
+		tx   chain.Tx
+		want string
+	}{{b0, "used by another transaction"}, {b2, "insufficient balance"}} {
+		reason, ok := f.pool.DropReason(c.tx.ID())
+		if !ok || !strings.Contains(reason, c.want) {
+			t.Errorf("drop reason of nonce %d: got %q, %v; want one containing %q", c.tx.Nonce, reason, ok, c.want)
+		}
+	}
+	if err := f.pool.Add(b0, head); !errors.Is(err, ErrStaleTx) {
+		t.Errorf("re-adding a replaced tx: got %v, want ErrStaleTx", err)
+	}
+	f.pool.Remove([]chain.Tx{b1})
+	if f.pool.Len() != 0 || len(f.pool.senders) != 0 {
+		t.Errorf("after removing the last one: %d txs, %d senders; want none", f.pool.Len(), len(f.pool.senders))
+	}
+}
+
+// A transaction behind a nonce gap waits gapWait for it; then it leaves, with the reason.
+func TestMempoolGapExpires(t *testing.T) {
+	f := newPoolFixture(t)
+	waiting := f.bpm(0, 5)
+	f.mustAdd(t, f.bpm(0, 0), waiting)
+	f.now = f.now.Add(gapWait - time.Second)
+	f.pool.Revalidate(f.st)
+	if !f.pool.Has(waiting.ID()) {
+		t.Fatal("dropped before gapWait")
+	}
+	f.now = f.now.Add(2 * time.Second)
+	f.pool.Revalidate(f.st)
+	if f.pool.Has(waiting.ID()) || f.pool.Len() != 1 {
+		t.Fatalf("after gapWait: has the waiting tx %v, len %d; want false, 1", f.pool.Has(waiting.ID()), f.pool.Len())
+	}
+	if reason, _ := f.pool.DropReason(waiting.ID()); !strings.Contains(reason, "nonce gap") {
+		t.Errorf("drop reason: got %q, want one about the nonce gap", reason)
+	}
+	f.now = f.now.Add(maxTxAge)
+	f.pool.Revalidate(f.st)
+	if f.pool.Len() != 0 {
+		t.Errorf("after maxTxAge: %d txs left, want 0", f.pool.Len())
+	}
+}
+
+// A full pool takes a transaction that pays more by evicting the last transaction of the sender that pays least;
+// at equal fees it refuses.
+func TestMempoolEviction(t *testing.T) {
+	f := newPoolFixture(t)
+	f.pool.maxTxs = 3
+	f.mustAdd(t, f.bpm(0, 0), f.bpm(0, 1), f.bpm(1, 0))
+	if err := f.pool.Add(f.bpm(1, 1), f.st); !errors.Is(err, ErrPoolFull) {
+		t.Fatalf("equal fee into a full pool: got %v, want ErrPoolFull", err)
+	}
+	rich := f.tx(1, chain.TxBPM, 1, 70, 5)
+	f.mustAdd(t, rich)
+	evicted := f.bpm(0, 1)
+	if f.pool.Has(evicted.ID()) || !f.pool.Has(rich.ID()) || f.pool.Len() != 3 {
+		t.Fatalf("after eviction: evicted still there %v, rich admitted %v, len %d", f.pool.Has(evicted.ID()),
+			f.pool.Has(rich.ID()), f.pool.Len())
+	}
+	if reason, _ := f.pool.DropReason(evicted.ID()); !strings.Contains(reason, "evicted") {
+		t.Errorf("drop reason: got %q, want eviction", reason)
+	}
+	if got := f.pool.NextNonce(addrOf(f.keys[0]), f.st); got != 1 {
+		t.Errorf("next nonce of the evicted sender: got %d, want 1", got)
+	}
+}
+
+// spend, the pool's forecast, agrees with the ledger (State.ApplyTx) on a random walk of transactions.
+func TestSpendMatchesLedger(t *testing.T) {
+	f := newPoolFixtureWith(t, 5000)
+	r := rand.New(rand.NewPCG(1, 2))
+	kinds := []chain.TxKind{chain.TxTransfer, chain.TxStake, chain.TxUnstake, chain.TxBPM}
+	st := f.st.Clone()
+	from := addrOf(f.keys[0])
+	applied, refused := 0, 0
+	for i := range 2000 {
+		kind, value := kinds[r.IntN(len(kinds))], r.Uint64N(40)+1
+		if kind == chain.TxBPM {
+			value = 70
+		}
+		acct := st.Account(from)
+		tx := f.tx(0, kind, acct.Nonce, value, chain.Amount(r.Uint64N(3)+1))
+		got, gotErr := spend(acct, &tx)
+		wantErr := st.ApplyTx(&tx)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("tx %d (%s %d): spend says %v, ledger says %v", i, kind, value, gotErr, wantErr)
+		}
+		if gotErr != nil {
+			refused++
+			f.topUp(t, st)
+			continue
+		}
+		applied++
+		want := st.Account(from)
+		got.UnbondEpoch = want.UnbondEpoch // the ledger's to set; nothing the forecast decides depends on it
+		if got != want {
+			t.Fatalf("tx %d (%s %d): spend gives %+v, ledger %+v", i, kind, value, got, want)
+		}
+	}
+	if applied < 100 || refused < 100 {
+		t.Errorf("the walk applied %d and refused %d transactions; want ≥ 100 of each", applied, refused)
+	}
+}
+
+// topUp moves 50 tokens from key 1 to key 0 on st, while key 1 has them.
+func (f *poolFixture) topUp(t *testing.T, st *chain.State) {
+	t.Helper()
+	rich := st.Account(addrOf(f.keys[1]))
+	if rich.Balance < 60 {
+		return
+	}
+	tx := f.tx(1, chain.TxTransfer, rich.Nonce, 50, 1)
+	if err := st.ApplyTx(&tx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDropLogKeepsTheLatest(t *testing.T) {
+	d := newDropLog(3)
+	ids := []chain.Hash{{1}, {2}, {3}, {4}}
+	for i, id := range ids {
+		d.add(id, "reason", time.Unix(int64(i), 0))
+	}
+	if _, ok := d.reason(ids[0]); ok {
+		t.Error("the oldest record is still kept past capacity")
+	}
+	for _, id := range ids[1:] {
+		if _, ok := d.reason(id); !ok {
+			t.Errorf("record %x lost", id[:1])
+		}
+	}
+}
+
+// mempoolFixture returns the state, the funded keys and the chain ID of a poolFixture.
+func mempoolFixture(t *testing.T) (*chain.State, []ed25519.PrivateKey, chain.Hash) {
+	f := newPoolFixture(t)
+	return f.st, f.keys[:2], f.id
+}
+
+// Looking up the next nonce of an address with nothing pending leaves no trace in the pool.
+func TestMempoolNextNonceKeepsNoEntry(t *testing.T) {
+	f := newPoolFixture(t)
+	for i := range 3 {
+		if got := f.pool.NextNonce(addrOf(f.keys[i]), f.st); got != 0 {
+			t.Errorf("key %d: got next nonce %d, want 0", i, got)
+		}
+	}
+	if len(f.pool.senders) != 0 {
+		t.Errorf("got %d sender entries after lookups, want 0", len(f.pool.senders))
 	}
 }
 
 // Oldest finds the transaction admitted first, and forgets it once it leaves the pool.
 func TestMempoolOldest(t *testing.T) {
-	st, keys, id := mempoolFixture(t)
-	p := newMempool()
-	if _, _, ok := p.Oldest(); ok {
+	f := newPoolFixture(t)
+	if _, _, ok := f.pool.Oldest(); ok {
 		t.Fatal("an empty pool has an oldest transaction")
 	}
-	clock := time.Unix(1000, 0)
-	p.now = func() time.Time { return clock }
-	first, second := bpmTx(keys[1], 0, id), bpmTx(keys[0], 0, id)
-	for _, tx := range []chain.Tx{first, second} {
-		if err := p.Add(tx, st); err != nil {
-			t.Fatal(err)
-		}
-		clock = clock.Add(time.Second)
-	}
-	if tx, since, ok := p.Oldest(); !ok || tx.ID() != first.ID() || !since.Equal(time.Unix(1000, 0)) {
+	first, second := f.bpm(1, 0), f.bpm(0, 0)
+	f.mustAdd(t, first)
+	f.now = f.now.Add(time.Second)
+	f.mustAdd(t, second)
+	if tx, since, ok := f.pool.Oldest(); !ok || tx.ID() != first.ID() || !since.Equal(time.Unix(1000, 0)) {
 		t.Errorf("oldest: got %s at %s, want %s at 1000 s", tx.ID().Short(), since, first.ID().Short())
 	}
-	p.Remove([]chain.Tx{first})
-	if tx, since, ok := p.Oldest(); !ok || tx.ID() != second.ID() || !since.Equal(time.Unix(1001, 0)) {
+	f.pool.Remove([]chain.Tx{first})
+	if tx, since, ok := f.pool.Oldest(); !ok || tx.ID() != second.ID() || !since.Equal(time.Unix(1001, 0)) {
 		t.Errorf("after removing it: got %s at %s, want %s at 1001 s", tx.ID().Short(), since, second.ID().Short())
+	}
+	if tx, ok := f.pool.Get(second.ID()); !ok || tx.ID() != second.ID() {
+		t.Errorf("Get: got %v, want the pending transaction", ok)
 	}
 }

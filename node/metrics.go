@@ -18,6 +18,10 @@ type metrics struct {
 	slotsMissed prometheus.Counter
 	reorgs      prometheus.Counter
 	gossip      *prometheus.CounterVec
+	// syncPenalties counts sync failures a peer was penalised for (PROTOCOL.md §10).
+	syncPenalties prometheus.Counter
+	// doppelganger is 1 once another process was seen signing with this node's key.
+	doppelganger prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -31,8 +35,13 @@ func newMetrics() *metrics {
 		reorgs:      prometheus.NewCounter(prometheus.CounterOpts{Name: "posnode_reorgs_total", Help: "Head switches that abandoned at least one block."}),
 		gossip: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "posnode_gossip_validation_total",
 			Help: "Gossip validation outcomes by topic and verdict."}, []string{"topic", "verdict"}),
+		syncPenalties: prometheus.NewCounter(prometheus.CounterOpts{Name: "posnode_sync_penalties_total",
+			Help: "Syncs that failed by a peer's fault: invalid or undelivered answers, expired requests."}),
+		doppelganger: prometheus.NewGauge(prometheus.GaugeOpts{Name: "posnode_doppelganger",
+			Help: "1 once another process was seen signing with this node's key; the node has stopped signing."}),
 	}
-	m.reg.MustRegister(m.height, m.slot, m.mempool, m.slotsWon, m.slotsMissed, m.reorgs, m.gossip)
+	m.reg.MustRegister(m.height, m.slot, m.mempool, m.slotsWon, m.slotsMissed, m.reorgs, m.gossip, m.syncPenalties,
+		m.doppelganger)
 	return m
 }
 

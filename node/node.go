@@ -8,14 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
 	"github.com/posnode/posnode/node/httpapi"
 	"github.com/posnode/posnode/node/prompt"
+	"github.com/posnode/posnode/node/slashprot"
 	"github.com/posnode/posnode/node/view"
 	"github.com/posnode/posnode/p2p"
 )
@@ -41,6 +44,9 @@ type Config struct {
 	// OnBlock, if set, is called on the event loop each time a block is stored: proposed here (local) or
 	// imported. It must return quickly; benchmarks use it to time propagation.
 	OnBlock func(b *chain.Block, local bool)
+	// DoppelgangerSlots is how many slots after start the node watches for blocks signed with its key by another
+	// process before it signs anything (PROTOCOL.md §10); 0 skips the wait (tests). Detection runs either way.
+	DoppelgangerSlots uint64
 }
 
 // Node is one posnode peer. Create it with New, then Run it.
@@ -52,17 +58,20 @@ type Node struct {
 	chainID chain.Hash
 	store   chain.Store
 	journal *journal        // users' transactions until a block holds them
+	guard   *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
 	sigs    *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
 	metrics *metrics
 
-	calls    chan func()      // closures run by the event loop
-	syncReqs chan string      // peers to sync from
-	pubs     chan publication // messages for the publisher
-	events   chan string      // announcements for the prompt (nil without a prompt)
-	started  chan struct{}    // closed once the network is up and the loop runs
-	stopped  chan struct{}    // closed when the loop has exited
+	rangePace *rate.Limiter    // the syncer's own pace of range requests (rangePace)
+	calls     chan func()      // closures run by the event loop
+	syncReqs  chan string      // peers to sync from
+	pubs      chan publication // messages for the publisher
+	events    chan string      // announcements for the prompt (nil without a prompt)
+	started   chan struct{}    // closed once the network is up and the loop runs
+	stopped   chan struct{}    // closed when the loop has exited
 
-	host       *p2p.Host // set before started is closed
+	head       atomic.Pointer[headView] // the head as of the loop's last change, for readers off the loop
+	host       *p2p.Host                // set before started is closed
 	blockTopic *p2p.Topic
 	txTopic    *p2p.Topic
 	http       *httpapi.Server // nil without an API
@@ -75,11 +84,26 @@ type Node struct {
 type loopState struct {
 	tree       *chain.Tree
 	pool       *mempool
-	lastSigned chain.Slot // highest slot this key ever signed a block for (durable)
+	held       held       // admitted transactions of this node's users that are not durable yet
+	lastSigned chain.Slot // highest slot this key ever signed a block for, as guard records it
 	synced     bool       // caught up with the best peer seen; proposing allowed
 	syncing    bool
+	syncActive time.Time // when the running sync started or last imported a block
 	startedAt  time.Time
 	orphans    orphanLog // blocks off the canonical chain, for the explorer's slot grid
+	// Doppelganger protection (doppelganger.go).
+	watchFrom    chain.Slot // blocks of this key from this slot on that the store lacks are another process's
+	signFrom     chain.Slot // first slot the node may sign
+	doppelganger string     // what showed another process signing with this key; "" while none did
+}
+
+// headView is the canonical head and its state, published by the event loop at every head change for the
+// goroutines that must not wait for the loop: status requests and the first check of gossiped transactions. A
+// head state is never modified once chain.Tree holds it (the tree clones before it applies), so reading it off
+// the loop is safe.
+type headView struct {
+	tip   chain.Tip
+	state *chain.State
 }
 
 type publication struct {
@@ -87,6 +111,8 @@ type publication struct {
 	data  []byte
 }
 
+// metaLastSigned is where versions before the slashing protection record kept the last signed slot, in
+// chain.db; openSlashing moves it over.
 const metaLastSigned = "last_signed_slot"
 
 // sigCacheSize is how many verified transactions a node remembers: twice what its mempool holds, so that a
@@ -114,28 +140,30 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := chain.OpenBolt(filepath.Join(cfg.Data, "chain.db"))
+	dbPath := filepath.Join(cfg.Data, "chain.db")
+	store, err := chain.OpenBolt(dbPath)
 	if err != nil {
-		return nil, fmt.Errorf("open chain database: %w", err)
+		return nil, damagedDB(dbPath, fmt.Errorf("open chain database: %w", err))
 	}
 	sigs := chain.NewSigCache(cfg.Genesis.Hash(), sigCacheSize)
 	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: store, Elect: consensus.Leader,
 		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs})
 	if err != nil {
 		store.Close()
-		return nil, fmt.Errorf("open chain: %w", err)
+		return nil, damagedDB(dbPath, fmt.Errorf("open chain: %w", err))
 	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
 		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, metrics: newMetrics(),
-		calls: make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
+		rangePace: rate.NewLimiter(rangePace, rangePace),
+		calls:     make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
 		started: make(chan struct{}), stopped: make(chan struct{}), genesis: genesisView(cfg.Genesis),
 	}
 	if cfg.Console != nil {
 		n.events = make(chan string, 256)
 	}
-	n.tree, n.pool = tree, newMempool()
-	n.pool.now = cfg.Now
+	n.tree, n.pool, n.held = tree, newMempool(cfg.Genesis.TxFee, cfg.Now), held{}
+	n.publishHead()
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err
@@ -146,28 +174,31 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// restore reads what the node recorded before it last stopped: the last slot it signed, and the transactions its
-// users submitted that no block holds yet, which go back into the mempool.
+// restore reads what the node recorded before it last stopped: what it signed, and the transactions its users
+// submitted that no block holds yet, which go back into the mempool.
 func (n *Node) restore() error {
-	var err error
-	if n.lastSigned, err = loadLastSigned(n.store); err != nil {
+	if err := n.openSlashing(); err != nil {
 		return err
 	}
-	j, pending, err := openJournal(filepath.Join(n.cfg.Data, "pending.txs"))
+	path := filepath.Join(n.cfg.Data, "pending.txs")
+	j, pending, err := openJournal(path, func(bytes int, reason error) {
+		n.log.Warn("journal: cut off a torn tail left by a crash", zap.String("file", path), zap.Int("bytes", bytes), zap.Error(reason))
+	})
 	if err != nil {
+		n.guard.Close()
 		return err
 	}
 	n.journal = j
-	restored := 0
-	for _, tx := range pending {
-		if n.pool.Add(tx, n.tree.HeadState()) == nil {
-			restored++
-		}
-	}
-	if restored > 0 {
-		n.log.Info("restored pending transactions", zap.Int("txs", restored))
-	}
+	n.restorePending(pending)
 	return nil
+}
+
+// damagedDB adds to err, when it reports a damaged chain database, what the operator should do.
+func damagedDB(path string, err error) error {
+	if !errors.Is(err, chain.ErrCorruptStore) {
+		return err
+	}
+	return fmt.Errorf("%w; the chain database is damaged: move it aside (mv %s %s.damaged) and start again to fetch the chain from peers", err, path, path)
 }
 
 func loadLastSigned(store chain.Store) (chain.Slot, error) {
@@ -206,6 +237,7 @@ func (n *Node) HTTPAddr() string {
 // closes the store.
 func (n *Node) Run(ctx context.Context) error {
 	defer n.store.Close()
+	defer n.guard.Close()
 	defer n.journal.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -231,6 +263,7 @@ func (n *Node) Run(ctx context.Context) error {
 		})
 	}
 	n.startedAt = n.cfg.Now()
+	n.startDoppelgangerWatch()
 	if wait := n.cfg.Genesis.Time.Sub(n.startedAt); wait > 0 {
 		n.log.Info("waiting for genesis", zap.Time("genesis_time", n.cfg.Genesis.Time), zap.Duration("in", wait.Round(time.Millisecond)))
 	}
@@ -284,8 +317,8 @@ func (n *Node) startNetwork(ctx context.Context) error {
 		return fmt.Errorf("join topics: %w", err)
 	}
 	n.metrics.watchPeers(func() float64 { return float64(len(host.Peers())) })
-	host.Handle(protoStatus, n.serveStatus)
-	host.Handle(protoBlocks, n.serveBlocks)
+	host.Handle(protoStatus, n.serveStatus, statusLimits...)
+	host.Handle(protoBlocks, n.serveBlocks, rangeLimits...)
 	for _, a := range host.Addrs() {
 		n.log.Info("listening", zap.String("addr", a))
 	}

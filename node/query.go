@@ -48,7 +48,8 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		st = Status{PeerID: n.self.String(), ChainID: g.ChainID, GenesisHash: n.chainID, Height: uint64(head.Height),
 			Head: head.Hash, HeadSlot: uint64(head.Slot), Slot: uint64(slot), Epoch: uint64(g.EpochOf(slot)),
 			Peers: peers, Synced: n.synced && !n.syncing && peers > 0, Mempool: n.pool.Len(),
-			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee)}
+			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee),
+			Signing: n.signing(), Doppelganger: n.doppelganger != ""}
 	})
 	return st, err
 }
@@ -187,7 +188,8 @@ func (n *Node) Validators(ctx context.Context) (epoch uint64, vals []ValidatorVi
 	return epoch, vals, err
 }
 
-// Tx finds a transaction in the mempool or on the canonical chain.
+// Tx finds a transaction in the mempool, on the canonical chain, or among the transactions the mempool recently
+// dropped because they could no longer apply (with the reason).
 func (n *Node) Tx(ctx context.Context, id chain.Hash) (TxStatus, error) {
 	st := TxStatus{ID: id}
 	found := false
@@ -198,26 +200,35 @@ func (n *Node) Tx(ctx context.Context, id chain.Hash) (TxStatus, error) {
 	return st, err
 }
 
-// txStatus finds id in the mempool or on the canonical chain, with the transaction itself.
+// txStatus finds id in the mempool, on the canonical chain or among the dropped transactions, with the
+// transaction itself when the node holds it.
 func (n *Node) txStatus(id chain.Hash) (TxStatus, bool) {
 	if tx, ok := n.pool.Get(id); ok {
 		v := viewTx(tx)
 		return TxStatus{ID: id, Status: "pending", Tx: &v}, true
 	}
-	h, blk, ok := n.tree.TxHeight(id)
-	if !ok {
-		return TxStatus{ID: id}, false
+	if h, blk, ok := n.tree.TxHeight(id); ok {
+		return TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk, Tx: n.committedTx(blk, id)}, true
 	}
-	st := TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk}
-	if b, err := n.tree.Block(blk); err == nil {
-		for _, tx := range b.Txs {
-			if tx.ID() == id {
-				v := viewTx(tx)
-				st.Tx = &v
-			}
+	if reason, ok := n.pool.DropReason(id); ok {
+		return TxStatus{ID: id, Status: "dropped", Reason: reason}, true
+	}
+	return TxStatus{ID: id}, false
+}
+
+// committedTx returns transaction id of stored block blk; nil if the block cannot be read.
+func (n *Node) committedTx(blk, id chain.Hash) *TxView {
+	b, err := n.tree.Block(blk)
+	if err != nil {
+		return nil
+	}
+	for _, tx := range b.Txs {
+		if tx.ID() == id {
+			v := viewTx(tx)
+			return &v
 		}
 	}
-	return st, true
+	return nil
 }
 
 // FindTx finds a transaction by its ID or by a prefix of it of at least MinTxPrefix hex digits, among the

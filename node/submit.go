@@ -10,8 +10,10 @@ import (
 	"github.com/posnode/posnode/node/view"
 )
 
-// Submit admits a transaction signed elsewhere (PROTOCOL.md §3) and gossips it. Errors are of the kinds
-// view.ErrInvalidTx, view.ErrBusy (mempool full; ErrPoolFull) or view.ErrStopped, with the cause in the message.
+// Submit admits a transaction signed elsewhere (PROTOCOL.md §3), and returns once it is durable in the journal;
+// only then is it gossiped or proposed. Errors are of the kinds view.ErrInvalidTx, view.ErrBusy (mempool full,
+// ErrPoolFull; or the journal cannot store it, ErrStorage, and then nothing of it is kept) or view.ErrStopped,
+// with the cause in the message.
 func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	if err := tx.ValidateBasic(); err != nil {
 		return chain.Hash{}, refused(err)
@@ -19,27 +21,35 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	if err := n.sigs.Verify(&tx); err != nil {
 		return chain.Hash{}, refused(err)
 	}
-	var seq uint64
+	var b *batch
 	var err error
-	if callErr := n.call(ctx, func() { seq, err = n.submit(tx) }); callErr != nil {
+	if callErr := n.call(ctx, func() { b, err = n.submit(tx) }); callErr != nil {
 		return chain.Hash{}, callErr
 	}
 	if err != nil {
 		return chain.Hash{}, refused(err)
 	}
-	return tx.ID(), n.journal.Sync(seq)
+	if err := n.settle(ctx, tx, b); err != nil {
+		return chain.Hash{}, view.Classed(view.ErrBusy, err)
+	}
+	return tx.ID(), nil
 }
 
 // SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. Value-moving
 // kinds are checked against the head's balances first, so a user hears at once that a stake is too large, and
-// nothing that can never apply (ErrAmountOverflow) is signed. Errors as for Submit.
+// nothing that can never apply (ErrAmountOverflow) is signed. Errors as for Submit; once another process was seen
+// signing with the node's key it fails with ErrDoppelganger.
 func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
-	var id chain.Hash
-	var seq uint64
+	var tx chain.Tx
+	var b *batch
 	var err error
 	callErr := n.call(ctx, func() {
+		if n.doppelganger != "" {
+			err = fmt.Errorf("%w: %s", ErrDoppelganger, n.doppelganger)
+			return
+		}
 		st := n.tree.HeadState()
-		tx := chain.Tx{Kind: kind, From: n.self, Nonce: n.pool.NextNonce(n.self, st), To: to, Value: value,
+		tx = chain.Tx{Kind: kind, From: n.self, Nonce: n.pool.NextNonce(n.self, st), To: to, Value: value,
 			Fee: n.cfg.Genesis.TxFee}
 		if err = tx.ValidateBasic(); err != nil {
 			return
@@ -48,8 +58,7 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 			return
 		}
 		tx.Sign(n.chainID, n.key)
-		id = tx.ID()
-		seq, err = n.submit(tx)
+		b, err = n.submit(tx)
 	})
 	if callErr != nil {
 		return chain.Hash{}, callErr
@@ -57,7 +66,10 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 	if err != nil {
 		return chain.Hash{}, refused(err)
 	}
-	return id, n.journal.Sync(seq)
+	if err := n.settle(ctx, tx, b); err != nil {
+		return chain.Hash{}, view.Classed(view.ErrBusy, err)
+	}
+	return tx.ID(), nil
 }
 
 // refused classes a submission's error for the surfaces: a full mempool is worth a retry, anything else is the

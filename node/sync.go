@@ -11,28 +11,48 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/p2p"
 )
 
 const (
-	syncRequestTimeout = 10 * time.Second
-	pollPeersPerRound  = 3
+	// statusTimeout and rangeTimeout bound one sync request; a peer that lets one expire is penalised.
+	statusTimeout = 3 * time.Second
+	rangeTimeout  = 5 * time.Second
+	// pollPeersPerRound is how many random peers are asked for their heads every pollEvery.
+	pollPeersPerRound = 3
+	// syncPeerEvery is the shortest time between two syncs with one peer (a later request waits): it keeps this
+	// node inside every peer's request limits however many gossiped blocks with unknown parents a peer sends.
+	syncPeerEvery = 100 * time.Millisecond
+	// maxStepsBack bounds how often a sync steps back (doubling) to find where the peer's chain joins ours.
+	maxStepsBack = 64
 )
 
-// serveStatus answers a status request with this node's head (PROTOCOL.md §10).
-func (n *Node) serveStatus(ctx context.Context, _ string, _ []byte) ([]byte, error) {
-	var st status
-	if err := n.call(ctx, func() { st = n.status() }); err != nil {
-		return nil, err
-	}
-	return st.encode(), nil
+// Served request limits per peer (PROTOCOL.md §10): above what an honest node asks (a status at most every
+// syncPeerEvery, range requests one at a time and at most rangePace a second), so only a hammering peer meets them.
+var (
+	statusLimits = []p2p.HandlerOption{p2p.RateLimit(20, 40)}
+	rangeLimits  = []p2p.HandlerOption{p2p.RateLimit(50, 100), p2p.ByteRate(16<<20, 32<<20)}
+)
+
+// rangePace is how many range requests a second this node makes at most, below the peers' limit of 50.
+const rangePace = 40
+
+// rateLimitWait is how long a sync waits when a peer says it is over its limit, at most rateLimitRetries times
+// per sync, before it gives up on the peer for now (without blaming it).
+const (
+	rateLimitWait    = time.Second
+	rateLimitRetries = 3
+)
+
+// serveStatus answers a status request with this node's head (PROTOCOL.md §10), without waiting for the event
+// loop: a node whose loop is busy (a flood of gossip) still answers at once and is not taken for a staller.
+func (n *Node) serveStatus(context.Context, string, []byte) ([]byte, error) {
+	h := n.head.Load().tip
+	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot}.encode(), nil
 }
 
-func (n *Node) status() status {
-	h := n.tree.Head()
-	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot}
-}
-
-// serveBlocks answers a range request with canonical blocks, bounded in count and bytes (PROTOCOL.md §10).
+// serveBlocks answers a range request with canonical blocks, bounded by the request and by maxRangeBlocks and
+// maxRangeBytes (PROTOCOL.md §10).
 func (n *Node) serveBlocks(ctx context.Context, _ string, req []byte) ([]byte, error) {
 	r, err := decodeRangeReq(req)
 	if err != nil {
@@ -48,7 +68,7 @@ func (n *Node) serveBlocks(ctx context.Context, _ string, req []byte) ([]byte, e
 
 func (n *Node) canonicalRange(r rangeReq) ([][]byte, error) {
 	var out [][]byte
-	size := 0
+	size, bound := 0, r.byteBound()
 	for h := r.From; h < r.From+chain.Height(r.Count); h++ {
 		b, err := n.tree.BlockAt(h)
 		if errors.Is(err, chain.ErrNotFound) {
@@ -58,7 +78,7 @@ func (n *Node) canonicalRange(r rangeReq) ([][]byte, error) {
 			return nil, fmt.Errorf("read block %d: %w", h, err)
 		}
 		e := b.Encode()
-		if size += len(e); size > maxRangeBytes && len(out) > 0 {
+		if size += len(e); size > bound && len(out) > 0 {
 			break
 		}
 		out = append(out, e)
@@ -83,33 +103,66 @@ func (n *Node) pollPeers() {
 	}
 }
 
-// syncer runs one sync at a time, outside the event loop; the loop only imports the batches it fetches.
+// syncer runs one sync at a time, outside the event loop; the loop only imports the batches it fetches. A sync
+// that fails costs the peer the penalty its failure deserves, and the syncer moves on to the next request.
 func (n *Node) syncer(ctx context.Context) {
+	last := map[string]time.Time{} // when each peer was last synced with
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case peer := <-n.syncReqs:
-			if err := n.syncFrom(ctx, peer); err != nil && ctx.Err() == nil {
-				n.log.Debug("sync failed", zap.String("peer", peer), zap.Error(err))
+			if !sleepCtx(ctx, syncPeerEvery-time.Since(last[peer])) {
+				return
 			}
+			err := n.syncFrom(ctx, peer)
+			last[peer] = time.Now()
+			forgetBefore(last, time.Now().Add(-time.Minute))
+			if err != nil && ctx.Err() == nil {
+				n.judgeSync(peer, err)
+			}
+		}
+	}
+}
+
+// sleepCtx waits d (nothing when d ≤ 0) and reports whether ctx is still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// forgetBefore drops the entries of m older than t once it holds many.
+func forgetBefore(m map[string]time.Time, t time.Time) {
+	if len(m) < 256 {
+		return
+	}
+	for k, v := range m {
+		if v.Before(t) {
+			delete(m, k)
 		}
 	}
 }
 
 // syncFrom catches up with a peer whose head is better than ours: it walks the peer's canonical chain forward in
 // batches from our height, stepping back (doubling) while the first block's parent is unknown to us, i.e. while
-// we are on another branch (PROTOCOL.md §10).
+// we are on another branch (PROTOCOL.md §10). It fails with errUndelivered when the peer claimed a better head
+// but gave us nothing new.
 func (n *Node) syncFrom(ctx context.Context, peer string) error {
-	rctx, cancel := context.WithTimeout(ctx, syncRequestTimeout)
-	resp, err := n.host.Request(rctx, peer, protoStatus, nil)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("status: %w", err)
-	}
-	theirs, err := decodeStatus(resp)
+	theirs, err := n.requestStatus(ctx, peer)
 	if err != nil {
 		return err
+	}
+	if theirs.Height == 0 && theirs.Head != n.chainID {
+		return fmt.Errorf("%w: a head at height 0 that is not our genesis", errForeignChain)
 	}
 	var ours chain.Tip
 	var behind bool
@@ -118,48 +171,90 @@ func (n *Node) syncFrom(ctx context.Context, peer string) error {
 		behind = !n.tree.Has(theirs.Head) && consensus.Better(theirs.tip(), ours)
 		if !behind {
 			n.synced = true
-		} else {
-			n.syncing = true
+			return
 		}
+		n.syncing, n.syncActive = true, n.cfg.Now()
 	}); err != nil || !behind {
 		return err
 	}
-	err = n.fetchFrom(ctx, peer, ours.Height+1, theirs)
+	// From the first height we lack, or from their head when it is no higher than ours (a better branch of the
+	// same height): its parent is then unknown, and the fetch steps back to where the branches join.
+	imported, err := n.fetchFrom(ctx, peer, min(ours.Height+1, theirs.Height), theirs)
 	n.call(context.WithoutCancel(ctx), func() {
 		n.syncing = false
 		n.synced = n.synced || err == nil
+		if err == nil && imported == 0 && !n.tree.Has(theirs.Head) {
+			err = fmt.Errorf("%w: head %s at height %d", errUndelivered, theirs.Head.Short(), theirs.Height)
+		}
 	})
 	return err
 }
 
-func (n *Node) fetchFrom(ctx context.Context, peer string, from chain.Height, target status) error {
-	started, imported, back := time.Now(), 0, chain.Height(1)
+// requestStatus asks peer for its head.
+func (n *Node) requestStatus(ctx context.Context, peer string) (status, error) {
+	rctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	resp, err := n.host.Request(rctx, peer, protoStatus, nil)
+	if err != nil {
+		return status{}, fmt.Errorf("status: %w", err)
+	}
+	return decodeStatus(resp)
+}
+
+// requestRange asks peer for the blocks of r, at most rangePace requests a second and waiting out the peer's
+// limit when it says so, and checks that the answer matches r.
+func (n *Node) requestRange(ctx context.Context, peer string, r rangeReq) ([]*chain.Block, error) {
+	var resp []byte
+	var err error
+	for try := 0; ; try++ {
+		if err := n.rangePace.Wait(ctx); err != nil {
+			return nil, err
+		}
+		rctx, cancel := context.WithTimeout(ctx, rangeTimeout)
+		resp, err = n.host.Request(rctx, peer, protoBlocks, r.encode())
+		cancel()
+		if !errors.Is(err, p2p.ErrRateLimited) || try == rateLimitRetries || !sleepCtx(ctx, rateLimitWait) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blocks from %d: %w", r.From, err)
+	}
+	blocks, err := decodeBlocks(resp)
+	if err == nil {
+		err = checkRange(r, blocks)
+	}
+	return blocks, err
+}
+
+// fetchFrom imports the peer's canonical chain from height from up to target and returns how many blocks were
+// new. Every round either moves from forward (the answer starts at from and is a chain) or steps back, at most
+// maxStepsBack times, so a peer cannot keep it busy without delivering.
+func (n *Node) fetchFrom(ctx context.Context, peer string, from chain.Height, target status) (int, error) {
+	started, imported, back, steps := time.Now(), 0, chain.Height(1), 0
 	lastLog := started
 	for from <= target.Height {
-		count := uint32(min(uint64(target.Height-from+1), maxRangeBlocks))
-		rctx, cancel := context.WithTimeout(ctx, syncRequestTimeout)
-		resp, err := n.host.Request(rctx, peer, protoBlocks, rangeReq{From: from, Count: count}.encode())
-		cancel()
+		r := rangeReq{From: from, Count: uint32(min(uint64(target.Height-from+1), maxRangeBlocks)), MaxBytes: maxRangeBytes}
+		blocks, err := n.requestRange(ctx, peer, r)
 		if err != nil {
-			return fmt.Errorf("blocks from %d: %w", from, err)
+			return imported, err
 		}
-		blocks, err := decodeBlocks(resp)
-		if err != nil || len(blocks) == 0 {
-			return err
+		if len(blocks) == 0 {
+			return imported, fmt.Errorf("%w: nothing at height %d of the %d it claimed", errUndelivered, from, target.Height)
 		}
 		res := n.importBatch(ctx, blocks)
 		if res.unknownParent {
-			if from == 1 {
-				return errors.New("peer's chain does not start at our genesis")
+			if steps++; from == 1 || steps > maxStepsBack {
+				return imported, fmt.Errorf("%w: its chain does not join ours", errForeignChain)
 			}
 			from -= min(back, from-1)
 			back *= 2
 			continue
 		}
-		if res.err != nil {
-			return res.err
-		}
 		imported += res.imported
+		if res.err != nil {
+			return imported, res.err
+		}
 		from = blocks[len(blocks)-1].Header.Height + 1
 		if time.Since(lastLog) > 2*time.Second {
 			lastLog = time.Now()
@@ -171,7 +266,7 @@ func (n *Node) fetchFrom(ctx context.Context, peer string, from chain.Height, ta
 		n.log.Info("synced", zap.String("peer", peer), zap.Int("blocks", imported),
 			zap.Uint64("height", uint64(from-1)), zap.Duration("took", time.Since(started)))
 	}
-	return nil
+	return imported, nil
 }
 
 type batchResult struct {
@@ -195,6 +290,9 @@ func (n *Node) importBatch(ctx context.Context, blocks []*chain.Block) batchResu
 		}
 		n.applyChange(change)
 		res.imported = len(inserted)
+		if len(inserted) > 0 {
+			n.syncActive = n.cfg.Now()
+		}
 		if err != nil {
 			res.err = fmt.Errorf("import blocks: %w", err)
 		}

@@ -14,14 +14,21 @@ const (
 	protoBlocks = "blocks"
 )
 
-// Sync limits (PROTOCOL.md §10).
+// Sync limits (PROTOCOL.md §10). A range response holds at most the blocks and the bytes of block encodings the
+// request asks for, and never more than these; its first block is served even if it alone exceeds the bytes.
 const (
 	maxRangeBlocks = 256     // blocks per range request
-	maxRangeBytes  = 8 << 20 // bytes of block encodings per range response
+	maxRangeBytes  = 2 << 20 // bytes of block encodings per range response
 )
 
-// ErrBadSyncMessage: a sync request or response does not decode.
-var ErrBadSyncMessage = errors.New("bad sync message")
+// Sync errors.
+var (
+	// ErrBadSyncMessage: a sync request or response does not decode.
+	ErrBadSyncMessage = errors.New("bad sync message")
+	// ErrBadRange: a range response does not answer its request: blocks from another height, not a chain, or
+	// more blocks or bytes than asked for.
+	ErrBadRange = errors.New("range response does not match the request")
+)
 
 // status is a node's answer to a status request: its head.
 type status struct {
@@ -52,26 +59,57 @@ func decodeStatus(b []byte) (status, error) {
 	return s, nil
 }
 
-// rangeReq asks for up to Count canonical blocks from height From.
+// rangeReq asks for up to Count canonical blocks from height From, in at most MaxBytes bytes of block encodings.
 type rangeReq struct {
-	From  chain.Height
-	Count uint32
+	From     chain.Height
+	Count    uint32
+	MaxBytes uint32
 }
+
+const rangeReqSize = 8 + 4 + 4
 
 func (r rangeReq) encode() []byte {
-	b := binary.BigEndian.AppendUint64(nil, uint64(r.From))
-	return binary.BigEndian.AppendUint32(b, r.Count)
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, rangeReqSize), uint64(r.From))
+	b = binary.BigEndian.AppendUint32(b, r.Count)
+	return binary.BigEndian.AppendUint32(b, r.MaxBytes)
 }
 
+// decodeRangeReq parses a range request: from ≥ 1, 1 ≤ count ≤ maxRangeBlocks, max_bytes ≥ 1 (PROTOCOL.md §10).
 func decodeRangeReq(b []byte) (rangeReq, error) {
-	if len(b) != 12 {
-		return rangeReq{}, fmt.Errorf("%w: range request is %d bytes, want 12", ErrBadSyncMessage, len(b))
+	if len(b) != rangeReqSize {
+		return rangeReq{}, fmt.Errorf("%w: range request is %d bytes, want %d", ErrBadSyncMessage, len(b), rangeReqSize)
 	}
-	r := rangeReq{From: chain.Height(binary.BigEndian.Uint64(b)), Count: binary.BigEndian.Uint32(b[8:])}
-	if r.From == 0 || r.Count == 0 || r.Count > maxRangeBlocks {
-		return r, fmt.Errorf("%w: range from %d count %d", ErrBadSyncMessage, r.From, r.Count)
+	r := rangeReq{From: chain.Height(binary.BigEndian.Uint64(b)), Count: binary.BigEndian.Uint32(b[8:]),
+		MaxBytes: binary.BigEndian.Uint32(b[12:])}
+	if r.From == 0 || r.Count == 0 || r.Count > maxRangeBlocks || r.MaxBytes == 0 {
+		return r, fmt.Errorf("%w: range from %d count %d max bytes %d", ErrBadSyncMessage, r.From, r.Count, r.MaxBytes)
 	}
 	return r, nil
+}
+
+// byteBound is the bytes of block encodings a response to r may hold: what r asks, at most maxRangeBytes.
+func (r rangeReq) byteBound() int { return int(min(r.MaxBytes, maxRangeBytes)) }
+
+// checkRange checks that blocks answer r: the first at height From, each the child of the one before, at most
+// Count of them, and at most r's byte bound unless there is only one (PROTOCOL.md §10).
+func checkRange(r rangeReq, blocks []*chain.Block) error {
+	if len(blocks) > int(r.Count) {
+		return fmt.Errorf("%w: %d blocks for a request of %d", ErrBadRange, len(blocks), r.Count)
+	}
+	size := 0
+	for i, b := range blocks {
+		if want := r.From + chain.Height(i); b.Header.Height != want {
+			return fmt.Errorf("%w: block %d at height %d, want %d", ErrBadRange, i, b.Header.Height, want)
+		}
+		if i > 0 && b.Header.Parent != blocks[i-1].Hash() {
+			return fmt.Errorf("%w: block %d is not a child of block %d", ErrBadRange, i, i-1)
+		}
+		size += b.EncodedSize()
+	}
+	if len(blocks) > 1 && size > r.byteBound() {
+		return fmt.Errorf("%w: %d bytes of blocks, %d asked for", ErrBadRange, size, r.byteBound())
+	}
+	return nil
 }
 
 // encodeBlocks frames block encodings as u32 count, then u32 length + bytes for each.

@@ -27,11 +27,13 @@ func TestRangeRequest(t *testing.T) {
 		req rangeReq
 		ok  bool
 	}{
-		{rangeReq{From: 1, Count: 1}, true},
-		{rangeReq{From: 9, Count: maxRangeBlocks}, true},
-		{rangeReq{From: 0, Count: 5}, false},
-		{rangeReq{From: 1, Count: 0}, false},
-		{rangeReq{From: 1, Count: maxRangeBlocks + 1}, false},
+		{rangeReq{From: 1, Count: 1, MaxBytes: 1}, true},
+		{rangeReq{From: 9, Count: maxRangeBlocks, MaxBytes: maxRangeBytes}, true},
+		{rangeReq{From: 9, Count: 3, MaxBytes: 1 << 31}, true}, // served at most maxRangeBytes
+		{rangeReq{From: 0, Count: 5, MaxBytes: 1}, false},
+		{rangeReq{From: 1, Count: 0, MaxBytes: 1}, false},
+		{rangeReq{From: 1, Count: maxRangeBlocks + 1, MaxBytes: 1}, false},
+		{rangeReq{From: 1, Count: 1, MaxBytes: 0}, false},
 	}
 	for _, tt := range tests {
 		got, err := decodeRangeReq(tt.req.encode())
@@ -41,6 +43,55 @@ func TestRangeRequest(t *testing.T) {
 	}
 	if _, err := decodeRangeReq([]byte{1, 2, 3}); !errors.Is(err, ErrBadSyncMessage) {
 		t.Errorf("short request: got %v, want ErrBadSyncMessage", err)
+	}
+	old := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, 1), 256) // version-1 request, 12 bytes
+	if _, err := decodeRangeReq(old); !errors.Is(err, ErrBadSyncMessage) {
+		t.Errorf("12-byte request without a byte bound: got %v, want ErrBadSyncMessage", err)
+	}
+	if got := (rangeReq{From: 1, Count: 1, MaxBytes: 1 << 31}).byteBound(); got != maxRangeBytes {
+		t.Errorf("byte bound of a greedy request: got %d, want %d", got, maxRangeBytes)
+	}
+}
+
+// chainOf returns n linked blocks from height from, the first on parent.
+func chainOf(parent chain.Hash, from chain.Height, n int) []*chain.Block {
+	var out []*chain.Block
+	for i := range n {
+		b := sampleBlock(from + chain.Height(i))
+		b.Header.Parent = parent
+		parent = b.Hash()
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestCheckRange(t *testing.T) {
+	req := rangeReq{From: 5, Count: 3, MaxBytes: maxRangeBytes}
+	good := chainOf(chain.Hash{1}, 5, 3)
+	unlinked := chainOf(chain.Hash{1}, 5, 3)
+	unlinked[2].Header.Parent = chain.Hash{9}
+	size := good[0].EncodedSize()
+	tests := []struct {
+		name   string
+		req    rangeReq
+		blocks []*chain.Block
+		ok     bool
+	}{
+		{"the range asked for", req, good, true},
+		{"a prefix", req, good[:2], true},
+		{"nothing", req, nil, true},
+		{"block 1 for every request", req, chainOf(chain.Hash{1}, 1, 1), false},
+		{"starts late", req, good[1:], false},
+		{"not a chain", req, unlinked, false},
+		{"more than asked", rangeReq{From: 5, Count: 2, MaxBytes: maxRangeBytes}, good, false},
+		{"over the byte bound", rangeReq{From: 5, Count: 3, MaxBytes: uint32(2*size - 1)}, good[:2], false},
+		{"one block over the byte bound", rangeReq{From: 5, Count: 3, MaxBytes: 1}, good[:1], true},
+	}
+	for _, tt := range tests {
+		err := checkRange(tt.req, tt.blocks)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBadRange)) {
+			t.Errorf("%s: got %v, want ok=%v", tt.name, err, tt.ok)
+		}
 	}
 }
 
@@ -79,6 +130,9 @@ func FuzzDecodeBlocks(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if len(blocks) > 0 {
+			_ = checkRange(rangeReq{From: blocks[0].Header.Height, Count: maxRangeBlocks, MaxBytes: 1}, blocks)
+		}
 		encoded := make([][]byte, len(blocks))
 		for i, b := range blocks {
 			encoded[i] = b.Encode()
@@ -91,7 +145,7 @@ func FuzzDecodeBlocks(f *testing.F) {
 
 // FuzzDecodeSyncRequest: status and range messages from a peer never panic.
 func FuzzDecodeSyncRequest(f *testing.F) {
-	f.Add(rangeReq{From: 1, Count: 10}.encode())
+	f.Add(rangeReq{From: 1, Count: 10, MaxBytes: maxRangeBytes}.encode())
 	f.Add(status{Height: 3}.encode())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if r, err := decodeRangeReq(data); err == nil && !bytes.Equal(r.encode(), data) {

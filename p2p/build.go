@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -71,9 +72,9 @@ func newResourceManager() (network.ResourceManager, error) {
 const gossipQueueSize = 4096
 
 // newPubSub starts the gossipsub router: no router signatures and no author (messages carry
-// their own), content-addressed IDs, flood publishing, peer exchange and a scoring that only
-// punishes invalid messages (PROTOCOL.md §10).
-func newPubSub(ctx context.Context, h host.Host, log *zap.Logger) (*pubsub.PubSub, error) {
+// their own), content-addressed IDs, flood publishing, peer exchange and a scoring that punishes
+// invalid messages and the node's own penalties, with snapshots sent to scores (PROTOCOL.md §10).
+func newPubSub(ctx context.Context, h host.Host, log *zap.Logger, pen *penalties, scores chan<- map[peer.ID]float64) (*pubsub.PubSub, error) {
 	ps, err := pubsub.NewGossipSub(ctx, h,
 		pubsub.WithLogger(libraryLogger(log, "pubsub")), // first: later options capture the logger
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
@@ -81,7 +82,8 @@ func newPubSub(ctx context.Context, h host.Host, log *zap.Logger) (*pubsub.PubSu
 		pubsub.WithMessageIdFn(messageID),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerExchange(true),
-		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
+		pubsub.WithPeerScore(peerScoreParams(pen), peerScoreThresholds()),
+		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(scoreInspector(scores)), scoreInspectEvery),
 		pubsub.WithMaxMessageSize(1<<20),
 		// Deeper queues than the default 32: under a load of thousands of transactions a second the defaults
 		// dropped a few percent of them silently, and one lost transaction holds back its sender's later ones.
@@ -102,21 +104,24 @@ func messageID(m *pb.Message) string {
 	return string(h.Sum(nil))
 }
 
-// Peer scoring: only P4 (invalid messages, i.e. Reject verdicts) counts. The penalty grows with
-// the square of the decayed count: 4 rejects in a row stop gossip to the peer, 8 stop publishing
-// to it and 9 graylist it (its messages are ignored); the count decays to zero over an hour.
+// Peer scoring: P4 (invalid messages, i.e. Reject verdicts) and P5 (the node's own penalties,
+// Host.Penalize, minus one per point) count. P4 grows with the square of the decayed count: 4
+// rejects in a row stop gossip to the peer, 8 stop publishing to it, and 10 graylist it (its
+// messages are ignored) and ban it (banScore); the count decays to zero over an hour.
 const (
 	invalidWeight     = -1.0
 	invalidDecayTime  = time.Hour
 	gossipThreshold   = -10
 	publishThreshold  = -50
-	graylistThreshold = -80
+	graylistThreshold = banScore
 )
 
-func peerScoreParams() *pubsub.PeerScoreParams {
+func peerScoreParams(pen *penalties) *pubsub.PeerScoreParams {
 	return &pubsub.PeerScoreParams{
 		SkipAtomicValidation: true,
 		Topics:               make(map[string]*pubsub.TopicScoreParams),
+		AppSpecificScore:     pen.appScore,
+		AppSpecificWeight:    1,
 		DecayInterval:        pubsub.DefaultDecayInterval,
 		DecayToZero:          pubsub.DefaultDecayToZero,
 		RetainScore:          time.Hour, // a peer cannot shed its penalty by reconnecting

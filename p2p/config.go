@@ -19,8 +19,8 @@ const (
 	MaxMessageSize = 1<<20 - 16<<10
 	// MaxRequestSize is the largest request Host.Request sends or a handler receives.
 	MaxRequestSize = 64 << 10
-	// MaxResponseSize is the largest response a handler may return.
-	MaxResponseSize = 16 << 20
+	// MaxResponseSize is the largest response a handler may return, and the most a requester reads.
+	MaxResponseSize = 4 << 20
 )
 
 // Timing.
@@ -55,6 +55,9 @@ type Config struct {
 	Namespace string
 	// Logger receives the host's logs and gossipsub's; nil discards them.
 	Logger *zap.Logger
+	// BanFor is how long a peer banned for its penalties (Host.Penalize) or its gossip score is refused;
+	// zero means 10 minutes.
+	BanFor time.Duration
 }
 
 // topicName returns the gossipsub topic of name in the network ns (PROTOCOL.md §10).

@@ -9,11 +9,15 @@
 //     delivered and forwarded (Accept), dropped (Ignore) or dropped with a scoring penalty for
 //     the peer that sent it (Reject);
 //   - request/response (Handle, Request): one length-prefixed request and one response frame per
-//     stream, bounded in size and time, used by sync (PROTOCOL.md §10);
+//     stream, bounded in size and time, with per-peer request and byte limits (RateLimit, ByteRate),
+//     used by sync (PROTOCOL.md §10);
 //   - peer management: bootstrap peers redialled with backoff, a file of known peers redialled at
 //     start, peer exchange (each new peer is asked for its peers' signed records while the host has
 //     fewer than 16 peers), optional mDNS discovery, a deny-list (Block, Unblock) enforced by a
-//     connection gater.
+//     connection gater;
+//   - peer penalties (Penalize): decaying points that count in gossipsub's peer score beside its
+//     count of rejected messages; a peer at BanPoints, or graylisted by its score, is disconnected
+//     and refused for Config.BanFor.
 //
 // Topics are named "/posnode/<namespace>/<name>" and protocols "/posnode/<namespace>/<name>/1",
 // where the namespace is the network's name (the hex genesis hash), so different networks never

@@ -30,4 +30,6 @@ var (
 	ErrRemote = errors.New("remote error")
 	// ErrBadFrame: bytes from a peer do not form a valid frame.
 	ErrBadFrame = errors.New("bad frame")
+	// ErrRateLimited: the peer made more requests, or drew more response bytes, than its limit allows.
+	ErrRateLimited = errors.New("rate limited")
 )

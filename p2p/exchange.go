@@ -28,6 +28,10 @@ const (
 	exchangeQueue      = 64               // identified peers waiting to be asked; more are dropped
 )
 
+// exchangeLimits bound what one peer may ask of the exchange: an honest node asks a peer once when it connects and
+// then at most every exchangeEvery (PROTOCOL.md §10).
+var exchangeLimits = []HandlerOption{RateLimit(1, 4)}
+
 // ErrBadPeerRecords: a peer-exchange answer does not decode, or holds a record that is not a valid signed peer
 // record.
 var ErrBadPeerRecords = errors.New("bad peer records")

@@ -107,7 +107,11 @@ func readResponse(r *bufio.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %s", ErrRemote, printable(string(text)))
+		msg := printable(string(text))
+		if strings.HasPrefix(msg, ErrRateLimited.Error()) {
+			return nil, fmt.Errorf("%w: %w%s", ErrRemote, ErrRateLimited, strings.TrimPrefix(msg, ErrRateLimited.Error()))
+		}
+		return nil, fmt.Errorf("%w: %s", ErrRemote, msg)
 	default:
 		return nil, fmt.Errorf("%w: status %d", ErrBadFrame, status)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -28,12 +29,15 @@ const peerEventsBuffer = 64
 // Host is a libp2p node with gossip, request/response and peer management.
 // Its methods are safe for concurrent use.
 type Host struct {
-	host   host.Host
-	ps     *pubsub.PubSub
-	gater  *gater
-	log    *zap.Logger
-	ns     string
-	events chan string // connect notifications; never closed, dropped when full
+	host      host.Host
+	ps        *pubsub.PubSub
+	gater     *gater
+	penalties *penalties
+	banFor    time.Duration
+	log       *zap.Logger
+	ns        string
+	events    chan string              // connect notifications; never closed, dropped when full
+	scores    chan map[peer.ID]float64 // gossipsub score snapshots for watchScores
 
 	records    peerRecords  // signed peer records of connected peers, for peer exchange
 	identified chan peer.ID // identified peers that speak peer exchange, to ask for theirs
@@ -69,15 +73,19 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	life, cancel := context.WithCancel(ctx)
-	ps, err := newPubSub(life, lh, log)
+	pen, scores := newPenalties(), make(chan map[peer.ID]float64, 1)
+	ps, err := newPubSub(life, lh, log, pen, scores)
 	if err != nil {
 		cancel()
 		_ = lh.Close()
 		return nil, err
 	}
-	h := &Host{host: lh, ps: ps, gater: g, log: log, ns: cfg.Namespace,
-		events: make(chan string, peerEventsBuffer), identified: make(chan peer.ID, exchangeQueue),
+	h := &Host{host: lh, ps: ps, gater: g, penalties: pen, banFor: cfg.BanFor, log: log, ns: cfg.Namespace,
+		events: make(chan string, peerEventsBuffer), identified: make(chan peer.ID, exchangeQueue), scores: scores,
 		life: life, cancel: cancel}
+	if h.banFor <= 0 {
+		h.banFor = defaultBanFor
+	}
 	if err := h.start(life, cfg, boot, book); err != nil {
 		_ = h.Close()
 		return nil, err
@@ -92,11 +100,12 @@ func (h *Host) start(ctx context.Context, cfg Config, boot []peer.AddrInfo, book
 		return err
 	}
 	known := book.addrInfos() // read before the watcher takes ownership of book
-	if err := h.Handle(protoPeers, h.servePeers); err != nil {
+	if err := h.Handle(protoPeers, h.servePeers, exchangeLimits...); err != nil {
 		sub.Close()
 		return err
 	}
 	h.spawn(func() { h.watchPeers(ctx, sub, book) })
+	h.spawn(func() { h.watchScores(ctx, h.scores) })
 	if !cfg.NoPeerExchange {
 		h.spawn(func() { h.exchangePeers(ctx) })
 	}
@@ -259,7 +268,8 @@ func (h *Host) Block(peerID string) error {
 	return nil
 }
 
-// Unblock removes peer from the deny-list; bootstrap peers are redialled, others wait to be dialled.
+// Unblock removes peer from the deny-list and lifts its ban, if any; bootstrap peers are redialled, others
+// wait to be dialled.
 func (h *Host) Unblock(peerID string) error {
 	p, err := parsePeer(peerID)
 	if err != nil {

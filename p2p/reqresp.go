@@ -19,20 +19,22 @@ type Handler func(ctx context.Context, from string, req []byte) ([]byte, error)
 
 // Handle serves the request/response protocol name with fn, replacing any earlier handler.
 // Each stream carries one request (≤ MaxRequestSize) and one response (≤ MaxResponseSize) within
-// 10 seconds; fn's context ends then, or when the host closes (PROTOCOL.md §10).
-func (h *Host) Handle(name string, fn Handler) error {
+// 10 seconds; fn's context ends then, or when the host closes (PROTOCOL.md §10). Options limit each
+// peer's requests (RateLimit, ByteRate); a peer over its limit is answered ErrRateLimited and penalised.
+func (h *Host) Handle(name string, fn Handler, opts ...HandlerOption) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
 	if h.isClosed() {
 		return ErrClosed
 	}
-	h.host.SetStreamHandler(protocolID(h.ns, name), func(s network.Stream) { h.serve(s, fn) })
+	lim := newLimits(opts)
+	h.host.SetStreamHandler(protocolID(h.ns, name), func(s network.Stream) { h.serve(s, fn, lim) })
 	return nil
 }
 
 // serve runs one exchange on an inbound stream.
-func (h *Host) serve(s network.Stream, fn Handler) {
+func (h *Host) serve(s network.Stream, fn Handler, lim *limits) {
 	if !h.enter() {
 		_ = s.Reset()
 		return
@@ -44,7 +46,8 @@ func (h *Host) serve(s network.Stream, fn Handler) {
 	defer stop()
 	_ = s.SetDeadline(time.Now().Add(streamTimeout))
 
-	from := s.Conn().RemotePeer().String()
+	p := s.Conn().RemotePeer()
+	from := p.String()
 	status, body := statusErr, []byte(nil)
 	req, err := readFrame(bufio.NewReader(s), MaxRequestSize)
 	switch {
@@ -54,8 +57,12 @@ func (h *Host) serve(s network.Stream, fn Handler) {
 		h.log.Debug("bad request", zap.String("peer", from), zap.String("protocol", string(s.Protocol())), zap.Error(err))
 		_ = s.Reset()
 		return
+	case !lim.admit(p, time.Now()):
+		body = errorText(fmt.Errorf("%w: %s", ErrRateLimited, s.Protocol()))
+		h.penalize(p, rateLimitPoints, "over the request limit of "+string(s.Protocol()))
 	default:
 		status, body = h.respond(ctx, fn, from, req)
+		lim.charge(p, len(body), time.Now())
 	}
 	if err := writeResponse(s, status, body); err != nil {
 		_ = s.Reset()

@@ -16,12 +16,13 @@ const topUsage = `posnode — a peer-to-peer proof-of-stake blockchain of heart-
 usage: posnode <command> [flags]
 
 commands:
-  testnet      write genesis, keys and configs for a local network
-  run          run a node
-  keygen       create a node key and print its address
-  healthcheck  exit 0 when a node's HTTP API answers
-  sim          simulate attacks on the lottery (sim grind)
-  version      print the version
+  testnet              write genesis, keys and configs for a local network
+  run                  run a node
+  keygen               create a node key and print its address
+  healthcheck          exit 0 when a node's HTTP API answers
+  sim                  simulate attacks on the lottery (sim grind)
+  slashing-protection  export or import what the node's key signed, to move a validator (EIP-3076)
+  version              print the version
 
 "posnode <command> --help" describes a command's flags.`
 
@@ -32,7 +33,7 @@ func main() {
 	}
 	cmds := map[string]func([]string) error{
 		"testnet": cmdTestnet, "run": cmdRun, "keygen": cmdKeygen, "healthcheck": cmdHealthcheck, "sim": cmdSim,
-		"version": func([]string) error { fmt.Println("posnode", version); return nil },
+		"slashing-protection": cmdSlashingProtection, "version": func([]string) error { fmt.Println("posnode", version); return nil },
 	}
 	name := os.Args[1]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"math/bits"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +22,9 @@ import (
 	"github.com/posnode/posnode/p2p"
 )
 
+// maxDoppelgangerEpochs bounds --doppelganger-epochs: a longer wait is a mistake, not a choice.
+const maxDoppelgangerEpochs = 1000
+
 func cmdRun(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	home := fs.String("home", defaultHome(), "node directory: key (node.key), optional config.json")
@@ -33,6 +38,7 @@ func cmdRun(args []string) error {
 	noPrompt := fs.Bool("no-prompt", false, "do not read commands from stdin")
 	logFormat := fs.String("log-format", "console", "log format: console or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	dgEpochs := fs.Uint64("doppelganger-epochs", 2, "epochs to watch for blocks signed with this node's key by another process before signing; 0 disables the wait")
 	fs.Usage = usage(fs, "run [flags]", "Runs a node: joins the network, follows the canonical chain, proposes when it wins a slot,\nserves the HTTP API and, unless --no-prompt, reads commands from stdin (type help).")
 	set, err := parse(fs, args)
 	if err != nil {
@@ -53,6 +59,9 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *dgEpochs > maxDoppelgangerEpochs {
+		return fmt.Errorf("--doppelganger-epochs: at most %d, got %d", maxDoppelgangerEpochs, *dgEpochs)
+	}
 	var console *prompt.Console
 	logs := io.Writer(os.Stderr)
 	if !*noPrompt {
@@ -71,7 +80,7 @@ func cmdRun(args []string) error {
 	defer log.Sync()
 	p2p.RouteLibraryLogs(log.Named("libp2p"))
 	cfg := node.Config{Home: *home, Data: *data, Genesis: g, Listen: listen, Bootstrap: bootstrap, MDNS: *mdns,
-		HTTP: *httpAddr, Logger: log, Console: console}
+		HTTP: *httpAddr, Logger: log, Console: console, DoppelgangerSlots: saturatingMul(*dgEpochs, g.EpochLength)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.New(cfg)
@@ -130,4 +139,12 @@ func newLogger(format, level string, w io.Writer) (*zap.Logger, error) {
 	}
 	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)
 	return zap.New(core, zap.AddCaller(), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
+}
+
+// saturatingMul returns a·b, or the largest uint64 when that overflows.
+func saturatingMul(a, b uint64) uint64 {
+	if hi, lo := bits.Mul64(a, b); hi == 0 {
+		return lo
+	}
+	return math.MaxUint64
 }

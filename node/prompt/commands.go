@@ -189,6 +189,9 @@ func (p *prompt) status(ctx context.Context, _ []string) error {
 	if err == nil {
 		p.printf("height %d head %s (slot %d) | slot %d epoch %d | peers %d | synced %v | mempool %d | balance %d stake %d\n",
 			s.Height, s.Head.Short(), s.HeadSlot, s.Slot, s.Epoch, s.Peers, s.Synced, s.Mempool, s.Balance, s.Stake)
+		if s.Signing != "" && s.Signing != "active" {
+			p.printf("signing: %s\n", s.Signing)
+		}
 	}
 	return err
 }

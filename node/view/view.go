@@ -42,6 +42,10 @@ type Status struct {
 	Balance     uint64     `json:"balance"` // the node's own account, in tokens
 	Stake       uint64     `json:"stake"`
 	TxFee       uint64     `json:"tx_fee"` // the minimum fee of a transaction, in tokens
+	// Signing is "active", "waiting for the doppelganger check until slot N", or "stopped: <why>" once another
+	// process was seen signing with this node's key.
+	Signing      string `json:"signing"`
+	Doppelganger bool   `json:"doppelganger"`
 }
 
 // Tx is a transaction.
@@ -87,10 +91,11 @@ type Validator struct {
 // TxStatus tells where a transaction is.
 type TxStatus struct {
 	ID     chain.Hash  `json:"id"`
-	Status string      `json:"status"` // pending | committed
+	Status string      `json:"status"` // pending | committed | dropped
 	Height uint64      `json:"height,omitempty"`
 	Block  *chain.Hash `json:"block,omitempty"`
-	Tx     *Tx         `json:"tx,omitempty"` // the transaction itself
+	Reason string      `json:"reason,omitempty"` // why a dropped transaction left the mempool
+	Tx     *Tx         `json:"tx,omitempty"`     // the transaction itself
 }
 
 // Peer is a connected peer.

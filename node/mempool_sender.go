@@ -1,0 +1,157 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/posnode/posnode/chain"
+)
+
+// senderTxs is one sender's pending transactions and what they do to its account.
+type senderTxs struct {
+	base  chain.Account // the sender's account at the head the pool last checked against
+	txs   map[chain.Nonce]*poolTx
+	top   chain.Nonce   // highest pending nonce (meaningless when txs is empty)
+	run   chain.Nonce   // first nonce after the run of consecutive pending nonces from base.Nonce
+	after chain.Account // base after the run applies
+	dirty bool          // a removal broke run and after; resync before use
+}
+
+func newSenderTxs(base chain.Account) *senderTxs {
+	return &senderTxs{base: base, txs: map[chain.Nonce]*poolTx{}, run: base.Nonce, after: base}
+}
+
+// projection is where a sender's run would end, and its account after the run, if a transaction joined it.
+type projection struct {
+	run   chain.Nonce
+	after chain.Account
+}
+
+// admits checks tx against the sender's pending state and returns what the run becomes with it; it changes
+// nothing. The run must be up to date (not dirty).
+func (s *senderTxs) admits(tx *chain.Tx) (projection, error) {
+	switch {
+	case s.base.Balance == 0 && s.base.Stake == 0:
+		return projection{}, fmt.Errorf("%w: %s", chain.ErrUnknownAccount, tx.From)
+	case tx.Nonce < s.base.Nonce:
+		return projection{}, fmt.Errorf("%w: nonce %d, account is at %d", ErrStaleTx, tx.Nonce, s.base.Nonce)
+	case s.txs[tx.Nonce] != nil:
+		return projection{}, fmt.Errorf("%w: sender already has nonce %d pending", ErrDuplicateTx, tx.Nonce)
+	case tx.Nonce > s.run+maxNonceGap:
+		return projection{}, fmt.Errorf("%w: nonce %d, the sender's next is %d (at most %d ahead)", ErrNonceGap,
+			tx.Nonce, s.run, maxNonceGap)
+	case len(s.txs) >= maxSenderTxs:
+		return projection{}, fmt.Errorf("%w: the sender has %d transactions pending", ErrPoolFull, len(s.txs))
+	}
+	return s.project(tx)
+}
+
+// project applies the sender's pending transactions from its run on, with extra among them, in nonce order: the
+// run grows while nonces are consecutive, and the transactions behind a gap are charged too, so the balance must
+// cover every pending transaction. A failure of extra is returned as is; a failure of a later transaction is
+// ErrBreaksLater.
+func (s *senderTxs) project(extra *chain.Tx) (projection, error) {
+	pr := projection{run: s.run, after: s.after}
+	acct, inRun, hi := s.after, true, extra.Nonce
+	if len(s.txs) > 0 {
+		hi = max(hi, s.top)
+	}
+	for n := s.run; n <= hi; n++ {
+		tx := s.at(n, extra)
+		if tx == nil {
+			inRun = false
+			continue
+		}
+		var err error
+		if acct, err = spend(acct, tx); err != nil {
+			if tx == extra {
+				return pr, err
+			}
+			return pr, fmt.Errorf("%w: nonce %d: %w", ErrBreaksLater, n, err)
+		}
+		if inRun {
+			pr.run, pr.after = n+1, acct
+		}
+	}
+	return pr, nil
+}
+
+// at returns the pending transaction with nonce n, or extra if it has that nonce.
+func (s *senderTxs) at(n chain.Nonce, extra *chain.Tx) *chain.Tx {
+	if extra != nil && extra.Nonce == n {
+		return extra
+	}
+	if pt := s.txs[n]; pt != nil {
+		return &pt.tx
+	}
+	return nil
+}
+
+// insert adds an admitted transaction with the projection admits returned.
+func (s *senderTxs) insert(pt *poolTx, pr projection) {
+	if len(s.txs) == 0 || pt.tx.Nonce > s.top {
+		s.top = pt.tx.Nonce
+	}
+	s.txs[pt.tx.Nonce] = pt
+	s.run, s.after = pr.run, pr.after
+}
+
+// delete removes the transaction with nonce n; the run is recomputed before next use.
+func (s *senderTxs) delete(n chain.Nonce) {
+	delete(s.txs, n)
+	s.dirty = true
+	for len(s.txs) > 0 && s.txs[s.top] == nil {
+		s.top--
+	}
+}
+
+// noncesFrom returns the pending nonces ≥ first, in order.
+func (s *senderTxs) noncesFrom(first chain.Nonce) []chain.Nonce {
+	var out []chain.Nonce
+	for n := first; len(s.txs) > 0 && n <= s.top; n++ {
+		if s.txs[n] != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// nextRun returns the nonce after the sender's run.
+func (s *senderTxs) nextRun() chain.Nonce { return s.run }
+
+// spend applies tx to its sender's account as the ledger would (PROTOCOL.md §3, rules 3–6; chain.State.ApplyTx
+// is the rule, and a test holds this to it): the fee, plus the value of a transfer or stake, leaves the balance;
+// a stake moves the value to the stake (never for a slashed account); an unstake moves it to the unbonding tokens,
+// which cannot be spent (their release epoch is the ledger's to set, and the forecast leaves it alone). The nonce
+// is the caller's concern.
+func spend(a chain.Account, tx *chain.Tx) (chain.Account, error) {
+	cost := uint64(tx.Fee)
+	if tx.Kind == chain.TxTransfer || tx.Kind == chain.TxStake {
+		if cost+tx.Value < cost {
+			return a, fmt.Errorf("%w: value %d plus fee %d", chain.ErrOverflow, tx.Value, tx.Fee)
+		}
+		cost += tx.Value
+	}
+	if uint64(a.Balance) < cost {
+		return a, fmt.Errorf("%w: nonce %d needs %d, %d left after the pending ones before it",
+			chain.ErrInsufficientBalance, tx.Nonce, cost, a.Balance)
+	}
+	a.Balance -= chain.Amount(cost)
+	a.Nonce++
+	switch tx.Kind {
+	case chain.TxStake:
+		if a.Slashed {
+			return a, fmt.Errorf("%w: stake", chain.ErrSlashed)
+		}
+		if a.Stake+chain.Amount(tx.Value) < a.Stake {
+			return a, fmt.Errorf("%w: stake", chain.ErrOverflow)
+		}
+		a.Stake += chain.Amount(tx.Value)
+	case chain.TxUnstake:
+		if chain.Amount(tx.Value) > a.Stake {
+			return a, fmt.Errorf("%w: unstake %d of %d", chain.ErrInsufficientStake, tx.Value, a.Stake)
+		}
+		a.Stake -= chain.Amount(tx.Value)
+		a.Unbonding += chain.Amount(tx.Value)
+	}
+	return a, nil
+}

@@ -1,0 +1,85 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"testing"
+	"time"
+
+	"github.com/posnode/posnode/chain"
+)
+
+// TestOldParentBlocksCostNoReplay reproduces issue class 3 over real libp2p: a peer gossips blocks on parents far
+// below the head, whose states the node dropped. Those signed by a key without stake are rejected with no block
+// replayed; those signed by a staked validator's key that did not win cost at most a checkpoint interval of
+// replay each. The honest chain keeps growing.
+func TestOldParentBlocksCostNoReplay(t *testing.T) {
+	const built = 2000
+	slot := 100 * time.Millisecond
+	c := newCluster(t, []uint64{10, 20}, slot, -(built+20)*slot)
+	for i := range 2 {
+		if err := BuildChain(c.homes[i], c.gen, c.keys, built, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.startAll()
+	c.agreeAt(built+2, 60*time.Second, 0, 1)
+	n := c.nodes[0]
+	heightBefore := c.status(0).Height
+	for _, tc := range []struct {
+		name  string
+		key   func(a *attacker) ed25519.PrivateKey
+		count int
+		most  uint64 // blocks replayed per forged block, at most
+	}{
+		{"key without stake", func(a *attacker) ed25519.PrivateKey { return a.key }, 25, 0},
+		{"staked key, not the winner", func(*attacker) ed25519.PrivateKey { return c.keys[1] }, 5, 63},
+	} {
+		a := newAttacker(t, c) // a fresh peer: gossip scoring mutes one that sent many invalid blocks
+		blocks := a.oldParentBlocks(t, tc.key(a), tc.count)
+		before, replayed := rejected(n), replayedOn(n)
+		for _, b := range blocks {
+			a.publish(b)
+		}
+		waitFor(t, 20*time.Second, "node 0 to reject every forged block", func() bool {
+			return rejected(n)-before >= float64(len(blocks))
+		})
+		got := replayedOn(n) - replayed
+		if got > tc.most*uint64(len(blocks)) {
+			t.Errorf("%s: %d blocks on old parents cost %d replayed blocks, want at most %d each", tc.name, len(blocks), got, tc.most)
+		}
+		t.Logf("%s: %d forged blocks on parents at heights 100..%d (head %d), all rejected, %d blocks replayed",
+			tc.name, len(blocks), blocks[len(blocks)-1].Header.Height-1, c.status(0).Height, got)
+	}
+	waitFor(t, 20*time.Second, "the chain to grow past the attack", func() bool {
+		return c.minHeight(0, 1) >= heightBefore+5
+	})
+}
+
+// oldParentBlocks returns count blocks signed by key, each on a canonical parent of node 0 between 100 and 600
+// heights below its head, at the current slot, with a made-up state root.
+func (a *attacker) oldParentBlocks(t *testing.T, key ed25519.PrivateKey, count int) []*chain.Block {
+	t.Helper()
+	st := a.c.status(0)
+	var out []*chain.Block
+	for i := range count {
+		h := 100 + uint64(i)*(st.Height-700)/uint64(count)
+		bs, err := a.c.nodes[0].Blocks(context.Background(), h, h)
+		if err != nil || len(bs) != 1 {
+			t.Fatalf("block %d of node 0: %v", h, err)
+		}
+		b := &chain.Block{Header: chain.Header{Height: chain.Height(h + 1), Slot: chain.Slot(st.Slot), Parent: bs[0].Hash,
+			Proposer: chain.AddressOf(key.Public().(ed25519.PublicKey)), TxRoot: chain.TxRoot(nil), VoteRoot: chain.VoteRoot(nil), EvRoot: chain.EvidenceRoot(nil),
+			StateRoot: chain.HashBytes([]byte("made up"))}}
+		b.Sign(a.c.gen.Hash(), key)
+		out = append(out, b)
+	}
+	return out
+}
+
+// replayedOn returns how many blocks n's tree has replayed to rebuild dropped states.
+func replayedOn(n *Node) uint64 {
+	var r uint64
+	n.call(context.Background(), func() { r = n.tree.Replayed() })
+	return r
+}
