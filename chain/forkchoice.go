@@ -26,7 +26,7 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 	if !ok {
 		return Change{}, fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
 	}
-	if err := t.admit(parent, b); err != nil {
+	if err := t.admit(parent, b, true); err != nil {
 		return Change{}, err
 	}
 	post, fin, err := t.validate(parent, b, maxSlot)
@@ -54,24 +54,27 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 // InsertBatch inserts blocks as Insert would one after the other, each a child of a block in the tree or of an
 // earlier block of the batch, but with one durable store write for the whole batch (Store.PutBlocks): it
 // validates every block in memory, stores the valid ones together, and only then moves the head, once, to the
-// best of them if cfg.Better prefers it (PROTOCOL.md §7, §8). Blocks already in the tree are skipped. At the first
+// best of them if cfg.Better prefers it (PROTOCOL.md §7, §8). Blocks already in the tree are skipped. A block
+// that the next block of the batch builds on is stored even beyond MaxVersionsPerSlot: a proposer extended it,
+// and a node that refused it could never follow that chain (§8). At the first
 // block that fails (ErrUnknownParent or a validation error) it stops: the blocks before it are inserted, and the
 // error is returned with their Change. inserted holds the blocks it inserted, in order. If the store write fails,
 // the tree is left unchanged.
 func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Block, err error) {
 	var added []*node
 	fresh := make(map[Hash]*Block, len(bs))
-	for _, b := range bs {
+	for i, b := range bs {
 		h := b.Hash()
 		if _, ok := t.nodes[h]; ok {
 			continue
 		}
+		extended := i+1 < len(bs) && bs[i+1].Header.Parent == h
 		parent, ok := t.nodes[b.Header.Parent]
 		if !ok {
 			err = fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
 			break
 		}
-		if aerr := t.admit(parent, b); aerr != nil {
+		if aerr := t.admit(parent, b, !extended); aerr != nil {
 			err = fmt.Errorf("block %s at height %d: %w", h.Short(), b.Header.Height, aerr)
 			break
 		}
@@ -234,19 +237,20 @@ var (
 )
 
 // MaxVersionsPerSlot is how many blocks of one proposer for one slot the tree stores: the first, and a second
-// that proves the equivocation (PROTOCOL.md §8, §8b).
+// that proves the equivocation (PROTOCOL.md §8, §8b). Only a block that a later block of the same sync batch
+// builds on is stored beyond it (InsertBatch).
 const MaxVersionsPerSlot = 2
 
 // admit runs the checks that need no state before b is validated: it must descend from the finalized checkpoint
-// of the head's branch (ErrConflictsFinalized), and its proposer may not have MaxVersionsPerSlot blocks for its
-// slot already (ErrTooManyVersions).
-func (t *Tree) admit(parent *node, b *Block) error {
+// of the head's branch (ErrConflictsFinalized), and, when capped, its proposer may not have MaxVersionsPerSlot
+// blocks for its slot already (ErrTooManyVersions).
+func (t *Tree) admit(parent *node, b *Block, capped bool) error {
 	fin := t.head.fin.Finalized
 	if fn, ok := t.nodes[fin.Hash]; ok && !descends(parent, fn) {
 		return fmt.Errorf("%w: parent %s at height %d does not descend from %s", ErrConflictsFinalized,
 			parent.hash.Short(), parent.height(), fin)
 	}
-	if t.versions[versionKey{b.Header.Proposer, b.Header.Slot}] >= MaxVersionsPerSlot {
+	if capped && t.versions[versionKey{b.Header.Proposer, b.Header.Slot}] >= MaxVersionsPerSlot {
 		return fmt.Errorf("%w: %s at slot %d", ErrTooManyVersions, b.Header.Proposer.Short(), b.Header.Slot)
 	}
 	return nil

@@ -134,7 +134,7 @@ func (s *State) unstake(j *journal, tx *Tx, from Account) error {
 func (s *State) ApplyBlock(b *Block) error {
 	saved := *s // the scalar fields and table slices; accounts are undone by the journal
 	j := make(journal, 0, 2*len(b.Txs)+1)
-	err := s.applyBlock(b, &j)
+	err := s.applyBlock(b, &j, nil)
 	if err != nil {
 		s.rollback(j)
 		accounts := s.accounts
@@ -144,7 +144,8 @@ func (s *State) ApplyBlock(b *Block) error {
 	return err
 }
 
-func (s *State) applyBlock(b *Block, j *journal) error {
+// applyBlock is ApplyBlock without the undo; it appends what each piece of evidence did to slashed, if set.
+func (s *State) applyBlock(b *Block, j *journal, slashed *[]Slashing) error {
 	if s.accounts == nil {
 		s.accounts = make(map[Address]Account)
 	}
@@ -166,8 +167,12 @@ func (s *State) applyBlock(b *Block, j *journal) error {
 		}
 	}
 	for i := range b.Evidence {
-		if _, err := s.applyEvidence(j, &b.Evidence[i], b.Header.Proposer, epoch); err != nil {
+		sl, err := s.applyEvidence(j, &b.Evidence[i], b.Header.Proposer, epoch)
+		if err != nil {
 			return fmt.Errorf("evidence %d: %w", i, err)
+		}
+		if slashed != nil {
+			*slashed = append(*slashed, sl)
 		}
 	}
 	return s.reward(j, b.Header.Proposer, fees)

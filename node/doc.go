@@ -3,9 +3,9 @@
 // Both reach the node through small interfaces of their own, which *Node implements; the shapes of its answers
 // are in node/view, so that neither surface imports node.
 //
-// One event loop owns all mutable consensus state — the block tree, the mempool, the sync and signing records.
-// Slot ticks, gossip validation, sync batches, local submissions and API queries all reach it as closures on one
-// channel, so nothing else needs a lock. Goroutines around it (syncer, publisher, prompt, HTTP server) own no
+// One event loop owns all mutable consensus state — the block tree, the mempool, the vote pool (node/votepool:
+// checkpoint votes and evidence), the sync and signing records. Slot ticks, gossip validation, sync batches, local
+// submissions and API queries all reach it as closures on one channel, so nothing else needs a lock. Goroutines around it (syncer, publisher, prompt, HTTP server) own no
 // chain state; each exits when the context passed to Run is done, and Run waits for them. The loop publishes its
 // head (headView) for the few readers that must not wait for it: status requests and the first check of gossiped
 // transactions.

@@ -36,6 +36,7 @@ func (n *Node) loop(ctx context.Context) {
 	regossip := time.NewTicker(regossipEvery)
 	defer regossip.Stop()
 	blockMsgs, txMsgs := n.blockTopic.Messages(), n.txTopic.Messages()
+	voteMsgs, evidenceMsgs := n.voteTopic.Messages(), n.evTopic.Messages()
 	for {
 		select {
 		case <-ctx.Done():
@@ -63,6 +64,14 @@ func (n *Node) loop(ctx context.Context) {
 			// Likewise, transactions enter the mempool during validation.
 			if !ok {
 				txMsgs = nil
+			}
+		case _, ok := <-voteMsgs: // and votes and evidence enter the vote pool
+			if !ok {
+				voteMsgs = nil
+			}
+		case _, ok := <-evidenceMsgs:
+			if !ok {
+				evidenceMsgs = nil
 			}
 		}
 	}
@@ -95,6 +104,7 @@ func (n *Node) onSlot(s chain.Slot) {
 		n.log.Info("no peers; proposing on the local chain")
 		n.synced = true
 	}
+	n.ffgSlot(s)
 	leader, ok := n.tree.Leader(s)
 	if !ok || leader != n.self {
 		return
@@ -125,7 +135,7 @@ func (n *Node) busySyncing() bool {
 // publishes it. The record is durable before the signed block goes anywhere, so no restart, even without
 // chain.db, can ever sign a second block for the slot (PROTOCOL.md §11).
 func (n *Node) propose(s chain.Slot) error {
-	b, bad, err := n.tree.Propose(s, n.key, n.durableOnly(n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs)))
+	b, bad, err := n.tree.ProposeBody(n.tree.Head().Hash, s, n.key, n.body())
 	if err != nil {
 		return err
 	}
@@ -162,6 +172,7 @@ func (n *Node) importBlock(b *chain.Block) error {
 }
 
 func (n *Node) observe(b *chain.Block, local bool) {
+	n.watchHeader(b)
 	if !local {
 		n.checkOwnKey(b)
 	}
@@ -207,6 +218,7 @@ func (n *Node) applyChange(c chain.Change) {
 	if requeued > 0 {
 		n.log.Info("transactions of abandoned blocks returned to the mempool", zap.Int("txs", requeued))
 	}
+	n.ffgChange(c)
 	n.compactJournal()
 	n.metrics.height.Set(float64(c.Head.Height))
 	n.metrics.mempool.Set(float64(n.pool.Len()))

@@ -56,7 +56,7 @@ func waitForCommitted(t *testing.T, c *cluster, ids []chain.Hash, nodes []int) {
 	waitFor(t, 30*time.Second, "every record committed", func() bool {
 		for _, i := range nodes {
 			for _, id := range ids {
-				if st, err := c.nodes[i].Tx(context.Background(), id); err != nil || st.Status != "committed" {
+				if st, err := c.nodes[i].Tx(context.Background(), id); err != nil || (st.Status != "committed" && st.Status != "finalized") {
 					return false
 				}
 			}

@@ -51,16 +51,17 @@ type Config struct {
 
 // Node is one posnode peer. Create it with New, then Run it.
 type Node struct {
-	cfg     Config
-	log     *zap.Logger
-	key     ed25519.PrivateKey
-	self    chain.Address
-	chainID chain.Hash
-	store   chain.Store
-	journal *journal        // users' transactions until a block holds them
-	guard   *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
-	sigs    *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
-	metrics *metrics
+	cfg        Config
+	log        *zap.Logger
+	key        ed25519.PrivateKey
+	self       chain.Address
+	chainID    chain.Hash
+	store      chain.Store
+	journal    *journal        // users' transactions until a block holds them
+	guard      *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
+	sigs       *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
+	metrics    *metrics
+	ffgMetrics *finalityMetrics
 
 	rangePace *rate.Limiter    // the syncer's own pace of range requests (rangePace)
 	calls     chan func()      // closures run by the event loop
@@ -74,6 +75,8 @@ type Node struct {
 	host       *p2p.Host                // set before started is closed
 	blockTopic *p2p.Topic
 	txTopic    *p2p.Topic
+	voteTopic  *p2p.Topic      // checkpoint votes (PROTOCOL.md §10)
+	evTopic    *p2p.Topic      // evidence
 	http       *httpapi.Server // nil without an API
 	genesis    BlockView       // the genesis as block 0
 
@@ -90,11 +93,13 @@ type loopState struct {
 	syncing    bool
 	syncActive time.Time // when the running sync started or last imported a block
 	startedAt  time.Time
-	orphans    orphanLog // blocks off the canonical chain, for the explorer's slot grid
+	orphans    orphanLog           // blocks off the canonical chain, for the explorer's slot grid
+	told       [2]chain.Checkpoint // the justified and finalized checkpoints last sent to GET /api/events
 	// Doppelganger protection (doppelganger.go).
 	watchFrom    chain.Slot // blocks of this key from this slot on that the store lacks are another process's
 	signFrom     chain.Slot // first slot the node may sign
 	doppelganger string     // what showed another process signing with this key; "" while none did
+	ffg          ffgState   // votes, evidence and the voting duty
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the
@@ -164,6 +169,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.tree, n.pool, n.held = tree, newMempool(cfg.Genesis.TxFee, cfg.Now), held{}
 	n.publishHead()
+	n.ffgMetrics = n.metrics.addFinality()
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err
@@ -178,6 +184,10 @@ func New(cfg Config) (*Node, error) {
 // submitted that no block holds yet, which go back into the mempool.
 func (n *Node) restore() error {
 	if err := n.openSlashing(); err != nil {
+		return err
+	}
+	if err := n.openFFG(); err != nil {
+		n.guard.Close()
 		return err
 	}
 	path := filepath.Join(n.cfg.Data, "pending.txs")
@@ -312,6 +322,9 @@ func (n *Node) startNetwork(ctx context.Context) error {
 	if n.blockTopic, err = host.Join("blocks", n.validateBlockMsg); err == nil {
 		n.txTopic, err = host.Join("txs", n.validateTxMsg)
 	}
+	if err == nil {
+		err = n.joinFFG(host)
+	}
 	if err != nil {
 		host.Close()
 		return fmt.Errorf("join topics: %w", err)
@@ -379,8 +392,8 @@ func (n *Node) announce(format string, args ...any) {
 	}
 }
 
-// tell sends a move of the head to the API's event stream (GET /api/events), if there is an API; it never
-// blocks the loop.
+// tell sends a move of the head to the API's event stream (GET /api/events), if there is an API: a reorg, the new
+// head, and the head's checkpoints when they moved. It never blocks the loop.
 func (n *Node) tell(c chain.Change) {
 	if n.http == nil {
 		return
@@ -395,5 +408,10 @@ func (n *Node) tell(c chain.Change) {
 		b := c.Applied[len(c.Applied)-1]
 		ev.Kind, ev.Proposer, ev.Txs = "head", b.Header.Proposer.String(), len(b.Txs)
 		n.http.Publish(ev)
+	}
+	if j, f := n.tree.Finality(); j != n.told[0] || f != n.told[1] {
+		n.told = [2]chain.Checkpoint{j, f}
+		fe := httpapi.Event{Kind: "finality", Height: ev.Height, Slot: ev.Slot, Hash: ev.Hash, Justified: &j, Finalized: &f}
+		n.http.Publish(fe)
 	}
 }

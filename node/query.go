@@ -50,6 +50,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 			Peers: peers, Synced: n.synced && !n.syncing && peers > 0, Mempool: n.pool.Len(),
 			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee),
 			Signing: n.signing(), Doppelganger: n.doppelganger != ""}
+		st.Justified, st.Finalized = n.tree.Finality()
 	})
 	return st, err
 }
@@ -70,10 +71,10 @@ func (n *Node) viewBlock(b *chain.Block) BlockView {
 	for i, tx := range b.Txs {
 		v.Txs[i] = viewTx(tx)
 	}
-	for i := range b.Evidence {
-		e := &b.Evidence[i]
-		v.Evidence = append(v.Evidence, view.Evidence{Kind: e.Kind.String(), Offender: e.Offender(),
-			Epoch: uint64(e.Epoch(n.cfg.Genesis.EpochLength))})
+	for _, e := range b.Evidence {
+		ev, hash := evidenceView(e, n.cfg.Genesis.EpochLength, "included"), v.Hash
+		ev.Height, ev.Block = v.Height, &hash
+		v.Evidence = append(v.Evidence, ev)
 	}
 	return v
 }
@@ -165,7 +166,8 @@ func (n *Node) Account(ctx context.Context, addr chain.Address) (AccountView, er
 		st := n.tree.HeadState()
 		a := st.Account(addr)
 		v = AccountView{Address: addr, Balance: uint64(a.Balance), Stake: uint64(a.Stake), Nonce: uint64(a.Nonce),
-			Pending: int(n.pool.NextNonce(addr, st) - a.Nonce)}
+			Pending: int(n.pool.NextNonce(addr, st) - a.Nonce), Unbonding: uint64(a.Unbonding),
+			UnbondEpoch: uint64(a.UnbondEpoch), Slashed: a.Slashed}
 	})
 	return v, err
 }
@@ -208,7 +210,11 @@ func (n *Node) txStatus(id chain.Hash) (TxStatus, bool) {
 		return TxStatus{ID: id, Status: "pending", Tx: &v}, true
 	}
 	if h, blk, ok := n.tree.TxHeight(id); ok {
-		return TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk, Tx: n.committedTx(blk, id)}, true
+		st := TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk, Tx: n.committedTx(blk, id)}
+		if n.tree.IsFinal(blk) {
+			st.Status = "finalized"
+		}
+		return st, true
 	}
 	if reason, ok := n.pool.DropReason(id); ok {
 		return TxStatus{ID: id, Status: "dropped", Reason: reason}, true

@@ -48,7 +48,7 @@ const (
 // loop: a node whose loop is busy (a flood of gossip) still answers at once and is not taken for a staller.
 func (n *Node) serveStatus(context.Context, string, []byte) ([]byte, error) {
 	h := n.head.Load().tip
-	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot}.encode(), nil
+	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot, Justified: h.Justified}.encode(), nil
 }
 
 // serveBlocks answers a range request with canonical blocks, bounded by the request and by maxRangeBlocks and

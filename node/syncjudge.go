@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"errors"
 
 	"go.uber.org/zap"
@@ -20,11 +19,14 @@ var (
 )
 
 // Penalty points of sync offences (PROTOCOL.md §10), out of p2p.BanPoints: within a few minutes, two invalid
-// answers, four claims not delivered or four unanswered requests ban a peer; the points halve every ten minutes.
+// answers or four claims not delivered ban a peer; the points halve every ten minutes. A request left to expire
+// costs nothing: a peer that is paused, partitioned or slow looks exactly like that, and banning it for ten
+// minutes would keep it from catching up once it is back (the docker e2e's pause and disconnect showed it).
+// A peer that claims a better head and then never answers only costs the time of its requests: sync moves on
+// to other peers, and a stalled sync holds proposing back for at most a slot.
 const (
 	penaltyInvalid     = 60 // an answer that does not decode, does not match the request, or holds invalid blocks
 	penaltyUndelivered = 30 // a better head claimed and not delivered
-	penaltyNoAnswer    = 26 // a request left to expire
 )
 
 // judgeSync logs a failed sync with peer and charges the peer what the failure deserves; failures that are not
@@ -53,9 +55,7 @@ func syncPenalty(err error) int {
 		return penaltyInvalid
 	case errors.Is(err, errUndelivered):
 		return penaltyUndelivered
-	case errors.Is(err, context.DeadlineExceeded):
-		return penaltyNoAnswer
-	default:
+	default: // an expired request among them (see the penalties' comment)
 		return 0
 	}
 }

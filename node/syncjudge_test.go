@@ -22,7 +22,7 @@ func TestSyncPenalty(t *testing.T) {
 		{"invalid block", fmt.Errorf("import blocks: %w", fmt.Errorf("block x: %w", chain.ErrWrongProposer)), penaltyInvalid},
 		{"another chain", fmt.Errorf("%w: its chain does not join ours", errForeignChain), penaltyInvalid},
 		{"head not delivered", fmt.Errorf("%w: nothing at height 5", errUndelivered), penaltyUndelivered},
-		{"request expired", fmt.Errorf("blocks from 3: %w", context.DeadlineExceeded), penaltyNoAnswer},
+		{"request expired: a paused or partitioned peer, not a liar", fmt.Errorf("blocks from 3: %w", context.DeadlineExceeded), 0},
 		{"our own limit", fmt.Errorf("blocks from 3: %w: %w", p2p.ErrRemote, p2p.ErrRateLimited), 0},
 		{"their handler failed", fmt.Errorf("status: %w: node is not running", p2p.ErrRemote), 0},
 		{"a block from our future", fmt.Errorf("import blocks: %w", chain.ErrFutureSlot), 0},

@@ -30,22 +30,27 @@ var (
 	ErrBadRange = errors.New("range response does not match the request")
 )
 
-// status is a node's answer to a status request: its head.
+// status is a node's answer to a status request: its head, with what fork choice compares (PROTOCOL.md §8,
+// §10): the epoch of the newest checkpoint its branch justified.
 type status struct {
-	Head   chain.Hash
-	Height chain.Height
-	Slot   chain.Slot
+	Head      chain.Hash
+	Height    chain.Height
+	Slot      chain.Slot
+	Justified chain.Epoch
 }
 
-const statusSize = 32 + 8 + 8
+const statusSize = 32 + 8 + 8 + 8
 
-func (s status) tip() chain.Tip { return chain.Tip{Hash: s.Head, Height: s.Height, Slot: s.Slot} }
+func (s status) tip() chain.Tip {
+	return chain.Tip{Hash: s.Head, Height: s.Height, Slot: s.Slot, Justified: s.Justified}
+}
 
 func (s status) encode() []byte {
 	b := make([]byte, 0, statusSize)
 	b = append(b, s.Head[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Height))
-	return binary.BigEndian.AppendUint64(b, uint64(s.Slot))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Slot))
+	return binary.BigEndian.AppendUint64(b, uint64(s.Justified))
 }
 
 func decodeStatus(b []byte) (status, error) {
@@ -56,6 +61,7 @@ func decodeStatus(b []byte) (status, error) {
 	copy(s.Head[:], b)
 	s.Height = chain.Height(binary.BigEndian.Uint64(b[32:]))
 	s.Slot = chain.Slot(binary.BigEndian.Uint64(b[40:]))
+	s.Justified = chain.Epoch(binary.BigEndian.Uint64(b[48:]))
 	return s, nil
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 func TestStatusRoundTrip(t *testing.T) {
-	in := status{Head: chain.HashBytes([]byte("head")), Height: 42, Slot: 77}
+	in := status{Head: chain.HashBytes([]byte("head")), Height: 42, Slot: 77, Justified: 5}
 	got, err := decodeStatus(in.encode())
 	if err != nil || got != in {
 		t.Fatalf("got %+v, %v; want %+v", got, err, in)

@@ -96,7 +96,8 @@ func (p *Peer) tryLearn(ctx context.Context, l *lie, claimAhead chain.Height) er
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if st.Height+claimAhead > l.claim.Height {
-		l.claim = Status{Head: fake, Height: st.Height + claimAhead, Slot: st.Slot + chain.Slot(claimAhead)}
+		l.claim = Status{Head: fake, Height: st.Height + claimAhead, Slot: st.Slot + chain.Slot(claimAhead),
+			Justified: st.Justified}
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 const (
 	protoStatus    = "status"
 	protoBlocks    = "blocks"
-	statusSize     = 32 + 8 + 8
+	statusSize     = 32 + 8 + 8 + 8
 	rangeReqSize   = 8 + 4 + 4
 	maxRangeBlocks = 256
 )
@@ -21,17 +21,19 @@ const (
 // ErrBadWire: bytes from a node do not follow PROTOCOL.md §10.
 var ErrBadWire = errors.New("bad sync message")
 
-// Status is a node's head as its status response tells it.
+// Status is a node's head as its status response tells it: head [32] | height u64 | slot u64 | justified_epoch u64.
 type Status struct {
-	Head   chain.Hash
-	Height chain.Height
-	Slot   chain.Slot
+	Head      chain.Hash
+	Height    chain.Height
+	Slot      chain.Slot
+	Justified chain.Epoch
 }
 
 func (s Status) encode() []byte {
 	b := append(make([]byte, 0, statusSize), s.Head[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Height))
-	return binary.BigEndian.AppendUint64(b, uint64(s.Slot))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Slot))
+	return binary.BigEndian.AppendUint64(b, uint64(s.Justified))
 }
 
 func decodeStatus(b []byte) (Status, error) {
@@ -42,6 +44,7 @@ func decodeStatus(b []byte) (Status, error) {
 	copy(s.Head[:], b)
 	s.Height = chain.Height(binary.BigEndian.Uint64(b[32:]))
 	s.Slot = chain.Slot(binary.BigEndian.Uint64(b[40:]))
+	s.Justified = chain.Epoch(binary.BigEndian.Uint64(b[48:]))
 	return s, nil
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 func TestWireRoundTrip(t *testing.T) {
-	st := Status{Head: chain.Hash{7}, Height: 9, Slot: 11}
+	st := Status{Head: chain.Hash{7}, Height: 9, Slot: 11, Justified: 2}
 	if got, err := decodeStatus(st.encode()); err != nil || got != st {
 		t.Errorf("status: got %+v, %v; want %+v", got, err, st)
 	}

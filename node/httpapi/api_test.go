@@ -21,7 +21,7 @@ func TestHTTPAPI(t *testing.T) {
 	}
 	var tx view.TxStatus
 	waitFor(t, 20*time.Second, "the record to be committed", func() bool {
-		return n.get(t, "/api/txs/"+posted.ID.String(), &tx) == 200 && tx.Status == "committed"
+		return n.get(t, "/api/txs/"+posted.ID.String(), &tx) == 200 && (tx.Status == "committed" || tx.Status == "finalized")
 	})
 	var blk view.Block
 	if code := n.get(t, "/api/blocks/"+itoa(tx.Height), &blk); code != 200 || len(blk.Txs) != 1 || blk.Txs[0].Value != 72 {
@@ -157,7 +157,7 @@ func TestAPITxPrefix(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "the record to be committed", func() bool {
 		var st view.TxStatus
-		return n.get(t, "/api/txs/"+posted.ID.Short(), &st) == 200 && st.Status == "committed"
+		return n.get(t, "/api/txs/"+posted.ID.Short(), &st) == 200 && (st.Status == "committed" || st.Status == "finalized")
 	})
 }
 

@@ -18,9 +18,9 @@ import (
 
 // The explorer in a real browser: a headless Chromium, driven over the DevTools protocol, opens the front page of
 // one node of a running 4-node network. The page loads without a console error, its head advances without a
-// reload, its stake-against-wins panel lists the four validators, its mempool shows the waiting transaction, and
-// its search box finds a block by height and a transaction by the 8-digit prefix the prompt prints. The screenshot
-// goes to build/explorer.png.
+// reload and so does its finalized checkpoint, its stake-against-wins panel lists the four validators, its mempool
+// shows the waiting transaction, and its search box finds a block by height and a transaction by the 8-digit
+// prefix the prompt prints. The screenshot goes to build/explorer.png.
 func TestExplorerInChromium(t *testing.T) {
 	bin := chromiumPath()
 	if bin == "" && os.Getenv("CI") == "true" {
@@ -60,8 +60,13 @@ func TestExplorerInChromium(t *testing.T) {
 		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		t.Fatalf("the head on the page stayed at %d: %v", first, err)
 	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		`/^epoch [1-9]/.test(document.getElementById("finalized").textContent)`,
+		chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		t.Fatalf("no finalized checkpoint after genesis on the page: %v", err)
+	}
 	if mark, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.explorerMark || 0`)); err != nil || mark != 1 {
-		t.Fatalf("the page reloaded (mark %d, %v); want the head to move in place", mark, err)
+		t.Fatalf("the page reloaded (mark %d, %v); want the head and the checkpoints to move in place", mark, err)
 	}
 	checkValidators(t, ctx, nodes)
 	pool, err := chromedp.Run(ctx, chromedp.Evaluate[string](

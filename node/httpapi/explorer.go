@@ -100,34 +100,18 @@ type frame struct {
 type overview struct {
 	frame
 	Status     view.Status
-	HeadTime   time.Time // when the head's slot began
-	Justified  checkpoint
-	Finalized  checkpoint
+	HeadTime   time.Time     // when the head's slot began
+	Finality   view.Finality // the head's justified and finalized checkpoints (PROTOCOL.md §8a)
 	Grid       grid
 	Fairness   fairness
 	Blocks     []view.Block // newest first
 	Mempool    view.Mempool
-	Evidence   []evidenceRow
+	Evidence   []view.Evidence // pending, then included (PROTOCOL.md §8b)
 	Peers      []view.Peer
 	Epoch      uint64
 	Window     int // blocks in the fairness window
 	Generated  time.Time
 	Validators int
-}
-
-// checkpoint is a Casper FFG checkpoint (PROTOCOL.md §8a) as the front page shows it; a zero hash means the
-// node reports none. view.Status does not carry the justified and finalized checkpoints yet; gather fills these
-// from it once it does.
-type checkpoint struct {
-	Epoch uint64
-	Hash  chain.Hash
-}
-
-// evidenceRow is one piece of evidence found in a block of the window.
-type evidenceRow struct {
-	view.Evidence
-	Height uint64
-	Block  chain.Hash
 }
 
 // getExplorer draws the front page; ?part=main draws only its main part, which the page's script swaps in.
@@ -155,20 +139,17 @@ func (s *Server) gather(ctx context.Context) (overview, error) {
 	epoch, vals, err2 := b.Validators(ctx)
 	slots, err3 := b.Slots(ctx, max(st.Epoch+1, gridEpochs)-gridEpochs, st.Epoch)
 	pool, err4 := b.Mempool(ctx)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	fin, err5 := b.Finality(ctx)
+	evs, err6 := b.Evidence(ctx)
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
 		return overview{}, err
 	}
-	pg := overview{frame: frameOf(st, true), Status: st, Grid: drawGrid(slots, vals, st.Slot),
-		Fairness: measureFairness(vals, blocks), Mempool: pool, Peers: b.Peers(), Epoch: epoch,
+	pg := overview{frame: frameOf(st, true), Status: st, Finality: fin, Grid: drawGrid(slots, vals, st.Slot),
+		Fairness: measureFairness(vals, blocks), Mempool: pool, Evidence: evs, Peers: b.Peers(), Epoch: epoch,
 		Window: len(blocks), Generated: time.Now().UTC(), Validators: len(vals)}
 	pg.HeadTime = slotTime(slots, st.HeadSlot)
-	for i := len(blocks) - 1; i >= 0; i-- {
-		if len(pg.Blocks) < recentBlocks {
-			pg.Blocks = append(pg.Blocks, blocks[i])
-		}
-		for _, e := range blocks[i].Evidence {
-			pg.Evidence = append(pg.Evidence, evidenceRow{Evidence: e, Height: blocks[i].Height, Block: blocks[i].Hash})
-		}
+	for i := len(blocks) - 1; i >= 0 && len(pg.Blocks) < recentBlocks; i-- {
+		pg.Blocks = append(pg.Blocks, blocks[i])
 	}
 	return pg, nil
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -271,4 +272,56 @@ func searchFor(t *testing.T, addr, q string) (int, string) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// GET /api/events sends a finality event when the head's checkpoints move, with the checkpoints the node then
+// reports at GET /api/finality.
+func TestAPIFinalityEvents(t *testing.T) {
+	n := startNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTPAddr()+"/api/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	finality := make(chan httpapi.Event)
+	go func() {
+		sc, kind := bufio.NewScanner(resp.Body), ""
+		for sc.Scan() {
+			if k, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				kind = k
+			}
+			var ev httpapi.Event
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok && kind == "finality" && json.Unmarshal([]byte(d), &ev) == nil {
+				select {
+				case finality <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	deadline := time.After(60 * time.Second)
+	for {
+		var ev httpapi.Event
+		select {
+		case ev = <-finality:
+		case <-deadline:
+			t.Fatal("no finality event with a finalized epoch after genesis")
+		}
+		if ev.Justified == nil || ev.Finalized == nil || ev.Justified.Epoch < ev.Finalized.Epoch {
+			t.Fatalf("finality event %+v: want both checkpoints, justified no older than finalized", ev)
+		}
+		if ev.Finalized.Epoch == 0 {
+			continue
+		}
+		var f view.Finality
+		if code := n.get(t, "/api/finality", &f); code != 200 || f.Finalized.Epoch < ev.Finalized.Epoch ||
+			f.Finalized.Epoch == ev.Finalized.Epoch && f.Finalized.Hash != ev.Finalized.Hash {
+			t.Errorf("event finalized %+v, GET /api/finality %d %+v", *ev.Finalized, code, f.Finalized)
+		}
+		return
+	}
 }

@@ -54,20 +54,24 @@ func TestDrawGrid(t *testing.T) {
 	}
 }
 
-// The front page's finality and evidence places show what they are given: checkpoints when the node reports them,
-// and each piece of evidence of the window with its offender and block.
+// The front page shows the justified and finalized checkpoints, how far finality lags, and each piece of evidence
+// with its offender, the block that included it and what it burned.
 func TestOverviewShowsFinalityAndEvidence(t *testing.T) {
 	offender, block := chain.Address{3}, chain.Hash{4}
-	pg := overview{Justified: checkpoint{Epoch: 6, Hash: chain.Hash{6}}, Finalized: checkpoint{Epoch: 5, Hash: chain.Hash{5}},
-		Evidence: []evidenceRow{{Evidence: view.Evidence{Kind: "double-proposal", Offender: offender, Epoch: 2}, Height: 40, Block: block}}}
+	pg := overview{Finality: view.Finality{Justified: chain.Checkpoint{Epoch: 6, Hash: chain.Hash{6}},
+		Finalized: chain.Checkpoint{Epoch: 5, Hash: chain.Hash{5}}, FinalizedHeight: 37, LagSlots: 12},
+		Evidence: []view.Evidence{
+			{Kind: "double-vote", Offender: offender, Epoch: 3, Status: "pending"},
+			{Kind: "double-proposal", Offender: offender, Epoch: 2, Status: "included", Height: 40, Block: &block, Burned: 50, Reward: 6}}}
 	var buf bytes.Buffer
 	if err := pages["index"].ExecuteTemplate(&buf, "main", pg); err != nil {
 		t.Fatal(err)
 	}
 	body := buf.String()
-	for _, want := range []string{"epoch 6 <a class=\"mono\" href=\"/block/" + chain.Hash{6}.String(),
-		"epoch 5 <a class=\"mono\" href=\"/block/" + chain.Hash{5}.String(), `class="evidence-row"><td>double-proposal`,
-		`href="/account/` + offender.String(), `href="/block/` + block.String() + `">#40<`} {
+	for _, want := range []string{"epoch 6, <a class=\"mono\" href=\"/block/" + chain.Hash{6}.String(),
+		"epoch 5, <a class=\"mono\" href=\"/block/" + chain.Hash{5}.String(), `href="/block/37">37</a>, 12 slots ago`,
+		`class="evidence-row"><td>pending</td><td>double-vote`, `class="evidence-row"><td>included</td><td>double-proposal`,
+		`href="/account/` + offender.String(), `href="/block/` + block.String() + `">#40<`, `<td class="num">50</td><td class="num">6</td>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q", want)
 		}
@@ -76,7 +80,7 @@ func TestOverviewShowsFinalityAndEvidence(t *testing.T) {
 	if err := pages["index"].ExecuteTemplate(&buf, "main", overview{Window: 12}); err != nil {
 		t.Fatal(err)
 	}
-	if body := buf.String(); strings.Count(body, "not reported by this node") != 2 || !strings.Contains(body, "None in the last 12 blocks") {
+	if body := buf.String(); strings.Count(body, "not reported by this node") != 2 || !strings.Contains(body, "None known to this node") {
 		t.Errorf("without checkpoints or evidence the page does not say so")
 	}
 }

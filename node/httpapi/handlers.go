@@ -110,6 +110,20 @@ func (s *Server) getPeers(w http.ResponseWriter, _ *http.Request) {
 	reply(w, s.cfg.Backend.Peers(), nil)
 }
 
+func (s *Server) getFinality(w http.ResponseWriter, r *http.Request) {
+	f, err := s.cfg.Backend.Finality(r.Context())
+	reply(w, f, err)
+}
+
+// getEvidence answers with the evidence the node knows: pending, then included with what it burned.
+func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request) {
+	evs, err := s.cfg.Backend.Evidence(r.Context())
+	if evs == nil {
+		evs = []view.Evidence{}
+	}
+	reply(w, evs, err)
+}
+
 // getTx looks a transaction up by its ID or a unique prefix of at least 8 hex digits (what the prompt prints).
 func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
 	st, err := s.cfg.Backend.FindTx(r.Context(), r.PathValue("id"))

@@ -64,6 +64,13 @@ func (b *pageBackend) Slots(context.Context, uint64, uint64) ([]view.Slot, error
 
 func (b *pageBackend) Mempool(context.Context) (view.Mempool, error) { return view.Mempool{}, nil }
 
+func (b *pageBackend) Finality(context.Context) (view.Finality, error) {
+	return view.Finality{Justified: chain.Checkpoint{Epoch: 8, Hash: b.blocks[256].Hash},
+		Finalized: chain.Checkpoint{Epoch: 7, Hash: b.blocks[224].Hash}, FinalizedHeight: 224, LagSlots: 76}, nil
+}
+
+func (b *pageBackend) Evidence(context.Context) ([]view.Evidence, error) { return nil, nil }
+
 func (b *pageBackend) Peers() []view.Peer {
 	p := view.Peer{ID: chain.Address{9}.String(), Addr: "/ip4/127.0.0.1/tcp/4001", Direction: "inbound"}
 	return []view.Peer{p, p, p}

@@ -36,6 +36,10 @@ type Backend interface {
 	// FindTx finds a transaction by its ID or a unique prefix of it.
 	FindTx(ctx context.Context, prefix string) (view.TxStatus, error)
 	Peers() []view.Peer
+	// Finality reports the head's justified and finalized checkpoints (PROTOCOL.md §8a).
+	Finality(ctx context.Context) (view.Finality, error)
+	// Evidence lists pending and included evidence (PROTOCOL.md §8b).
+	Evidence(ctx context.Context) ([]view.Evidence, error)
 	// Submit admits a transaction signed elsewhere.
 	Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error)
 	// SubmitOwn signs a transaction of the node's account and submits it.
@@ -119,6 +123,8 @@ func (s *Server) Handler() http.Handler {
 		{"GET", "/api/accounts/{addr}", s.getAccount},
 		{"GET", "/api/peers", s.getPeers},
 		{"GET", "/api/txs/{id}", s.getTx},
+		{"GET", "/api/finality", s.getFinality},
+		{"GET", "/api/evidence", s.getEvidence},
 		{"GET", "/api/events", s.getEvents},
 		{"GET", "/api/slots", s.getSlots},
 		{"GET", "/api/mempool", s.getMempool},

@@ -41,7 +41,7 @@ var commands = []command{
 	{"unstake", "<amount>", "unbond staked tokens: they return to your balance after 8 epochs", 1, 1, (*prompt).unstake},
 	{"send", "<address> <amount>", "transfer tokens", 2, 2, (*prompt).send},
 	{"balance", "[address]", "balance, stake and nonce (yours by default)", 0, 1, (*prompt).balance},
-	{"status", "", "head, slot, peers, sync state", 0, 0, (*prompt).status},
+	{"status", "", "head, slot, finality, peers, sync state", 0, 0, (*prompt).status},
 	{"validators", "", "the stake table in force now", 0, 0, (*prompt).validators},
 	{"peers", "", "connected peers", 0, 0, (*prompt).peers},
 	{"chain", "[count]", "the last blocks (default 10, at most 256)", 0, 1, (*prompt).chain},
@@ -187,8 +187,9 @@ func (p *prompt) balance(ctx context.Context, args []string) error {
 func (p *prompt) status(ctx context.Context, _ []string) error {
 	s, err := p.Backend.Status(ctx)
 	if err == nil {
-		p.printf("height %d head %s (slot %d) | slot %d epoch %d | peers %d | synced %v | mempool %d | balance %d stake %d\n",
-			s.Height, s.Head.Short(), s.HeadSlot, s.Slot, s.Epoch, s.Peers, s.Synced, s.Mempool, s.Balance, s.Stake)
+		p.printf("height %d head %s (slot %d) | slot %d epoch %d | justified %s finalized %s | peers %d | synced %v | mempool %d | balance %d stake %d\n",
+			s.Height, s.Head.Short(), s.HeadSlot, s.Slot, s.Epoch, s.Justified, s.Finalized, s.Peers, s.Synced, s.Mempool,
+			s.Balance, s.Stake)
 		if s.Signing != "" && s.Signing != "active" {
 			p.printf("signing: %s\n", s.Signing)
 		}

@@ -26,7 +26,9 @@ var errDial = errors.New("dial tcp 127.0.0.1:1: connection refused")
 func (f *fakeNode) Address() chain.Address { return chain.Address{1} }
 
 func (f *fakeNode) Status(context.Context) (view.Status, error) {
-	return view.Status{ChainID: "test", Height: 7, Balance: 1000, Stake: 50, TxFee: 1, Peers: 1}, nil
+	return view.Status{ChainID: "test", Height: 7, Balance: 1000, Stake: 50, TxFee: 1, Peers: 1,
+		Justified: chain.Checkpoint{Epoch: 3, Hash: chain.Hash{0xab, 0xcd, 0xef, 0x01}},
+		Finalized: chain.Checkpoint{Epoch: 2, Hash: chain.Hash{0x12, 0x34, 0x56, 0x78}}}, nil
 }
 
 func (f *fakeNode) Blocks(context.Context, uint64, uint64) ([]view.Block, error) { return nil, nil }
@@ -151,6 +153,7 @@ func TestPromptPipe(t *testing.T) {
 		{"connect /ip4/127.0.0.1/tcp/1/p2p/12D3KooWX\n", "error: " + errDial.Error() + "\n"},
 		{"stake 100\n", "stake 100 submitted"},
 		{"status\n", "height 7"},
+		{"status\n", "justified 3/abcdef01 finalized 2/12345678"},
 	}
 	for _, st := range steps {
 		s.say(st.in)

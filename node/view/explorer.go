@@ -52,10 +52,3 @@ type PendingTx struct {
 	Tx    Tx        `json:"tx"`
 	Since time.Time `json:"since"`
 }
-
-// Evidence is one proof of an offence carried by a block (PROTOCOL.md §8b); applying it slashes the offender.
-type Evidence struct {
-	Kind     string        `json:"kind"` // double-proposal | double-vote
-	Offender chain.Address `json:"offender"`
-	Epoch    uint64        `json:"epoch"` // of the offence
-}

@@ -46,6 +46,9 @@ type Status struct {
 	// process was seen signing with this node's key.
 	Signing      string `json:"signing"`
 	Doppelganger bool   `json:"doppelganger"`
+	// Justified and Finalized are the head branch's newest justified and finalized checkpoints (PROTOCOL.md §8a).
+	Justified chain.Checkpoint `json:"justified"`
+	Finalized chain.Checkpoint `json:"finalized"`
 }
 
 // Tx is a transaction.
@@ -69,7 +72,7 @@ type Block struct {
 	StateRoot chain.Hash    `json:"state_root"`
 	TxRoot    chain.Hash    `json:"tx_root"`
 	Txs       []Tx          `json:"txs"`
-	Evidence  []Evidence    `json:"evidence,omitempty"` // offences the block punishes (PROTOCOL.md §8b)
+	Evidence  []Evidence    `json:"evidence,omitempty"` // offences the block punishes, included (PROTOCOL.md §8b)
 }
 
 // Account is an account's state at the head.
@@ -79,6 +82,10 @@ type Account struct {
 	Stake   uint64        `json:"stake"`   // tokens
 	Nonce   uint64        `json:"nonce"`
 	Pending int           `json:"pending"` // transactions of this sender in the mempool
+	// Unbonding tokens return to the balance when epoch UnbondEpoch opens (PROTOCOL.md §8b).
+	Unbonding   uint64 `json:"unbonding"`
+	UnbondEpoch uint64 `json:"unbond_epoch,omitempty"`
+	Slashed     bool   `json:"slashed"` // punished for an offence: never a validator again
 }
 
 // Validator is one entry of a stake table.
@@ -91,11 +98,39 @@ type Validator struct {
 // TxStatus tells where a transaction is.
 type TxStatus struct {
 	ID     chain.Hash  `json:"id"`
-	Status string      `json:"status"` // pending | committed | dropped
+	Status string      `json:"status"` // pending | committed | finalized (its block is at or below the finalized checkpoint) | dropped
 	Height uint64      `json:"height,omitempty"`
 	Block  *chain.Hash `json:"block,omitempty"`
 	Reason string      `json:"reason,omitempty"` // why a dropped transaction left the mempool
 	Tx     *Tx         `json:"tx,omitempty"`     // the transaction itself
+}
+
+// Finality is the Casper FFG state of the node's head (GET /api/finality; PROTOCOL.md §8a).
+type Finality struct {
+	Justified chain.Checkpoint `json:"justified"`
+	Finalized chain.Checkpoint `json:"finalized"`
+	// FinalizedHeight is the finalized checkpoint block's height: every canonical block up to it is final.
+	FinalizedHeight uint64 `json:"finalized_height"`
+	Slot            uint64 `json:"slot"`
+	Epoch           uint64 `json:"epoch"`
+	// LagSlots is how many slots ago the finalized checkpoint's epoch started.
+	LagSlots uint64 `json:"lag_slots"`
+	// Target is the current epoch's checkpoint on the head's branch: what validators vote for now.
+	Target chain.Checkpoint `json:"target"`
+}
+
+// Evidence is a proven offence the node knows of (GET /api/evidence; PROTOCOL.md §8b): pending until a canonical
+// block includes it, then included, with what it burned.
+type Evidence struct {
+	ID       chain.Hash    `json:"id"`
+	Kind     string        `json:"kind"` // double-proposal | double-vote
+	Offender chain.Address `json:"offender"`
+	Epoch    uint64        `json:"epoch"`  // of the offence; evidence expires 4 epochs after it
+	Status   string        `json:"status"` // pending | included
+	Height   uint64        `json:"height,omitempty"`
+	Block    *chain.Hash   `json:"block,omitempty"`
+	Burned   uint64        `json:"burned,omitempty"` // tokens taken from the offender's stake and unbonding tokens
+	Reward   uint64        `json:"reward,omitempty"` // of them, paid to the block's proposer
 }
 
 // Peer is a connected peer.

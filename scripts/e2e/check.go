@@ -165,7 +165,7 @@ func (r *runner) txLookups(ctx context.Context, recs []record, counts map[string
 				if counts[rec.id] != 1 {
 					continue
 				}
-				if st, err := c.tx(ctx, rec.id); err != nil || st.Status != "committed" {
+				if st, err := c.tx(ctx, rec.id); err != nil || (st.Status != "committed" && st.Status != "finalized") {
 					bad++
 				}
 			}

@@ -111,7 +111,7 @@ func (r *runner) drain(ctx context.Context, i int) error {
 	for len(open) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		var still []string
 		for _, id := range open {
-			if st, err := other.tx(ctx, id); err != nil || st.Status != "committed" {
+			if st, err := other.tx(ctx, id); err != nil || (st.Status != "committed" && st.Status != "finalized") {
 				still = append(still, id)
 			}
 		}

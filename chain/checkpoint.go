@@ -1,0 +1,89 @@
+package chain
+
+import "fmt"
+
+// What the node asks of the tree about finality (PROTOCOL.md §8a, §8b): the head branch's checkpoints and
+// stake tables, to vote; which blocks are final, to tell users; what evidence did, to show it.
+
+// Finality returns the justified and finalized checkpoints of the head's branch (PROTOCOL.md §8a).
+func (t *Tree) Finality() (justified, finalized Checkpoint) {
+	return t.head.fin.Justified, t.head.fin.Finalized
+}
+
+// FinalityOf returns the justified and finalized checkpoints of the branch that ends at block h; ok is false
+// for a block not in the tree.
+func (t *Tree) FinalityOf(h Hash) (justified, finalized Checkpoint, ok bool) {
+	n, ok := t.nodes[h]
+	if !ok {
+		return Checkpoint{}, Checkpoint{}, false
+	}
+	return n.fin.Justified, n.fin.Finalized, true
+}
+
+// Checkpoint returns the checkpoint of epoch e on the head's branch (PROTOCOL.md §8a): the newest block of the
+// branch whose slot is before e's first slot, or genesis for epoch 0. For an epoch after the head's, that is the
+// head itself, and stays so unless a block of an earlier slot than e's first extends the branch.
+func (t *Tree) Checkpoint(e Epoch) Checkpoint {
+	n := t.checkpointNode(e)
+	return Checkpoint{Epoch: e, Hash: n.hash}
+}
+
+// checkpointNode returns the block of the head's branch that is epoch e's checkpoint; lastBefore skips a
+// whole epoch per step (it is nil in epoch 0, whose only earlier block is genesis).
+func (t *Tree) checkpointNode(e Epoch) *node {
+	n := t.head
+	for n != t.root && t.cfg.Genesis.EpochOf(n.header.Slot) >= e {
+		if n = n.lastBefore; n == nil {
+			return t.root
+		}
+	}
+	return n
+}
+
+// StakeTable returns the stake table of epoch e on the head's branch (PROTOCOL.md §6): the one the votes for
+// epoch e's checkpoint are counted against (§8a), read from the checkpoint block's state. It fails with
+// ErrCorruptStore if that state cannot be rebuilt from the store. The slice is the caller's.
+func (t *Tree) StakeTable(e Epoch) ([]Stake, error) {
+	st, err := t.stateOf(t.checkpointNode(e))
+	if err != nil {
+		return nil, err
+	}
+	return st.Validators(e), nil
+}
+
+// IsFinal reports whether block h is on the canonical chain at or below the finalized checkpoint of the head's
+// branch: no block the tree accepts can revert it (ErrConflictsFinalized, PROTOCOL.md §8). Genesis is final.
+func (t *Tree) IsFinal(h Hash) bool {
+	n, ok := t.nodes[h]
+	if !ok || !t.isCanonical(n) {
+		return false
+	}
+	fin, ok := t.nodes[t.head.fin.Finalized.Hash]
+	return ok && n.height() <= fin.height()
+}
+
+// Slashings returns what each piece of evidence of block h did to the ledger (PROTOCOL.md §8b), in the order of
+// the block's evidence section: the block applied again to a copy of its parent's state. It fails with
+// ErrNotFound for a block not in the tree, and with ErrCorruptStore if a state cannot be rebuilt.
+func (t *Tree) Slashings(h Hash) ([]Slashing, error) {
+	n, ok := t.nodes[h]
+	if !ok || n == t.root {
+		return nil, fmt.Errorf("%w: block %s", ErrNotFound, h.Short())
+	}
+	b, err := t.cfg.Store.Block(h)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.Evidence) == 0 {
+		return nil, nil
+	}
+	ps, err := t.stateOf(n.parent)
+	if err != nil {
+		return nil, err
+	}
+	var out []Slashing
+	if err := ps.Clone().applyBlock(b, nil, &out); err != nil {
+		return nil, fmt.Errorf("%w: reapply block %s: %w", ErrCorruptStore, h.Short(), err)
+	}
+	return out, nil
+}

@@ -1,0 +1,66 @@
+package node
+
+import (
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/posnode/posnode/chain"
+)
+
+// voteDelay is how many slots into an epoch a validator whose head holds no block of the epoch yet waits before it
+// votes with the head as the epoch's checkpoint (PROTOCOL.md §8a): a quarter of the epoch, at least one slot, so
+// that a late block of the epoch before can still arrive.
+func voteDelay(epochLength uint64) uint64 { return max(epochLength/4, 1) }
+
+// voteDuty signs this node's checkpoint vote of slot s's epoch, once per epoch, when it is due (PROTOCOL.md §8a):
+// the node is caught up, doppelganger protection lets it sign, it is a validator of the epoch's table, and the
+// epoch's checkpoint is settled on its head's branch (a block of the epoch is there, or voteDelay slots passed).
+// The vote passes the slashing protection record (PROTOCOL.md §11) before it is signed, then joins the pool and
+// is published.
+func (n *Node) voteDuty(s chain.Slot) {
+	g := n.cfg.Genesis
+	e := g.EpochOf(s)
+	if e == 0 || e <= n.ffg.lastVoted || !n.synced || n.busySyncing() || n.doppelganger != "" || s < n.signFrom {
+		return
+	}
+	if g.EpochOf(n.tree.Head().Slot) < e && uint64(s)-uint64(e)*g.EpochLength < voteDelay(g.EpochLength) {
+		return
+	}
+	v, ok := n.dueVote(e)
+	if !ok {
+		return
+	}
+	n.ffg.lastVoted = e
+	if err := n.guard.CheckAndRecordVote(n.self, v.Source.Epoch, v.Target.Epoch, v.Root()); err != nil {
+		n.log.Warn("not voting: slashing protection refused", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+		return
+	}
+	v.Sign(n.chainID, n.key)
+	n.ffgMetrics.votesSigned.Inc()
+	if _, err := n.ffg.votes.AddVote(v); err != nil {
+		n.log.Error("own vote not pooled", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+	}
+	n.log.Info("voted", zap.Stringer("source", v.Source), zap.Stringer("target", v.Target))
+	n.publish(n.voteTopic, v.Encode())
+}
+
+// dueVote returns this node's unsigned vote for epoch e on its head's branch: from the head's justified
+// checkpoint to e's checkpoint. ok is false when the node is not in e's stake table, or when the head already
+// justified e (the vote could only repeat the source).
+func (n *Node) dueVote(e chain.Epoch) (chain.Vote, bool) {
+	table, err := n.tree.StakeTable(e)
+	if err != nil {
+		n.log.Error("reading the stake table", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+		return chain.Vote{}, false
+	}
+	if !slices.ContainsFunc(table, func(s chain.Stake) bool { return s.Addr == n.self }) {
+		return chain.Vote{}, false
+	}
+	source, _ := n.tree.Finality()
+	target := n.tree.Checkpoint(e)
+	if source.Epoch >= target.Epoch {
+		return chain.Vote{}, false
+	}
+	return chain.Vote{Validator: n.self, Source: source, Target: target}, true
+}

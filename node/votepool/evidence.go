@@ -1,0 +1,133 @@
+package votepool
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/posnode/posnode/chain"
+)
+
+// expired reports whether no block of the current epoch can include e any more (PROTOCOL.md §8b).
+func (p *Pool) expired(e *chain.Evidence) bool {
+	return e.Epoch(p.epochLength)+chain.EvidenceWindow < p.now
+}
+
+// AddEvidence adds evidence that proved an offence (ValidateBasic, Verify) against an offender the head's ledger
+// can still punish; the caller checks both. It fails with ErrExpired, with ErrKnown for evidence pending or
+// included, with ErrOffenderPending when other evidence against the same validator is pending, and with ErrFull.
+func (p *Pool) AddEvidence(e chain.Evidence) error {
+	id := e.ID()
+	switch {
+	case p.expired(&e):
+		return fmt.Errorf("%w: offence in epoch %d, now %d", ErrExpired, e.Epoch(p.epochLength), p.now)
+	case p.HasEvidence(id):
+		return fmt.Errorf("%w: evidence %s", ErrKnown, id.Short())
+	}
+	if other, ok := p.offenders[e.Offender()]; ok {
+		return fmt.Errorf("%w: %s, evidence %s", ErrOffenderPending, e.Offender().Short(), other.Short())
+	}
+	if len(p.pending) >= MaxEvidence {
+		return fmt.Errorf("%w: %d pending", ErrFull, len(p.pending))
+	}
+	p.pending[id] = e
+	p.offenders[e.Offender()] = id
+	return nil
+}
+
+// HasEvidence reports whether evidence id is pending or remembered as included.
+func (p *Pool) HasEvidence(id chain.Hash) bool {
+	if _, ok := p.pending[id]; ok {
+		return true
+	}
+	return slices.ContainsFunc(p.included, func(in Included) bool { return in.Evidence.ID() == id })
+}
+
+// Evidence returns the pending evidence, the offence that expires first first, then by ID.
+func (p *Pool) Evidence() []chain.Evidence {
+	out := slices.Collect(maps.Values(p.pending))
+	slices.SortFunc(out, func(a, b chain.Evidence) int {
+		if c := cmp.Compare(a.Epoch(p.epochLength), b.Epoch(p.epochLength)); c != 0 {
+			return c
+		}
+		ia, ib := a.ID(), b.ID()
+		return bytes.Compare(ia[:], ib[:])
+	})
+	return out
+}
+
+// Include records that a block of the canonical chain holds in.Evidence: it is no longer pending, and it is
+// remembered (the newest MaxIncluded) so that it is neither added again nor forgotten by the node's surfaces.
+func (p *Pool) Include(in Included) {
+	p.drop(in.Evidence.ID())
+	if len(p.included) == MaxIncluded {
+		p.included = slices.Delete(p.included, 0, 1)
+	}
+	p.included = append(p.included, in)
+}
+
+// Revert records that block h left the canonical chain: the evidence it held is pending again unless it expired
+// or other evidence against its offender is pending.
+func (p *Pool) Revert(h chain.Hash) {
+	var back []chain.Evidence
+	p.included = slices.DeleteFunc(p.included, func(in Included) bool {
+		if in.Block == h {
+			back = append(back, in.Evidence)
+			return true
+		}
+		return false
+	})
+	for _, e := range back {
+		_ = p.AddEvidence(e) // what no longer fits stays out: it can punish no one on this chain
+	}
+}
+
+// Included returns the included evidence the pool remembers, newest first.
+func (p *Pool) Included() []Included {
+	out := slices.Clone(p.included)
+	slices.Reverse(out)
+	return out
+}
+
+// Prune moves the pool to epoch now: it drops votes and headers older than Window epochs, and pending evidence
+// that expired or for which useful reports false (its offender can no longer be punished on the head's
+// branch).
+func (p *Pool) Prune(now chain.Epoch, useful func(*chain.Evidence) bool) {
+	p.now = now
+	for a, held := range p.votes {
+		maps.DeleteFunc(held, func(e chain.Epoch, _ chain.Vote) bool { return !p.inWindow(e) })
+		if len(held) == 0 {
+			delete(p.votes, a)
+		}
+	}
+	maps.DeleteFunc(p.headers, func(k headerKey, _ signedHeader) bool {
+		return !p.inWindow(chain.Epoch(uint64(k.slot) / p.epochLength))
+	})
+	for id, e := range p.pending {
+		if p.expired(&e) || !useful(&e) {
+			p.drop(id)
+		}
+	}
+}
+
+// drop removes pending evidence id, if any.
+func (p *Pool) drop(id chain.Hash) {
+	e, ok := p.pending[id]
+	if !ok {
+		return
+	}
+	delete(p.pending, id)
+	if p.offenders[e.Offender()] == id {
+		delete(p.offenders, e.Offender())
+	}
+}
+
+// Size returns how many votes, headers and pending evidence the pool holds.
+func (p *Pool) Size() (votes, headers, evidence int) {
+	for _, held := range p.votes {
+		votes += len(held)
+	}
+	return votes, len(p.headers), len(p.pending)
+}

@@ -1,0 +1,163 @@
+package votepool
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/posnode/posnode/chain"
+)
+
+// Pool errors.
+var (
+	// ErrKnown: the pool already holds this vote or this evidence.
+	ErrKnown = errors.New("already in the pool")
+	// ErrEpoch: a vote's target epoch is older than the pool's window or more than one epoch ahead of it.
+	ErrEpoch = errors.New("target epoch outside the pool's window")
+	// ErrConflict: the vote is slashable against one the pool holds of the same validator; the evidence is
+	// returned with it and the vote is not kept.
+	ErrConflict = errors.New("slashable against a vote in the pool")
+	// ErrOffenderPending: evidence against this offender is already pending; one offence is punished once.
+	ErrOffenderPending = errors.New("evidence against this validator already pending")
+	// ErrExpired: the offence is older than chain.EvidenceWindow epochs.
+	ErrExpired = errors.New("evidence expired")
+	// ErrFull: the pool holds MaxEvidence pieces of evidence.
+	ErrFull = errors.New("evidence pool full")
+)
+
+// Bounds of the pool.
+const (
+	// Window is how many epochs before the current one the pool keeps votes and headers: the evidence window,
+	// beyond which no block can include evidence made from them (PROTOCOL.md §8b).
+	Window = chain.EvidenceWindow
+	// MaxEvidence is the most evidence the pool keeps pending. Its callers add evidence only against validators
+	// that still hold stake, so it is a bound against bugs rather than peers.
+	MaxEvidence = 256
+	// MaxIncluded is how many included pieces of evidence the pool remembers, newest first, for the node's users.
+	MaxIncluded = 256
+)
+
+// Pool is the node's pool of checkpoint votes, signed headers and evidence; New makes one.
+type Pool struct {
+	epochLength uint64
+	now         chain.Epoch                                  // the current epoch, as Prune last set it
+	votes       map[chain.Address]map[chain.Epoch]chain.Vote // per validator, per target epoch
+	headers     map[headerKey]signedHeader
+	pending     map[chain.Hash]chain.Evidence // by ID
+	offenders   map[chain.Address]chain.Hash  // offender → ID of its pending evidence
+	included    []Included                    // newest last
+}
+
+type headerKey struct {
+	proposer chain.Address
+	slot     chain.Slot
+}
+
+type signedHeader struct {
+	header chain.Header
+	sig    [64]byte
+}
+
+// Included is evidence a canonical block holds, with what it did to the ledger.
+type Included struct {
+	Evidence chain.Evidence
+	Block    chain.Hash
+	Height   chain.Height
+	Slashing chain.Slashing
+}
+
+// New returns an empty pool for a chain of epochs of epochLength slots.
+func New(epochLength uint64) *Pool {
+	return &Pool{epochLength: max(epochLength, 1), votes: map[chain.Address]map[chain.Epoch]chain.Vote{},
+		headers: map[headerKey]signedHeader{}, pending: map[chain.Hash]chain.Evidence{},
+		offenders: map[chain.Address]chain.Hash{}}
+}
+
+// Epoch returns the current epoch as the last Prune set it.
+func (p *Pool) Epoch() chain.Epoch { return p.now }
+
+// inWindow reports whether epoch e is within the pool's window: from Window epochs before the current one to
+// one epoch after it (a peer's clock may run a little ahead).
+func (p *Pool) inWindow(e chain.Epoch) bool { return e+Window >= p.now && e <= p.now+1 }
+
+// AddVote adds a vote that verified, from a validator of its target epoch's table. It fails with ErrEpoch, with
+// ErrKnown for a vote it holds, and with ErrConflict, returning the evidence, for a vote slashable against one it
+// holds (a second vote for a target epoch, or a surround vote; PROTOCOL.md §8b).
+func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
+	if !p.inWindow(v.Target.Epoch) {
+		return nil, fmt.Errorf("%w: epoch %d, now %d", ErrEpoch, v.Target.Epoch, p.now)
+	}
+	held := p.votes[v.Validator]
+	if w, ok := held[v.Target.Epoch]; ok && w.ID() == v.ID() {
+		return nil, fmt.Errorf("%w: vote %s by %s", ErrKnown, v.Target, v.Validator.Short())
+	}
+	for _, e := range sortedEpochs(held) {
+		if w := held[e]; chain.Slashable(v, w) {
+			ev := chain.NewDoubleVote(v, w)
+			return &ev, fmt.Errorf("%w: %s→%s and %s→%s by %s", ErrConflict, v.Source, v.Target, w.Source, w.Target,
+				v.Validator.Short())
+		}
+	}
+	if held == nil {
+		held = map[chain.Epoch]chain.Vote{}
+		p.votes[v.Validator] = held
+	}
+	held[v.Target.Epoch] = v
+	return nil, nil
+}
+
+// HasVote reports whether the pool holds a vote of validator a for target epoch e.
+func (p *Pool) HasVote(a chain.Address, e chain.Epoch) bool {
+	_, ok := p.votes[a][e]
+	return ok
+}
+
+// Votes returns the votes a block of the current epoch can count (PROTOCOL.md §8a): those for the current and
+// the previous target epoch, the older epoch first, then by validator.
+func (p *Pool) Votes() []chain.Vote {
+	var out []chain.Vote
+	for _, held := range p.votes {
+		for e, v := range held {
+			if e+1 >= p.now && e <= p.now {
+				out = append(out, v)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b chain.Vote) int {
+		if c := cmp.Compare(a.Target.Epoch, b.Target.Epoch); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.Validator[:], b.Validator[:])
+	})
+	return out
+}
+
+// AddHeader records the first signed header of a block the tree accepted, per proposer and slot. A second one
+// with another hash is a double proposal: it returns the evidence (PROTOCOL.md §8b) and keeps the first.
+func (p *Pool) AddHeader(h chain.Header, sig [64]byte) *chain.Evidence {
+	if !p.inWindow(chain.Epoch(uint64(h.Slot) / p.epochLength)) {
+		return nil
+	}
+	k := headerKey{h.Proposer, h.Slot}
+	first, ok := p.headers[k]
+	if !ok {
+		p.headers[k] = signedHeader{h, sig}
+		return nil
+	}
+	if first.header.Hash() == h.Hash() {
+		return nil
+	}
+	ev := chain.NewDoubleProposal(&chain.Block{Header: first.header, Sig: first.sig}, &chain.Block{Header: h, Sig: sig})
+	return &ev
+}
+
+func sortedEpochs(m map[chain.Epoch]chain.Vote) []chain.Epoch {
+	es := make([]chain.Epoch, 0, len(m))
+	for e := range m {
+		es = append(es, e)
+	}
+	slices.Sort(es)
+	return es
+}

@@ -1,0 +1,178 @@
+package votepool
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/posnode/posnode/chain"
+)
+
+const epochLen = 8
+
+var chainID = chain.HashBytes([]byte("votepool-test"))
+
+func key(i int) ed25519.PrivateKey {
+	seed := sha256.Sum256(fmt.Appendf(nil, "votepool-key-%d", i))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+func addr(i int) chain.Address { return chain.AddressOf(key(i).Public().(ed25519.PublicKey)) }
+
+func cp(e chain.Epoch, tag byte) chain.Checkpoint {
+	return chain.Checkpoint{Epoch: e, Hash: chain.HashBytes([]byte{byte(e), tag})}
+}
+
+// vote returns validator i's signed vote source→target.
+func vote(i int, source, target chain.Checkpoint) chain.Vote {
+	v := chain.Vote{Validator: addr(i), Source: source, Target: target}
+	v.Sign(chainID, key(i))
+	return v
+}
+
+func poolAt(now chain.Epoch) *Pool {
+	p := New(epochLen)
+	p.Prune(now, func(*chain.Evidence) bool { return true })
+	return p
+}
+
+// TestAddVote walks the pool's answers to votes: kept, known, out of the window, and the two slashable pairs of
+// PROTOCOL.md §8b, each answered with evidence that proves the offence.
+func TestAddVote(t *testing.T) {
+	p := poolAt(6)
+	first := vote(0, cp(4, 0), cp(6, 0))
+	for _, v := range []chain.Vote{first, vote(3, cp(1, 0), cp(6, 0))} {
+		if ev, err := p.AddVote(v); err != nil || ev != nil {
+			t.Fatalf("vote %s→%s: got %v, %v", v.Source, v.Target, ev, err)
+		}
+	}
+	tests := []struct {
+		name      string
+		v         chain.Vote
+		want      error
+		offending bool
+	}{
+		{"same vote again", first, ErrKnown, false},
+		{"other validator, same link", vote(1, cp(4, 0), cp(6, 0)), nil, false},
+		{"older epoch, no surround", vote(0, cp(3, 0), cp(5, 0)), nil, false},
+		{"double vote: other target hash", vote(0, cp(4, 0), cp(6, 1)), ErrConflict, true},
+		{"double vote: other source", vote(0, cp(5, 0), cp(6, 0)), ErrConflict, true},
+		{"surrounding vote", vote(0, cp(3, 0), cp(7, 0)), ErrConflict, true},
+		{"surrounded vote", vote(3, cp(2, 0), cp(5, 0)), ErrConflict, true},
+		{"too old", vote(2, cp(0, 0), cp(1, 0)), ErrEpoch, false},
+		{"too far ahead", vote(2, cp(6, 0), cp(8, 0)), ErrEpoch, false},
+		{"one epoch ahead", vote(2, cp(6, 0), cp(7, 0)), nil, false},
+	}
+	for _, tc := range tests {
+		ev, err := p.AddVote(tc.v)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+		if (ev != nil) != tc.offending {
+			t.Fatalf("%s: evidence %v, want evidence %v", tc.name, ev != nil, tc.offending)
+		}
+		if ev != nil {
+			if err := ev.ValidateBasic(); err != nil {
+				t.Errorf("%s: evidence does not prove the offence: %v", tc.name, err)
+			}
+			if err := ev.Verify(chainID); err != nil || ev.Offender() != tc.v.Validator {
+				t.Errorf("%s: evidence against %s: %v", tc.name, ev.Offender().Short(), err)
+			}
+		}
+	}
+	if kept := p.votes[addr(0)][6]; kept.ID() != first.ID() {
+		t.Error("a conflicting vote replaced the first one")
+	}
+}
+
+// TestVotesForBlocks: a proposer gets the votes of the current and the previous epoch, in a fixed order.
+func TestVotesForBlocks(t *testing.T) {
+	p := poolAt(5)
+	for i, target := range []chain.Epoch{3, 4, 5, 6, 5, 4} {
+		if _, err := p.AddVote(vote(i, cp(2, 0), cp(target, 0))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := p.Votes()
+	var epochs []chain.Epoch
+	for _, v := range got {
+		epochs = append(epochs, v.Target.Epoch)
+	}
+	if fmt.Sprint(epochs) != "[4 4 5 5]" {
+		t.Errorf("target epochs offered: got %v, want [4 4 5 5]", epochs)
+	}
+	if got[0].Validator == got[1].Validator {
+		t.Error("one validator's vote offered twice")
+	}
+}
+
+// TestAddHeader: the second signed header of one proposer for one slot is a double proposal; the same header
+// again, another slot or another proposer is not.
+func TestAddHeader(t *testing.T) {
+	p := poolAt(2)
+	signed := func(i int, slot chain.Slot, tag byte) (chain.Header, [64]byte) {
+		b := chain.Block{Header: chain.Header{Height: 3, Slot: slot, Proposer: addr(i), Parent: chain.Hash{tag}}}
+		b.Sign(chainID, key(i))
+		return b.Header, b.Sig
+	}
+	h1, s1 := signed(0, 20, 1)
+	if ev := p.AddHeader(h1, s1); ev != nil {
+		t.Fatal("first header: got evidence")
+	}
+	for _, tc := range []struct {
+		name            string
+		i               int
+		slot            chain.Slot
+		tag             byte
+		wantEvidence    bool
+		wantOutOfWindow bool
+	}{
+		{"same header", 0, 20, 1, false, false},
+		{"other slot", 0, 21, 2, false, false},
+		{"other proposer", 1, 20, 2, false, false},
+		{"second version", 0, 20, 2, true, false},
+		{"third version", 0, 20, 3, true, false},
+		{"far future slot", 0, 40, 1, false, true},
+	} {
+		h, s := signed(tc.i, tc.slot, tc.tag)
+		ev := p.AddHeader(h, s)
+		if (ev != nil) != tc.wantEvidence {
+			t.Fatalf("%s: got evidence %v, want %v", tc.name, ev != nil, tc.wantEvidence)
+		}
+		if ev == nil {
+			continue
+		}
+		if err := ev.ValidateBasic(); err != nil || ev.Verify(chainID) != nil || ev.Offender() != addr(0) {
+			t.Errorf("%s: evidence does not prove a double proposal by key 0: %v", tc.name, err)
+		}
+	}
+	if _, n, _ := p.Size(); n != 3 {
+		t.Errorf("headers kept: got %d, want 3 (one per proposer and slot in the window)", n)
+	}
+}
+
+// TestPruneDropsTheOld: votes, headers and evidence leave the pool when the window passes them.
+func TestPruneDropsTheOld(t *testing.T) {
+	p := poolAt(3)
+	if _, err := p.AddVote(vote(0, cp(1, 0), cp(3, 0))); err != nil {
+		t.Fatal(err)
+	}
+	b := chain.Block{Header: chain.Header{Slot: 3 * epochLen, Proposer: addr(1)}}
+	b.Sign(chainID, key(1))
+	p.AddHeader(b.Header, b.Sig)
+	ev := chain.NewDoubleVote(vote(2, cp(1, 0), cp(3, 0)), vote(2, cp(1, 0), cp(3, 1)))
+	if err := p.AddEvidence(ev); err != nil {
+		t.Fatal(err)
+	}
+	keep := func(*chain.Evidence) bool { return true }
+	p.Prune(3+Window, keep)
+	if v, h, e := p.Size(); v != 1 || h != 1 || e != 1 {
+		t.Fatalf("at the window's edge: %d votes %d headers %d evidence, want 1 each", v, h, e)
+	}
+	p.Prune(3+Window+1, keep)
+	if v, h, e := p.Size(); v != 0 || h != 0 || e != 0 {
+		t.Errorf("past the window: %d votes %d headers %d evidence, want none", v, h, e)
+	}
+}
