@@ -273,6 +273,16 @@ func (t *Tree) CanonicalHash(height Height) (Hash, bool) {
 	return t.canon[height].hash, true
 }
 
+// CanonicalHeader returns the header and hash of the canonical block at height (1 to the head's height) from
+// memory, without reading the store.
+func (t *Tree) CanonicalHeader(height Height) (Header, Hash, bool) {
+	if height == 0 || height >= Height(len(t.canon)) {
+		return Header{}, Hash{}, false
+	}
+	n := t.canon[height]
+	return n.header, n.hash, true
+}
+
 // isCanonical reports whether n is on the canonical chain.
 func (t *Tree) isCanonical(n *node) bool {
 	return n.height() < Height(len(t.canon)) && t.canon[n.height()] == n

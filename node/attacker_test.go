@@ -27,8 +27,9 @@ func newAttacker(t *testing.T, c *cluster) *attacker {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	// No peer exchange: the attacker talks to node 0 alone, as each test sets it up.
 	h, err := p2p.New(ctx, p2p.Config{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
-		Bootstrap: []string{c.nodes[0].Addrs()[0]}, Namespace: c.gen.Hash().String()})
+		Bootstrap: []string{c.nodes[0].Addrs()[0]}, Namespace: c.gen.Hash().String(), NoPeerExchange: true})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

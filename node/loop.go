@@ -176,6 +176,7 @@ func (n *Node) observe(b *chain.Block, local bool) {
 	if !local {
 		n.checkOwnKey(b)
 	}
+	n.noteOrphan(b)
 	if n.cfg.OnBlock != nil {
 		n.cfg.OnBlock(b, local)
 	}
@@ -186,6 +187,9 @@ func (n *Node) observe(b *chain.Block, local bool) {
 func (n *Node) applyChange(c chain.Change) {
 	if len(c.Applied) == 0 && len(c.Reverted) == 0 {
 		return
+	}
+	for _, b := range c.Reverted {
+		n.orphans.add(b)
 	}
 	if len(c.Reverted) > 0 {
 		n.metrics.reorgs.Inc()

@@ -236,3 +236,28 @@ func (p *mempool) Run(addr chain.Address, st *chain.State, max int) []chain.Tx {
 
 // DropReason tells why a transaction recently left the pool without a block, if it did.
 func (p *mempool) DropReason(id chain.Hash) (string, bool) { return p.dropped.reason(id) }
+
+// Get returns a pending transaction.
+func (p *mempool) Get(id chain.Hash) (chain.Tx, bool) {
+	pt, ok := p.byID[id]
+	if !ok {
+		return chain.Tx{}, false
+	}
+	return pt.tx, true
+}
+
+// Oldest returns the transaction that has waited longest and when it was admitted; ok is false for an empty pool.
+// It looks at every entry (at most maxPoolTxs), for people (the explorer).
+func (p *mempool) Oldest() (tx chain.Tx, since time.Time, ok bool) {
+	var oldest *poolTx
+	for _, pt := range p.byID {
+		if oldest == nil || pt.added.Before(oldest.added) ||
+			pt.added.Equal(oldest.added) && bytes.Compare(pt.id[:], oldest.id[:]) < 0 {
+			oldest = pt
+		}
+	}
+	if oldest == nil {
+		return chain.Tx{}, time.Time{}, false
+	}
+	return oldest.tx, oldest.added, true
+}

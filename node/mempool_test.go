@@ -299,3 +299,25 @@ func TestMempoolNextNonceKeepsNoEntry(t *testing.T) {
 		t.Errorf("got %d sender entries after lookups, want 0", len(f.pool.senders))
 	}
 }
+
+// Oldest finds the transaction admitted first, and forgets it once it leaves the pool.
+func TestMempoolOldest(t *testing.T) {
+	f := newPoolFixture(t)
+	if _, _, ok := f.pool.Oldest(); ok {
+		t.Fatal("an empty pool has an oldest transaction")
+	}
+	first, second := f.bpm(1, 0), f.bpm(0, 0)
+	f.mustAdd(t, first)
+	f.now = f.now.Add(time.Second)
+	f.mustAdd(t, second)
+	if tx, since, ok := f.pool.Oldest(); !ok || tx.ID() != first.ID() || !since.Equal(time.Unix(1000, 0)) {
+		t.Errorf("oldest: got %s at %s, want %s at 1000 s", tx.ID().Short(), since, first.ID().Short())
+	}
+	f.pool.Remove([]chain.Tx{first})
+	if tx, since, ok := f.pool.Oldest(); !ok || tx.ID() != second.ID() || !since.Equal(time.Unix(1001, 0)) {
+		t.Errorf("after removing it: got %s at %s, want %s at 1001 s", tx.ID().Short(), since, second.ID().Short())
+	}
+	if tx, ok := f.pool.Get(second.ID()); !ok || tx.ID() != second.ID() {
+		t.Errorf("Get: got %v, want the pending transaction", ok)
+	}
+}

@@ -93,6 +93,8 @@ type loopState struct {
 	syncing    bool
 	syncActive time.Time // when the running sync started or last imported a block
 	startedAt  time.Time
+	orphans    orphanLog           // blocks off the canonical chain, for the explorer's slot grid
+	told       [2]chain.Checkpoint // the justified and finalized checkpoints last sent to GET /api/events
 	// Doppelganger protection (doppelganger.go).
 	watchFrom    chain.Slot // blocks of this key from this slot on that the store lacks are another process's
 	signFrom     chain.Slot // first slot the node may sign
@@ -390,8 +392,8 @@ func (n *Node) announce(format string, args ...any) {
 	}
 }
 
-// tell sends a move of the head to the API's event stream (GET /api/events), if there is an API; it never
-// blocks the loop.
+// tell sends a move of the head to the API's event stream (GET /api/events), if there is an API: a reorg, the new
+// head, and the head's checkpoints when they moved. It never blocks the loop.
 func (n *Node) tell(c chain.Change) {
 	if n.http == nil {
 		return
@@ -406,5 +408,10 @@ func (n *Node) tell(c chain.Change) {
 		b := c.Applied[len(c.Applied)-1]
 		ev.Kind, ev.Proposer, ev.Txs = "head", b.Header.Proposer.String(), len(b.Txs)
 		n.http.Publish(ev)
+	}
+	if j, f := n.tree.Finality(); j != n.told[0] || f != n.told[1] {
+		n.told = [2]chain.Checkpoint{j, f}
+		fe := httpapi.Event{Kind: "finality", Height: ev.Height, Slot: ev.Slot, Hash: ev.Hash, Justified: &j, Finalized: &f}
+		n.http.Publish(fe)
 	}
 }

@@ -64,12 +64,17 @@ func viewTx(tx chain.Tx) TxView {
 	return v
 }
 
-func viewBlock(b *chain.Block) BlockView {
+func (n *Node) viewBlock(b *chain.Block) BlockView {
 	h := b.Header
 	v := BlockView{Hash: b.Hash(), Height: uint64(h.Height), Slot: uint64(h.Slot), Parent: h.Parent,
 		Proposer: h.Proposer, StateRoot: h.StateRoot, TxRoot: h.TxRoot, Txs: make([]TxView, len(b.Txs))}
 	for i, tx := range b.Txs {
 		v.Txs[i] = viewTx(tx)
+	}
+	for _, e := range b.Evidence {
+		ev, hash := evidenceView(e, n.cfg.Genesis.EpochLength, "included"), v.Hash
+		ev.Height, ev.Block = v.Height, &hash
+		v.Evidence = append(v.Evidence, ev)
 	}
 	return v
 }
@@ -102,7 +107,7 @@ func (n *Node) Blocks(ctx context.Context, from, to uint64) ([]BlockView, error)
 				err = e
 				return
 			}
-			out = append(out, viewBlock(b))
+			out = append(out, n.viewBlock(b))
 		}
 	})
 	return out, errors.Join(callErr, err)
@@ -118,6 +123,40 @@ func (n *Node) Block(ctx context.Context, height uint64) (BlockView, error) {
 		return BlockView{}, err
 	}
 	return bs[0], nil
+}
+
+// BlockByHash returns the block with hash h, canonical or not (canonical reports which); the genesis hash gives
+// the genesis. Errors: ErrNotFound.
+func (n *Node) BlockByHash(ctx context.Context, h chain.Hash) (b BlockView, canonical bool, err error) {
+	callErr := n.call(ctx, func() {
+		if h == n.chainID {
+			b, canonical = n.genesis, true
+			return
+		}
+		var blk *chain.Block
+		if blk, err = n.tree.Block(h); err != nil {
+			return
+		}
+		b = n.viewBlock(blk)
+		c, ok := n.tree.CanonicalHash(blk.Header.Height)
+		canonical = ok && c == h
+	})
+	if errors.Is(err, chain.ErrNotFound) {
+		err = fmt.Errorf("%w: no block %s", ErrNotFound, h)
+	}
+	return b, canonical, errors.Join(callErr, err)
+}
+
+// Mempool reports the size of the mempool and the transaction that has waited longest in it.
+func (n *Node) Mempool(ctx context.Context) (view.Mempool, error) {
+	var m view.Mempool
+	err := n.call(ctx, func() {
+		m.Size = n.pool.Len()
+		if tx, since, ok := n.pool.Oldest(); ok {
+			m.Oldest = &view.PendingTx{Tx: viewTx(tx), Since: since.UTC()}
+		}
+	})
+	return m, err
 }
 
 // Account returns an account's state at the head.
@@ -163,12 +202,15 @@ func (n *Node) Tx(ctx context.Context, id chain.Hash) (TxStatus, error) {
 	return st, err
 }
 
+// txStatus finds id in the mempool, on the canonical chain or among the dropped transactions, with the
+// transaction itself when the node holds it.
 func (n *Node) txStatus(id chain.Hash) (TxStatus, bool) {
-	if n.pool.Has(id) {
-		return TxStatus{ID: id, Status: "pending"}, true
+	if tx, ok := n.pool.Get(id); ok {
+		v := viewTx(tx)
+		return TxStatus{ID: id, Status: "pending", Tx: &v}, true
 	}
 	if h, blk, ok := n.tree.TxHeight(id); ok {
-		st := TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk}
+		st := TxStatus{ID: id, Status: "committed", Height: uint64(h), Block: &blk, Tx: n.committedTx(blk, id)}
 		if n.tree.IsFinal(blk) {
 			st.Status = "finalized"
 		}
@@ -178,6 +220,21 @@ func (n *Node) txStatus(id chain.Hash) (TxStatus, bool) {
 		return TxStatus{ID: id, Status: "dropped", Reason: reason}, true
 	}
 	return TxStatus{ID: id}, false
+}
+
+// committedTx returns transaction id of stored block blk; nil if the block cannot be read.
+func (n *Node) committedTx(blk, id chain.Hash) *TxView {
+	b, err := n.tree.Block(blk)
+	if err != nil {
+		return nil
+	}
+	for _, tx := range b.Txs {
+		if tx.ID() == id {
+			v := viewTx(tx)
+			return &v
+		}
+	}
+	return nil
 }
 
 // FindTx finds a transaction by its ID or by a prefix of it of at least MinTxPrefix hex digits, among the

@@ -22,30 +22,10 @@ func TestReorgReturnsTransactionsToThePool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyOf := func(a chain.Address) ed25519.PrivateKey {
-		for _, k := range c.keys {
-			if chain.AddressOf(k.Public().(ed25519.PublicKey)) == a {
-				return k
-			}
-		}
-		t.Fatalf("no key for %s", a)
-		return nil
-	}
-	propose := func(tree *chain.Tree, s chain.Slot, txs ...chain.Tx) *chain.Block {
-		leader, _ := tree.Leader(s)
-		b, bad, err := tree.Propose(s, keyOf(leader), txs)
-		if err != nil || len(bad) > 0 {
-			t.Fatalf("propose slot %d: %v %v", s, err, bad)
-		}
-		if _, err := tree.Insert(b, s); err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	kept, dropped := bpmTx(c.keys[0], 0, c.gen.Hash()), bpmTx(c.keys[1], 0, c.gen.Hash())
 
 	// The node's branch: one block at slot 1 with both records.
-	a1 := propose(branchA, 1, kept, dropped)
+	a1 := c.propose(branchA, 1, kept, dropped)
 	if err := n.importBlock(a1); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +34,7 @@ func TestReorgReturnsTransactionsToThePool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b2, b3 := propose(branchB, 2, kept), propose(branchB, 3)
+	b2, b3 := c.propose(branchB, 2, kept), c.propose(branchB, 3)
 	for _, b := range []*chain.Block{b2, b3} {
 		if err := n.importBlock(b); err != nil {
 			t.Fatal(err)
@@ -69,4 +49,27 @@ func TestReorgReturnsTransactionsToThePool(t *testing.T) {
 	if n.pool.Has(kept.ID()) {
 		t.Error("the record the new branch holds is in the mempool again")
 	}
+}
+
+// propose has the lottery's winner of slot s on tree's head propose a block with txs and inserts it into tree.
+func (c *cluster) propose(tree *chain.Tree, s chain.Slot, txs ...chain.Tx) *chain.Block {
+	c.t.Helper()
+	leader, _ := tree.Leader(s)
+	var key ed25519.PrivateKey
+	for _, k := range c.keys {
+		if chain.AddressOf(k.Public().(ed25519.PublicKey)) == leader {
+			key = k
+		}
+	}
+	if key == nil {
+		c.t.Fatalf("no key for the leader %s of slot %d", leader, s)
+	}
+	b, bad, err := tree.Propose(s, key, txs)
+	if err != nil || len(bad) > 0 {
+		c.t.Fatalf("propose slot %d: %v %v", s, err, bad)
+	}
+	if _, err := tree.Insert(b, s); err != nil {
+		c.t.Fatal(err)
+	}
+	return b
 }

@@ -46,6 +46,9 @@ type Config struct {
 	Bootstrap []string
 	// MDNS enables discovery of peers on the local network.
 	MDNS bool
+	// NoPeerExchange stops the host from asking its peers for more peers (PROTOCOL.md §10), so that it connects
+	// only to the peers it is given; it still answers such requests.
+	NoPeerExchange bool
 	// PeersFile is where known peers are kept (JSON) and redialled from at start; "" disables.
 	PeersFile string
 	// Namespace is the network name (the hex genesis hash); it prefixes every topic and protocol.

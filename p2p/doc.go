@@ -12,7 +12,9 @@
 //     stream, bounded in size and time, with per-peer request and byte limits (RateLimit, ByteRate),
 //     used by sync (PROTOCOL.md §10);
 //   - peer management: bootstrap peers redialled with backoff, a file of known peers redialled at
-//     start, optional mDNS discovery, a deny-list (Block, Unblock) enforced by a connection gater;
+//     start, peer exchange (each new peer is asked for its peers' signed records while the host has
+//     fewer than 16 peers), optional mDNS discovery, a deny-list (Block, Unblock) enforced by a
+//     connection gater;
 //   - peer penalties (Penalize): decaying points that count in gossipsub's peer score beside its
 //     count of rejected messages; a peer at BanPoints, or graylisted by its score, is disconnected
 //     and refused for Config.BanFor.

@@ -49,7 +49,7 @@ func newLine(t *testing.T, rejectAtB string) *line {
 	t.Helper()
 	var l line
 	for i := range l.hosts {
-		l.hosts[i] = newHost(t, Config{})
+		l.hosts[i] = newHost(t, Config{NoPeerExchange: true}) // a and c must not meet
 		l.vals[i] = &recorder{}
 		if i == 1 {
 			l.vals[i].reject = rejectAtB

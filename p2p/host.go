@@ -39,6 +39,9 @@ type Host struct {
 	events    chan string              // connect notifications; never closed, dropped when full
 	scores    chan map[peer.ID]float64 // gossipsub score snapshots for watchScores
 
+	records    peerRecords  // signed peer records of connected peers, for peer exchange
+	identified chan peer.ID // identified peers that speak peer exchange, to ask for theirs
+
 	// life is the host's lifetime (New's ctx until Close), not a request context: stream handlers,
 	// which libp2p calls without one, derive their contexts from it.
 	life   context.Context
@@ -78,7 +81,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h := &Host{host: lh, ps: ps, gater: g, penalties: pen, banFor: cfg.BanFor, log: log, ns: cfg.Namespace,
-		events: make(chan string, peerEventsBuffer), scores: scores, life: life, cancel: cancel}
+		events: make(chan string, peerEventsBuffer), identified: make(chan peer.ID, exchangeQueue), scores: scores,
+		life: life, cancel: cancel}
 	if h.banFor <= 0 {
 		h.banFor = defaultBanFor
 	}
@@ -96,8 +100,15 @@ func (h *Host) start(ctx context.Context, cfg Config, boot []peer.AddrInfo, book
 		return err
 	}
 	known := book.addrInfos() // read before the watcher takes ownership of book
+	if err := h.Handle(protoPeers, h.servePeers, exchangeLimits...); err != nil {
+		sub.Close()
+		return err
+	}
 	h.spawn(func() { h.watchPeers(ctx, sub, book) })
 	h.spawn(func() { h.watchScores(ctx, h.scores) })
+	if !cfg.NoPeerExchange {
+		h.spawn(func() { h.exchangePeers(ctx) })
+	}
 	for _, ai := range boot {
 		if ai.ID == h.host.ID() {
 			continue // a shared bootstrap list may name this host

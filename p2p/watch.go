@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
@@ -56,6 +57,9 @@ func (h *Host) watchPeers(ctx context.Context, sub event.Subscription, book *pee
 func (h *Host) onPeerEvent(e any, book *peerBook) {
 	switch e := e.(type) {
 	case event.EvtPeerConnectednessChanged:
+		if e.Connectedness == network.NotConnected {
+			h.records.drop(e.Peer)
+		}
 		if e.Connectedness != network.Connected || h.gater.blocked(e.Peer) {
 			return
 		}
@@ -66,9 +70,26 @@ func (h *Host) onPeerEvent(e any, book *peerBook) {
 		}
 		book.seen(e.Peer, h.outboundAddrs(e.Peer))
 	case event.EvtPeerIdentificationCompleted:
-		if !h.gater.blocked(e.Peer) {
-			book.seen(e.Peer, e.ListenAddrs)
+		if h.gater.blocked(e.Peer) {
+			return
 		}
+		book.seen(e.Peer, e.ListenAddrs)
+		h.onIdentified(e)
+	}
+}
+
+// onIdentified keeps the peer's signed record for peer exchange and, if the peer speaks it, queues it to be asked
+// for its peers (dropped when the queue is full).
+func (h *Host) onIdentified(e event.EvtPeerIdentificationCompleted) {
+	if e.SignedPeerRecord != nil {
+		h.records.set(e.Peer, e.SignedPeerRecord)
+	}
+	if !slices.Contains(e.Protocols, protocolID(h.ns, protoPeers)) {
+		return
+	}
+	select {
+	case h.identified <- e.Peer:
+	default:
 	}
 }
 

@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh                 # everything, about 12–15 minutes on 2 cores
 #   COUNT=2 NETBENCH_FLAGS="-window-slots 10 -window-time 5s -tput-time 10s -tput-runs 1 -sync-blocks 2000 \
-#     -scale-nodes 16 -prop-nodes 4,16 -res-idle 5s -res-load 5s" scripts/bench.sh   # a quick smoke run
+#     -scale-nodes 16 -prop-nodes 4,16 -res-idle 5s -res-page 5s -res-load 5s" scripts/bench.sh   # a quick smoke run
 #
 # Needs only Go. Outputs and logs go to build/bench/.
 set -euo pipefail

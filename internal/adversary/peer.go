@@ -48,8 +48,9 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	// No peer exchange: the adversary talks only to the peers it is given, so an attack reaches whom it aims at.
 	h, err := p2p.New(ctx, p2p.Config{Key: cfg.Key, Listen: cfg.Listen, Bootstrap: cfg.Bootstrap,
-		Namespace: cfg.Genesis.Hash().String(), Logger: cfg.Logger.Named("p2p")})
+		Namespace: cfg.Genesis.Hash().String(), Logger: cfg.Logger.Named("p2p"), NoPeerExchange: true})
 	if err != nil {
 		return nil, err
 	}

@@ -12,13 +12,17 @@ import (
 
 // Event is a change of the node's chain, sent to GET /api/events as a server-sent event named by Kind.
 type Event struct {
-	Kind     string     `json:"-"` // "head" or "reorg"
+	Kind     string     `json:"-"` // "head", "reorg" or "finality"
 	Height   uint64     `json:"height"`
 	Slot     uint64     `json:"slot"`
 	Hash     chain.Hash `json:"hash"`
 	Depth    int        `json:"depth,omitempty"` // reorg: blocks abandoned
 	Proposer string     `json:"proposer,omitempty"`
 	Txs      int        `json:"txs"`
+	// Justified and Finalized are the head's checkpoints (PROTOCOL.md §8a); a finality event, sent when either
+	// moves, carries them.
+	Justified *chain.Checkpoint `json:"justified,omitempty"`
+	Finalized *chain.Checkpoint `json:"finalized,omitempty"`
 }
 
 // subscriberBuffer is how many events wait for a slow reader before it misses some (it then reloads).

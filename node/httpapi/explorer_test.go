@@ -2,14 +2,19 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node/httpapi"
+	"github.com/posnode/posnode/node/view"
 )
 
 // GET /api/events streams each new head as a server-sent event, in order of height.
@@ -69,8 +74,9 @@ func TestExplorerPage(t *testing.T) {
 		return strings.Contains(get(t, n.HTTPAddr(), "/?part=main"), "<td>88</td>")
 	})
 	body := get(t, n.HTTPAddr(), "/")
-	for _, want := range []string{"<title>posnode posnode-api-test</title>", `id="height"`, n.Address().String(),
-		`<svg id="fairness"`, `class="validator-row"`, "EventSource(\"/api/events\")", "no peers"} {
+	for _, want := range []string{"<title>explorer · posnode posnode-api-test</title>", `id="height"`, n.Address().String(),
+		`<svg id="fairness"`, `class="validator-row"`, `<svg id="slots"`, `class="slot proposed`, `src="/static/explorer.js"`,
+		`data-live="/?part=main"`, `id="mempool-size"`, "no peers"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("explorer page lacks %q", want)
 		}
@@ -97,4 +103,225 @@ func get(t *testing.T, addr, path string) string {
 		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// The block, transaction and account pages, linked from each other, and the search box's answers to each kind of
+// text it takes, and to text that names nothing.
+func TestExplorerPagesAndSearch(t *testing.T) {
+	n := startNode(t)
+	var sent struct{ ID chain.Hash }
+	if code := n.post(t, "/api/bpm", `{"bpm": 77}`, &sent); code != 200 {
+		t.Fatalf("POST /api/bpm: %d", code)
+	}
+	var tx view.TxStatus
+	waitFor(t, 20*time.Second, "the record committed", func() bool {
+		return n.get(t, "/api/txs/"+sent.ID.String(), &tx) == 200 && tx.Status == "committed"
+	})
+	if tx.Tx == nil || tx.Tx.Value != 77 || tx.Tx.From != n.Address() {
+		t.Fatalf("GET /api/txs: got %+v, want the record itself", tx.Tx)
+	}
+	addr, id, block := n.Address().String(), sent.ID.String(), tx.Block.String()
+	pages := []struct {
+		path  string
+		code  int
+		wants []string
+	}{
+		{"/block/0", 200, []string{`id="block-height">0<`, "(genesis)", n.ChainID().String()}},
+		{"/block/" + itoa(tx.Height), 200, []string{`href="/tx/` + id + `"`, `href="/account/` + addr + `"`, ">77<"}},
+		{"/block/" + block, 200, []string{`id="block-hash">` + block + "<", `href="/block/` + itoa(tx.Height-1) + `"`}},
+		{"/block/" + strings.ToUpper(block), 200, []string{`id="block-hash">` + block + "<"}},
+		{"/block/nope", 400, []string{"neither a height nor a block hash"}},
+		{"/block/99999", 404, []string{"no block at height 99999"}},
+		{"/tx/" + id[:8], 200, []string{`id="tx-id">` + id + "<", "committed", `href="/block/` + block + `"`, `href="/account/` + addr + `"`}},
+		{"/tx/abc", 400, []string{"8 to 64 hex digits"}},
+		{"/tx/00000000", 404, []string{"no transaction"}},
+		{"/account/" + addr, 200, []string{`id="account-address">` + addr + "<", `href="/tx/` + id + `"`, "of the stake table"}},
+		{"/account/nope", 400, []string{"not an ed25519 peer ID"}},
+	}
+	for _, p := range pages {
+		code, body := getPage(t, n.HTTPAddr(), p.path)
+		if code != p.code {
+			t.Errorf("GET %s: %d, want %d", p.path, code, p.code)
+		}
+		for _, w := range p.wants {
+			if !strings.Contains(body, w) {
+				t.Errorf("GET %s lacks %q", p.path, w)
+			}
+		}
+	}
+	searches := []struct{ q, location string }{
+		{"", "/"},
+		{itoa(tx.Height), "/block/" + itoa(tx.Height)},
+		{" " + id[:8] + " ", "/tx/" + id},
+		{strings.ToUpper(id[:10]), "/tx/" + id},
+		{id, "/tx/" + id},
+		{block, "/block/" + block},
+		{n.ChainID().String(), "/block/" + n.ChainID().String()},
+		{addr, "/account/" + addr},
+	}
+	for _, s := range searches {
+		code, loc := searchFor(t, n.HTTPAddr(), s.q)
+		if code != http.StatusSeeOther || loc != s.location {
+			t.Errorf("search %q: %d to %q, want 303 to %q", s.q, code, loc, s.location)
+		}
+	}
+	for q, want := range map[string]int{"hello": 400, "99999": 404, "00000000": 404, "0000000000000000000000000000000000000000000000000000000000000000": 404} {
+		if code, _ := searchFor(t, n.HTTPAddr(), q); code != want {
+			t.Errorf("search %q: %d, want %d", q, code, want)
+		}
+	}
+}
+
+// The slot grid and the mempool as JSON, for scripts.
+func TestAPISlotsAndMempool(t *testing.T) {
+	n := startNode(t)
+	waitFor(t, 20*time.Second, "height 2", func() bool {
+		var st view.Status
+		return n.get(t, "/api/status", &st) == 200 && st.Height >= 2
+	})
+	var b1 view.Block
+	if code := n.get(t, "/api/blocks/1", &b1); code != 200 {
+		t.Fatalf("GET /api/blocks/1: %d", code)
+	}
+	epoch := b1.Slot / n.gen.EpochLength
+	var slots []view.Slot
+	if code := n.get(t, "/api/slots?from=0&to="+itoa(epoch), &slots); code != 200 || len(slots) != int((epoch+1)*n.gen.EpochLength) {
+		t.Fatalf("GET /api/slots?from=0&to=%d: %d, %d slots; want the %d of epochs 0..%d", epoch, code, len(slots), (epoch+1)*n.gen.EpochLength, epoch)
+	}
+	// The node, alone, waits a while before it proposes: the slots before block 1 are missed, by the node.
+	for _, s := range slots[1:b1.Slot] {
+		if s.State != view.SlotMissed || s.Leader != n.Address() || s.Block != nil {
+			t.Errorf("slot %d before block 1: %+v, want missed by the node", s.Slot, s)
+		}
+	}
+	if s := slots[b1.Slot]; s.State != view.SlotProposed || s.Height != 1 || s.Leader != n.Address() || *s.Block != b1.Hash {
+		t.Errorf("slot %d: %+v, want block 1 proposed by the node", b1.Slot, s)
+	}
+	if code := n.get(t, "/api/slots", &slots); code != 200 || len(slots) == 0 {
+		t.Errorf("GET /api/slots: %d, %d slots", code, len(slots))
+	}
+	var e struct{ Error string }
+	for _, bad := range []string{"/api/slots?from=1", "/api/slots?from=2&to=1", "/api/slots?from=-1&to=2"} {
+		if code := n.get(t, bad, &e); code != 400 || e.Error == "" {
+			t.Errorf("GET %s: %d %q, want 400 with a message", bad, code, e.Error)
+		}
+	}
+	gap := chain.Tx{Kind: chain.TxBPM, From: n.Address(), Nonce: 9, Value: 60, Fee: 1}
+	gap.Sign(n.ChainID(), n.key)
+	if code := n.post(t, "/api/txs", `{"tx":"`+hex.EncodeToString(gap.Encode())+`"}`, nil); code != 200 {
+		t.Fatalf("POST /api/txs: %d", code)
+	}
+	var pool view.Mempool
+	if code := n.get(t, "/api/mempool", &pool); code != 200 || pool.Size != 1 || pool.Oldest == nil || pool.Oldest.Tx.ID != gap.ID() {
+		t.Errorf("GET /api/mempool: %d %+v; want the one waiting transaction", code, pool)
+	}
+}
+
+// The explorer's pages run only the node's own script and style: its policy forbids inline code, so the pages carry
+// none, and its files are served from the binary.
+func TestExplorerContentSecurity(t *testing.T) {
+	n := startNode(t)
+	resp, err := http.Get("http://" + n.HTTPAddr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("Content-Security-Policy %q: want default-src 'self' and nothing unsafe", csp)
+	}
+	for _, never := range []string{"<script>", "style=", " on" + "click=", "<style"} {
+		if strings.Contains(string(body), never) {
+			t.Errorf("the page holds %q, which its policy blocks", never)
+		}
+	}
+	for path, ctype := range map[string]string{"/static/explorer.js": "javascript", "/static/explorer.css": "text/css",
+		"/static/favicon.svg": "image/svg+xml"} {
+		resp, err := http.Get("http://" + n.HTTPAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ctype) {
+			t.Errorf("GET %s: %d %q, want 200 %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), ctype)
+		}
+	}
+	if code, _ := getPage(t, n.HTTPAddr(), "/static/nothing.js"); code != 404 {
+		t.Errorf("GET /static/nothing.js: %d, want 404", code)
+	}
+}
+
+func getPage(t *testing.T, addr, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// searchFor sends the search box's request and returns the status and the redirect's target.
+func searchFor(t *testing.T, addr, q string) (int, string) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get("http://" + addr + "/search?q=" + url.QueryEscape(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// GET /api/events sends a finality event when the head's checkpoints move, with the checkpoints the node then
+// reports at GET /api/finality.
+func TestAPIFinalityEvents(t *testing.T) {
+	n := startNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTPAddr()+"/api/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	finality := make(chan httpapi.Event)
+	go func() {
+		sc, kind := bufio.NewScanner(resp.Body), ""
+		for sc.Scan() {
+			if k, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				kind = k
+			}
+			var ev httpapi.Event
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok && kind == "finality" && json.Unmarshal([]byte(d), &ev) == nil {
+				select {
+				case finality <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	deadline := time.After(60 * time.Second)
+	for {
+		var ev httpapi.Event
+		select {
+		case ev = <-finality:
+		case <-deadline:
+			t.Fatal("no finality event with a finalized epoch after genesis")
+		}
+		if ev.Justified == nil || ev.Finalized == nil || ev.Justified.Epoch < ev.Finalized.Epoch {
+			t.Fatalf("finality event %+v: want both checkpoints, justified no older than finalized", ev)
+		}
+		if ev.Finalized.Epoch == 0 {
+			continue
+		}
+		var f view.Finality
+		if code := n.get(t, "/api/finality", &f); code != 200 || f.Finalized.Epoch < ev.Finalized.Epoch ||
+			f.Finalized.Epoch == ev.Finalized.Epoch && f.Finalized.Hash != ev.Finalized.Hash {
+			t.Errorf("event finalized %+v, GET /api/finality %d %+v", *ev.Finalized, code, f.Finalized)
+		}
+		return
+	}
 }

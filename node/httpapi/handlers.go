@@ -58,6 +58,44 @@ func (s *Server) getValidators(w http.ResponseWriter, r *http.Request) {
 	reply(w, map[string]any{"epoch": epoch, "validators": vals}, err)
 }
 
+// getSlots answers ?from=A&to=B (epochs) with every slot of those epochs as the node saw it; without them, the
+// current epoch and the one before.
+func (s *Server) getSlots(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var from, to uint64
+	if q.Has("from") || q.Has("to") {
+		var err1, err2 error
+		from, err1 = parseUint("from", q.Get("from"))
+		to, err2 = parseUint("to", q.Get("to"))
+		if err := errors.Join(err1, err2); err != nil {
+			fail(w, http.StatusBadRequest, fmt.Errorf("want ?from=A&to=B (epochs), e.g. ?from=0&to=1: %w", err))
+			return
+		}
+	} else {
+		st, err := s.cfg.Backend.Status(r.Context())
+		if err != nil {
+			fail(w, statusOf(err), err)
+			return
+		}
+		from, to = max(st.Epoch+1, gridEpochs)-gridEpochs, st.Epoch
+	}
+	slots, err := s.cfg.Backend.Slots(r.Context(), from, to)
+	reply(w, slots, err)
+}
+
+func parseUint(name, s string) (uint64, error) {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s is a whole number from 0 up, got %q", name, s)
+	}
+	return v, nil
+}
+
+func (s *Server) getMempool(w http.ResponseWriter, r *http.Request) {
+	m, err := s.cfg.Backend.Mempool(r.Context())
+	reply(w, m, err)
+}
+
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 	addr, err := chain.ParseAddress(r.PathValue("addr"))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/posnode/posnode/chain"
@@ -31,19 +32,58 @@ type apiNode struct {
 }
 
 // startNode runs a node that holds all the stake of a fresh genesis, with 200 ms slots.
-func startNode(t *testing.T) *apiNode {
+func startNode(t testing.TB) *apiNode {
 	t.Helper()
 	seed := sha256.Sum256([]byte(t.Name()))
 	key := ed25519.NewKeyFromSeed(seed[:])
+	g := &chain.Genesis{ChainID: "posnode-api-test", Time: time.Now().Truncate(time.Millisecond),
+		SlotDuration: chain.Duration(200 * time.Millisecond), EpochLength: 8, BlockReward: 10, MinStake: 1, TxFee: 1,
+		Allocations: []chain.Allocation{{Address: chain.AddressOf(key.Public().(ed25519.PublicKey)), Balance: 1_000_000, Stake: 10}}}
+	return runNode(t, g, key, nil)
+}
+
+// startNetwork runs one validator per stake on a fresh genesis that starts in a second, each bootstrapped to the
+// first, and waits until every node has a peer.
+func startNetwork(t testing.TB, stakes []uint64, slot time.Duration) []*apiNode {
+	t.Helper()
+	g := &chain.Genesis{ChainID: "posnode-api-test", Time: time.Now().Add(time.Second).Truncate(time.Millisecond),
+		SlotDuration: chain.Duration(slot), EpochLength: 8, BlockReward: 10, MinStake: 1, TxFee: 1}
+	keys := make([]ed25519.PrivateKey, len(stakes))
+	for i, s := range stakes {
+		seed := sha256.Sum256([]byte(t.Name() + "-" + strconv.Itoa(i)))
+		keys[i] = ed25519.NewKeyFromSeed(seed[:])
+		g.Allocations = append(g.Allocations, chain.Allocation{
+			Address: chain.AddressOf(keys[i].Public().(ed25519.PublicKey)), Balance: 1_000_000, Stake: chain.Amount(s)})
+	}
+	var nodes []*apiNode
+	for i, key := range keys {
+		var boot []string
+		if i > 0 {
+			boot = nodes[0].Addrs()[:1]
+		}
+		nodes = append(nodes, runNode(t, g, key, boot))
+	}
+	waitFor(t, 20*time.Second, "every node to have a peer", func() bool {
+		for _, n := range nodes {
+			if len(n.Peers()) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
+}
+
+// runNode runs a node of genesis g with key on loopback until the test ends.
+func runNode(t testing.TB, g *chain.Genesis, key ed25519.PrivateKey, bootstrap []string) *apiNode {
+	t.Helper()
 	home := t.TempDir()
 	if err := node.SaveKey(filepath.Join(home, node.KeyFile), key); err != nil {
 		t.Fatal(err)
 	}
-	g := &chain.Genesis{ChainID: "posnode-api-test", Time: time.Now().Truncate(time.Millisecond),
-		SlotDuration: chain.Duration(200 * time.Millisecond), EpochLength: 8, BlockReward: 10, MinStake: 1, TxFee: 1,
-		Allocations: []chain.Allocation{{Address: chain.AddressOf(key.Public().(ed25519.PublicKey)), Balance: 1_000_000, Stake: 10}}}
 	n, err := node.New(node.Config{Home: home, Data: filepath.Join(home, "new", "data"), Genesis: g,
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, HTTP: "127.0.0.1:0", Logger: zaptest.NewLogger(t)})
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: bootstrap, HTTP: "127.0.0.1:0",
+		Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +117,7 @@ type request struct {
 }
 
 // do sends rq and decodes a JSON answer into v (if not nil); it returns the response.
-func (n *apiNode) do(t *testing.T, rq request, v any) *http.Response {
+func (n *apiNode) do(t testing.TB, rq request, v any) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(rq.method, "http://"+n.HTTPAddr()+rq.path, strings.NewReader(rq.body))
 	if err != nil {
@@ -106,7 +146,7 @@ func (n *apiNode) do(t *testing.T, rq request, v any) *http.Response {
 	return resp
 }
 
-func (n *apiNode) get(t *testing.T, path string, v any) int {
+func (n *apiNode) get(t testing.TB, path string, v any) int {
 	t.Helper()
 	return n.do(t, request{method: "GET", path: path}, v).StatusCode
 }
@@ -117,7 +157,7 @@ func (n *apiNode) post(t *testing.T, path, body string, v any) int {
 }
 
 // waitFor polls cond until it holds, failing the test with msg after timeout.
-func waitFor(t *testing.T, timeout time.Duration, msg string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

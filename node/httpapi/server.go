@@ -1,4 +1,5 @@
-// Package httpapi is the node's HTTP surface: the JSON API under /api/ and the Prometheus metrics. It talks to
+// Package httpapi is the node's HTTP surface: the JSON API under /api/, the explorer pages (/, /block/, /tx/,
+// /account/, /search) and the Prometheus metrics. It talks to
 // the node through Backend, which *node.Node implements. Routes that change state (sign or submit a
 // transaction) need the node's bearer token and a request that is neither cross-site nor DNS-rebound; the
 // read-only routes are open.
@@ -26,6 +27,12 @@ type Backend interface {
 	Block(ctx context.Context, height uint64) (view.Block, error)
 	Account(ctx context.Context, addr chain.Address) (view.Account, error)
 	Validators(ctx context.Context) (epoch uint64, vals []view.Validator, err error)
+	// BlockByHash returns a stored block, canonical or not (canonical says which); the genesis hash gives block 0.
+	BlockByHash(ctx context.Context, h chain.Hash) (b view.Block, canonical bool, err error)
+	// Slots describes the slots of epochs from..to: proposed, orphaned, missed or upcoming, and by whom.
+	Slots(ctx context.Context, from, to uint64) ([]view.Slot, error)
+	// Mempool reports the mempool's size and the transaction that has waited longest in it.
+	Mempool(ctx context.Context) (view.Mempool, error)
 	// FindTx finds a transaction by its ID or a unique prefix of it.
 	FindTx(ctx context.Context, prefix string) (view.TxStatus, error)
 	Peers() []view.Peer
@@ -53,10 +60,11 @@ const shutdownTimeout = 3 * time.Second
 
 // Server is the API bound to its address.
 type Server struct {
-	cfg Config
-	ln  net.Listener
-	log *zap.Logger
-	hub hub
+	cfg    Config
+	ln     net.Listener
+	log    *zap.Logger
+	hub    hub
+	window window // the explorer's recent blocks
 }
 
 // Listen binds cfg.Addr; Serve serves it.
@@ -118,7 +126,14 @@ func (s *Server) Handler() http.Handler {
 		{"GET", "/api/finality", s.getFinality},
 		{"GET", "/api/evidence", s.getEvidence},
 		{"GET", "/api/events", s.getEvents},
+		{"GET", "/api/slots", s.getSlots},
+		{"GET", "/api/mempool", s.getMempool},
 		{"GET", "/{$}", s.getExplorer},
+		{"GET", "/block/{id}", s.getBlockPage},
+		{"GET", "/tx/{id}", s.getTxPage},
+		{"GET", "/account/{addr}", s.getAccountPage},
+		{"GET", "/search", s.getSearch},
+		{"GET", "/static/", staticFiles().ServeHTTP},
 		{"POST", "/api/bpm", s.guard(s.postBPM)},
 		{"POST", "/api/txs", s.guard(s.postTx)},
 	}

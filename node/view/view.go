@@ -72,6 +72,7 @@ type Block struct {
 	StateRoot chain.Hash    `json:"state_root"`
 	TxRoot    chain.Hash    `json:"tx_root"`
 	Txs       []Tx          `json:"txs"`
+	Evidence  []Evidence    `json:"evidence,omitempty"` // offences the block punishes, included (PROTOCOL.md §8b)
 }
 
 // Account is an account's state at the head.
@@ -101,6 +102,7 @@ type TxStatus struct {
 	Height uint64      `json:"height,omitempty"`
 	Block  *chain.Hash `json:"block,omitempty"`
 	Reason string      `json:"reason,omitempty"` // why a dropped transaction left the mempool
+	Tx     *Tx         `json:"tx,omitempty"`     // the transaction itself
 }
 
 // Finality is the Casper FFG state of the node's head (GET /api/finality; PROTOCOL.md §8a).

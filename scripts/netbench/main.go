@@ -49,6 +49,7 @@ type options struct {
 	syncRuns   int
 	posnode    string
 	resIdle    time.Duration
+	resPage    time.Duration
 	resLoad    time.Duration
 	resRates   []int
 	cpuProfile string
@@ -74,7 +75,8 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.syncTxs, "sync-txs", 0, "BPM records in each block of that chain")
 	flag.IntVar(&o.syncRuns, "sync-runs", 3, "joining nodes, one after the other (median reported)")
 	flag.StringVar(&o.posnode, "posnode", "build/posnode", "posnode binary for the resources figure")
-	flag.DurationVar(&o.resIdle, "res-idle", 15*time.Second, "how long the idle node is measured")
+	flag.DurationVar(&o.resIdle, "res-idle", 30*time.Second, "how long the idle node is measured")
+	flag.DurationVar(&o.resPage, "res-page", 30*time.Second, "how long the idle testnet is measured with an explorer page open on node 1, and again after it closes (0: not)")
 	flag.DurationVar(&o.resLoad, "res-load", 20*time.Second, "how long the loaded node is measured")
 	flag.StringVar(&resRates, "res-rates", "1000,5000", "records/s offered, one after the other, to the 4-node testnet of the resources figure")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -140,7 +142,7 @@ func run() error {
 		case "sync":
 			err = syncFigure(&buf, o.syncBlocks, o.syncTxs, o.syncRuns)
 		case "res":
-			err = resFigure(&buf, o.posnode, o.resIdle, o.resLoad, o.resRates)
+			err = resFigure(&buf, o.posnode, o.resIdle, o.resPage, o.resLoad, o.resRates)
 		default:
 			return fmt.Errorf("unknown figure %q", fig)
 		}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -25,12 +26,14 @@ const resNodes = 4
 var client = &http.Client{Timeout: 10 * time.Second,
 	Transport: &http.Transport{MaxIdleConnsPerHost: 32, MaxIdleConns: 128}}
 
-// resFigure is figure 6: CPU and resident memory of `posnode run` processes of a 4-node testnet, idle and then
-// under the throughput figure's load (records signed in advance, posted to /api/txs of the sender's own node).
-func resFigure(w io.Writer, bin string, idle, load time.Duration, rates []int) error {
+// resFigure is figure 6: CPU and resident memory of `posnode run` processes of a 4-node testnet, idle; idle with an
+// explorer page open on node 1 and closed again (when page > 0); then under the throughput figure's load (records
+// signed in advance, posted to /api/txs of the sender's own node).
+func resFigure(w io.Writer, bin string, idle, page, load time.Duration, rates []int) error {
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("posnode binary: %w (build it with go build -o build/posnode ./cmd/posnode)", err)
 	}
+	loadBefore := loadAvg()
 	t, err := startProcTestnet(bin, resNodes, time.Second)
 	if err != nil {
 		return err
@@ -48,6 +51,12 @@ func resFigure(w io.Writer, bin string, idle, load time.Duration, rates []int) e
 	idleUse, err := measure(ctx, pids, idle)
 	if err != nil {
 		return err
+	}
+	var pg *pagePhases
+	if page > 0 {
+		if pg, err = t.withPage(ctx, pids, page); err != nil {
+			return err
+		}
 	}
 	type phase struct {
 		rate      int
@@ -71,19 +80,25 @@ func resFigure(w io.Writer, bin string, idle, load time.Duration, rates []int) e
 		fmt.Fprintf(w, "| idle | %d | %.1f %% | %.1f MB | %.1f MB |\n", i+1, 100*u.cpu, u.rssMB, u.maxMB)
 		maxIdle = max(maxIdle, u.rssMB)
 	}
+	pg.rows(w)
 	for _, p := range phases {
 		for i, u := range p.use {
 			fmt.Fprintf(w, "| %d records/s offered | %d | %.1f %% | %.1f MB | %.1f MB |\n", p.rate, i+1, 100*u.cpu, u.rssMB, u.maxMB)
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "MB = 2²⁰ bytes. Idle: %s with the chain advancing and no records. Loaded: %s per offered rate, one after the other on the same testnet.\n\n", fmtDur(idle), fmtDur(load))
-	fmt.Fprintln(w, "| offered | load generator's own CPU (this program) | committed on node 1's chain in the load's slots |")
-	fmt.Fprintln(w, "|---:|---:|---:|")
-	for _, p := range phases {
-		fmt.Fprintf(w, "| %d records/s | %.0f %% | %.0f records/s |\n", p.rate, 100*p.gen, p.committed)
+	fmt.Fprintf(w, "MB = 2²⁰ bytes. Idle: %s with the chain advancing and no records. Loaded: %s per offered rate, one after the other on the same testnet. "+
+		"The machine's load average (1, 5, 15 min) was %s before this figure and %s after it (its loaded phases included), on %d cores shared with other work.\n\n",
+		fmtDur(idle), fmtDur(load), loadBefore, loadAvg(), runtime.NumCPU())
+	pg.summary(w, idleUse)
+	if len(phases) > 0 {
+		fmt.Fprintln(w, "| offered | load generator's own CPU (this program) | committed on node 1's chain in the load's slots |")
+		fmt.Fprintln(w, "|---:|---:|---:|")
+		for _, p := range phases {
+			fmt.Fprintf(w, "| %d records/s | %.0f %% | %.0f records/s |\n", p.rate, 100*p.gen, p.committed)
+		}
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Goal: idle under 64 MB — %s (largest idle RSS: %.1f MB).\n", verdict(maxIdle < 64), maxIdle)
 	return nil
 }

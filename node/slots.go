@@ -1,0 +1,159 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/view"
+)
+
+// The slot grid's bounds.
+const (
+	// maxOrphans is how many blocks off the canonical chain the node remembers for its slot grid.
+	maxOrphans = 256
+	// MaxGridSlots is the most slots one Slots answer holds.
+	MaxGridSlots = 512
+)
+
+// orphanLog remembers the newest blocks that left the canonical chain in a reorg, or never joined it, for people
+// (the explorer's slot grid); no rule reads it. The event loop owns it.
+type orphanLog struct {
+	blocks []view.Orphan // oldest first, at most maxOrphans
+}
+
+// add records b unless it is already recorded, forgetting the oldest record beyond maxOrphans.
+func (o *orphanLog) add(b *chain.Block) {
+	h := b.Hash()
+	for _, x := range o.blocks {
+		if x.Hash == h {
+			return
+		}
+	}
+	if len(o.blocks) == maxOrphans {
+		o.blocks = o.blocks[1:]
+	}
+	o.blocks = append(o.blocks, view.Orphan{Hash: h, Height: uint64(b.Header.Height), Slot: uint64(b.Header.Slot),
+		Proposer: b.Header.Proposer})
+}
+
+// noteOrphan records a block just stored that the canonical chain does not hold.
+func (n *Node) noteOrphan(b *chain.Block) {
+	if h, ok := n.tree.CanonicalHash(b.Header.Height); !ok || h != b.Hash() {
+		n.orphans.add(b)
+	}
+}
+
+// Slots describes every slot of the epochs from..to as this node saw them: the canonical block that holds it, the
+// blocks it saw for it that are not canonical, and its lottery winner on the canonical chain (PROTOCOL.md §6). A
+// range of more than MaxGridSlots slots is cut to its last MaxGridSlots; slots after the current one are
+// included (upcoming, with the winner the head's chain gives them).
+func (n *Node) Slots(ctx context.Context, from, to uint64) ([]view.Slot, error) {
+	if to < from || to >= math.MaxUint64/max(n.cfg.Genesis.EpochLength, 1) {
+		return nil, view.Classed(view.ErrBadInput, fmt.Errorf("epochs %d..%d: want from ≤ to, to within the clock's range", from, to))
+	}
+	var out []view.Slot
+	var err error
+	callErr := n.call(ctx, func() { out, err = n.slots(from, to) })
+	if callErr != nil {
+		return nil, callErr
+	}
+	return out, err
+}
+
+// slots runs on the event loop.
+func (n *Node) slots(fromEpoch, toEpoch uint64) ([]view.Slot, error) {
+	g := n.cfg.Genesis
+	length := max(g.EpochLength, 1)
+	first, last := chain.Slot(fromEpoch*length), chain.Slot(toEpoch*length+length-1)
+	if last-first >= MaxGridSlots {
+		first = last - (MaxGridSlots - 1)
+	}
+	canon, err := n.canonicalSince(first)
+	if err != nil {
+		return nil, err
+	}
+	orphans := map[chain.Slot][]view.Orphan{}
+	for _, o := range n.orphans.blocks {
+		if h, ok := n.tree.CanonicalHash(chain.Height(o.Height)); (!ok || h != o.Hash) && chain.Slot(o.Slot) >= first {
+			orphans[chain.Slot(o.Slot)] = append(orphans[chain.Slot(o.Slot)], o)
+		}
+	}
+	now := n.currentSlot()
+	out := make([]view.Slot, 0, last-first+1)
+	for s := first; s <= last; s++ {
+		v := view.Slot{Slot: uint64(s), Epoch: uint64(g.EpochOf(s)), Orphans: orphans[s],
+			Start: consensus.SlotStart(g.Time, time.Duration(g.SlotDuration), s)}
+		n.describeSlot(&v, s, now, canon)
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// describeSlot fills the state, leader and block of slot s; canon holds the canonical blocks from the grid's
+// first slot on, oldest first, with the block before them (the parent of the first) at index 0.
+func (n *Node) describeSlot(v *view.Slot, s, now chain.Slot, canon []gridBlock) {
+	if s == 0 { // the genesis holds slot 0 (PROTOCOL.md §2)
+		h := n.chainID
+		v.State, v.Block = view.SlotProposed, &h
+		return
+	}
+	parent := canon[0]
+	for _, b := range canon[1:] {
+		if b.slot == s {
+			h := b.hash
+			v.State, v.Leader, v.Block, v.Height = view.SlotProposed, b.proposer, &h, uint64(b.height)
+			return
+		}
+		if b.slot > s {
+			break
+		}
+		parent = b
+	}
+	switch {
+	case len(v.Orphans) > 0:
+		v.State = view.SlotOrphaned
+	case s >= now:
+		v.State = view.SlotUpcoming
+	default:
+		v.State = view.SlotMissed
+	}
+	if leader, ok, err := n.tree.LeaderOn(parent.hash, s); err == nil && ok {
+		v.Leader = leader
+	}
+}
+
+// gridBlock is what the grid needs of a canonical block.
+type gridBlock struct {
+	hash     chain.Hash
+	height   chain.Height
+	slot     chain.Slot
+	proposer chain.Address
+}
+
+// canonicalSince returns the canonical blocks whose slot is first or later, oldest first, preceded by the newest
+// canonical block before first (the genesis if none).
+func (n *Node) canonicalSince(first chain.Slot) ([]gridBlock, error) {
+	var rev []gridBlock
+	for h := n.tree.Head().Height; h > 0; h-- {
+		hd, hash, ok := n.tree.CanonicalHeader(h)
+		if !ok {
+			return nil, fmt.Errorf("no canonical header at height %d below the head", h)
+		}
+		rev = append(rev, gridBlock{hash: hash, height: h, slot: hd.Slot, proposer: hd.Proposer})
+		if hd.Slot < first {
+			break
+		}
+	}
+	if len(rev) == 0 || rev[len(rev)-1].slot >= first {
+		rev = append(rev, gridBlock{hash: n.chainID})
+	}
+	out := make([]gridBlock, len(rev))
+	for i, b := range rev {
+		out[len(rev)-1-i] = b
+	}
+	return out, nil
+}
