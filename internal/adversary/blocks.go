@@ -80,25 +80,46 @@ func (p *Peer) Equivocate(ctx context.Context, key ed25519.PrivateKey, stats *Bl
 			continue
 		}
 		s := p.slotNow()
-		if s <= done || s <= tree.Head().Slot {
+		if s <= done {
 			continue
 		}
-		if leader, ok := tree.Leader(s); !ok || leader != self {
+		parent, ok := p.parentFor(tree, s)
+		if !ok {
+			continue
+		}
+		if leader, ok, err := tree.LeaderOn(parent, s); err != nil || !ok || leader != self {
 			continue
 		}
 		done = s
-		if err := p.signTwice(ctx, tree, key, s, stats); err != nil {
+		if err := p.signTwice(ctx, tree, key, parent, s, stats); err != nil {
 			return err
 		}
 	}
 }
 
-// signTwice publishes two different blocks of key for slot s on the follower's head.
-func (p *Peer) signTwice(ctx context.Context, tree *chain.Tree, key ed25519.PrivateKey, s chain.Slot, stats *BlockStats) error {
+// parentFor returns the block to sign slot s on: the head, or, when the head is already a block of slot s (the
+// key's owner was quicker), that block's parent, so that the two versions stand beside the owner's.
+func (p *Peer) parentFor(tree *chain.Tree, s chain.Slot) (chain.Hash, bool) {
+	head := tree.Head()
+	switch {
+	case head.Slot < s:
+		return head.Hash, true
+	case head.Slot > s:
+		return chain.Hash{}, false
+	}
+	b, err := tree.Block(head.Hash)
+	if err != nil {
+		return chain.Hash{}, false
+	}
+	return b.Header.Parent, true
+}
+
+// signTwice publishes two different blocks of key for slot s on parent.
+func (p *Peer) signTwice(ctx context.Context, tree *chain.Tree, key ed25519.PrivateKey, parent chain.Hash, s chain.Slot, stats *BlockStats) error {
 	self := chain.AddressOf(key.Public().(ed25519.PublicKey))
 	record := p.SignTx(key, chain.TxBPM, tree.HeadState().Account(self).Nonce, chain.Address{}, 99, p.gen.TxFee)
 	for _, txs := range [][]chain.Tx{nil, {record}} {
-		b, _, err := tree.Propose(s, key, txs)
+		b, _, err := tree.ProposeOn(parent, s, key, txs)
 		if err != nil {
 			return fmt.Errorf("adversary: propose slot %d: %w", s, err)
 		}
