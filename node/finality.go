@@ -13,6 +13,7 @@ type ffgState struct {
 	votes     *votepool.Pool   // votes, first headers and evidence
 	lastVoted chain.Epoch      // the last epoch this node's voting duty was done for (since it started)
 	announced chain.Checkpoint // the last finalized checkpoint shown on the prompt
+	slashed   slashCount       // the offences posnode_slashings_total counted
 }
 
 // includedScan is how many canonical blocks below the head a starting node reads for the evidence they hold, so
@@ -22,6 +23,7 @@ const includedScan = 1024
 // openFFG makes the vote pool at the current epoch and refills its included evidence from the newest blocks.
 func (n *Node) openFFG() error {
 	n.ffg.votes = votepool.New(n.cfg.Genesis.EpochLength)
+	n.ffg.slashed = newSlashCount(n.cfg.Genesis.EpochLength)
 	n.ffg.votes.Prune(n.cfg.Genesis.EpochOf(n.currentSlot()), n.punishable)
 	_, n.ffg.announced = n.tree.Finality()
 	head := n.tree.Head().Height
@@ -61,7 +63,7 @@ func (n *Node) ffgChange(c chain.Change) {
 }
 
 // includeEvidence records the evidence a canonical block holds and what it did to the ledger; fresh is true for
-// a block that joins the canonical chain now, whose slashings are counted and told.
+// a block that joins the canonical chain now, whose slashings are counted and told, each offence once.
 func (n *Node) includeEvidence(b *chain.Block, fresh bool) {
 	if len(b.Evidence) == 0 {
 		return
@@ -74,8 +76,8 @@ func (n *Node) includeEvidence(b *chain.Block, fresh bool) {
 	}
 	for i, e := range b.Evidence {
 		n.ffg.votes.Include(votepool.Included{Evidence: e, Block: h, Height: b.Header.Height, Slashing: slashings[i]})
-		if !fresh {
-			continue
+		if !fresh || !n.ffg.slashed.first(&e, n.cfg.Genesis.EpochOf(n.currentSlot())) {
+			continue // a reorg applied this offence again: counted and told once
 		}
 		n.ffgMetrics.slashings.Inc()
 		sl := slashings[i]

@@ -25,7 +25,7 @@ func (m *metrics) addFinality() *finalityMetrics {
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "posnode_finality_lag_slots",
 			Help: "Slots from the first slot of the finalized checkpoint's epoch to the current slot."}),
 		slashings: prometheus.NewCounter(prometheus.CounterOpts{Name: "posnode_slashings_total",
-			Help: "Evidence applied by blocks that joined the canonical chain (a reorg can count one twice)."}),
+			Help: "Offences slashed by blocks that joined the canonical chain, each offence (offender, kind, slot or epoch) once, across reorgs."}),
 		votesSigned: prometheus.NewCounter(prometheus.CounterOpts{Name: "posnode_votes_signed_total",
 			Help: "Checkpoint votes this node signed."}),
 	}
@@ -44,4 +44,48 @@ func (f *finalityMetrics) set(justified, finalized chain.Checkpoint, now chain.S
 func lagSlots(finalized chain.Checkpoint, now chain.Slot, epochLength uint64) uint64 {
 	start := uint64(finalized.Epoch) * epochLength
 	return uint64(now) - min(start, uint64(now))
+}
+
+// offence names one punishable act, whatever evidence proves it: its offender and kind, and the slot of a double
+// proposal or the later target epoch of a double or surround vote.
+type offence struct {
+	offender chain.Address
+	kind     chain.EvidenceKind
+	at       uint64
+}
+
+func offenceOf(e *chain.Evidence) offence {
+	at := uint64(max(e.VoteA.Target.Epoch, e.VoteB.Target.Epoch))
+	if e.Kind == chain.EvidenceDoubleProposal {
+		at = uint64(e.HeaderA.Slot)
+	}
+	return offence{offender: e.Offender(), kind: e.Kind, at: at}
+}
+
+// slashCount decides which slashings posnode_slashings_total counts: each offence once, although a reorg can
+// revert the block that applied its evidence and apply it (or other evidence of the same offence) again. It
+// remembers an offence while evidence of it can still be included (PROTOCOL.md §8b: o + EvidenceWindow ≥ e).
+type slashCount struct {
+	epochLength uint64
+	counted     map[offence]chain.Epoch // the offence's epoch
+}
+
+func newSlashCount(epochLength uint64) slashCount {
+	return slashCount{epochLength: epochLength, counted: map[offence]chain.Epoch{}}
+}
+
+// first reports whether e proves an offence not counted yet, and remembers it; now is the current epoch, before
+// which expired offences are forgotten.
+func (c *slashCount) first(e *chain.Evidence, now chain.Epoch) bool {
+	for o, at := range c.counted {
+		if at+chain.EvidenceWindow < now {
+			delete(c.counted, o)
+		}
+	}
+	o := offenceOf(e)
+	if _, ok := c.counted[o]; ok {
+		return false
+	}
+	c.counted[o] = e.Epoch(c.epochLength)
+	return true
 }

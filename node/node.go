@@ -44,6 +44,9 @@ type Config struct {
 	// OnBlock, if set, is called on the event loop each time a block is stored: proposed here (local) or
 	// imported. It must return quickly; benchmarks use it to time propagation.
 	OnBlock func(b *chain.Block, local bool)
+	// OnVote, if set, is called on the event loop with each checkpoint vote this node signs, after the slashing
+	// protection record holds it and before it is pooled or published. It must return quickly; tests use it.
+	OnVote func(v chain.Vote)
 	// DoppelgangerSlots is how many slots after start the node watches for blocks signed with its key by another
 	// process before it signs anything (PROTOCOL.md §10); 0 skips the wait (tests). Detection runs either way.
 	DoppelgangerSlots uint64

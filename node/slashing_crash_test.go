@@ -1,16 +1,10 @@
 package node
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -18,21 +12,22 @@ import (
 	"github.com/posnode/posnode/consensus"
 )
 
-// Environment of the child process of TestKilledValidatorNeverSignsTwice.
-const (
-	crashHomeEnv  = "POSNODE_NODE_CRASH_HOME"  // the validator's home, holding genesis.json
-	crashShiftEnv = "POSNODE_NODE_CRASH_SHIFT" // how far back its clock is set, as a Go duration
-)
-
-// TestKilledValidatorNeverSignsTwice runs the sole validator of a network as a child process, kills it with
-// SIGKILL at random moments while it proposes, and restarts it, each time at random with or without chain.db
-// and with its clock at random set back into slots it already signed. Over every run, the blocks it proposed
-// (reported by the child as it stores each one, before publishing) and those found in its chain.db after each
-// kill never hold two different blocks for one slot.
+// TestKilledValidatorNeverSignsTwice runs the sole validator of a network (100 ms slots, epochs of 8 slots, so it
+// proposes every slot and votes every epoch) as a child process, kills it with SIGKILL at random moments while it
+// proposes and votes, and restarts it, with or without chain.db and, every other round, with its clock set back
+// into slots and epochs it already signed. Over every run, what it signed — the blocks and votes it reported
+// (before publishing each), those found in its chain.db, and the latest block and vote of its slashing
+// protection record after each kill — never holds two different blocks for one slot, two different votes for
+// one target epoch, or a vote surrounding another (PROTOCOL.md §8b, §11).
+//
+// chain.db is kept in the first half of the rounds and deleted at random in the second: a sole validator whose
+// chain.db is gone restarts from genesis, whose justified checkpoint is below its vote watermark, so it can never
+// vote again (every vote it tries is refused); the first half is where it votes across restarts.
 func TestKilledValidatorNeverSignsTwice(t *testing.T) {
 	if testing.Short() {
-		t.Skip("restarts a node six times")
+		t.Skip("restarts a node eight times")
 	}
+	const rounds = 8
 	slot := 100 * time.Millisecond
 	c := newCluster(t, []uint64{10}, slot, -5*slot)
 	home := c.homes[0]
@@ -42,51 +37,143 @@ func TestKilledValidatorNeverSignsTwice(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	signed := map[chain.Slot]chain.Hash{}
-	self := c.gen.Allocations[0].Address
-	var last []ownBlock // the blocks the previous round proposed
-	overlaps := 0       // rounds in which the node was ready to propose at or below a slot it had signed
-	for round := range 6 {
-		dropped := round > 0 && rng.IntN(2) == 0
+	self, chainID := c.gen.Allocations[0].Address, c.gen.Hash()
+	var seen signedByKey
+	var last crashRun
+	var blockOverlaps, voteOverlaps, skipped, refused, deletions int
+	for round := range rounds {
+		dropped := round >= rounds/2 && (rng.IntN(2) == 0 || deletions == 0 && round == rounds-1)
 		if dropped {
+			deletions++
 			if err := os.Remove(filepath.Join(home, "chain.db")); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// Every other round, set the clock back so that the node gets ready (about 3.5 s after it starts)
-		// around the first slot it signed in the previous round: it then wins slots it already signed.
+		// around the first slot it signed a block or voted in during the previous round.
 		var shift time.Duration
-		if round%2 == 1 && len(last) > 0 {
+		if first, ok := last.firstSigned(c.gen.EpochLength); round%2 == 1 && ok {
 			now := consensus.SlotAt(c.gen.Time, slot, time.Now())
-			shift = time.Duration(now+35-last[0].slot) * slot
+			shift = time.Duration(now+35-first) * slot
 		}
-		r := runCrashNode(t, home, shift, 4+rng.IntN(6), time.Duration(rng.IntN(int(slot))))
-		highest := maxSlot(signed)
-		stored := ownStoredBlocks(t, home, self)
-		for _, b := range append(r.blocks, stored...) {
-			if h, ok := signed[b.slot]; ok && h != b.hash {
-				t.Fatalf("round %d: two blocks for slot %d: %s and %s", round, b.slot, h.Short(), b.hash.Short())
+		highBlock, highVote := seen.highest()
+		kill := crashKill{wantBlocks: 4 + rng.IntN(9), wantVotes: 1 + rng.IntN(2), jitter: time.Duration(rng.IntN(int(slot)))}
+		r := runCrashNode(t, home, shift, kill)
+		blocks, votes := ownStored(t, home, self)
+		pb, hasBlock, pv := protectionRecord(t, home, chainID, self)
+		if hasBlock {
+			blocks = append(blocks, pb)
+		}
+		for _, b := range append(r.blocks, blocks...) {
+			if err := seen.addBlock(b); err != nil {
+				t.Fatalf("round %d: %v", round, err)
 			}
-			signed[b.slot] = b.hash
 		}
-		if shift > 0 && r.ready <= highest {
-			overlaps++
+		for _, v := range append(r.votes, votes...) {
+			if err := seen.addVote(protectedSpan{v.Source.Epoch, v.Target.Epoch, v.Root()}); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
 		}
-		last = r.blocks
-		t.Logf("round %d: chain.db deleted %t, clock back %v, ready at slot %d (highest signed %d): proposed slots %v, %d own blocks stored",
-			round, dropped, shift, r.ready, highest, slotsOf(r.blocks), len(stored))
+		if pv != nil {
+			if err := seen.addVote(*pv); err != nil {
+				t.Fatalf("round %d: protection record: %v", round, err)
+			}
+		}
+		if shift > 0 && r.ready <= highBlock {
+			blockOverlaps++
+		}
+		if shift > 0 && c.gen.EpochOf(r.ready) <= highVote {
+			voteOverlaps++
+		}
+		skipped, refused = skipped+r.slotsSkipped, refused+r.votesRefused
+		last = r
+		t.Logf("round %d: chain.db deleted %t, clock back %v, ready at slot %d (highest signed slot %d, target epoch %d), "+
+			"killed %v after the %s bound (%d blocks / %d votes): proposed slots %v, voted %v; chain.db holds %d own blocks, %d own votes; "+
+			"%d won slots skipped as signed, %d votes refused",
+			round, dropped, shift, r.ready, highBlock, highVote, kill.jitter, r.killedAfter, len(r.blocks), len(r.votes),
+			slotsOf(r.blocks), spansOf(r.votes), len(blocks), len(votes), r.slotsSkipped, r.votesRefused)
 	}
-	if overlaps == 0 {
-		t.Fatal("in no round was the node ready at a slot it had signed; the test exercises nothing")
+	t.Logf("checked %d blocks (%d slots) and %d votes (%d distinct) over %d rounds; clock set back into signed slots "+
+		"in %d rounds and into voted epochs in %d; %d won slots skipped as signed, %d votes refused by the record",
+		seen.blockChecks, len(seen.blocks), seen.voteChecks, len(seen.votes), rounds, blockOverlaps, voteOverlaps, skipped, refused)
+	if blockOverlaps == 0 || voteOverlaps == 0 {
+		t.Fatalf("the clock reached signed slots in %d rounds and voted epochs in %d: the test exercises nothing", blockOverlaps, voteOverlaps)
+	}
+	if len(seen.votes) < 2 {
+		t.Fatalf("%d distinct votes seen over all rounds: the test exercises no voting", len(seen.votes))
 	}
 }
 
-func maxSlot(m map[chain.Slot]chain.Hash) chain.Slot {
-	var hi chain.Slot
-	for s := range m {
-		hi = max(hi, s)
+// signedByKey is everything one key was seen to sign, checked as it is added: one block per slot, and no pair of
+// votes that is slashable (PROTOCOL.md §8b).
+type signedByKey struct {
+	blocks                  map[chain.Slot]chain.Hash
+	votes                   []protectedSpan // distinct
+	blockChecks, voteChecks int
+}
+
+func (s *signedByKey) addBlock(b ownBlock) error {
+	s.blockChecks++
+	if s.blocks == nil {
+		s.blocks = map[chain.Slot]chain.Hash{}
 	}
-	return hi
+	if h, ok := s.blocks[b.slot]; ok && h != b.hash && !h.IsZero() && !b.hash.IsZero() {
+		return fmt.Errorf("two blocks for slot %d: %s and %s", b.slot, h.Short(), b.hash.Short())
+	}
+	if !b.hash.IsZero() || s.blocks[b.slot].IsZero() {
+		s.blocks[b.slot] = b.hash
+	}
+	return nil
+}
+
+// addVote checks v against every vote seen. A span without a root (a watermark of the record) is checked for
+// surrounds only.
+func (s *signedByKey) addVote(v protectedSpan) error {
+	s.voteChecks++
+	for _, w := range s.votes {
+		if w == v {
+			return nil
+		}
+		known := !v.root.IsZero() && !w.root.IsZero()
+		if v.target == w.target && known && v.root != w.root {
+			return fmt.Errorf("two votes for target epoch %d: %d→%d (root %s) and %d→%d (root %s)",
+				v.target, w.source, w.target, w.root.Short(), v.source, v.target, v.root.Short())
+		}
+		if v.source < w.source && w.target < v.target || w.source < v.source && v.target < w.target {
+			return fmt.Errorf("surround votes: %d→%d and %d→%d", w.source, w.target, v.source, v.target)
+		}
+	}
+	s.votes = append(s.votes, v)
+	return nil
+}
+
+// highest returns the highest slot signed and the highest target epoch voted so far.
+func (s *signedByKey) highest() (chain.Slot, chain.Epoch) {
+	var hs chain.Slot
+	var he chain.Epoch
+	for sl := range s.blocks {
+		hs = max(hs, sl)
+	}
+	for _, v := range s.votes {
+		he = max(he, v.target)
+	}
+	return hs, he
+}
+
+// firstSigned returns the earliest slot the run signed a block at, or whose epoch it voted for (the epoch's first
+// slot); ok is false when it signed nothing.
+func (r crashRun) firstSigned(epochLength uint64) (first chain.Slot, ok bool) {
+	for _, b := range r.blocks {
+		if !ok || b.slot < first {
+			first, ok = b.slot, true
+		}
+	}
+	for _, v := range r.votes {
+		if s := chain.Slot(uint64(v.Target.Epoch) * epochLength); !ok || s < first {
+			first, ok = s, true
+		}
+	}
+	return first, ok
 }
 
 func slotsOf(bs []ownBlock) []chain.Slot {
@@ -97,136 +184,10 @@ func slotsOf(bs []ownBlock) []chain.Slot {
 	return out
 }
 
-type ownBlock struct {
-	slot chain.Slot
-	hash chain.Hash
-}
-
-// crashRun is what the child reported: the slot at which it was first ready to propose, and its proposals.
-type crashRun struct {
-	ready  chain.Slot
-	blocks []ownBlock
-}
-
-// runCrashNode starts the child on home with its clock shift back, waits for want proposals and jitter more,
-// and kills it.
-func runCrashNode(t *testing.T, home string, shift time.Duration, want int, jitter time.Duration) crashRun {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrashNodeChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashHomeEnv+"="+home, crashShiftEnv+"="+shift.String())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	var r crashRun
-	for len(r.blocks) < want {
-		if !sc.Scan() {
-			err := cmd.Wait()
-			t.Fatalf("node ended after %d proposals: %v\n%s", len(r.blocks), err, stderr.Bytes())
-		}
-		r.read(t, sc.Text())
-	}
-	time.Sleep(jitter)
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	for sc.Scan() {
-		r.read(t, sc.Text())
-	}
-	cmd.Wait()
-	return r
-}
-
-// read takes one line of the child's output.
-func (r *crashRun) read(t *testing.T, line string) {
-	var s uint64
-	var h string
-	if n, _ := fmt.Sscanf(line, "ready %d", &s); n == 1 {
-		r.ready = chain.Slot(s)
-		return
-	}
-	if n, _ := fmt.Sscanf(line, "proposed %d %s", &s, &h); n != 2 {
-		return // the test framework's own lines
-	}
-	hash, err := chain.ParseHash(h)
-	if err != nil {
-		t.Fatalf("child said %q: %v", line, err)
-	}
-	r.blocks = append(r.blocks, ownBlock{chain.Slot(s), hash})
-}
-
-// ownStoredBlocks returns self's blocks in home's chain.db, if there is one.
-func ownStoredBlocks(t *testing.T, home string, self chain.Address) []ownBlock {
-	t.Helper()
-	path := filepath.Join(home, "chain.db")
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	s, err := chain.OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var out []ownBlock
-	err = s.ForEach(func(b *chain.Block) error {
-		if b.Header.Proposer == self {
-			out = append(out, ownBlock{b.Header.Slot, b.Hash()})
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+func spansOf(vs []chain.Vote) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, fmt.Sprintf("%d→%d", v.Source.Epoch, v.Target.Epoch))
 	}
 	return out
-}
-
-// TestCrashNodeChild is the validator process of TestKilledValidatorNeverSignsTwice; run directly, it skips. It
-// prints "ready <slot>" once it is ready to propose and "proposed <slot> <hash>" for each block it proposes, when
-// the block is stored and before it is published, and runs until killed.
-func TestCrashNodeChild(t *testing.T) {
-	home := os.Getenv(crashHomeEnv)
-	if home == "" {
-		t.Skip("the validator process of TestKilledValidatorNeverSignsTwice")
-	}
-	g, err := chain.LoadGenesis(filepath.Join(home, "genesis.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	shift, err := time.ParseDuration(os.Getenv(crashShiftEnv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := New(Config{Home: home, Genesis: g, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
-		Now: func() time.Time { return time.Now().Add(-shift) },
-		OnBlock: func(b *chain.Block, local bool) {
-			if local {
-				os.Stdout.WriteString("proposed " + strconv.FormatUint(uint64(b.Header.Slot), 10) + " " + b.Hash().String() + "\n")
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go reportReady(n)
-	if err := n.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// reportReady prints the slot at which n is first ready to propose. The process ends by SIGKILL, which also
-// ends this goroutine.
-func reportReady(n *Node) {
-	<-n.Started()
-	for {
-		if st, err := n.Status(context.Background()); err == nil && readyToPropose(n) {
-			os.Stdout.WriteString("ready " + strconv.FormatUint(st.Slot, 10) + "\n")
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

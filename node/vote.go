@@ -38,6 +38,9 @@ func (n *Node) voteDuty(s chain.Slot) {
 	}
 	v.Sign(n.chainID, n.key)
 	n.ffgMetrics.votesSigned.Inc()
+	if n.cfg.OnVote != nil {
+		n.cfg.OnVote(v)
+	}
 	if _, err := n.ffg.votes.AddVote(v); err != nil {
 		n.log.Error("own vote not pooled", zap.Uint64("epoch", uint64(e)), zap.Error(err))
 	}
