@@ -20,6 +20,10 @@ func (t *Tree) FinalityOf(h Hash) (justified, finalized Checkpoint, ok bool) {
 	return n.fin.Justified, n.fin.Finalized, true
 }
 
+// HoldsVote reports whether the head's branch holds a vote of a for target (PROTOCOL.md §8a); false also for a
+// target outside the branch's newest two epochs.
+func (t *Tree) HoldsVote(target Checkpoint, a Address) bool { return t.head.fin.Holds(target, a) }
+
 // Checkpoint returns the checkpoint of epoch e on the head's branch (PROTOCOL.md §8a): the newest block of the
 // branch whose slot is before e's first slot, or genesis for epoch 0. For an epoch after the head's, that is the
 // head itself, and stays so unless a block of an earlier slot than e's first extends the branch.

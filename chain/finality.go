@@ -72,6 +72,17 @@ func GenesisFinality(genesis Hash, table []Stake) *Finality {
 // IsJustified reports whether c is justified on the branch (only checkpoints from Finalized on are known).
 func (f *Finality) IsJustified(c Checkpoint) bool { return slices.Contains(f.justified, c) }
 
+// Holds reports whether the branch holds a vote of a for target, a checkpoint of one of the branch's newest two
+// epochs (the only ones a block can still add votes for, PROTOCOL.md §8a).
+func (f *Finality) Holds(target Checkpoint, a Address) bool {
+	for _, t := range []*epochTally{f.cur, f.prev} {
+		if t != nil && t.target == target {
+			return t.voted[a]
+		}
+	}
+	return false
+}
+
 // Target returns the checkpoint a vote in epoch e targets on this branch: the newest block before e's first
 // slot. It reports false for an epoch other than the branch's newest two.
 func (f *Finality) Target(e Epoch) (Checkpoint, bool) {

@@ -14,6 +14,8 @@ type ffgState struct {
 	lastVoted chain.Epoch      // the last epoch this node's voting duty was done for (since it started)
 	announced chain.Checkpoint // the last finalized checkpoint shown on the prompt
 	slashed   slashCount       // the offences posnode_slashings_total counted
+	own       *chain.Vote      // this node's latest vote, published again until a block includes it
+	ownAt     chain.Slot       // the slot it was signed at
 }
 
 // includedScan is how many canonical blocks below the head a starting node reads for the evidence they hold, so
@@ -42,6 +44,7 @@ func (n *Node) openFFG() error {
 func (n *Node) ffgSlot(s chain.Slot) {
 	n.ffg.votes.Prune(n.cfg.Genesis.EpochOf(s), n.punishable)
 	n.voteDuty(s)
+	n.republishVote(s)
 	n.showFinality()
 }
 

@@ -13,6 +13,10 @@ import (
 // that a late block of the epoch before can still arrive.
 func voteDelay(epochLength uint64) uint64 { return max(epochLength/4, 1) }
 
+// voteRepublishEvery is how many slots pass between publications of this node's own vote while the head's branch
+// does not hold it (PROTOCOL.md §8a).
+const voteRepublishEvery = 4
+
 // voteDuty signs this node's checkpoint vote of slot s's epoch, once per epoch, when it is due (PROTOCOL.md §8a):
 // the node is caught up, doppelganger protection lets it sign, it is a validator of the epoch's table, and the
 // epoch's checkpoint is settled on its head's branch (a block of the epoch is there, or voteDelay slots passed).
@@ -45,6 +49,27 @@ func (n *Node) voteDuty(s chain.Slot) {
 		n.log.Error("own vote not pooled", zap.Uint64("epoch", uint64(e)), zap.Error(err))
 	}
 	n.log.Info("voted", zap.Stringer("source", v.Source), zap.Stringer("target", v.Target))
+	n.ffg.own, n.ffg.ownAt = &v, s
+	n.publish(n.voteTopic, v.Encode())
+}
+
+// republishVote publishes this node's latest vote again every voteRepublishEvery slots while a block can still
+// include it (its target epoch is the current or the previous one) and the head's branch does not hold it, so
+// that a vote signed while the node was cut off from its peers reaches a proposer once it is back (PROTOCOL.md
+// §8a): at most 2·E / voteRepublishEvery publications per vote.
+func (n *Node) republishVote(s chain.Slot) {
+	v := n.ffg.own
+	if v == nil {
+		return
+	}
+	if n.cfg.Genesis.EpochOf(s) > v.Target.Epoch+1 {
+		n.ffg.own = nil // no block can include it any more
+		return
+	}
+	if s <= n.ffg.ownAt || (s-n.ffg.ownAt)%voteRepublishEvery != 0 || n.tree.HoldsVote(v.Target, n.self) {
+		return
+	}
+	n.log.Debug("publishing own vote again", zap.Stringer("target", v.Target))
 	n.publish(n.voteTopic, v.Encode())
 }
 

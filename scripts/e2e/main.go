@@ -40,13 +40,15 @@ type config struct {
 	adversaryLog   string          // file for the adversary's log; empty discards it
 	byzHold        time.Duration   // how long the adversary attacks
 	minFill        float64         // share of the byzantine stage's slots the honest nodes must fill
+	finWindow      uint64          // epochs within which finality must rise while ≥ 2/3 of the stake signs
 }
 
 type runner struct {
-	cfg   config
-	nodes []*client
-	load  *load
-	start time.Time
+	cfg      config
+	nodes    []*client
+	load     *load
+	finality *finalityWatch
+	start    time.Time
 }
 
 func main() {
@@ -72,6 +74,8 @@ func main() {
 	flag.StringVar(&cfg.adversaryLog, "adversary-log", "", "file for the adversary's log; empty discards it")
 	flag.DurationVar(&cfg.byzHold, "byz-hold", 60*time.Second, "duration of the byzantine stage")
 	flag.Float64Var(&cfg.minFill, "min-fill", 0.9, "share of the byzantine stage's slots the honest nodes must fill")
+	flag.Uint64Var(&cfg.finWindow, "finality-window", 3,
+		"epochs within which the finalized epoch must rise while validators with ≥ 2/3 of the stake sign")
 	flag.DurationVar(&cfg.timeout, "timeout", 7*time.Minute, "time limit of the whole run")
 	flag.Parse()
 	cfg.apis = strings.Split(apis, ",")
@@ -105,6 +109,10 @@ func newRunner(cfg config) (*runner, error) {
 		r.nodes = append(r.nodes, newClient(name, strings.TrimSpace(a), strings.TrimSpace(string(token))))
 	}
 	r.load = newLoad(r.nodes, cfg.every)
+	var err error
+	if r.finality, err = newFinalityWatch(r.nodes, cfg.testnet, cfg.finWindow); err != nil {
+		return nil, err
+	}
 	known := map[string]bool{"none": true}
 	for _, p := range r.perturbations() {
 		known[p.name] = true
@@ -133,8 +141,10 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.logf("testnet up: %d nodes agree at height %d; load starts", len(r.nodes), h0)
 	loadCtx, stopLoad := context.WithCancel(ctx)
-	var wg sync.WaitGroup
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var wg, watch sync.WaitGroup
 	wg.Go(func() { r.load.run(loadCtx) })
+	watch.Go(func() { r.finality.run(watchCtx) })
 	sleep(ctx, 5*time.Second)
 	outcomes := r.faults(ctx)
 	var byz byzOutcome
@@ -149,10 +159,16 @@ func (r *runner) run(ctx context.Context) error {
 	recs, fails := r.load.snapshot()
 	r.logf("load stopped: %d records accepted; waiting for them to be committed", len(recs))
 	f, err := r.settle(ctx, recs)
+	stopWatch()
+	watch.Wait()
 	if err != nil {
 		return fmt.Errorf("settle: %w", err)
 	}
+	fin := r.finality.check(ctx)
+	r.logf("finality: finalized epoch %d → %d, %d checkpoints checked, %d violations", fin.first, fin.last,
+		fin.checkpoints, len(fin.errs))
 	errs := r.verify(ctx, &f, recs)
+	errs = append(errs, fin.errs...)
 	errs = append(errs, r.checkByzantine(ctx, &byz, f)...)
 	if byz.err != nil {
 		errs = append(errs, byz.err)
@@ -163,7 +179,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	f.reorgs = r.reorgCounts(ctx)
-	r.report(ctx, st0, f, outcomes, byz, recs, fails)
+	r.report(ctx, st0, f, fin, outcomes, byz, recs, fails)
 	if ctx.Err() != nil {
 		errs = append(errs, fmt.Errorf("run: %w", ctx.Err()))
 	}

@@ -72,6 +72,8 @@ func (r *runner) perturb(ctx context.Context, p perturbation) outcome {
 	}
 	before := r.heights(ctx, p.node)
 	r.logf("%s %s", p.name, victim.name)
+	r.finality.faulted.Store(int64(p.node)) // until it caught up: its votes do not count meanwhile
+	defer r.finality.faulted.Store(-1)
 	if err := docker(ctx, p.apply...); err != nil {
 		o.err = err
 		return o

@@ -9,14 +9,15 @@ import (
 )
 
 // report prints the summary: the chain, each fault, each node.
-func (r *runner) report(ctx context.Context, st0 status, f final, outs []outcome, byz byzOutcome, recs []record,
-	fails []int) {
+func (r *runner) report(ctx context.Context, st0 status, f final, fin finalityResult, outs []outcome, byz byzOutcome,
+	recs []record, fails []int) {
 	fmt.Println()
 	fmt.Println("== posnode e2e summary ==")
 	runSlots, runBlocks := f.slot-st0.Slot, f.height-st0.Height
 	fmt.Printf("chain        agreed block #%d %.8s at slot %d\n", f.height, f.hash, f.slot)
 	fmt.Printf("since genesis  %d slots elapsed, %d filled (%s)\n", f.slot, f.height, pct(f.height, f.slot))
 	fmt.Printf("during the run %d slots elapsed, %d filled (%s)\n", runSlots, runBlocks, pct(runBlocks, runSlots))
+	r.finalityLine(fin)
 	fmt.Println()
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "perturbation\tnode\thold\tothers advanced\tlongest stall\trecovery\tcaught up at\tresult")
