@@ -41,6 +41,13 @@ go test -run '^$' -bench '^(BenchmarkVRFProve|BenchmarkVRFVerify|BenchmarkVRFOut
 	-benchtime 200x -count "$COUNT" ./chain | tee "$out/vrf.txt" >&2
 build/netbench -figures vrf -bench-input "$out/vrf.txt" >>"$out/results.md"
 
+step "finality figure and vote benchmarks (-count $COUNT)"
+go test -run '^$' -bench '^(BenchmarkVoteCheck|BenchmarkVotesForBlock)$' -benchmem -count "$COUNT" ./node/votepool \
+	| tee "$out/votes.txt" >&2
+# shellcheck disable=SC2086 # NETBENCH_FLAGS is a list of flags
+build/netbench -figures fin -bench-input "$out/votes.txt" $NETBENCH_FLAGS >>"$out/results.md" \
+	2> >(tee "$out/fin.log" >&2)
+
 step "network figures"
 # shellcheck disable=SC2086 # NETBENCH_FLAGS is a list of flags
 build/netbench -figures fill,prop,scale,tput,sync,res -posnode build/posnode $NETBENCH_FLAGS \

@@ -46,6 +46,7 @@ type clusterSpec struct {
 	slot       time.Duration
 	start      time.Time // genesis time
 	keepBlocks bool      // the recorder keeps the first copy of every block seen (for their transactions)
+	epoch      uint64    // slots per epoch; 0 is 32
 }
 
 // stakeOf gives validator i its stake: 10, 20, 30, 40, as `posnode testnet` does by default.
@@ -58,8 +59,12 @@ func newCluster(spec clusterSpec) (*cluster, error) {
 		return nil, err
 	}
 	c := &cluster{root: root, rec: newRecorder(spec.keepBlocks)}
+	epoch := spec.epoch
+	if epoch == 0 {
+		epoch = 32
+	}
 	c.gen = &chain.Genesis{ChainID: "netbench", Time: spec.start.Truncate(time.Millisecond),
-		SlotDuration: chain.Duration(spec.slot), EpochLength: 32, BlockReward: 10, MinStake: 1, TxFee: 1}
+		SlotDuration: chain.Duration(spec.slot), EpochLength: epoch, BlockReward: 10, MinStake: 1, TxFee: 1}
 	for i := range spec.validators {
 		seed := sha256.Sum256(fmt.Appendf(nil, "netbench-node-%d", i))
 		key := ed25519.NewKeyFromSeed(seed[:])

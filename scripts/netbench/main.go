@@ -1,5 +1,5 @@
-// Command netbench measures posnode's network figures — slot fill, block propagation, throughput, sync, resources
-// and scale — on this machine, with nodes in this process (or, for resources, `posnode run` processes) on
+// Command netbench measures posnode's network figures — slot fill, block propagation, throughput, sync, resources,
+// scale and finality — on this machine, with nodes in this process (or, for resources, `posnode run` processes) on
 // 127.0.0.1 only, and prints each figure as a markdown table between marker comments:
 //
 //	<!-- BEGIN name -->
@@ -53,14 +53,19 @@ type options struct {
 	resLoad    time.Duration
 	resRates   []int
 	cpuProfile string
+	fin        finSpec
 }
 
 func parseFlags() (options, error) {
 	var o options
-	var fillNodes, fillSlots, propNodes, scaleNodes, tputRates, resRates string
+	var fillNodes, fillSlots, propNodes, scaleNodes, tputRates, resRates, finNodes string
 	flag.StringVar(&o.figures, "figures", "machine,fill,prop,scale,tput,sync,res",
-		"comma-separated figures: machine, lottery, insert, vrf, fill, prop, scale, tput, sync, res")
-	flag.StringVar(&o.benchInput, "bench-input", "", "`go test -bench` output to summarise (figures lottery, insert and vrf)")
+		"comma-separated figures: machine, lottery, insert, vrf, fill, prop, scale, tput, sync, res, fin")
+	flag.StringVar(&o.benchInput, "bench-input", "", "`go test -bench` output to summarise (figures lottery, insert, vrf and fin)")
+	flag.StringVar(&finNodes, "fin-nodes", "4,16", "cluster sizes of the finality figure")
+	flag.DurationVar(&o.fin.slot, "fin-slot", 500*time.Millisecond, "slot duration of the finality figure")
+	flag.Uint64Var(&o.fin.epoch, "fin-epoch", 8, "slots per epoch of the finality figure")
+	flag.IntVar(&o.fin.epochs, "fin-epochs", 10, "checkpoints measured per cluster by the finality figure")
 	flag.StringVar(&fillNodes, "fill-nodes", "4,16", "cluster sizes of the slot-fill figure")
 	flag.StringVar(&fillSlots, "fill-slots", "1s,500ms,250ms,200ms", "slot durations of the slot-fill figure")
 	flag.StringVar(&propNodes, "prop-nodes", "4,16,64", "cluster sizes of the propagation figure (1 s slots)")
@@ -93,7 +98,7 @@ func parseFlags() (options, error) {
 	for _, p := range []struct {
 		dst *[]int
 		s   string
-	}{{&o.fillNodes, fillNodes}, {&o.propNodes, propNodes}, {&o.scaleNodes, scaleNodes}, {&o.tputRates, tputRates}, {&o.resRates, resRates}} {
+	}{{&o.fillNodes, fillNodes}, {&o.propNodes, propNodes}, {&o.scaleNodes, scaleNodes}, {&o.tputRates, tputRates}, {&o.resRates, resRates}, {&o.fin.nodes, finNodes}} {
 		if *p.dst, err = ints(p.s); err != nil {
 			return o, err
 		}
@@ -143,6 +148,8 @@ func run() error {
 			err = syncFigure(&buf, o.syncBlocks, o.syncTxs, o.syncRuns)
 		case "res":
 			err = resFigure(&buf, o.posnode, o.resIdle, o.resPage, o.resLoad, o.resRates)
+		case "fin":
+			err = finFigure(&buf, o.fin, o.benchInput)
 		default:
 			return fmt.Errorf("unknown figure %q", fig)
 		}
