@@ -80,7 +80,15 @@ func (p *mempool) Has(id chain.Hash) bool {
 // nonce is not used and is at most maxNonceGap beyond the sender's run, and the sender's balance covers every
 // pending transaction of the sender with it. A second transaction with the same sender and nonce replaces
 // nothing: the first one stays (ErrDuplicateTx).
-func (p *mempool) Add(tx chain.Tx, st *chain.State) error {
+func (p *mempool) Add(tx chain.Tx, st *chain.State) error { return p.add(tx, st, false) }
+
+// Readmit puts back a transaction of a block that left the canonical chain (PROTOCOL.md §8). It is checked as
+// Add checks it, except against the pool's size limits: it was valid before the reorg and is older than every
+// pending transaction of its sender, which could not apply without it. So a reorg can take the pool over its
+// limits by the transactions of the blocks it reverted; new admissions then wait until blocks drain it.
+func (p *mempool) Readmit(tx chain.Tx, st *chain.State) error { return p.add(tx, st, true) }
+
+func (p *mempool) add(tx chain.Tx, st *chain.State, readmit bool) error {
 	id := tx.ID()
 	if p.Has(id) {
 		return ErrDuplicateTx
@@ -89,12 +97,12 @@ func (p *mempool) Add(tx chain.Tx, st *chain.State) error {
 		return fmt.Errorf("%w: fee %d, minimum %d", chain.ErrFeeTooLow, tx.Fee, p.minFee)
 	}
 	s := p.sender(tx.From, st)
-	pr, err := s.admits(&tx)
+	pr, err := s.admits(&tx, readmit)
 	if err != nil {
 		p.forgetIfEmpty(tx.From, s)
 		return err
 	}
-	if len(p.byID) >= p.maxTxs && !p.evictFor(tx) {
+	if !readmit && len(p.byID) >= p.maxTxs && !p.evictFor(tx) {
 		p.forgetIfEmpty(tx.From, s)
 		return fmt.Errorf("%w: %d transactions, none pays less than %d", ErrPoolFull, len(p.byID), tx.Fee)
 	}

@@ -321,3 +321,27 @@ func TestMempoolOldest(t *testing.T) {
 		t.Errorf("Get: got %v, want the pending transaction", ok)
 	}
 }
+
+// A transaction of a reverted block comes back even into a full pool: the sender's later pending transactions
+// cannot apply without it, and its user was told it was accepted (PROTOCOL.md §8).
+func TestMempoolReadmitIgnoresLimits(t *testing.T) {
+	f := newPoolFixture(t)
+	f.pool.maxTxs = 3
+	f.mustAdd(t, f.bpm(0, 1), f.bpm(0, 2), f.bpm(1, 0)) // nonce 0 of sender 0 was in the reverted block
+	back := f.bpm(0, 0)
+	if err := f.pool.Add(back, f.st); !errors.Is(err, ErrPoolFull) {
+		t.Fatalf("Add into the full pool: got %v, want ErrPoolFull", err)
+	}
+	if err := f.pool.Readmit(back, f.st); err != nil {
+		t.Fatalf("Readmit into the full pool: %v", err)
+	}
+	if got := f.pool.Select(f.st, 10); len(got) != 4 {
+		t.Fatalf("after readmission: %d transactions selectable, want 4 (the sender's run 0, 1, 2 and the other's)", len(got))
+	}
+	if err := f.pool.Readmit(back, f.st); !errors.Is(err, ErrDuplicateTx) {
+		t.Errorf("Readmit twice: got %v, want ErrDuplicateTx", err)
+	}
+	if err := f.pool.Readmit(f.tx(0, chain.TxBPM, 3, 70, 0), f.st); !errors.Is(err, chain.ErrFeeTooLow) {
+		t.Errorf("Readmit below the minimum fee: got %v, want ErrFeeTooLow", err)
+	}
+}

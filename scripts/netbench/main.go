@@ -16,6 +16,7 @@ import (
 	"log"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -117,6 +118,11 @@ func run() error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if bp := os.Getenv("NETBENCH_TRACE"); bp != "" {
+		f, _ := os.Create(bp)
+		trace.Start(f)
+		defer trace.Stop()
 	}
 	rs := &runs{minSlots: o.minSlots, minTime: o.minTime, done: map[runSpec]runResult{}}
 	for _, fig := range strings.Split(o.figures, ",") {
