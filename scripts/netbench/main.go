@@ -54,6 +54,7 @@ type options struct {
 	resLoad    time.Duration
 	resRates   []int
 	cpuProfile string
+	trace      string
 }
 
 func parseFlags() (options, error) {
@@ -81,6 +82,7 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.resLoad, "res-load", 20*time.Second, "how long the loaded node is measured")
 	flag.StringVar(&resRates, "res-rates", "1000,5000", "records/s offered, one after the other, to the 4-node testnet of the resources figure")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&o.trace, "trace", "", "write an execution trace of the whole run to this file (go tool trace; -pprof=syscall shows where the nodes wait for the disk)")
 	logLevel := flag.String("node-log", "", "log level of the in-process nodes on stderr (debug, info, warn); none by default")
 	flag.Parse()
 	if *logLevel != "" {
@@ -119,9 +121,15 @@ func run() error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if bp := os.Getenv("NETBENCH_TRACE"); bp != "" {
-		f, _ := os.Create(bp)
-		trace.Start(f)
+	if o.trace != "" {
+		f, err := os.Create(o.trace)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
 		defer trace.Stop()
 	}
 	rs := &runs{minSlots: o.minSlots, minTime: o.minTime, done: map[runSpec]runResult{}}
