@@ -208,15 +208,15 @@ func (n *Node) applyChange(c chain.Change) {
 	}
 	n.publishHead()
 	head := n.tree.HeadState()
-	n.pool.Revalidate(head)
 	requeued := 0
-	for i := len(c.Reverted) - 1; i >= 0; i-- { // oldest block first, so each sender's nonces come in order
-		for _, tx := range c.Reverted[i].Txs {
+	for _, b := range c.Reverted {
+		for _, tx := range b.Txs {
 			if n.pool.Readmit(tx, head) == nil {
 				requeued++
 			}
 		}
 	}
+	n.pool.Revalidate(head) // after the readmissions: one check per sender
 	if requeued > 0 {
 		n.log.Info("transactions of abandoned blocks returned to the mempool", zap.Int("txs", requeued))
 	}

@@ -80,15 +80,7 @@ func (p *mempool) Has(id chain.Hash) bool {
 // nonce is not used and is at most maxNonceGap beyond the sender's run, and the sender's balance covers every
 // pending transaction of the sender with it. A second transaction with the same sender and nonce replaces
 // nothing: the first one stays (ErrDuplicateTx).
-func (p *mempool) Add(tx chain.Tx, st *chain.State) error { return p.add(tx, st, false) }
-
-// Readmit puts back a transaction of a block that left the canonical chain (PROTOCOL.md §8). It is checked as
-// Add checks it, except against the pool's size limits: it was valid before the reorg and is older than every
-// pending transaction of its sender, which could not apply without it. So a reorg can take the pool over its
-// limits by the transactions of the blocks it reverted; new admissions then wait until blocks drain it.
-func (p *mempool) Readmit(tx chain.Tx, st *chain.State) error { return p.add(tx, st, true) }
-
-func (p *mempool) add(tx chain.Tx, st *chain.State, readmit bool) error {
+func (p *mempool) Add(tx chain.Tx, st *chain.State) error {
 	id := tx.ID()
 	if p.Has(id) {
 		return ErrDuplicateTx
@@ -97,17 +89,51 @@ func (p *mempool) add(tx chain.Tx, st *chain.State, readmit bool) error {
 		return fmt.Errorf("%w: fee %d, minimum %d", chain.ErrFeeTooLow, tx.Fee, p.minFee)
 	}
 	s := p.sender(tx.From, st)
-	pr, err := s.admits(&tx, readmit)
+	pr, err := s.admits(&tx)
 	if err != nil {
 		p.forgetIfEmpty(tx.From, s)
 		return err
 	}
-	if !readmit && len(p.byID) >= p.maxTxs && !p.evictFor(tx) {
+	if len(p.byID) >= p.maxTxs && !p.evictFor(tx) {
 		p.forgetIfEmpty(tx.From, s)
 		return fmt.Errorf("%w: %d transactions, none pays less than %d", ErrPoolFull, len(p.byID), tx.Fee)
 	}
 	pt := &poolTx{tx: tx, id: id, added: p.now()}
 	s.insert(pt, pr)
+	p.byID[id] = pt
+	return nil
+}
+
+// Readmit puts back a transaction of a block that left the canonical chain (PROTOCOL.md §3, §8); st is the new
+// head state. It is not held to the pool's bounds: it was valid before the reorg and is older than every pending
+// transaction of its sender, which could not apply without it, so a reorg can take the pool over its bounds by
+// the transactions of the blocks it reverted, and new admissions wait until blocks drain it. A transaction whose
+// nonce st has used is not put back (ErrStaleTx). Nothing else is checked here: call Revalidate with st after the
+// last Readmit, which checks each sender once, however many of its transactions came back, and drops, with the
+// reason, what can no longer apply.
+func (p *mempool) Readmit(tx chain.Tx, st *chain.State) error {
+	id := tx.ID()
+	acct := st.Account(tx.From)
+	switch {
+	case p.Has(id):
+		return ErrDuplicateTx
+	case tx.Nonce < acct.Nonce:
+		return fmt.Errorf("%w: nonce %d, account is at %d", ErrStaleTx, tx.Nonce, acct.Nonce)
+	}
+	s, ok := p.senders[tx.From]
+	if !ok {
+		s = newSenderTxs(acct)
+		p.senders[tx.From] = s
+	}
+	if s.txs[tx.Nonce] != nil {
+		return fmt.Errorf("%w: sender already has nonce %d pending", ErrDuplicateTx, tx.Nonce)
+	}
+	pt := &poolTx{tx: tx, id: id, added: p.now()}
+	if len(s.txs) == 0 || tx.Nonce > s.top {
+		s.top = tx.Nonce
+	}
+	s.txs[tx.Nonce] = pt
+	s.dirty = true
 	p.byID[id] = pt
 	return nil
 }

@@ -27,9 +27,8 @@ type projection struct {
 }
 
 // admits checks tx against the sender's pending state and returns what the run becomes with it; it changes
-// nothing. The run must be up to date (not dirty). A readmitted transaction (mempool.Readmit) is not held to
-// maxSenderTxs.
-func (s *senderTxs) admits(tx *chain.Tx, readmit bool) (projection, error) {
+// nothing. The run must be up to date (not dirty).
+func (s *senderTxs) admits(tx *chain.Tx) (projection, error) {
 	switch {
 	case s.base.Balance == 0 && s.base.Stake == 0:
 		return projection{}, fmt.Errorf("%w: %s", chain.ErrUnknownAccount, tx.From)
@@ -40,7 +39,7 @@ func (s *senderTxs) admits(tx *chain.Tx, readmit bool) (projection, error) {
 	case tx.Nonce > s.run+maxNonceGap:
 		return projection{}, fmt.Errorf("%w: nonce %d, the sender's next is %d (at most %d ahead)", ErrNonceGap,
 			tx.Nonce, s.run, maxNonceGap)
-	case len(s.txs) >= maxSenderTxs && !readmit:
+	case len(s.txs) >= maxSenderTxs:
 		return projection{}, fmt.Errorf("%w: the sender has %d transactions pending", ErrPoolFull, len(s.txs))
 	}
 	return s.project(tx)
