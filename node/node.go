@@ -93,6 +93,7 @@ type loopState struct {
 	tree       *chain.Tree
 	pool       *mempool
 	held       held       // admitted transactions of this node's users that are not durable yet
+	txOut      outbox     // durable transactions waiting to share a gossip message
 	lastSigned chain.Slot // highest slot this key ever signed a block for, as guard records it
 	synced     bool       // caught up with the best peer seen; proposing allowed
 	syncing    bool

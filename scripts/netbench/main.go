@@ -17,6 +17,7 @@ import (
 	"log"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,7 @@ type options struct {
 	resRates   []int
 	cpuProfile string
 	wan        wanOptions
+	trace      string
 }
 
 func parseFlags() (options, error) {
@@ -89,6 +91,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&resRates, "res-rates", "1000,5000", "records/s offered, one after the other, to the 4-node testnet of the resources figure")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	wanFlags(&o.wan)
+	flag.StringVar(&o.trace, "trace", "", "write an execution trace of the whole run to this file (go tool trace; -pprof=syscall shows where the nodes wait for the disk)")
 	logLevel := flag.String("node-log", "", "log level of the in-process nodes on stderr (debug, info, warn); none by default")
 	flag.Parse()
 	if *logLevel != "" {
@@ -127,6 +130,17 @@ func run() error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.trace != "" {
+		f, err := os.Create(o.trace)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	rs := &runs{minSlots: o.minSlots, minTime: o.minTime, done: map[runSpec]runResult{}}
 	for _, fig := range strings.Split(o.figures, ",") {
