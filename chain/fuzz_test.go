@@ -116,3 +116,28 @@ func FuzzDecodeEvidence(f *testing.F) {
 		_ = e.Verify(chainID)
 	})
 }
+
+// FuzzDecodeTxBatch: DecodeTxBatch never panics, accepts only whole numbers of transactions within the bound, and
+// whatever it accepts re-encodes to the same bytes.
+func FuzzDecodeTxBatch(f *testing.F) {
+	txSeeds, _ := fuzzSeeds(f)
+	for _, in := range txSeeds {
+		f.Add(in)
+		f.Add(append(append([]byte{}, in...), in...))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		txs, err := DecodeTxBatch(in)
+		if err != nil {
+			if txs != nil {
+				t.Fatalf("got %d transactions and an error %v", len(txs), err)
+			}
+			return
+		}
+		if len(txs) == 0 || len(txs) > MaxTxBatch {
+			t.Fatalf("accepted a batch of %d transactions", len(txs))
+		}
+		if out := EncodeTxBatch(txs); !bytes.Equal(out, in) {
+			t.Fatalf("re-encoding differs:\n got %x\nwant %x", out, in)
+		}
+	})
+}

@@ -40,6 +40,34 @@ func (n *Node) settle(ctx context.Context, tx chain.Tx, b *batch) error {
 	return err
 }
 
+// settleAll is settle for the transactions of one SubmitBatch: it waits for each journal batch that holds one of
+// them (at most a few: the event loop appended them in one go), then releases all in one event-loop call, each
+// with its own batch's outcome. It returns those outcomes, in the order of txs.
+func (n *Node) settleAll(ctx context.Context, txs []chain.Tx, in []*batch) []error {
+	errs := make([]error, len(txs))
+	synced := map[*batch]error{}
+	for i, b := range in {
+		err, ok := synced[b]
+		if !ok {
+			err = n.journal.Sync(b)
+			synced[b] = err
+		}
+		errs[i] = err
+	}
+	if len(txs) == 0 {
+		return errs
+	}
+	release := func() {
+		for i, tx := range txs {
+			n.release(tx, errs[i])
+		}
+	}
+	if callErr := n.call(context.WithoutCancel(ctx), release); callErr != nil {
+		n.log.Debug("node stopped before durable transactions were released", zap.Int("txs", len(txs)))
+	}
+	return errs
+}
+
 // release ends the hold on tx: it is gossiped if durable and still pending, dropped if its write failed.
 func (n *Node) release(tx chain.Tx, err error) {
 	id := tx.ID()
@@ -51,7 +79,7 @@ func (n *Node) release(tx chain.Tx, err error) {
 		return
 	}
 	if n.pool.Has(id) {
-		n.publish(n.txTopic, tx.Encode())
+		n.gossipTx(tx)
 	}
 }
 

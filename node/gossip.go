@@ -61,53 +61,7 @@ func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
 	}
 }
 
-// validateTxMsg is the transaction topic's validator: stateless checks, a first check against the published head
-// (precheckTx) and the signature here, admission to the mempool on the event loop. A transaction the mempool does
-// not admit is ignored (it may apply on another node's state), except a fee below the minimum, which no state
-// makes valid (PROTOCOL.md §3, §10).
-func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.Verdict {
-	tx, err := chain.DecodeTx(data)
-	if err == nil {
-		err = tx.ValidateBasic()
-	}
-	if err != nil {
-		n.log.Debug("rejected gossiped transaction", zap.String("peer", from), zap.Error(err))
-		return n.verdict("txs", p2p.Reject)
-	}
-	if v, ok := n.precheckTx(&tx); !ok {
-		return n.verdict("txs", v)
-	}
-	if err := n.sigs.Verify(&tx); err != nil {
-		n.log.Debug("rejected gossiped transaction", zap.String("peer", from), zap.Error(err))
-		return n.verdict("txs", p2p.Reject)
-	}
-	v := p2p.Ignore
-	n.call(ctx, func() {
-		if n.pool.Add(tx, n.tree.HeadState()) == nil {
-			n.metrics.mempool.Set(float64(n.pool.Len()))
-			v = p2p.Accept
-		}
-	})
-	return n.verdict("txs", v)
-}
-
 func (n *Node) verdict(topic string, v p2p.Verdict) p2p.Verdict {
 	n.metrics.gossip.WithLabelValues(topic, v.String()).Inc()
 	return v
-}
-
-// precheckTx judges a gossiped transaction against the published head before its signature is checked or the
-// event loop is asked: one whose sender has no account, whose nonce is used or far beyond the account's, or
-// whose fee is below the minimum, costs neither (a flood of them must not slow the node). ok is false with the
-// verdict when the transaction is refused; the mempool checks everything again on the loop.
-func (n *Node) precheckTx(tx *chain.Tx) (v p2p.Verdict, ok bool) {
-	if tx.Fee < n.cfg.Genesis.TxFee {
-		return p2p.Reject, false // below genesis tx_fee: invalid on every node, whatever its state (PROTOCOL.md §3)
-	}
-	a := n.head.Load().state.Account(tx.From)
-	switch {
-	case a.Balance == 0 && a.Stake == 0, tx.Nonce < a.Nonce, tx.Nonce-a.Nonce >= maxSenderTxs+maxNonceGap:
-		return p2p.Ignore, false
-	}
-	return p2p.Accept, true
 }

@@ -52,6 +52,8 @@ func (n *Node) loop(ctx context.Context) {
 			n.regossipOwn()
 		case f := <-n.calls:
 			f()
+		case <-n.txOut.C():
+			n.flushTxs()
 		case id := <-n.host.PeerEvents():
 			n.log.Debug("peer connected", zap.String("peer", id))
 			n.requestSync(id)
@@ -206,15 +208,15 @@ func (n *Node) applyChange(c chain.Change) {
 	}
 	n.publishHead()
 	head := n.tree.HeadState()
-	n.pool.Revalidate(head)
 	requeued := 0
-	for i := len(c.Reverted) - 1; i >= 0; i-- { // oldest block first, so each sender's nonces come in order
-		for _, tx := range c.Reverted[i].Txs {
-			if n.pool.Add(tx, head) == nil {
+	for _, b := range c.Reverted {
+		for _, tx := range b.Txs {
+			if n.pool.Readmit(tx, head) == nil {
 				requeued++
 			}
 		}
 	}
+	n.pool.Revalidate(head) // after the readmissions: one check per sender
 	if requeued > 0 {
 		n.log.Info("transactions of abandoned blocks returned to the mempool", zap.Int("txs", requeued))
 	}
@@ -242,14 +244,6 @@ func (n *Node) compactJournal() {
 	}
 	if err := n.journal.Compact(n.pool.All()); err != nil {
 		n.log.Error("journal compaction failed", zap.Error(err))
-	}
-}
-
-// regossipOwn publishes this node's own pending transactions again, so that one lost by gossip (published
-// before the mesh formed, or during a partition) still reaches the other proposers. Peers that have it ignore it.
-func (n *Node) regossipOwn() {
-	for _, tx := range n.durableOnly(n.pool.Run(n.self, n.tree.HeadState(), regossipMax)) {
-		n.publish(n.txTopic, tx.Encode())
 	}
 }
 

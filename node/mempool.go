@@ -104,6 +104,40 @@ func (p *mempool) Add(tx chain.Tx, st *chain.State) error {
 	return nil
 }
 
+// Readmit puts back a transaction of a block that left the canonical chain (PROTOCOL.md §3, §8); st is the new
+// head state. It is not held to the pool's bounds: it was valid before the reorg and is older than every pending
+// transaction of its sender, which could not apply without it, so a reorg can take the pool over its bounds by
+// the transactions of the blocks it reverted, and new admissions wait until blocks drain it. A transaction whose
+// nonce st has used is not put back (ErrStaleTx). Nothing else is checked here: call Revalidate with st after the
+// last Readmit, which checks each sender once, however many of its transactions came back, and drops, with the
+// reason, what can no longer apply.
+func (p *mempool) Readmit(tx chain.Tx, st *chain.State) error {
+	id := tx.ID()
+	acct := st.Account(tx.From)
+	switch {
+	case p.Has(id):
+		return ErrDuplicateTx
+	case tx.Nonce < acct.Nonce:
+		return fmt.Errorf("%w: nonce %d, account is at %d", ErrStaleTx, tx.Nonce, acct.Nonce)
+	}
+	s, ok := p.senders[tx.From]
+	if !ok {
+		s = newSenderTxs(acct)
+		p.senders[tx.From] = s
+	}
+	if s.txs[tx.Nonce] != nil {
+		return fmt.Errorf("%w: sender already has nonce %d pending", ErrDuplicateTx, tx.Nonce)
+	}
+	pt := &poolTx{tx: tx, id: id, added: p.now()}
+	if len(s.txs) == 0 || tx.Nonce > s.top {
+		s.top = tx.Nonce
+	}
+	s.txs[tx.Nonce] = pt
+	s.dirty = true
+	p.byID[id] = pt
+	return nil
+}
+
 // sender returns from's pending transactions, brought up to date with its account on st.
 func (p *mempool) sender(from chain.Address, st *chain.State) *senderTxs {
 	s, ok := p.senders[from]

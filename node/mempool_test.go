@@ -321,3 +321,54 @@ func TestMempoolOldest(t *testing.T) {
 		t.Errorf("Get: got %v, want the pending transaction", ok)
 	}
 }
+
+// A transaction of a reverted block comes back even into a full pool: the sender's later pending transactions
+// cannot apply without it, and its user was told it was accepted (PROTOCOL.md §8).
+func TestMempoolReadmitIgnoresLimits(t *testing.T) {
+	f := newPoolFixture(t)
+	f.pool.maxTxs = 3
+	f.mustAdd(t, f.bpm(0, 1), f.bpm(0, 2), f.bpm(1, 0)) // nonce 0 of sender 0 was in the reverted block
+	back := f.bpm(0, 0)
+	if err := f.pool.Add(back, f.st); !errors.Is(err, ErrPoolFull) {
+		t.Fatalf("Add into the full pool: got %v, want ErrPoolFull", err)
+	}
+	if err := f.pool.Readmit(back, f.st); err != nil {
+		t.Fatalf("Readmit into the full pool: %v", err)
+	}
+	f.pool.Revalidate(f.st)
+	if got := f.pool.Select(f.st, 10); len(got) != 4 {
+		t.Fatalf("after readmission: %d transactions selectable, want 4 (the sender's run 0, 1, 2 and the other's)", len(got))
+	}
+	if err := f.pool.Readmit(back, f.st); !errors.Is(err, ErrDuplicateTx) {
+		t.Errorf("Readmit twice: got %v, want ErrDuplicateTx", err)
+	}
+	f.st = f.st.Clone()
+	if err := f.st.ApplyTx(&back); err != nil { // the new branch holds nonce 0 too
+		t.Fatal(err)
+	}
+	f.pool.Remove([]chain.Tx{back})
+	if err := f.pool.Readmit(back, f.st); !errors.Is(err, ErrStaleTx) {
+		t.Errorf("Readmit of a nonce the new head used: got %v, want ErrStaleTx", err)
+	}
+}
+
+// Transactions readmitted after a reorg that cannot apply on the new head leave at the next Revalidate, with the
+// reason, and take their sender's later ones with them.
+func TestMempoolReadmitThenRevalidate(t *testing.T) {
+	f := newPoolFixtureWith(t, 3) // three fees' worth
+	f.mustAdd(t, f.bpm(0, 2))
+	for n := range chain.Nonce(2) {
+		if err := f.pool.Readmit(f.bpm(0, n), f.st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poorer := newPoolFixtureWith(t, 1) // on the new branch the sender has one fee's worth
+	f.pool.Revalidate(poorer.st)
+	first, second := f.bpm(0, 0), f.bpm(0, 1)
+	if f.pool.Len() != 1 || !f.pool.Has(first.ID()) {
+		t.Fatalf("after Revalidate: %d pending; want only nonce 0, the one the balance covers", f.pool.Len())
+	}
+	if reason, ok := f.pool.DropReason(second.ID()); !ok || !strings.Contains(reason, "balance") {
+		t.Errorf("drop reason of nonce 1: %q, %v; want the balance", reason, ok)
+	}
+}

@@ -13,6 +13,7 @@ type metrics struct {
 	height      prometheus.Gauge
 	slot        prometheus.Gauge
 	peers       prometheus.GaugeFunc
+	reachable   prometheus.GaugeFunc
 	mempool     prometheus.Gauge
 	slotsWon    prometheus.Counter
 	slotsMissed prometheus.Counter
@@ -49,6 +50,14 @@ func newMetrics() *metrics {
 func (m *metrics) watchPeers(count func() float64) {
 	m.peers = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "posnode_peers", Help: "Connected peers."}, count)
 	m.reg.MustRegister(m.peers)
+}
+
+// watchReachability adds the node's reachability (p2p.Reachability: 0 unknown, 1 public, 2 private), read from
+// the host when scraped.
+func (m *metrics) watchReachability(value func() float64) {
+	m.reachable = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "posnode_reachability",
+		Help: "Whether peers can dial this node directly: 0 unknown, 1 public, 2 private (behind a NAT)."}, value)
+	m.reg.MustRegister(m.reachable)
 }
 
 func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }

@@ -34,7 +34,12 @@ type Config struct {
 	Listen    []string       // libp2p multiaddrs
 	Bootstrap []string       // peers to dial at start (full multiaddrs)
 	MDNS      bool           // LAN discovery
-	HTTP      string         // API listen address; "" disables the API
+	// Reachability fixes whether peers can dial this node directly; p2p.ReachabilityUnknown lets AutoNAT decide
+	// (PROTOCOL.md §10).
+	Reachability p2p.Reachability
+	// RelayService runs the circuit relay v2 service for peers behind a NAT; for publicly reachable nodes.
+	RelayService bool
+	HTTP         string // API listen address; "" disables the API
 	// APIToken is the bearer token of the API's state-changing routes; "" reads or creates
 	// <Home>/api-token (httpapi.LoadOrCreateToken).
 	APIToken string
@@ -91,6 +96,7 @@ type loopState struct {
 	tree       *chain.Tree
 	pool       *mempool
 	held       held       // admitted transactions of this node's users that are not durable yet
+	txOut      outbox     // durable transactions waiting to share a gossip message
 	lastSigned chain.Slot // highest slot this key ever signed a block for, as guard records it
 	synced     bool       // caught up with the best peer seen; proposing allowed
 	syncing    bool
@@ -316,6 +322,7 @@ func (n *Node) listenHTTP() error {
 func (n *Node) startNetwork(ctx context.Context) error {
 	host, err := p2p.New(ctx, p2p.Config{
 		Key: n.key, Listen: n.cfg.Listen, Bootstrap: n.cfg.Bootstrap, MDNS: n.cfg.MDNS,
+		Reachability: n.cfg.Reachability, RelayService: n.cfg.RelayService,
 		PeersFile: filepath.Join(n.cfg.Data, "peers.json"), Namespace: n.chainID.String(), Logger: n.log.Named("p2p"),
 	})
 	if err != nil {
@@ -333,6 +340,7 @@ func (n *Node) startNetwork(ctx context.Context) error {
 		return fmt.Errorf("join topics: %w", err)
 	}
 	n.metrics.watchPeers(func() float64 { return float64(len(host.Peers())) })
+	n.metrics.watchReachability(func() float64 { return float64(host.Reachability()) })
 	host.Handle(protoStatus, n.serveStatus, statusLimits...)
 	host.Handle(protoBlocks, n.serveBlocks, rangeLimits...)
 	for _, a := range host.Addrs() {

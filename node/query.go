@@ -43,11 +43,13 @@ type (
 func (n *Node) Status(ctx context.Context) (Status, error) {
 	var st Status
 	peers := len(n.host.Peers())
+	reach, reservations := n.host.Reachability().String(), n.host.RelayReservations()
 	err := n.call(ctx, func() {
 		g, head, acct, slot := n.cfg.Genesis, n.tree.Head(), n.tree.HeadState().Account(n.self), n.currentSlot()
 		st = Status{PeerID: n.self.String(), ChainID: g.ChainID, GenesisHash: n.chainID, Height: uint64(head.Height),
 			Head: head.Hash, HeadSlot: uint64(head.Slot), Slot: uint64(slot), Epoch: uint64(g.EpochOf(slot)),
 			Peers: peers, Synced: n.synced && !n.syncing && peers > 0, Mempool: n.pool.Len(),
+			Reachability: reach, RelayReservations: reservations, RelayService: n.cfg.RelayService,
 			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee),
 			Signing: n.signing(), Doppelganger: n.doppelganger != ""}
 		st.Justified, st.Finalized = n.tree.Finality()

@@ -99,3 +99,76 @@ func affordable(a chain.Account, tx chain.Tx) error {
 	}
 	return nil
 }
+
+// SubmitBatch admits up to chain.MaxTxBatch transactions signed elsewhere, as Submit does each, with one
+// signature batch, one event-loop call and one journal sync for all, and returns once the admitted ones are
+// durable. errs[i] is nil for a transaction admitted and durable, and otherwise says why the i-th is not kept, of
+// the kinds Submit returns (view.ErrInvalidTx, view.ErrBusy); once one transaction of a sender is refused for a
+// full mempool, so are the sender's later ones in the batch, so that a client can send them all again. err is for the batch as a whole:
+// view.ErrInvalidTx for more than chain.MaxTxBatch transactions, view.ErrStopped.
+func (n *Node) SubmitBatch(ctx context.Context, txs []chain.Tx) (errs []error, err error) {
+	if len(txs) > chain.MaxTxBatch {
+		return nil, view.Classed(view.ErrInvalidTx, fmt.Errorf("%d transactions in one batch, at most %d", len(txs), chain.MaxTxBatch))
+	}
+	errs = make([]error, len(txs))
+	n.checkSigs(txs, errs)
+	var admitted []int
+	var batches []*batch
+	callErr := n.call(ctx, func() {
+		full := map[chain.Address]bool{} // senders with a transaction refused for a full pool
+		for i, tx := range txs {
+			if errs[i] != nil {
+				continue
+			}
+			if full[tx.From] {
+				// Its later nonces could not apply before it; a retry of the rest is worth as much.
+				errs[i] = refused(fmt.Errorf("%w: an earlier transaction of the sender in this batch was refused", ErrPoolFull))
+				continue
+			}
+			b, err := n.submit(tx)
+			if err != nil {
+				full[tx.From] = errors.Is(err, ErrPoolFull)
+				errs[i] = refused(err)
+				continue
+			}
+			admitted = append(admitted, i)
+			batches = append(batches, b)
+		}
+	})
+	if callErr != nil {
+		return nil, callErr
+	}
+	held := make([]chain.Tx, len(admitted))
+	for k, i := range admitted {
+		held[k] = txs[i]
+	}
+	for k, err := range n.settleAll(ctx, held, batches) {
+		if err != nil {
+			errs[admitted[k]] = view.Classed(view.ErrBusy, err)
+		}
+	}
+	return errs, nil
+}
+
+// checkSigs runs the stateless checks of txs and verifies the signatures of those that pass in one batch,
+// setting errs[i] for each that fails. A batch with a bad signature is checked again one by one, to name it.
+func (n *Node) checkSigs(txs []chain.Tx, errs []error) {
+	valid := make([]chain.Tx, 0, len(txs))
+	for i := range txs {
+		if errs[i] = txs[i].ValidateBasic(); errs[i] == nil {
+			valid = append(valid, txs[i])
+		} else {
+			errs[i] = refused(errs[i])
+		}
+	}
+	if n.sigs.VerifyAll(valid) == nil {
+		return
+	}
+	for i := range txs {
+		if errs[i] == nil {
+			if err := n.sigs.Verify(&txs[i]); err != nil {
+				errs[i] = refused(err)
+			}
+		}
+	}
+}

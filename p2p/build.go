@@ -29,8 +29,9 @@ const (
 )
 
 // newLibp2pHost builds the libp2p host: TCP and QUIC transports, the deny-list gater, a bounded
-// resource manager; no relay, no metrics (the node counts what it needs).
-func newLibp2pHost(key ed25519.PrivateKey, listen []ma.Multiaddr, g *gater) (host.Host, error) {
+// resource manager, what a host behind a NAT needs (natOptions, with AutoRelay fed by src); no metrics (the
+// node counts what it needs).
+func newLibp2pHost(key ed25519.PrivateKey, listen []ma.Multiaddr, g *gater, nat natConfig, src *relaySource, rc *reservationCounter) (host.Host, error) {
 	sk, err := crypto.UnmarshalEd25519PrivateKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: key: %w", ErrBadConfig, err)
@@ -39,21 +40,22 @@ func newLibp2pHost(key ed25519.PrivateKey, listen []ma.Multiaddr, g *gater) (hos
 	if err != nil {
 		return nil, err
 	}
-	h, err := libp2p.New(
+	opts := append([]libp2p.Option{
 		libp2p.Identity(sk),
 		libp2p.ListenAddrs(listen...),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.ConnectionGater(g),
 		libp2p.ResourceManager(rm),
-		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("posnode"),
-	)
+	}, natOptions(nat, src, rc)...)
+	h, err := libp2p.New(opts...)
 	if err != nil {
 		_ = rm.Close()
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
+	src.set(h)
 	return h, nil
 }
 

@@ -55,6 +55,13 @@ type Config struct {
 	Namespace string
 	// Logger receives the host's logs and gossipsub's; nil discards them.
 	Logger *zap.Logger
+	// Reachability fixes whether the host is reachable by direct dials (PROTOCOL.md §10); ReachabilityUnknown,
+	// the default, lets AutoNAT decide, which it does only for public IP addresses. A private host keeps
+	// reservations with relays among its peers and advertises their circuit addresses.
+	Reachability Reachability
+	// RelayService runs the circuit relay v2 service for private peers, with the limits of relayResources, and
+	// makes the host count itself public; it is for hosts that peers can dial directly.
+	RelayService bool
 	// BanFor is how long a peer banned for its penalties (Host.Penalize) or its gossip score is refused;
 	// zero means 10 minutes.
 	BanFor time.Duration
@@ -83,6 +90,12 @@ func (c *Config) check() error {
 	}
 	if err := checkName(c.Namespace); err != nil {
 		return fmt.Errorf("%w: namespace: %w", ErrBadConfig, err)
+	}
+	if c.Reachability < ReachabilityUnknown || c.Reachability > ReachabilityPrivate {
+		return fmt.Errorf("%w: reachability %d", ErrBadConfig, c.Reachability)
+	}
+	if c.RelayService && c.Reachability == ReachabilityPrivate {
+		return fmt.Errorf("%w: a relay service must be reachable, but reachability is private", ErrBadConfig)
 	}
 	return nil
 }

@@ -17,7 +17,10 @@
 //     connection gater;
 //   - peer penalties (Penalize): decaying points that count in gossipsub's peer score beside its
 //     count of rejected messages; a peer at BanPoints, or graylisted by its score, is disconnected
-//     and refused for Config.BanFor.
+//     and refused for Config.BanFor;
+//   - NAT traversal (PROTOCOL.md §10): AutoNAT sets the host's Reachability, a private host keeps
+//     reservations with connected relays (RelayReservations) and is reached through them, hole punching
+//     upgrades relayed connections, and Config.RelayService relays for others, with bounded resources.
 //
 // Topics are named "/posnode/<namespace>/<name>" and protocols "/posnode/<namespace>/<name>/1",
 // where the namespace is the network's name (the hex genesis hash), so different networks never

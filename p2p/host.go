@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"go.uber.org/zap"
 )
@@ -39,8 +40,9 @@ type Host struct {
 	events    chan string              // connect notifications; never closed, dropped when full
 	scores    chan map[peer.ID]float64 // gossipsub score snapshots for watchScores
 
-	records    peerRecords  // signed peer records of connected peers, for peer exchange
-	identified chan peer.ID // identified peers that speak peer exchange, to ask for theirs
+	reservations *reservationCounter // relay reservations held by AutoRelay
+	records      peerRecords         // signed peer records of connected peers, for peer exchange
+	identified   chan peer.ID        // identified peers that speak peer exchange, to ask for theirs
 
 	// life is the host's lifetime (New's ctx until Close), not a request context: stream handlers,
 	// which libp2p calls without one, derive their contexts from it.
@@ -68,7 +70,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	book := newPeerBook(cfg.PeersFile, log)
 	g := newGater()
-	lh, err := newLibp2pHost(cfg.Key, listen, g)
+	rc := newReservationCounter()
+	lh, err := newLibp2pHost(cfg.Key, listen, g, natConfig{reachability: cfg.Reachability, relayService: cfg.RelayService},
+		newRelaySource(), rc)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		_ = lh.Close()
 		return nil, err
 	}
-	h := &Host{host: lh, ps: ps, gater: g, penalties: pen, banFor: cfg.BanFor, log: log, ns: cfg.Namespace,
+	h := &Host{host: lh, ps: ps, gater: g, reservations: rc, penalties: pen, banFor: cfg.BanFor, log: log, ns: cfg.Namespace,
 		events: make(chan string, peerEventsBuffer), identified: make(chan peer.ID, exchangeQueue), scores: scores,
 		life: life, cancel: cancel}
 	if h.banFor <= 0 {
@@ -216,14 +220,17 @@ func (h *Host) Connect(ctx context.Context, addr string) error {
 	return h.dial(ctx, ai)
 }
 
-// dial connects to ai unless it is blocked, bypassing libp2p's own dial backoff (callers keep theirs).
+// dial connects to ai unless it is blocked, bypassing libp2p's own dial backoff (callers keep theirs). Circuit
+// addresses are dialled too: a private peer is reached through its relay.
 func (h *Host) dial(ctx context.Context, ai peer.AddrInfo) error {
 	if h.gater.blocked(ai.ID) {
 		return fmt.Errorf("%w: %s", ErrBlocked, ai.ID)
 	}
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	ctx = network.WithForceDirectDial(ctx, "posnode dial")
+	if sw, ok := h.host.Network().(interface{ Backoff() *swarm.DialBackoff }); ok {
+		sw.Backoff().Clear(ai.ID) // network.WithForceDirectDial would skip backoff too, but also circuit addresses
+	}
 	if err := h.host.Connect(ctx, ai); err != nil {
 		return fmt.Errorf("connect to %s: %w", ai.ID, err)
 	}

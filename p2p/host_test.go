@@ -68,6 +68,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"bad listen", Config{Key: key, Namespace: testNS, Listen: []string{"tcp:4001"}}, ErrBadConfig},
 		{"bootstrap without id", Config{Key: key, Namespace: testNS, Bootstrap: []string{"/ip4/127.0.0.1/tcp/1"}}, ErrBadAddr},
 		{"bootstrap garbage", Config{Key: key, Namespace: testNS, Bootstrap: []string{"nonsense"}}, ErrBadAddr},
+		{"private relay", Config{Key: key, Namespace: testNS, RelayService: true, Reachability: ReachabilityPrivate}, ErrBadConfig},
+		{"reachability out of range", Config{Key: key, Namespace: testNS, Reachability: 3}, ErrBadConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,11 +17,12 @@ import (
 // peersFlushInterval throttles writes of the peers file; the last state is written on Close.
 const peersFlushInterval = 10 * time.Second
 
-// subscribeEvents subscribes to connection and identification events.
+// subscribeEvents subscribes to connection, identification and reachability events.
 func (h *Host) subscribeEvents() (event.Subscription, error) {
 	sub, err := h.host.EventBus().Subscribe([]any{
 		new(event.EvtPeerConnectednessChanged),
 		new(event.EvtPeerIdentificationCompleted),
+		new(event.EvtLocalReachabilityChanged),
 	}, eventbus.BufSize(256), eventbus.Name("posnode-p2p"))
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to peer events: %w", err)
@@ -75,6 +76,8 @@ func (h *Host) onPeerEvent(e any, book *peerBook) {
 		}
 		book.seen(e.Peer, e.ListenAddrs)
 		h.onIdentified(e)
+	case event.EvtLocalReachabilityChanged:
+		h.log.Info("reachability changed", zap.Stringer("reachability", h.Reachability()))
 	}
 }
 

@@ -2,7 +2,7 @@
 # Runs posnode's benchmark suite on this machine and rewrites the generated tables of BENCHMARKS.md (the parts
 # between <!-- BEGIN name --> and <!-- END name --> markers; the text around them is kept).
 #
-#   scripts/bench.sh                 # everything, about 12–15 minutes on 2 cores
+#   scripts/bench.sh                 # everything, about 25 minutes on 2 cores (12 of them the WAN testbed, as root)
 #   COUNT=2 NETBENCH_FLAGS="-window-slots 10 -window-time 5s -tput-time 10s -tput-runs 1 -sync-blocks 2000 \
 #     -scale-nodes 16 -prop-nodes 4,16 -res-idle 5s -res-page 5s -res-load 5s" scripts/bench.sh   # a quick smoke run
 #
@@ -52,6 +52,18 @@ step "network figures"
 # shellcheck disable=SC2086 # NETBENCH_FLAGS is a list of flags
 build/netbench -figures fill,prop,scale,tput,sync,res -posnode build/posnode $NETBENCH_FLAGS \
 	>>"$out/results.md" 2> >(tee "$out/netbench.log" >&2)
+
+step "WAN testbed"
+# 16 processes in network namespaces with shaped links (scripts/wan.sh); needs root, iproute2 and nftables. Its
+# table is kept as it was when it cannot run. WAN_FLAGS adds or overrides -wan-* flags.
+WAN_FLAGS=${WAN_FLAGS:-}
+if ((EUID == 0)) && command -v ip >/dev/null && command -v nft >/dev/null; then
+	# shellcheck disable=SC2086 # WAN_FLAGS is a list of flags
+	build/netbench -figures wan -posnode build/posnode -wan-strict=false $WAN_FLAGS >>"$out/results.md" \
+		2> >(tee "$out/wan.log" >&2)
+else
+	echo "skipped: the WAN testbed needs root, ip and nft" >&2
+fi
 
 elapsed=$(($(date +%s) - start))
 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/posnode/posnode/p2p"
 )
 
 // listFlag is a repeatable string flag; from the environment it takes a comma-separated list.
@@ -63,5 +65,22 @@ func usage(fs *flag.FlagSet, synopsis, about string) func() {
 			}
 			fmt.Fprintf(out, "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
 		})
+	}
+}
+
+// natFlags registers --reachability and --relay-service on fs; the returned function reads them once fs is
+// parsed, refusing a relay service on a node declared private (a relay must be dialable).
+func natFlags(fs *flag.FlagSet) func() (p2p.Reachability, bool, error) {
+	reach := fs.String("reachability", "auto", "whether peers can dial this node directly: auto (AutoNAT decides, for public IP addresses), public, or private (behind a NAT: keep reservations with relays among the peers)")
+	relay := fs.Bool("relay-service", false, "relay connections for peers behind a NAT (circuit relay v2, bounded); for publicly reachable nodes, and counts the node public")
+	return func() (p2p.Reachability, bool, error) {
+		r, err := p2p.ParseReachability(*reach)
+		if err != nil {
+			return 0, false, fmt.Errorf("--reachability: %w", err)
+		}
+		if *relay && r == p2p.ReachabilityPrivate {
+			return 0, false, fmt.Errorf("--relay-service needs a node peers can dial, but --reachability is private")
+		}
+		return r, *relay, nil
 	}
 }

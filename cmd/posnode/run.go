@@ -35,6 +35,7 @@ func cmdRun(args []string) error {
 	fs.Var(&bootstrap, "bootstrap", "peer multiaddr with /p2p/<id> to dial at start, repeatable")
 	httpAddr := fs.String("http", "127.0.0.1:8080", `HTTP API address; "" turns the API off`)
 	mdns := fs.Bool("mdns", true, "discover peers on the LAN with mDNS")
+	nat := natFlags(fs)
 	noPrompt := fs.Bool("no-prompt", false, "do not read commands from stdin")
 	logFormat := fs.String("log-format", "console", "log format: console or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -59,6 +60,10 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return err
 	}
+	reach, relayService, err := nat()
+	if err != nil {
+		return err
+	}
 	if *dgEpochs > maxDoppelgangerEpochs {
 		return fmt.Errorf("--doppelganger-epochs: at most %d, got %d", maxDoppelgangerEpochs, *dgEpochs)
 	}
@@ -80,6 +85,7 @@ func cmdRun(args []string) error {
 	defer log.Sync()
 	p2p.RouteLibraryLogs(log.Named("libp2p"))
 	cfg := node.Config{Home: *home, Data: *data, Genesis: g, Listen: listen, Bootstrap: bootstrap, MDNS: *mdns,
+		Reachability: reach, RelayService: relayService,
 		HTTP: *httpAddr, Logger: log, Console: console, DoppelgangerSlots: saturatingMul(*dgEpochs, g.EpochLength)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -49,6 +49,29 @@ func TestHTTPAPI(t *testing.T) {
 	if code := n.post(t, "/api/txs", `{"tx":"`+hex.EncodeToString(foreign.Encode())+`"}`, &sent); code != 200 || sent.ID != foreign.ID() {
 		t.Errorf("POST /api/txs: got %d id %s, want 200 id %s", code, sent.ID.Short(), foreign.ID().Short())
 	}
+	var batch [3]chain.Tx // nonce 2 and 3 are fine; the third repeats nonce 3
+	for i, nonce := range []chain.Nonce{2, 3, 3} {
+		batch[i] = chain.Tx{Kind: chain.TxBPM, From: n.Address(), Nonce: nonce, Value: uint64(80 + i), Fee: 1}
+		batch[i].Sign(n.ChainID(), n.key)
+	}
+	body := `{"txs": ["` + hex.EncodeToString(batch[0].Encode()) + `", "` + hex.EncodeToString(batch[1].Encode()) +
+		`", "` + hex.EncodeToString(batch[2].Encode()) + `"]}`
+	var answer struct {
+		Accepted int
+		Results  []struct {
+			ID    chain.Hash
+			Error string
+		}
+	}
+	code := n.post(t, "/api/txbatch", body, &answer)
+	if code != 200 || answer.Accepted != 2 || len(answer.Results) != 3 {
+		t.Fatalf("POST /api/txbatch: got %d %+v; want 200, 2 of 3 accepted", code, answer)
+	}
+	for i, r := range answer.Results {
+		if r.ID != batch[i].ID() || (r.Error == "") != (i < 2) {
+			t.Errorf("POST /api/txbatch result %d: got %+v; want id %s, an error only for the repeated nonce", i, r, batch[i].ID().Short())
+		}
+	}
 }
 
 // Every request of this table is wrong in one way, and the answer says so with the status that fits.
@@ -74,6 +97,9 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		{"tx not hex", "POST", "/api/txs", `{"tx": "zz"}`, 400, ""},
 		{"tx too short", "POST", "/api/txs", `{"tx": "00"}`, 400, ""},
 		{"tx missing", "POST", "/api/txs", `{}`, 400, ""},
+		{"batch empty", "POST", "/api/txbatch", `{"txs": []}`, 400, ""},
+		{"batch with a tx not hex", "POST", "/api/txbatch", `{"txs": ["zz"]}`, 400, ""},
+		{"batch over the limit", "POST", "/api/txbatch", `{"txs": [` + strings.Repeat(`"00",`, chain.MaxTxBatch) + `"00"]}`, 400, ""},
 		{"wrong method on a GET route", "POST", "/api/status", "", 405, "GET, HEAD"},
 		{"wrong method on a POST route", "GET", "/api/bpm", "", 405, "POST"},
 		{"delete a transaction", "DELETE", "/api/txs/" + strings.Repeat("ab", 32), "", 405, "GET, HEAD"},

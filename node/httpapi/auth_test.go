@@ -31,6 +31,7 @@ func TestAPIAuth(t *testing.T) {
 		{"null origin", request{method: "POST", path: "/api/bpm", body: bpm, auth: true,
 			header: map[string]string{"Origin": "null"}}, 403},
 		{"foreign tx without token", request{method: "POST", path: "/api/txs", body: `{"tx": "00"}`}, 401},
+		{"tx batch without token", request{method: "POST", path: "/api/txbatch", body: `{"txs": ["00"]}`}, 401},
 		{"same-host origin", request{method: "POST", path: "/api/bpm", body: bpm, auth: true,
 			header: map[string]string{"Origin": "http://" + addr}}, 200},
 		{"localhost name", request{method: "POST", path: "/api/bpm", body: `{"bpm": 71}`, auth: true,

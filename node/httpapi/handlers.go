@@ -173,3 +173,55 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 	id, err := s.cfg.Backend.Submit(r.Context(), tx)
 	reply(w, map[string]chain.Hash{"id": id}, err)
 }
+
+// batchResult is one transaction's outcome in the answer of POST /api/txbatch.
+type batchResult struct {
+	ID    chain.Hash `json:"id"`
+	Error string     `json:"error,omitempty"`
+}
+
+// postTxBatch takes up to chain.MaxTxBatch transactions signed elsewhere, {"txs": ["<hex>", …]}, and answers
+// {"accepted": n, "results": [{"id", "error"}, …]} in the order given, once the accepted ones are durable. A
+// transaction that does not decode fails the whole request (400); one the node refuses has its error.
+func (s *Server) postTxBatch(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Txs []string `json:"txs"`
+	}
+	if code, err := decodeBodyMax(w, r, &body, MaxBatchBody); err != nil {
+		fail(w, code, err)
+		return
+	}
+	if len(body.Txs) == 0 || len(body.Txs) > chain.MaxTxBatch {
+		fail(w, http.StatusBadRequest, fmt.Errorf(`want {"txs": ["<hex encoding>", …]} with 1 to %d transactions, got %d`, chain.MaxTxBatch, len(body.Txs)))
+		return
+	}
+	txs := make([]chain.Tx, len(body.Txs))
+	for i, h := range body.Txs {
+		raw, err := hex.DecodeString(h)
+		if err == nil {
+			txs[i], err = chain.DecodeTx(raw)
+		}
+		if err != nil {
+			fail(w, http.StatusBadRequest, fmt.Errorf("transaction %d: %w", i, err))
+			return
+		}
+	}
+	errs, err := s.cfg.Backend.SubmitBatch(r.Context(), txs)
+	if err != nil {
+		fail(w, statusOf(err), err)
+		return
+	}
+	out := struct {
+		Accepted int           `json:"accepted"`
+		Results  []batchResult `json:"results"`
+	}{Results: make([]batchResult, len(txs))}
+	for i := range txs {
+		out.Results[i].ID = txs[i].ID()
+		if errs[i] != nil {
+			out.Results[i].Error = errs[i].Error()
+		} else {
+			out.Accepted++
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

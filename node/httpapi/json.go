@@ -15,6 +15,10 @@ import (
 // MaxBody is the largest request body the API reads, in bytes; a larger one is answered 413.
 const MaxBody = 64 << 10
 
+// MaxBatchBody is the largest body of POST /api/txbatch, in bytes: chain.MaxTxBatch transactions in hex
+// (306 characters each, with quotes and commas 309) fit with room to spare.
+const MaxBatchBody = 512 << 10
+
 // Errors of request bodies.
 var (
 	// ErrBadBody: a body that is not exactly one JSON value of the expected shape.
@@ -26,7 +30,12 @@ var (
 // decodeBody reads exactly one JSON value with no unknown fields into v; it returns the status to answer with
 // when it fails (400, or 413 over MaxBody).
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, error) {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	return decodeBodyMax(w, r, v, MaxBody)
+}
+
+// decodeBodyMax is decodeBody with a limit of max bytes.
+func decodeBodyMax(w http.ResponseWriter, r *http.Request, v any, max int64) (int, error) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
@@ -42,7 +51,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, error) {
 	case err == nil:
 		return 0, nil
 	case errors.As(err, &tooLarge):
-		return http.StatusRequestEntityTooLarge, fmt.Errorf("%w: at most %d bytes", ErrBodyTooLarge, MaxBody)
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("%w: at most %d bytes", ErrBodyTooLarge, max)
 	default:
 		return http.StatusBadRequest, fmt.Errorf("%w: %w", ErrBadBody, err)
 	}

@@ -77,13 +77,23 @@ func startNetwork(t testing.TB, stakes []uint64, slot time.Duration) []*apiNode 
 // runNode runs a node of genesis g with key on loopback until the test ends.
 func runNode(t testing.TB, g *chain.Genesis, key ed25519.PrivateKey, bootstrap []string) *apiNode {
 	t.Helper()
+	return runNodeWith(t, g, key, bootstrap, nil)
+}
+
+// runNodeWith is runNode with edit, if not nil, applied to the node's config.
+func runNodeWith(t testing.TB, g *chain.Genesis, key ed25519.PrivateKey, bootstrap []string, edit func(*node.Config)) *apiNode {
+	t.Helper()
 	home := t.TempDir()
 	if err := node.SaveKey(filepath.Join(home, node.KeyFile), key); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(node.Config{Home: home, Data: filepath.Join(home, "new", "data"), Genesis: g,
+	cfg := node.Config{Home: home, Data: filepath.Join(home, "new", "data"), Genesis: g,
 		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: bootstrap, HTTP: "127.0.0.1:0",
-		Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))})
+		Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := node.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,8 @@ type Backend interface {
 	Evidence(ctx context.Context) ([]view.Evidence, error)
 	// Submit admits a transaction signed elsewhere.
 	Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error)
+	// SubmitBatch admits up to chain.MaxTxBatch transactions signed elsewhere, with an error per transaction.
+	SubmitBatch(ctx context.Context, txs []chain.Tx) ([]error, error)
 	// SubmitOwn signs a transaction of the node's account and submits it.
 	SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error)
 }
@@ -136,6 +138,7 @@ func (s *Server) Handler() http.Handler {
 		{"GET", "/static/", staticFiles().ServeHTTP},
 		{"POST", "/api/bpm", s.guard(s.postBPM)},
 		{"POST", "/api/txs", s.guard(s.postTx)},
+		{"POST", "/api/txbatch", s.guard(s.postTxBatch)},
 	}
 	if s.cfg.Metrics != nil {
 		routes = append(routes, route{"GET", "/metrics", s.cfg.Metrics.ServeHTTP})

@@ -190,6 +190,10 @@ func (p *prompt) status(ctx context.Context, _ []string) error {
 		p.printf("height %d head %s (slot %d) | slot %d epoch %d | justified %s finalized %s | peers %d | synced %v | mempool %d | balance %d stake %d\n",
 			s.Height, s.Head.Short(), s.HeadSlot, s.Slot, s.Epoch, s.Justified, s.Finalized, s.Peers, s.Synced, s.Mempool,
 			s.Balance, s.Stake)
+		if s.Reachability == "private" || s.RelayService {
+			p.printf("reachability %s | relay reservations %d | relay service %v\n", s.Reachability, s.RelayReservations,
+				s.RelayService)
+		}
 		if s.Signing != "" && s.Signing != "active" {
 			p.printf("signing: %s\n", s.Signing)
 		}

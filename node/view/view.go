@@ -37,11 +37,17 @@ type Status struct {
 	Slot        uint64     `json:"slot"`
 	Epoch       uint64     `json:"epoch"`
 	Peers       int        `json:"peers"`
-	Synced      bool       `json:"synced"` // caught up with the best connected peer; false without peers
-	Mempool     int        `json:"mempool"`
-	Balance     uint64     `json:"balance"` // the node's own account, in tokens
-	Stake       uint64     `json:"stake"`
-	TxFee       uint64     `json:"tx_fee"` // the minimum fee of a transaction, in tokens
+	// Reachability is whether peers can dial the node directly: "public", "private" (behind a NAT: reached
+	// through relays) or "unknown" (AutoNAT has no verdict, as on private address space); PROTOCOL.md §10.
+	Reachability string `json:"reachability"`
+	// RelayReservations is how many relays hold a reservation for the node (a private node keeps up to 2).
+	RelayReservations int    `json:"relay_reservations"`
+	RelayService      bool   `json:"relay_service"` // the node relays for private peers (--relay-service)
+	Synced            bool   `json:"synced"`        // caught up with the best connected peer; false without peers
+	Mempool           int    `json:"mempool"`
+	Balance           uint64 `json:"balance"` // the node's own account, in tokens
+	Stake             uint64 `json:"stake"`
+	TxFee             uint64 `json:"tx_fee"` // the minimum fee of a transaction, in tokens
 	// Signing is "active", "waiting for the doppelganger check until slot N", or "stopped: <why>" once another
 	// process was seen signing with this node's key.
 	Signing      string `json:"signing"`

@@ -49,8 +49,15 @@ func newLoadPlan(chainID chain.Hash, keys []ed25519.PrivateKey, nonces []chain.N
 	return p
 }
 
-// submitFunc hands one record to a node; retry reports whether an error is worth trying again (a full mempool).
-type submitFunc func(ctx context.Context, sender int, tx chain.Tx) (retry bool, err error)
+// submitFunc hands a batch of records of one sender to a node, as a client of its batch API would, and returns
+// each record's error; retry reports whether an error is worth trying again (a full mempool).
+type submitFunc func(ctx context.Context, sender int, txs []chain.Tx) []submitErr
+
+// submitErr is one record's outcome in a batch.
+type submitErr struct {
+	err   error
+	retry bool
+}
 
 // loadStats counts what a load did. Due times are the open-loop send times: a record that waited for a busy node
 // still counts its latency from when it was due.
@@ -58,60 +65,77 @@ type loadStats struct {
 	offered, accepted, failed, retries atomic.Int64
 	mu                                 sync.Mutex
 	due                                map[chain.Hash]time.Time
+	firstErr                           error
 }
 
-// workersPerSender is how many submissions of one sender may be in flight at once. A node acknowledges a
-// submission only once its journal is synced (group commit), so one caller at a time would measure the disk's
-// fsync latency, not the node; real users submit concurrently.
-const workersPerSender = 16
+// maxLoadBatch bounds one submission. A node acknowledges a submission only once its journal is synced (group
+// commit), so one record at a time would measure the disk's fsync latency, not the node: each sender sends the
+// records due by the time its previous batch was answered, in one batch, as a client of POST /api/txbatch
+// would, one batch at a time so that its nonces arrive in order.
+const maxLoadBatch = chain.MaxTxBatch
 
-// run sends the plan from start on and returns when every record was sent or ctx is done. A dispatcher per sender
-// releases its records when due, in nonce order; a pool of workers per sender submits them.
+// run sends the plan from start on and returns when every record was sent or ctx is done: one goroutine per
+// sender sends, in nonce order, the records due, when they are due.
 func (p *loadPlan) run(ctx context.Context, start time.Time, submit submitFunc) *loadStats {
 	st := &loadStats{due: map[chain.Hash]time.Time{}}
 	var wg sync.WaitGroup
 	for s, txs := range p.perSender {
-		work := make(chan plannedTx, len(txs))
 		wg.Go(func() {
-			defer close(work)
-			for _, pt := range txs {
-				if !sleepCtx(ctx, time.Until(start.Add(pt.due))) {
+			for i := 0; i < len(txs); {
+				if !sleepCtx(ctx, time.Until(start.Add(txs[i].due))) {
 					return
 				}
-				st.offered.Add(1)
-				st.mu.Lock()
-				st.due[pt.id] = start.Add(pt.due)
-				st.mu.Unlock()
-				work <- pt
+				var batch []chain.Tx
+				batch, i = st.take(txs, i, start)
+				sendWithRetry(ctx, st, batch, func(b []chain.Tx) []submitErr { return submit(ctx, s, b) })
 			}
 		})
-		for range workersPerSender {
-			wg.Go(func() {
-				for pt := range work {
-					if sendWithRetry(ctx, st, func() (bool, error) { return submit(ctx, s, pt.tx) }) {
-						st.accepted.Add(1)
-					} else {
-						st.failed.Add(1)
-					}
-				}
-			})
-		}
 	}
 	wg.Wait()
 	return st
 }
 
-// sendWithRetry calls send until it succeeds, fails for good, or ctx is done; it pauses 20 ms between tries.
-func sendWithRetry(ctx context.Context, st *loadStats, send func() (bool, error)) bool {
-	for {
-		retry, err := send()
-		if err == nil {
-			return true
+// take returns the records of txs from i on that are due by now, at most maxLoadBatch, and the index after them,
+// counting them as offered.
+func (st *loadStats) take(txs []plannedTx, i int, start time.Time) ([]chain.Tx, int) {
+	now := time.Since(start)
+	var batch []chain.Tx
+	st.mu.Lock()
+	for ; i < len(txs) && txs[i].due <= now && len(batch) < maxLoadBatch; i++ {
+		st.due[txs[i].id] = start.Add(txs[i].due)
+		batch = append(batch, txs[i].tx)
+	}
+	st.mu.Unlock()
+	st.offered.Add(int64(len(batch)))
+	return batch, i
+}
+
+// sendWithRetry sends txs, then again those refused with a retryable error, until none is left or ctx is done; it
+// pauses 20 ms between tries.
+func sendWithRetry(ctx context.Context, st *loadStats, txs []chain.Tx, send func([]chain.Tx) []submitErr) {
+	for len(txs) > 0 {
+		var again []chain.Tx
+		for i, r := range send(txs) {
+			switch {
+			case r.err == nil:
+				st.accepted.Add(1)
+			case r.retry && ctx.Err() == nil:
+				again = append(again, txs[i])
+			default:
+				st.failed.Add(1)
+				st.mu.Lock()
+				if st.firstErr == nil {
+					st.firstErr = r.err
+				}
+				st.mu.Unlock()
+			}
 		}
-		if !retry || !sleepCtx(ctx, 20*time.Millisecond) {
-			return false
+		if len(again) > 0 && !sleepCtx(ctx, 20*time.Millisecond) {
+			st.failed.Add(int64(len(again)))
+			return
 		}
-		st.retries.Add(1)
+		st.retries.Add(int64(len(again)))
+		txs = again
 	}
 }
 

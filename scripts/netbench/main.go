@@ -11,11 +11,13 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,12 @@ import (
 func main() {
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("netbench: ")
+	if len(os.Args) > 1 && os.Args[1] == proxyCommand {
+		if err := proxyMain(os.Args[2:]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		log.Fatal(err)
 	}
@@ -54,13 +62,15 @@ type options struct {
 	resRates   []int
 	cpuProfile string
 	fin        finSpec
+	wan        wanOptions
+	trace      string
 }
 
 func parseFlags() (options, error) {
 	var o options
 	var fillNodes, fillSlots, propNodes, scaleNodes, tputRates, resRates, finNodes string
 	flag.StringVar(&o.figures, "figures", "machine,fill,prop,scale,tput,sync,res",
-		"comma-separated figures: machine, lottery, insert, vrf, fill, prop, scale, tput, sync, res, fin")
+		"comma-separated figures: machine, lottery, insert, vrf, fill, prop, scale, tput, sync, res, fin, wan (as root)")
 	flag.StringVar(&o.benchInput, "bench-input", "", "`go test -bench` output to summarise (figures lottery, insert, vrf and fin)")
 	flag.StringVar(&finNodes, "fin-nodes", "4,16", "cluster sizes of the finality figure")
 	flag.DurationVar(&o.fin.slot, "fin-slot", 500*time.Millisecond, "slot duration of the finality figure")
@@ -85,6 +95,8 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.resLoad, "res-load", 20*time.Second, "how long the loaded node is measured")
 	flag.StringVar(&resRates, "res-rates", "1000,5000", "records/s offered, one after the other, to the 4-node testnet of the resources figure")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	wanFlags(&o.wan)
+	flag.StringVar(&o.trace, "trace", "", "write an execution trace of the whole run to this file (go tool trace; -pprof=syscall shows where the nodes wait for the disk)")
 	logLevel := flag.String("node-log", "", "log level of the in-process nodes on stderr (debug, info, warn); none by default")
 	flag.Parse()
 	if *logLevel != "" {
@@ -94,6 +106,7 @@ func parseFlags() (options, error) {
 		}
 		nodeLogLevel = &l
 	}
+	o.wan.posnode = o.posnode
 	var err error
 	for _, p := range []struct {
 		dst *[]int
@@ -123,6 +136,17 @@ func run() error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.trace != "" {
+		f, err := os.Create(o.trace)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
+	}
 	rs := &runs{minSlots: o.minSlots, minTime: o.minTime, done: map[runSpec]runResult{}}
 	for _, fig := range strings.Split(o.figures, ",") {
 		var buf bytes.Buffer
@@ -150,14 +174,19 @@ func run() error {
 			err = resFigure(&buf, o.posnode, o.resIdle, o.resPage, o.resLoad, o.resRates)
 		case "fin":
 			err = finFigure(&buf, o.fin, o.benchInput)
+		case "wan":
+			err = wanFigure(&buf, o.wan)
 		default:
 			return fmt.Errorf("unknown figure %q", fig)
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, errWANViolations) {
 			return fmt.Errorf("figure %s: %w", fig, err)
 		}
 		log.Printf("figure %s took %s", fig, time.Since(start).Round(time.Second))
 		fmt.Printf("<!-- BEGIN %s -->\n%s<!-- END %s -->\n", fig, buf.String(), fig)
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -86,12 +86,21 @@ func (t *procTestnet) token(i int) (string, error) {
 }
 
 func (t *procTestnet) startNode(bin string, i int) error {
-	logf, err := os.Create(filepath.Join(t.home(i), "node.log"))
+	return t.startProc(filepath.Join(t.home(i), "node.log"), bin, "run", "--home", t.home(i), "--no-prompt",
+		"--mdns=false", "--log-level", "warn")
+}
+
+// startProc starts a process of the testnet, its output in logPath; stop ends it with the nodes.
+func (t *procTestnet) startProc(logPath, name string, args ...string) error {
+	logf, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "run", "--home", t.home(i), "--no-prompt", "--mdns=false", "--log-level", "warn")
+	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group, so that a Ctrl-C in the terminal reaches only this program, which stops it. (No
+	// Pdeathsig: it fires when the forking OS thread ends, which in Go can be long before this program does.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return err

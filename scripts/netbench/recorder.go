@@ -55,6 +55,19 @@ func (r *recorder) hook(i int) func(*chain.Block, bool) {
 	}
 }
 
+// add records an event observed outside the node (from its API's event stream).
+func (r *recorder) add(e blockEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	if _, ok := r.first[e.node]; !ok {
+		r.first[e.node] = e.at
+	}
+	if e.height > r.top[e.node].height {
+		r.top[e.node] = e
+	}
+}
+
 // snapshot returns the events so far and the kept blocks.
 func (r *recorder) snapshot() ([]blockEvent, map[chain.Hash]*chain.Block) {
 	r.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -130,7 +131,7 @@ func (t *procTestnet) loaded(ctx context.Context, pids []int, d time.Duration, r
 	defer cancel()
 	done := make(chan *loadStats, 1)
 	go func() {
-		done <- plan.run(lctx, start, func(ctx context.Context, s int, tx chain.Tx) (bool, error) { return t.post(ctx, s, tx) })
+		done <- plan.run(lctx, start, t.post)
 	}()
 	sleepUntil(start)
 	use, err := measure(ctx, pids, d)
@@ -145,29 +146,62 @@ func (t *procTestnet) loaded(ctx context.Context, pids []int, d time.Duration, r
 	return use, gen, committed, err
 }
 
-// post submits tx to the sender's own node; a full mempool is worth a retry.
-func (t *procTestnet) post(ctx context.Context, s int, tx chain.Tx) (bool, error) {
-	body, _ := json.Marshal(map[string]string{"tx": hex.EncodeToString(tx.Encode())})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.api(s)+"/api/txs", bytes.NewReader(body))
+// post sends txs of one sender to node s in one POST /api/txbatch and returns each one's outcome; a refusal
+// for a full mempool is worth a retry.
+func (t *procTestnet) post(ctx context.Context, s int, txs []chain.Tx) []submitErr {
+	out := make([]submitErr, len(txs))
+	res, err := t.postBatch(ctx, s, txs)
+	for i := range out {
+		switch {
+		case err != nil:
+			out[i].err = err
+		case res.Results[i].Error != "":
+			msg := res.Results[i].Error
+			out[i] = submitErr{err: errors.New(msg), retry: strings.Contains(msg, "mempool full")}
+		}
+	}
+	return out
+}
+
+// batchAnswer is the body of a POST /api/txbatch answer.
+type batchAnswer struct {
+	Accepted int `json:"accepted"`
+	Results  []struct {
+		ID    chain.Hash `json:"id"`
+		Error string     `json:"error"`
+	} `json:"results"`
+}
+
+func (t *procTestnet) postBatch(ctx context.Context, s int, txs []chain.Tx) (*batchAnswer, error) {
+	hexes := make([]string, len(txs))
+	for i := range txs {
+		hexes[i] = hex.EncodeToString(txs[i].Encode())
+	}
+	body, _ := json.Marshal(map[string][]string{"txs": hexes})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.api(s)+"/api/txbatch", bytes.NewReader(body))
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	token, err := t.token(s)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := client.Do(req)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode == http.StatusOK {
-		return false, nil
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("post txs: %s: %s", resp.Status, bytes.TrimSpace(msg))
 	}
-	return strings.Contains(string(msg), "mempool full"), fmt.Errorf("post tx: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	var ans batchAnswer
+	if err := json.Unmarshal(msg, &ans); err != nil || len(ans.Results) != len(txs) {
+		return nil, fmt.Errorf("post txs: answer of %d results for %d transactions: %v", len(ans.Results), len(txs), err)
+	}
+	return &ans, nil
 }
 
 // committedRate waits a few slots for the last blocks, then counts the records in node 1's canonical blocks whose

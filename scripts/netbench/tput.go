@@ -94,11 +94,22 @@ func measureTput(rate int, d, slot time.Duration) (tputResult, error) {
 	plan := newLoadPlan(c.gen.Hash(), c.keys, nonces, c.gen.TxFee, rate, d)
 	start := c.slotStart(c.slotAt(time.Now()) + 1)
 	lctx, cancel := context.WithDeadline(ctx, start.Add(d+10*time.Second))
-	stats := plan.run(lctx, start, func(ctx context.Context, s int, tx chain.Tx) (bool, error) {
-		_, err := c.nodes[s].Submit(ctx, tx)
-		return errors.Is(err, node.ErrPoolFull), err
+	stats := plan.run(lctx, start, func(ctx context.Context, s int, txs []chain.Tx) []submitErr {
+		out := make([]submitErr, len(txs))
+		errs, err := c.nodes[s].SubmitBatch(ctx, txs)
+		for i := range out {
+			if err != nil {
+				out[i].err = err
+			} else if errs[i] != nil {
+				out[i] = submitErr{err: errs[i], retry: errors.Is(errs[i], node.ErrPoolFull)}
+			}
+		}
+		return out
 	})
 	cancel()
+	if stats.firstErr != nil {
+		log.Printf("throughput: %d records refused; the first: %v", stats.failed.Load(), stats.firstErr)
+	}
 	res.offered, res.accepted = stats.offered.Load(), stats.accepted.Load()
 	res.pendingLeft = drain(ctx, c, 15*time.Second)
 	return res, res.analyse(ctx, c, stats, start, d)
