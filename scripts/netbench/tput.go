@@ -35,8 +35,9 @@ type tputResult struct {
 func tputFigure(w io.Writer, rates []int, runs int, d, slot time.Duration) error {
 	fmt.Fprintln(w, "| offered | run | accepted by the nodes | committed on all 4 nodes (sustained) | p50 submit → commit | p99 submit → commit | blocks in the load | most records in a block | left in a mempool after the drain |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	best := 0.0
+	best, bestP99, complete := 0.0, time.Duration(0), true
 	for _, rate := range rates {
+		allCommitted := true
 		var sustained, p50, p99 []float64
 		for run := 1; run <= runs; run++ {
 			log.Printf("throughput: %d records/s for %s, %s slots, run %d", rate, d, slot, run)
@@ -47,19 +48,24 @@ func tputFigure(w io.Writer, rates []int, runs int, d, slot time.Duration) error
 			fmt.Fprintf(w, "| %d /s × %s | %d | %d of %d | %.0f /s (%d committed) | %s | %s | %d | %d | %d |\n", r.rate, fmtDur(d),
 				run, r.accepted, r.offered, r.sustained, r.committed, ms(quantile(r.latencies, 0.5)), ms(quantile(r.latencies, 0.99)),
 				r.blocks, r.fullest, r.pendingLeft)
+			allCommitted = allCommitted && r.pendingLeft == 0 && int64(r.committed) == r.accepted
 			sustained = append(sustained, r.sustained)
 			p50 = append(p50, float64(quantile(r.latencies, 0.5)))
 			p99 = append(p99, float64(quantile(r.latencies, 0.99)))
 		}
-		med := median(sustained)
+		med, medP99 := median(sustained), time.Duration(median(p99))
 		fmt.Fprintf(w, "| %d /s | **median** | | **%.0f /s** | **%s** | **%s** | | | |\n", rate, med,
-			ms(time.Duration(median(p50))), ms(time.Duration(median(p99))))
-		best = max(best, med)
+			ms(time.Duration(median(p50))), ms(medP99))
+		if med > best {
+			best, bestP99 = med, medP99
+		}
+		complete = complete && allCommitted
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Slots of %s; a block holds at most %d records (chain.MaxBlockTxs), so the chain cannot commit more than %.0f records/s.\n\n",
 		slot, chain.MaxBlockTxs, float64(chain.MaxBlockTxs)/slot.Seconds())
-	fmt.Fprintf(w, "Goal: ≥ 5,000 records/s committed on all nodes — %s (best median sustained: %.0f records/s).\n", verdict(best >= 5000), best)
+	fmt.Fprintf(w, "Goal: ≥ 5,000 records/s committed on all nodes, sustained for 60 s, p99 submit → commit ≤ 3 s, nothing left in a mempool and every accepted record committed — %s (best median sustained: %.0f records/s, its p99 %s; every run left nothing and committed every accepted record: %v).\n",
+		verdict(best >= 5000 && bestP99 <= 3*time.Second && complete), best, ms(bestP99), complete)
 	return nil
 }
 
