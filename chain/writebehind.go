@@ -20,44 +20,50 @@ const MaxUnflushed = 1024
 type unflushed struct {
 	blocks []*Block
 	byHash map[Hash]*Block
-	txs    map[Hash][]Hash // transaction ID → hashes of queued blocks that hold it, in queue order
+	// txs maps a transaction ID to the hashes of the queued blocks that hold it, in queue order. It is built when
+	// a query first needs it (index), so that accepting a block, which gossip waits for, hashes no transaction.
+	txs map[Hash][]Hash
 }
 
 // add queues b.
 func (q *unflushed) add(b *Block) {
 	if q.byHash == nil {
-		q.byHash, q.txs = map[Hash]*Block{}, map[Hash][]Hash{}
+		q.byHash = map[Hash]*Block{}
 	}
-	h := b.Hash()
 	q.blocks = append(q.blocks, b)
-	q.byHash[h] = b
-	for i := range b.Txs {
-		id := b.Txs[i].ID()
-		q.txs[id] = append(q.txs[id], h)
-	}
+	q.byHash[b.Hash()] = b
+	q.txs = nil
 }
 
 // dropLast removes the last n blocks queued (an insert that is undone).
 func (q *unflushed) dropLast(n int) {
 	for _, b := range q.blocks[len(q.blocks)-n:] {
-		h := b.Hash()
-		delete(q.byHash, h)
-		for i := range b.Txs {
-			id := b.Txs[i].ID()
-			if hs := slices.DeleteFunc(q.txs[id], func(x Hash) bool { return x == h }); len(hs) > 0 {
-				q.txs[id] = hs
-			} else {
-				delete(q.txs, id)
-			}
-		}
+		delete(q.byHash, b.Hash())
 	}
 	clear(q.blocks[len(q.blocks)-n:])
 	q.blocks = q.blocks[:len(q.blocks)-n]
+	q.txs = nil
 }
 
 // reset empties the queue once its blocks are stored.
 func (q *unflushed) reset() {
 	q.blocks, q.byHash, q.txs = nil, nil, nil
+}
+
+// index returns the transaction index of the queued blocks, building it if needed.
+func (q *unflushed) index() map[Hash][]Hash {
+	if q.txs != nil || len(q.blocks) == 0 {
+		return q.txs
+	}
+	q.txs = map[Hash][]Hash{}
+	for _, b := range q.blocks {
+		h := b.Hash()
+		for i := range b.Txs {
+			id := b.Txs[i].ID()
+			q.txs[id] = append(q.txs[id], h)
+		}
+	}
+	return q.txs
 }
 
 // Unflushed returns how many accepted blocks are not yet in the store (always 0 without WriteBehind).
@@ -128,7 +134,7 @@ func (t *Tree) txBlocks(id Hash) ([]Hash, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	return append(hs, t.queue.txs[id]...), nil
+	return append(hs, t.queue.index()[id]...), nil
 }
 
 // TxIDs returns, in byte order, up to max distinct IDs of transactions in the tree's blocks, stored or accepted
@@ -138,7 +144,7 @@ func (t *Tree) TxIDs(prefix []byte, max int) ([]Hash, error) {
 	if err != nil {
 		return nil, err
 	}
-	for id := range t.queue.txs {
+	for id := range t.queue.index() {
 		if bytes.HasPrefix(id[:], prefix) && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
