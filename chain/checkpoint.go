@@ -74,7 +74,7 @@ func (t *Tree) Slashings(h Hash) ([]Slashing, error) {
 	if !ok || n == t.root {
 		return nil, fmt.Errorf("%w: block %s", ErrNotFound, h.Short())
 	}
-	b, err := t.cfg.Store.Block(h)
+	b, err := t.load(h)
 	if err != nil {
 		return nil, err
 	}

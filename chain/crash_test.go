@@ -18,6 +18,13 @@ import (
 // crashEnv names the store file that the writer process of TestCrashRecovery appends to.
 const crashEnv = "POSNODE_CRASH_TEST_STORE"
 
+// crashModeEnv, set to crashWriteBehind, makes the writer process insert its blocks into a write-behind Tree over
+// the store and flush it (TestCrashRecoveryWriteBehind), instead of writing them with Store.PutBlocks.
+const (
+	crashModeEnv     = "POSNODE_CRASH_TEST_MODE"
+	crashWriteBehind = "write-behind"
+)
+
 // crashMaxBatches bounds the writer process in case nobody kills it.
 const crashMaxBatches = 20000
 
@@ -29,7 +36,15 @@ const crashMaxBatches = 20000
 //
 // SIGKILL stops the process between any two instructions but keeps what reached the kernel, so this
 // tests atomicity of the writes, not survival of a power cut.
-func TestCrashRecovery(t *testing.T) {
+func TestCrashRecovery(t *testing.T) { testCrashRecovery(t, "") }
+
+// TestCrashRecoveryWriteBehind is TestCrashRecovery with a writer that accepts its blocks into a write-behind
+// Tree (TreeConfig.WriteBehind) over the BoltStore and calls Tree.Flush after one to three batches: each flush is
+// stored all or not at all, every stored block's parent is stored, and a tree opens over the store, wherever the
+// kill lands (PROTOCOL.md §11).
+func TestCrashRecoveryWriteBehind(t *testing.T) { testCrashRecovery(t, crashWriteBehind) }
+
+func testCrashRecovery(t *testing.T, mode string) {
 	rounds := 8
 	if testing.Short() {
 		rounds = 3
@@ -41,7 +56,10 @@ func TestCrashRecovery(t *testing.T) {
 	for round := range rounds {
 		reports := 1 + rng.IntN(crashAhead-4)
 		jitter := time.Duration(rng.IntN(3000)) * time.Microsecond
-		batches, done := runCrashWriter(t, path, reports, jitter, round == 0)
+		if mode == crashWriteBehind {
+			jitter *= 3 // a flush of several batches takes longer
+		}
+		batches, done := runCrashWriter(t, path, mode, reports, jitter, round == 0)
 		blocks, head, lastStored := checkCrashedStore(t, path, batches)
 		t.Logf("round %d: killed %v after report %d, in batch %d (%d blocks, reported stored %t, found stored %t); %d blocks, head at %d",
 			round, jitter, reports, len(batches), len(batches[len(batches)-1]), done, lastStored, blocks, head)
@@ -49,13 +67,13 @@ func TestCrashRecovery(t *testing.T) {
 }
 
 // runCrashWriter starts the writer process on path, waits for its reports-th report of a stored
-// batch, waits jitter more and kills it. It returns the hashes of every batch the writer began, and
+// batch (in crashWriteBehind mode, and for the announcement of the next flush), waits jitter more and kills it. It returns the hashes of every batch the writer began, and
 // whether it reported the last one stored. With probeLock it also checks that the store cannot be
 // opened while the writer has it.
-func runCrashWriter(t *testing.T, path string, reports int, jitter time.Duration, probeLock bool) ([][]Hash, bool) {
+func runCrashWriter(t *testing.T, path, mode string, reports int, jitter time.Duration, probeLock bool) ([][]Hash, bool) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashEnv+"="+path)
+	cmd.Env = append(os.Environ(), crashEnv+"="+path, crashModeEnv+"="+mode)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -74,6 +92,10 @@ func runCrashWriter(t *testing.T, path string, reports int, jitter time.Duration
 		if probeLock && r.stored == 1 {
 			checkLocked(t, path)
 			probeLock = false
+		}
+	}
+	if mode == crashWriteBehind { // the writer spends most of its time inserting: wait for a flush to begin
+		for n := len(r.batches); len(r.batches) == n && r.next(t); {
 		}
 	}
 	time.Sleep(jitter) // lands the kill at a varying point of a later write; no result depends on it
@@ -195,7 +217,7 @@ func TestCrashChild(t *testing.T) {
 	if path == "" {
 		t.Skip("the writer process of TestCrashRecovery")
 	}
-	if err := crashWriter(t, path, os.Stdout); err != nil {
+	if err := crashWriter(t, path, os.Getenv(crashModeEnv) == crashWriteBehind, os.Stdout); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -203,8 +225,9 @@ func TestCrashChild(t *testing.T) {
 // crashWriter appends batches of blocks to the BoltStore at path until it is killed. It reports each
 // batch on out as "batch <hash>…" before writing it and "stored" once the write returned. It builds
 // the blocks ahead, crashAhead batches at a time, on a tree in memory seeded with the stored blocks,
-// so that it spends its time writing and a kill is likely to land inside a write.
-func crashWriter(t *testing.T, path string, out io.Writer) error {
+// so that it spends its time writing and a kill is likely to land inside a write. With writeBehind it inserts them
+// into a write-behind tree over the store instead and reports each flush of that tree as one batch.
+func crashWriter(t *testing.T, path string, writeBehind bool, out io.Writer) error {
 	s, err := OpenBolt(path)
 	if err != nil {
 		return err
@@ -215,18 +238,63 @@ func crashWriter(t *testing.T, path string, out io.Writer) error {
 		return err
 	}
 	tr := openTestTree(t, richGenesis(), mem)
+	write := func(batch []*Block) error { return writeCrashBatch(s, batch, out) }
+	if writeBehind {
+		if write, err = flushingWriter(s, out); err != nil {
+			return err
+		}
+	}
 	for i := 0; i < crashMaxBatches; {
 		var ahead [][]*Block
 		for ; len(ahead) < crashAhead; i++ {
 			ahead = append(ahead, crashBatch(t, tr, i))
 		}
 		for _, batch := range ahead {
-			if err := writeCrashBatch(s, batch, out); err != nil {
+			if err := write(batch); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// flushingWriter returns a writer of batches for crashWriter that inserts them into a write-behind tree over s and
+// flushes the tree after every one to three batches, announcing each flush's blocks on out as "batch <hash>…"
+// before it and reporting "stored" once it returned.
+func flushingWriter(s *BoltStore, out io.Writer) (func([]*Block) error, error) {
+	wb, err := OpenTree(TreeConfig{Genesis: richGenesis(), Store: s, Elect: treeElect, Better: treeBetter,
+		Finality: testFinality, WriteBehind: true})
+	if err != nil {
+		return nil, err
+	}
+	var queued []*Block
+	writes := 0
+	return func(batch []*Block) error {
+		for _, b := range batch {
+			if _, err := wb.Insert(b, b.Header.Slot); err != nil {
+				return err
+			}
+		}
+		if queued, writes = append(queued, batch...), writes+1; writes%3 != 0 && writes%5 != 1 {
+			return nil
+		}
+		if wb.Unflushed() != len(queued) {
+			return fmt.Errorf("tree queues %d blocks, %d inserted since the last flush", wb.Unflushed(), len(queued))
+		}
+		line := "batch"
+		for _, b := range queued {
+			line += " " + b.Hash().String()
+		}
+		queued = queued[:0]
+		if _, err := fmt.Fprintln(out, line); err != nil {
+			return err
+		}
+		if err := wb.Flush(); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintln(out, "stored")
+		return err
+	}, nil
 }
 
 // crashAhead is how many batches the writer process builds before writing them.

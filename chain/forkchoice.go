@@ -14,9 +14,10 @@ type Change struct {
 }
 
 // Insert validates b against its parent (PROTOCOL.md §7) with slots after maxSlot still in the future,
-// stores it, and moves the head to it if cfg.Better prefers it to the current head (PROTOCOL.md §8).
-// It fails with ErrKnownBlock, ErrUnknownParent or a validation error, leaving the tree unchanged.
-// The block is durable in the store before the head moves.
+// accepts it into the tree, and moves the head to it if cfg.Better prefers it to the current head
+// (PROTOCOL.md §8). It fails with ErrKnownBlock, ErrUnknownParent, ErrFlushBehind or a validation error,
+// leaving the tree unchanged. Without cfg.WriteBehind the block is durable in the store before the head
+// moves; with it, the block is queued and stored by the next Flush (PROTOCOL.md §11).
 func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 	h := b.Hash()
 	if _, ok := t.nodes[h]; ok {
@@ -26,6 +27,9 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 	if !ok {
 		return Change{}, fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
 	}
+	if err := t.room(1); err != nil {
+		return Change{}, err
+	}
 	if err := t.admit(parent, b, true); err != nil {
 		return Change{}, err
 	}
@@ -33,17 +37,17 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	if err := t.cfg.Store.PutBlock(b); err != nil {
+	n := t.attach(h, b, parent, post, fin)
+	if err := t.accept([]*node{n}, []*Block{b}); err != nil {
 		return Change{}, fmt.Errorf("store block %s: %w", h.Short(), err)
 	}
-	n := t.attach(h, b, parent, post, fin)
 	if !t.cfg.Better(n.tip(), t.head.tip()) {
 		t.prune(n)
 		return Change{Head: t.head.tip()}, nil
 	}
 	ch, err := t.change(n, map[Hash]*Block{h: b})
 	if err != nil {
-		t.detach(n)
+		t.unaccept([]*node{n})
 		return Change{}, err
 	}
 	t.setHead(n)
@@ -53,14 +57,18 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 
 // InsertBatch inserts blocks as Insert would one after the other, each a child of a block in the tree or of an
 // earlier block of the batch, but with one durable store write for the whole batch (Store.PutBlocks): it
-// validates every block in memory, stores the valid ones together, and only then moves the head, once, to the
-// best of them if cfg.Better prefers it (PROTOCOL.md §7, §8). Blocks already in the tree are skipped. A block
+// validates every block in memory, stores the valid ones together (with cfg.WriteBehind: queues them for the
+// next Flush), and only then moves the head, once, to the best of them if cfg.Better prefers it (PROTOCOL.md §7,
+// §8, §11). Blocks already in the tree are skipped. A block
 // that the next block of the batch builds on is stored even beyond MaxVersionsPerSlot: a proposer extended it,
 // and a node that refused it could never follow that chain (§8). At the first
 // block that fails (ErrUnknownParent or a validation error) it stops: the blocks before it are inserted, and the
 // error is returned with their Change. inserted holds the blocks it inserted, in order. If the store write fails,
-// the tree is left unchanged.
+// or a write-behind tree has no room for the batch (ErrFlushBehind), the tree is left unchanged.
 func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Block, err error) {
+	if err := t.room(len(bs)); err != nil {
+		return Change{Head: t.head.tip()}, nil, err
+	}
 	var added []*node
 	fresh := make(map[Hash]*Block, len(bs))
 	for i, b := range bs {
@@ -88,8 +96,7 @@ func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Bl
 	if len(added) == 0 {
 		return Change{Head: t.head.tip()}, nil, err
 	}
-	if perr := t.cfg.Store.PutBlocks(inserted); perr != nil {
-		t.detachAll(added)
+	if perr := t.accept(added, inserted); perr != nil {
 		return Change{}, nil, fmt.Errorf("store %d blocks: %w", len(inserted), perr)
 	}
 	best := t.head
@@ -102,7 +109,7 @@ func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Bl
 	if best != t.head {
 		c, cerr := t.change(best, fresh)
 		if cerr != nil {
-			t.detachAll(added)
+			t.unaccept(added)
 			return Change{}, nil, cerr
 		}
 		ch = c

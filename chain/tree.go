@@ -24,8 +24,16 @@ type TreeConfig struct {
 	// Sigs, if set, spares the signature checks of transactions it has seen verify (the node's mempool
 	// fills it); it must be a cache of this genesis's chain. Without it every signature is checked.
 	Sigs *SigCache
+	// WriteBehind lets Insert and InsertBatch accept a valid block into the tree (fork choice, head, states)
+	// before it is stored: accepted blocks queue in memory, readers find them there, and Flush writes the queue
+	// in one durable store write. At most MaxUnflushed blocks queue; past that inserts fail with ErrFlushBehind
+	// until a Flush succeeds. Without it each insert stores its blocks, in one write, before the head moves.
+	// A crash loses the queued blocks (PROTOCOL.md §11).
+	WriteBehind bool
 	// checkpointBudget, if set, replaces defaultCheckpointBudget (tests).
 	checkpointBudget int
+	// maxUnflushed, if set, replaces MaxUnflushed (tests).
+	maxUnflushed int
 }
 
 // Block tree errors (PROTOCOL.md §7, §8).
@@ -68,6 +76,7 @@ type Tree struct {
 	ckpt     checkpoints
 	// replayed counts the blocks replayed to rebuild dropped states since the tree was opened.
 	replayed uint64
+	queue    unflushed // accepted blocks not yet stored (WriteBehind)
 }
 
 // node is one block of the tree.
@@ -288,7 +297,8 @@ func (t *Tree) isCanonical(n *node) bool {
 	return n.height() < Height(len(t.canon)) && t.canon[n.height()] == n
 }
 
-// Block returns block h of the tree from the store. Genesis is virtual and has no block.
+// Block returns block h of the tree, from the store or from the blocks accepted and not yet stored (which the
+// caller must not modify). Genesis is virtual and has no block.
 func (t *Tree) Block(h Hash) (*Block, error) {
 	n, ok := t.nodes[h]
 	if !ok || n == t.root {
@@ -307,7 +317,7 @@ func (t *Tree) BlockAt(height Height) (*Block, error) {
 
 // TxHeight returns the height and hash of the canonical block that holds transaction id.
 func (t *Tree) TxHeight(id Hash) (Height, Hash, bool) {
-	hs, err := t.cfg.Store.TxBlocks(id)
+	hs, err := t.txBlocks(id)
 	if err != nil {
 		return 0, Hash{}, false
 	}

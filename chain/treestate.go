@@ -91,11 +91,12 @@ func (t *Tree) stateOf(n *node) (*State, error) {
 }
 
 // load reads block h back from the store and checks that its transactions are those its header commits to
-// (tx_root, PROTOCOL.md §7), so that a block damaged on disk is never replayed, reverted or served to a peer.
+// (tx_root, PROTOCOL.md §7), so that a block damaged on disk is never replayed, reverted or served to a peer. A
+// block accepted and not yet stored comes from memory, as validated.
 func (t *Tree) load(h Hash) (*Block, error) {
-	b, err := t.cfg.Store.Block(h)
-	if err != nil {
-		return nil, err
+	b, queued, err := t.storedBlock(h)
+	if err != nil || queued {
+		return b, err
 	}
 	if root := TxRoot(b.Txs); root != b.Header.TxRoot {
 		return nil, fmt.Errorf("%w: block %s: %w: header has %s, stored transactions give %s",

@@ -73,6 +73,8 @@ func (n *Node) signing() string {
 		return "stopped: " + n.doppelganger
 	case n.currentSlot() < n.signFrom:
 		return fmt.Sprintf("waiting for the doppelganger check until slot %d", n.signFrom)
+	case n.flushing.err != nil:
+		return fmt.Sprintf("paused: %v: %v", errNotDurable, n.flushing.err)
 	}
 	return "active"
 }

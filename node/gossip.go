@@ -12,7 +12,8 @@ import (
 
 // validateBlockMsg is the block topic's validator (PROTOCOL.md §10). Stateless checks and the signature run
 // here, on the gossip goroutine; the event loop then imports the block, and the outcome decides whether gossip
-// passes it on: Reject only what is provably bad, Ignore what is known or cannot be judged yet.
+// passes it on: Reject only what is provably bad, Ignore what is known or cannot be judged yet. A valid block is
+// accepted in memory and passed on before it reaches the disk (PROTOCOL.md §11).
 func (n *Node) validateBlockMsg(ctx context.Context, from string, data []byte) p2p.Verdict {
 	b, err := chain.DecodeBlock(data)
 	if err == nil {
@@ -46,8 +47,8 @@ func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
 		return p2p.Accept
 	case errors.Is(err, chain.ErrKnownBlock), errors.Is(err, chain.ErrFutureSlot), errors.Is(err, chain.ErrTooManyVersions):
 		return p2p.Ignore // a third version of a proposer's slot is the proposer's fault, not the relay's
-	case errors.Is(err, chain.ErrStoreFailed):
-		n.log.Error("could not store a gossiped block", zap.Stringer("hash", b.Hash()), zap.Error(err))
+	case errors.Is(err, chain.ErrStoreFailed): // ErrFlushBehind: the chain database has failed for a while (flush.go)
+		n.log.Error("could not accept a gossiped block", zap.Stringer("hash", b.Hash()), zap.Error(err))
 		return p2p.Ignore // the sender did nothing wrong
 	case errors.Is(err, chain.ErrUnknownParent):
 		// We are behind or on another branch: fetch the ancestors from the peer that sent it. We cannot judge

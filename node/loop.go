@@ -35,12 +35,20 @@ func (n *Node) loop(ctx context.Context) {
 	defer poll.Stop()
 	regossip := time.NewTicker(regossipEvery)
 	defer regossip.Stop()
+	flushTimer := time.NewTimer(flushAfter)
+	flushTimer.Stop()
+	defer flushTimer.Stop()
 	blockMsgs, txMsgs := n.blockTopic.Messages(), n.txTopic.Messages()
 	voteMsgs, evidenceMsgs := n.voteTopic.Messages(), n.evTopic.Messages()
 	for {
+		n.scheduleFlush(flushTimer)
 		select {
 		case <-ctx.Done():
+			n.flush("shutdown")
 			return
+		case <-flushTimer.C:
+			n.flushing.armed = false
+			n.flush("timer")
 		case <-slotTimer.C:
 			n.onSlot(n.currentSlot())
 			slotTimer.Reset(n.untilNextSlot())
@@ -135,8 +143,12 @@ func (n *Node) busySyncing() bool {
 
 // propose builds and signs this node's block for slot s, records it in the slashing protection, then stores and
 // publishes it. The record is durable before the signed block goes anywhere, so no restart, even without
-// chain.db, can ever sign a second block for the slot (PROTOCOL.md §11).
+// chain.db, can ever sign a second block for the slot; the blocks it builds on are durable before it signs, and
+// the block itself before it is published (PROTOCOL.md §11).
 func (n *Node) propose(s chain.Slot) error {
+	if err := n.durableBeforeSigning("block"); err != nil {
+		return err
+	}
 	b, bad, err := n.tree.ProposeBody(n.tree.Head().Hash, s, n.key, n.body())
 	if err != nil {
 		return err
@@ -153,6 +165,12 @@ func (n *Node) propose(s chain.Slot) error {
 	if err != nil {
 		return fmt.Errorf("insert own block: %w", err)
 	}
+	if !n.flush("own block") {
+		// The block stays in the tree, unpublished; once a flush succeeds, peers fetch it by sync like any head.
+		n.watchHeader(b)
+		n.applyChange(change)
+		return fmt.Errorf("own block %s not published: %w", b.Hash().Short(), n.flushing.err)
+	}
 	n.metrics.slotsWon.Inc()
 	n.log.Info("proposed block", zap.Uint64("slot", uint64(s)), zap.Uint64("height", uint64(b.Header.Height)),
 		zap.Int("txs", len(b.Txs)), zap.Stringer("hash", b.Hash()))
@@ -162,7 +180,8 @@ func (n *Node) propose(s chain.Slot) error {
 	return nil
 }
 
-// importBlock validates and stores a block from a peer, moving the head if fork choice says so.
+// importBlock validates and accepts a block from a peer, moving the head if fork choice says so; it reaches
+// chain.db with the next flush (flush.go).
 func (n *Node) importBlock(b *chain.Block) error {
 	change, err := n.tree.Insert(b, n.maxSlot())
 	if err != nil {
@@ -237,9 +256,10 @@ func winnerName(a, self chain.Address) string {
 	return a.Short()
 }
 
-// compactJournal drops committed transactions from the journal once it holds many more than the mempool.
+// compactJournal drops committed transactions from the journal once it holds many more than the mempool, and only
+// while every accepted block is durable: a record leaves the journal only when a stored block holds it.
 func (n *Node) compactJournal() {
-	if n.journal.Len() <= 2*n.pool.Len()+journalSlack {
+	if n.journal.Len() <= 2*n.pool.Len()+journalSlack || n.tree.Unflushed() > 0 {
 		return
 	}
 	if err := n.journal.Compact(n.pool.All()); err != nil {

@@ -46,8 +46,9 @@ type Config struct {
 	Logger   *zap.Logger // nil: no logs
 	Now      func() time.Time
 	Console  *prompt.Console // the interactive prompt's terminal or pipe; nil: no prompt
-	// OnBlock, if set, is called on the event loop each time a block is stored: proposed here (local) or
-	// imported. It must return quickly; benchmarks use it to time propagation.
+	// OnBlock, if set, is called on the event loop each time a block joins the tree: proposed here (local; it is
+	// durable then, and not yet published) or imported from a peer (validated and accepted; it reaches chain.db
+	// with the next flush, PROTOCOL.md §11). It must return quickly; benchmarks use it to time propagation.
 	OnBlock func(b *chain.Block, local bool)
 	// OnVote, if set, is called on the event loop with each checkpoint vote this node signs, after the slashing
 	// protection record holds it and before it is pooled or published. It must return quickly; tests use it.
@@ -55,21 +56,24 @@ type Config struct {
 	// DoppelgangerSlots is how many slots after start the node watches for blocks signed with its key by another
 	// process before it signs anything (PROTOCOL.md §10); 0 skips the wait (tests). Detection runs either way.
 	DoppelgangerSlots uint64
+	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).
+	storeWrap func(chain.Store) chain.Store
 }
 
 // Node is one posnode peer. Create it with New, then Run it.
 type Node struct {
-	cfg        Config
-	log        *zap.Logger
-	key        ed25519.PrivateKey
-	self       chain.Address
-	chainID    chain.Hash
-	store      chain.Store
-	journal    *journal        // users' transactions until a block holds them
-	guard      *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
-	sigs       *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
-	metrics    *metrics
-	ffgMetrics *finalityMetrics
+	cfg          Config
+	log          *zap.Logger
+	key          ed25519.PrivateKey
+	self         chain.Address
+	chainID      chain.Hash
+	store        chain.Store
+	journal      *journal        // users' transactions until a block holds them
+	guard        *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
+	sigs         *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
+	metrics      *metrics
+	ffgMetrics   *finalityMetrics
+	flushMetrics *flushMetrics
 
 	rangePace *rate.Limiter    // the syncer's own pace of range requests (rangePace)
 	calls     chan func()      // closures run by the event loop
@@ -109,6 +113,7 @@ type loopState struct {
 	signFrom     chain.Slot // first slot the node may sign
 	doppelganger string     // what showed another process signing with this key; "" while none did
 	ffg          ffgState   // votes, evidence and the voting duty
+	flushing     flushState // the write-behind of accepted blocks (flush.go)
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the
@@ -160,8 +165,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, damagedDB(dbPath, fmt.Errorf("open chain database: %w", err))
 	}
 	sigs := chain.NewSigCache(cfg.Genesis.Hash(), sigCacheSize)
-	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: store, Elect: consensus.Leader,
-		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs})
+	var treeStore chain.Store = store
+	if cfg.storeWrap != nil {
+		treeStore = cfg.storeWrap(store)
+	}
+	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: treeStore, Elect: consensus.Leader,
+		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs, WriteBehind: true})
 	if err != nil {
 		store.Close()
 		return nil, damagedDB(dbPath, fmt.Errorf("open chain: %w", err))
@@ -179,6 +188,7 @@ func New(cfg Config) (*Node, error) {
 	n.tree, n.pool, n.held = tree, newMempool(cfg.Genesis.TxFee, cfg.Now), held{}
 	n.publishHead()
 	n.ffgMetrics = n.metrics.addFinality()
+	n.flushMetrics = n.metrics.addFlush()
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err

@@ -240,7 +240,7 @@ func (n *Node) committedTx(blk, id chain.Hash) *TxView {
 }
 
 // FindTx finds a transaction by its ID or by a prefix of it of at least MinTxPrefix hex digits, among the
-// pending transactions and the stored blocks. Errors: ErrBadTxPrefix, ErrNotFound, view.ErrAmbiguous when the
+// pending transactions and the blocks of the tree. Errors: ErrBadTxPrefix, ErrNotFound, view.ErrAmbiguous when the
 // prefix matches more than one transaction.
 func (n *Node) FindTx(ctx context.Context, prefix string) (TxStatus, error) {
 	prefix = strings.ToLower(prefix)
@@ -250,12 +250,13 @@ func (n *Node) FindTx(ctx context.Context, prefix string) (TxStatus, error) {
 			fmt.Errorf("%w: want %d to 64 hex digits, got %q", ErrBadTxPrefix, MinTxPrefix, prefix))
 	}
 	var ids []chain.Hash
-	if ids, err = n.store.TxIDs(even, 16); err != nil {
-		return TxStatus{}, err
-	}
 	var st TxStatus
 	var matches []chain.Hash
+	var idErr error
 	err = n.call(ctx, func() {
+		if ids, idErr = n.tree.TxIDs(even, 16); idErr != nil { // stored blocks and those accepted, not yet stored
+			return
+		}
 		for _, tx := range n.pool.All() {
 			ids = append(ids, tx.ID())
 		}
@@ -266,6 +267,8 @@ func (n *Node) FindTx(ctx context.Context, prefix string) (TxStatus, error) {
 	switch {
 	case err != nil:
 		return TxStatus{}, err
+	case idErr != nil:
+		return TxStatus{}, idErr
 	case len(matches) == 0, len(matches) == 1 && st.Status == "":
 		return TxStatus{}, fmt.Errorf("%w: no transaction %s", ErrNotFound, prefix)
 	case len(matches) > 1:

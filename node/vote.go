@@ -35,6 +35,10 @@ func (n *Node) voteDuty(s chain.Slot) {
 	if !ok {
 		return
 	}
+	if err := n.durableBeforeSigning("vote"); err != nil {
+		n.log.Warn("not voting", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+		return
+	}
 	n.ffg.lastVoted = e
 	if err := n.guard.CheckAndRecordVote(n.self, v.Source.Epoch, v.Target.Epoch, v.Root()); err != nil {
 		n.log.Warn("not voting: slashing protection refused", zap.Uint64("epoch", uint64(e)), zap.Error(err))

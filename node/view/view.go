@@ -48,8 +48,9 @@ type Status struct {
 	Balance           uint64 `json:"balance"` // the node's own account, in tokens
 	Stake             uint64 `json:"stake"`
 	TxFee             uint64 `json:"tx_fee"` // the minimum fee of a transaction, in tokens
-	// Signing is "active", "waiting for the doppelganger check until slot N", or "stopped: <why>" once another
-	// process was seen signing with this node's key.
+	// Signing is "active", "waiting for the doppelganger check until slot N", "stopped: <why>" once another
+	// process was seen signing with this node's key, or "paused: <why>" while accepted blocks cannot be written
+	// to the chain database (PROTOCOL.md §11).
 	Signing      string `json:"signing"`
 	Doppelganger bool   `json:"doppelganger"`
 	// Justified and Finalized are the head branch's newest justified and finalized checkpoints (PROTOCOL.md §8a).

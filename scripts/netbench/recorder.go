@@ -7,7 +7,7 @@ import (
 	"github.com/posnode/posnode/chain"
 )
 
-// blockEvent is one node storing one block, as reported by node.Config.OnBlock.
+// blockEvent is one node accepting one block into its tree, as reported by node.Config.OnBlock.
 type blockEvent struct {
 	node   int
 	at     time.Time

@@ -187,7 +187,7 @@ func (r *runResult) finish(ctx context.Context, c *cluster) error {
 }
 
 // propagation returns, for every block proposed in slots first..last, the delay from its proposer storing it to
-// each other node storing it, and how many (block, other node) pairs there were.
+// each other node accepting it (node.Config.OnBlock), and how many (block, other node) pairs there were.
 func propagation(rec *recorder, first, last chain.Slot, nodes int) ([]time.Duration, int) {
 	events, _ := rec.snapshot()
 	origin := map[chain.Hash]time.Time{}

@@ -1,0 +1,114 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Write-behind of accepted blocks (PROTOCOL.md §11, "What a crash can lose"). The node's chain.Tree accepts a
+// valid block into memory (fork choice, head, states) at once, so that gossip forwards it without waiting for the
+// disk, and the event loop writes the accepted blocks to chain.db in one durable write (chain.Tree.Flush) when
+// flushBlocks are queued, flushAfter after the first of them was accepted, before the node signs anything, and
+// when it stops. A failed flush keeps the blocks queued and is retried every flushAfter; while it fails the node
+// signs nothing (no block, no vote), says so in its log, /api/status and metrics, and accepts further blocks only
+// up to chain.MaxUnflushed.
+
+const (
+	// flushBlocks is how many accepted blocks the event loop lets queue before it writes them.
+	flushBlocks = 32
+	// flushAfter is the longest an accepted block waits in memory for the next flush: what a crash can lose of
+	// others' blocks (sync brings them back).
+	flushAfter = 100 * time.Millisecond
+	// flushLogEvery is how often a flush that keeps failing is logged again.
+	flushLogEvery = 10 * time.Second
+)
+
+// errNotDurable: the node did not sign because the chain database cannot be written.
+var errNotDurable = errors.New("chain database cannot be written; not signing")
+
+// flushState is the event loop's bookkeeping of the write-behind.
+type flushState struct {
+	armed    bool      // the flush timer runs
+	err      error     // the last flush's failure; nil once a flush succeeds
+	failedAt time.Time // when the current run of failures was last logged
+}
+
+// flushMetrics are the write-behind's Prometheus series.
+type flushMetrics struct {
+	flushes   prometheus.Counter
+	failures  prometheus.Counter
+	unflushed prometheus.Gauge
+}
+
+func (m *metrics) addFlush() *flushMetrics {
+	f := &flushMetrics{
+		flushes: prometheus.NewCounter(prometheus.CounterOpts{Name: "posnode_block_flushes_total",
+			Help: "Writes of accepted blocks to the chain database (one durable transaction each)."}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "posnode_block_flush_failures_total",
+			Help: "Writes of accepted blocks to the chain database that failed; the node signs nothing until one succeeds."}),
+		unflushed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "posnode_unflushed_blocks",
+			Help: "Accepted blocks not yet written to the chain database."}),
+	}
+	m.reg.MustRegister(f.flushes, f.failures, f.unflushed)
+	return f
+}
+
+// scheduleFlush runs after every event of the loop: it flushes at once when flushBlocks are queued, and otherwise
+// arms timer to flush flushAfter after the first block was queued. Called on the event loop.
+func (n *Node) scheduleFlush(timer *time.Timer) {
+	u := n.tree.Unflushed()
+	n.flushMetrics.unflushed.Set(float64(u))
+	switch {
+	case u == 0:
+	case u >= flushBlocks && n.flushing.err == nil:
+		n.flush("threshold")
+	case !n.flushing.armed:
+		timer.Reset(flushAfter)
+		n.flushing.armed = true
+	}
+}
+
+// flush writes the accepted blocks to the chain database and reports whether they are all durable; why names the
+// occasion for the log. A failure is loud: logged as an error (again every flushLogEvery while it lasts), counted,
+// and shown in /api/status until a flush succeeds. Called on the event loop.
+func (n *Node) flush(why string) bool {
+	u := n.tree.Unflushed()
+	if u == 0 {
+		return true
+	}
+	start := time.Now()
+	err := n.tree.Flush()
+	n.flushMetrics.unflushed.Set(float64(n.tree.Unflushed()))
+	if err != nil {
+		n.flushMetrics.failures.Inc()
+		if n.flushing.err == nil || time.Since(n.flushing.failedAt) >= flushLogEvery {
+			n.log.Error("could not write accepted blocks to the chain database; not signing until it works",
+				zap.String("on", why), zap.Int("blocks", u), zap.Error(err))
+			n.flushing.failedAt = time.Now()
+		}
+		n.flushing.err = err
+		return false
+	}
+	n.flushMetrics.flushes.Inc()
+	if n.flushing.err != nil {
+		n.log.Info("chain database writable again; accepted blocks stored", zap.Int("blocks", u))
+		n.flushing.err = nil
+	}
+	n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", u),
+		zap.Duration("took", time.Since(start)))
+	n.compactJournal()
+	return true
+}
+
+// durableBeforeSigning flushes before the node signs what; it fails with errNotDurable when the flush fails, so
+// that nothing is signed on blocks a crash could take back (PROTOCOL.md §11). Called on the event loop.
+func (n *Node) durableBeforeSigning(what string) error {
+	if !n.flush("before signing a " + what) {
+		return fmt.Errorf("%w: %w", errNotDurable, n.flushing.err)
+	}
+	return nil
+}
