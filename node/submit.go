@@ -102,10 +102,11 @@ func affordable(a chain.Account, tx chain.Tx) error {
 
 // SubmitBatch admits up to chain.MaxTxBatch transactions signed elsewhere, as Submit does each, with one
 // signature batch, one event-loop call and one journal sync for all, and returns once the admitted ones are
-// durable. errs[i] is nil for a transaction admitted and durable, and otherwise says why the i-th is not kept, of
-// the kinds Submit returns (view.ErrInvalidTx, view.ErrBusy); once one transaction of a sender is refused for a
-// full mempool, so are the sender's later ones in the batch, so that a client can send them all again. err is for the batch as a whole:
-// view.ErrInvalidTx for more than chain.MaxTxBatch transactions, view.ErrStopped.
+// durable. errs has one entry per transaction, in the order of txs: nil for a transaction admitted and durable,
+// otherwise why it is not kept, of the kinds Submit returns (view.ErrInvalidTx, view.ErrBusy); once one
+// transaction of a sender is refused for a full mempool, so are the sender's later ones in the batch, so that a
+// client can send them all again. err is for the batch as a whole, and errs is then nil: view.ErrInvalidTx for
+// more than chain.MaxTxBatch transactions, view.ErrStopped.
 func (n *Node) SubmitBatch(ctx context.Context, txs []chain.Tx) (errs []error, err error) {
 	if len(txs) > chain.MaxTxBatch {
 		return nil, view.Classed(view.ErrInvalidTx, fmt.Errorf("%d transactions in one batch, at most %d", len(txs), chain.MaxTxBatch))

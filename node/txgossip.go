@@ -60,8 +60,8 @@ func (n *Node) flushTxs() {
 // validateTxMsg is the transaction topic's validator (PROTOCOL.md §10). A message is a batch of transactions:
 // stateless checks, a first check of each against the published head (precheckTx) and one signature batch run
 // here, admission to the mempool in one event-loop call. A message with any transaction that no state makes
-// valid — malformed, failing a stateless check or its signature, a fee below the minimum — is rejected whole: an
-// honest node never forwards one. Otherwise it is accepted, and forwarded, if the mempool admits at least one
+// valid — malformed, failing a stateless check, a fee below the minimum, or a bad signature among those the
+// precheck keeps (the others are not verified) — is rejected whole: an honest node never forwards one. Otherwise it is accepted, and forwarded, if the mempool admits at least one
 // of its transactions; those it does not admit may apply on another node's state (PROTOCOL.md §3).
 func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.Verdict {
 	txs, err := chain.DecodeTxBatch(data)

@@ -6,7 +6,8 @@
 #   COUNT=2 NETBENCH_FLAGS="-window-slots 10 -window-time 5s -tput-time 10s -tput-runs 1 -sync-blocks 2000 \
 #     -scale-nodes 16 -prop-nodes 4,16 -res-idle 5s -res-page 5s -res-load 5s" scripts/bench.sh   # a quick smoke run
 #
-# Needs only Go. Outputs and logs go to build/bench/.
+# Needs only Go, except the WAN testbed (root, iproute2, nftables), which is skipped without them. Outputs and logs
+# go to build/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
