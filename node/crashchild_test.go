@@ -69,13 +69,14 @@ type crashKill struct {
 	jitter                time.Duration
 }
 
-// runCrashNode starts the child on home with its clock shift back, waits until kill's bound, and kills it.
-func runCrashNode(t *testing.T, home string, shift time.Duration, kill crashKill) crashRun {
+// startChild runs the test binary's test function child in a new process with env added to this one's, and
+// returns it with a scanner of its standard output and the buffer that collects its standard error.
+func startChild(t *testing.T, child string, env ...string) (*exec.Cmd, *bufio.Scanner, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrashNodeChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashHomeEnv+"="+home, crashShiftEnv+"="+shift.String())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^"+child+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	stderr := new(bytes.Buffer)
+	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +84,13 @@ func runCrashNode(t *testing.T, home string, shift time.Duration, kill crashKill
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(out)
+	return cmd, bufio.NewScanner(out), stderr
+}
+
+// runCrashNode starts the child on home with its clock shift back, waits until kill's bound, and kills it.
+func runCrashNode(t *testing.T, home string, shift time.Duration, kill crashKill) crashRun {
+	t.Helper()
+	cmd, sc, stderr := startChild(t, "TestCrashNodeChild", crashHomeEnv+"="+home, crashShiftEnv+"="+shift.String())
 	var r crashRun
 	for r.killedAfter == "" {
 		if !sc.Scan() {

@@ -1,13 +1,10 @@
 package node
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -104,22 +101,11 @@ type fwdRun struct {
 // accepted block after it has accepted every block of need again.
 func runForwardCrash(t *testing.T, home, peer string, need []ownBlock, k int) fwdRun {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestForwardCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), fwdHomeEnv+"="+home, fwdPeerEnv+"="+peer)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, sc, stderr := startChild(t, "TestForwardCrashChild", fwdHomeEnv+"="+home, fwdPeerEnv+"="+peer)
 	missing := map[chain.Hash]bool{}
 	for _, b := range need {
 		missing[b.hash] = true
 	}
-	sc := bufio.NewScanner(out)
 	var r fwdRun
 	timeout := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
 	defer timeout.Stop()
