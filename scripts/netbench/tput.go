@@ -118,7 +118,50 @@ func measureTput(rate int, d, slot time.Duration) (tputResult, error) {
 	}
 	res.offered, res.accepted = stats.offered.Load(), stats.accepted.Load()
 	res.pendingLeft = drain(ctx, c, 15*time.Second)
-	return res, res.analyse(ctx, c, stats, start, d)
+	sameHead(ctx, c, 10*time.Duration(c.gen.SlotDuration)) // the last block of the drain may still be on its way
+	if err := res.analyse(ctx, c, stats, start, d); err != nil {
+		return res, err
+	}
+	if int64(res.committed) < res.accepted {
+		explainMissing(ctx, c, stats, &res)
+	}
+	return res, nil
+}
+
+// explainMissing is called when fewer records were counted committed than accepted: it logs how many offered
+// records are in no block any node stored, and what each node says now of the first few of them. Records that are
+// in stored blocks but were not counted lie beyond the lowest head the analysis saw, or off a branch.
+func explainMissing(ctx context.Context, c *cluster, stats *loadStats, r *tputResult) {
+	counted := map[chain.Hash]bool{}
+	events, kept := c.rec.snapshot()
+	for _, e := range events {
+		if b := kept[e.hash]; b != nil {
+			for i := range b.Txs {
+				counted[b.Txs[i].ID()] = true
+			}
+		}
+	}
+	shown, missing := 0, 0
+	for id := range stats.due {
+		if counted[id] {
+			continue
+		}
+		missing++
+		if shown == 5 {
+			continue
+		}
+		shown++
+		var says []string
+		for _, n := range c.nodes {
+			if st, err := n.Tx(ctx, id); err != nil {
+				says = append(says, err.Error())
+			} else {
+				says = append(says, fmt.Sprintf("%s at %d", st.Status, st.Height))
+			}
+		}
+		log.Printf("throughput: record %s not in any stored block: %v", id.Short(), says)
+	}
+	log.Printf("throughput: %d accepted, %d counted committed; %d offered records in no stored block", r.accepted, r.committed, missing)
 }
 
 // waitHeight waits until every node's head is at least h.
@@ -159,6 +202,21 @@ func drain(ctx context.Context, c *cluster, timeout time.Duration) int {
 	}
 }
 
+// sameHead waits until every node reports the same head, at most timeout.
+func sameHead(ctx context.Context, c *cluster, timeout time.Duration) {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		heads := map[chain.Hash]bool{}
+		for _, n := range c.nodes {
+			if st, err := n.Status(ctx); err == nil {
+				heads[st.Head] = true
+			}
+		}
+		if len(heads) == 1 {
+			return
+		}
+	}
+}
+
 // analyse finds the blocks that every node stored and that are canonical on every node at the end (the nodes must
 // agree on the lowest head), and times each record from due to the last node storing its block.
 func (r *tputResult) analyse(ctx context.Context, c *cluster, stats *loadStats, start time.Time, d time.Duration) error {
@@ -185,6 +243,7 @@ func (r *tputResult) analyse(ctx context.Context, c *cluster, stats *loadStats, 
 	for _, bv := range blocks {
 		times := stored[bv.Hash]
 		if len(times) < len(c.nodes) {
+			log.Printf("throughput: block %d (%d records) stored by %d of %d nodes by the hook", bv.Height, len(kept[bv.Hash].Txs), len(times), len(c.nodes))
 			continue // some node got it by a path that skipped the hook (should not happen)
 		}
 		commit := times[0]
