@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/posnode/posnode/internal/promtext"
 )
 
 // maxRange is the most blocks GET /api/blocks returns at once.
@@ -168,15 +167,9 @@ func (c *client) metric(ctx context.Context, name string) (uint64, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return uint64(f), err
-		}
+	v, err := promtext.Value(resp.Body, name)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", c.name, err)
 	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("%s: no series %s in /metrics", c.name, name)
+	return uint64(v), nil
 }

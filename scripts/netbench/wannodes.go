@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/internal/promtext"
 	"github.com/posnode/posnode/node"
 	"github.com/posnode/posnode/node/view"
 )
@@ -253,13 +254,7 @@ func (n *wanNode) metric(ctx context.Context, name string) (float64, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	return 0, errors.Join(fmt.Errorf("no series %s in /metrics", name), sc.Err())
+	return promtext.Value(resp.Body, name)
 }
 
 // follow reads the node's event stream (GET /api/events) until ctx ends, recording each new head as a block event
