@@ -17,9 +17,9 @@ import (
 // (guard), and then checks that the block index agrees with the blocks (checkIndex). A file that passes is safe
 // to read; one damaged later, while the node runs, is caught at the next start.
 
-// openChecked verifies the file at path and opens it. A damaged file is ErrCorruptStore, unless another process
+// openChecked verifies the file at path, opens it and checks its records with check. A damaged file is ErrCorruptStore, unless another process
 // holds it (its writes may be what the check saw half done): then bbolt's lock timeout is returned.
-func openChecked(path string) (*bolt.DB, error) {
+func openChecked(path string, check func(*bolt.Tx) error) (*bolt.DB, error) {
 	if verr := verifyBoltFile(path); verr != nil {
 		if err := probeLock(path); err != nil {
 			return nil, err
@@ -35,7 +35,7 @@ func openChecked(path string) (*bolt.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := guard(func() error { return db.View(checkIndex) }); err != nil {
+	if err := guard(func() error { return db.View(check) }); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 var (
 	bucketBlocks  = []byte("blocks")  // height u64 | hash → block encoding
 	bucketHeights = []byte("heights") // hash → height u64
-	bucketTxs     = []byte("txs")     // tx id | block hash → empty
+	bucketTxs     = []byte("txs")     // empty: the transaction index of versions before it had a file of its own
 	bucketMeta    = []byte("meta")    // key → value
 )
 
@@ -24,16 +24,19 @@ var (
 const boltLockTimeout = time.Second
 
 // BoltStore is a Store in a bbolt file. Every write is one bbolt transaction, synced to disk before
-// it returns, so a crash leaves either all or nothing of it.
+// it returns, so a crash leaves either all or nothing of it. The transaction index is in a second file,
+// <path>.txindex, written in the background (txindexdb.go).
 type BoltStore struct {
-	db *bolt.DB
+	db  *bolt.DB
+	idx *txIndex
 }
 
-// OpenBolt opens or creates the store in the file at path. It fails with ErrStoreLocked when another
-// process has the file open, and with ErrCorruptStore, never a panic, when the file is damaged: it reads
-// and checks the whole file first (openChecked).
+// OpenBolt opens or creates the store in the file at path, and its transaction index in <path>.txindex. It
+// fails with ErrStoreLocked when another process has the file open, and with ErrCorruptStore, never a panic,
+// when the file is damaged: it reads and checks the whole file first (openChecked). A damaged index file is made
+// again from the blocks, and so are the index entries of blocks a crash kept out of it.
 func OpenBolt(path string) (*BoltStore, error) {
-	db, err := openChecked(path)
+	db, err := openChecked(path, checkIndex)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s is in use by another process", ErrStoreLocked, path)
 	}
@@ -41,6 +44,11 @@ func OpenBolt(path string) (*BoltStore, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		if old := tx.Bucket(bucketTxs); old != nil && old.Stats().KeyN > 0 {
+			if err := tx.DeleteBucket(bucketTxs); err != nil { // the index file is made from the blocks
+				return err
+			}
+		}
 		for _, name := range [][]byte{bucketBlocks, bucketHeights, bucketTxs, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -52,7 +60,12 @@ func OpenBolt(path string) (*BoltStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w: %w", path, ErrStoreFailed, err)
 	}
-	return &BoltStore{db: db}, nil
+	idx, err := openTxIndex(indexPath(path), db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &BoltStore{db: db, idx: idx}, nil
 }
 
 // PutBlock stores b in one synced transaction.
@@ -68,10 +81,14 @@ func (s *BoltStore) PutBlocks(bs []*Block) error {
 		}
 		return nil
 	})
-	return s.wrap("put blocks", err)
+	if err != nil {
+		return s.wrap("put blocks", err)
+	}
+	s.idx.add(bs)
+	return nil
 }
 
-// putBlock writes b and its index entries, unless b is already stored.
+// putBlock writes b, unless it is already stored.
 func putBlock(tx *bolt.Tx, b *Block) error {
 	h := b.Hash()
 	heights := tx.Bucket(bucketHeights)
@@ -85,13 +102,6 @@ func putBlock(tx *bolt.Tx, b *Block) error {
 	}
 	if err := heights.Put(h[:], hb[:]); err != nil {
 		return err
-	}
-	txs := tx.Bucket(bucketTxs)
-	for i := range b.Txs {
-		id := b.Txs[i].ID()
-		if err := txs.Put(append(id[:], h[:]...), []byte{}); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -153,17 +163,7 @@ func (s *BoltStore) ForEach(fn func(*Block) error) error {
 
 // TxBlocks returns the hashes of the stored blocks that include tx id, in hash order.
 func (s *BoltStore) TxBlocks(id Hash) ([]Hash, error) {
-	var hs []Hash
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketTxs).Cursor()
-		for k, _ := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, _ = c.Next() {
-			if len(k) != 2*len(id) {
-				return fmt.Errorf("%w: tx index key %x", ErrCorruptStore, k)
-			}
-			hs = append(hs, Hash(k[len(id):]))
-		}
-		return nil
-	})
+	hs, err := s.idx.txBlocks(id)
 	return hs, s.wrap("read tx index", err)
 }
 
@@ -193,8 +193,10 @@ func (s *BoltStore) Meta(key string) ([]byte, error) {
 	return val, s.wrap("read meta", err)
 }
 
-// Close closes the file. Closing twice is not an error.
-func (s *BoltStore) Close() error { return s.db.Close() }
+// Close writes the transaction index and closes both files. Closing twice is not an error.
+func (s *BoltStore) Close() error {
+	return errors.Join(s.idx.close(), s.db.Close())
+}
 
 // wrap adds context to a bbolt error: a closed database is ErrStoreClosed, any other failure of bbolt or
 // the disk under it (no space left, an I/O error) wraps ErrStoreFailed. Errors of this package, and of fn

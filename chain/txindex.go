@@ -2,10 +2,7 @@ package chain
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // TxIDs returns up to max distinct IDs of stored transactions that start with prefix, in byte order.
@@ -25,21 +22,9 @@ func (m *MemStore) TxIDs(prefix []byte, max int) ([]Hash, error) {
 	return out[:min(len(out), max)], nil
 }
 
-// TxIDs returns up to max distinct IDs of stored transactions that start with prefix, in byte order: a seek in
-// the transaction index, whose keys are tx id | block hash.
+// TxIDs returns up to max distinct IDs of stored transactions that start with prefix, in byte order: a seek
+// in the transaction index file, whose keys are tx id | block hash, and the blocks it has not written yet.
 func (s *BoltStore) TxIDs(prefix []byte, max int) ([]Hash, error) {
-	var out []Hash
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketTxs).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < max; k, _ = c.Next() {
-			if len(k) != 2*len(Hash{}) {
-				return fmt.Errorf("%w: tx index key %x", ErrCorruptStore, k)
-			}
-			if id := Hash(k[:len(Hash{})]); len(out) == 0 || out[len(out)-1] != id {
-				out = append(out, id)
-			}
-		}
-		return nil
-	})
-	return out, s.wrap("read tx index", err)
+	ids, err := s.idx.txIDs(prefix, max)
+	return ids, s.wrap("read tx index", err)
 }

@@ -23,6 +23,8 @@ type unflushed struct {
 	// txs maps a transaction ID to the hashes of the queued blocks that hold it, in queue order. It is built when
 	// a query first needs it (index), so that accepting a block, which gossip waits for, hashes no transaction.
 	txs map[Hash][]Hash
+	// out is how many blocks at the front of the queue a FlushJob is writing; 0 when none is.
+	out int
 }
 
 // add queues b.
@@ -35,8 +37,12 @@ func (q *unflushed) add(b *Block) {
 	q.txs = nil
 }
 
-// dropLast removes the last n blocks queued (an insert that is undone).
+// dropLast removes the last n blocks queued (an insert that is undone). They were queued after any block a
+// FlushJob holds.
 func (q *unflushed) dropLast(n int) {
+	if len(q.blocks)-n < q.out {
+		panic("chain: undoing an insert of blocks that a flush job holds")
+	}
 	for _, b := range q.blocks[len(q.blocks)-n:] {
 		delete(q.byHash, b.Hash())
 	}
@@ -47,7 +53,16 @@ func (q *unflushed) dropLast(n int) {
 
 // reset empties the queue once its blocks are stored.
 func (q *unflushed) reset() {
-	q.blocks, q.byHash, q.txs = nil, nil, nil
+	q.blocks, q.byHash, q.txs, q.out = nil, nil, nil, 0
+}
+
+// dropFirst removes the first n blocks queued, once they are stored.
+func (q *unflushed) dropFirst(n int) {
+	for _, b := range q.blocks[:n] {
+		delete(q.byHash, b.Hash())
+	}
+	q.blocks = slices.Clone(q.blocks[n:])
+	q.txs = nil
 }
 
 // index returns the transaction index of the queued blocks, building it if needed.
@@ -77,10 +92,61 @@ func (t *Tree) Flush() error {
 	if len(t.queue.blocks) == 0 {
 		return nil
 	}
+	if t.queue.out > 0 {
+		return ErrFlushOut
+	}
 	if err := t.cfg.Store.PutBlocks(t.queue.blocks); err != nil {
 		return fmt.Errorf("store %d accepted blocks: %w", len(t.queue.blocks), err)
 	}
 	t.queue.reset()
+	return nil
+}
+
+// ErrFlushOut: Flush or StartFlush was called while a FlushJob is out; end it (EndFlush) first, so that blocks
+// reach the store parents first.
+var ErrFlushOut = errors.New("chain: a flush job is still writing")
+
+// FlushJob is one write of accepted blocks to the store that runs while the tree goes on accepting blocks: the
+// caller starts it on the tree's goroutine (StartFlush), runs Write anywhere, and hands the result back on the
+// tree's goroutine (EndFlush). Its blocks stay readable from the queue until then.
+type FlushJob struct {
+	store  Store
+	blocks []*Block
+}
+
+// Blocks returns how many blocks the job writes.
+func (j *FlushJob) Blocks() int { return len(j.blocks) }
+
+// Write stores the job's blocks in one durable write (Store.PutBlocks); it may run on any goroutine, while the
+// tree is used, and reads nothing of the tree.
+func (j *FlushJob) Write() error {
+	if err := j.store.PutBlocks(j.blocks); err != nil {
+		return fmt.Errorf("store %d accepted blocks: %w", len(j.blocks), err)
+	}
+	return nil
+}
+
+// StartFlush returns a job that writes every block queued now, or nil when none is queued. It fails with
+// ErrFlushOut while another job is out: one at a time keeps parents stored before children.
+func (t *Tree) StartFlush() (*FlushJob, error) {
+	if t.queue.out > 0 {
+		return nil, ErrFlushOut
+	}
+	if len(t.queue.blocks) == 0 {
+		return nil, nil
+	}
+	t.queue.out = len(t.queue.blocks)
+	return &FlushJob{store: t.cfg.Store, blocks: slices.Clone(t.queue.blocks)}, nil
+}
+
+// EndFlush takes back job with the error its Write returned: on success its blocks leave the queue (the store
+// has them); on failure they stay queued for the next job or Flush, and the error is returned.
+func (t *Tree) EndFlush(job *FlushJob, err error) error {
+	t.queue.out = 0
+	if err != nil {
+		return err
+	}
+	t.queue.dropFirst(len(job.blocks))
 	return nil
 }
 
@@ -134,7 +200,12 @@ func (t *Tree) txBlocks(id Hash) ([]Hash, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	return append(hs, t.queue.index()[id]...), nil
+	for _, h := range t.queue.index()[id] {
+		if !slices.Contains(hs, h) { // a flush job's block can be in both until EndFlush
+			hs = append(hs, h)
+		}
+	}
+	return hs, nil
 }
 
 // TxIDs returns, in byte order, up to max distinct IDs of transactions in the tree's blocks, stored or accepted

@@ -195,3 +195,65 @@ func TestWriteBehindRebuildsFromQueue(t *testing.T) {
 		t.Errorf("a tree over the flushed store: head %+v, fork kept %t; want %+v, true", got.Head(), got.Has(fork.Hash()), tr.Head())
 	}
 }
+
+// A flush job writes the blocks queued when it started while the tree goes on accepting blocks: every block stays
+// readable throughout, a second job or a Flush waits for the first to end, a failed job leaves its blocks queued,
+// and an ended job takes only its own blocks off the queue, parents stored before children.
+func TestWriteBehindFlushJob(t *testing.T) {
+	g := richGenesis()
+	blocks := batchSource(t, g, 6)
+	store := &countingStore{MemStore: NewMemStore()}
+	tr := openWriteBehind(t, g, store, 0)
+	insert := func(bs ...*Block) {
+		t.Helper()
+		for _, b := range bs {
+			if _, err := tr.Insert(b, b.Header.Slot); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	insert(blocks[:2]...)
+	job, err := tr.StartFlush()
+	if err != nil || job == nil || job.Blocks() != 2 {
+		t.Fatalf("StartFlush over 2 queued blocks: got %v, %v", job, err)
+	}
+	if _, err := tr.StartFlush(); !errors.Is(err, ErrFlushOut) {
+		t.Fatalf("second StartFlush while the first is out: got %v, want ErrFlushOut", err)
+	}
+	if err := tr.Flush(); !errors.Is(err, ErrFlushOut) {
+		t.Fatalf("Flush while a job is out: got %v, want ErrFlushOut", err)
+	}
+	store.fail = fmt.Errorf("%w: no space left on device", ErrStoreFailed)
+	if err := tr.EndFlush(job, job.Write()); !errors.Is(err, ErrStoreFailed) || tr.Unflushed() != 2 {
+		t.Fatalf("failed job: got %v and %d unflushed, want ErrStoreFailed and 2", err, tr.Unflushed())
+	}
+	store.fail = nil
+	if job, err = tr.StartFlush(); err != nil || job.Blocks() != 2 {
+		t.Fatalf("StartFlush after a failed job: got %v, %v", job, err)
+	}
+	done := make(chan error)
+	go func() { done <- job.Write() }()
+	insert(blocks[2:4]...) // while the job writes
+	checkReadable(t, tr, blocks[:4])
+	writeErr := <-done
+	checkReadable(t, tr, blocks[:4]) // the job's blocks are now in the store and in the queue
+	if err := tr.EndFlush(job, writeErr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Unflushed() != 2 {
+		t.Fatalf("after the job: %d unflushed, want the 2 accepted while it wrote", tr.Unflushed())
+	}
+	for _, b := range blocks[:2] {
+		if _, err := store.Block(b.Hash()); err != nil {
+			t.Fatalf("block %d not stored by the job: %v", b.Header.Height, err)
+		}
+	}
+	insert(blocks[4:]...)
+	if err := tr.Flush(); err != nil || tr.Unflushed() != 0 {
+		t.Fatalf("Flush after the job: got %v, %d unflushed", err, tr.Unflushed())
+	}
+	checkReadable(t, tr, blocks)
+	if got := openTestTree(t, g, store.MemStore).Head(); got != blocks[5].Tip() {
+		t.Errorf("head of a tree over the store: got %+v, want %+v", got, blocks[5].Tip())
+	}
+}

@@ -7,13 +7,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/posnode/posnode/chain"
 )
 
 // Write-behind of accepted blocks (PROTOCOL.md §11, "What a crash can lose"). The node's chain.Tree accepts a
 // valid block into memory (fork choice, head, states) at once, so that gossip forwards it without waiting for the
-// disk, and the event loop writes the accepted blocks to chain.db in one durable write (chain.Tree.Flush) when
-// flushBlocks are queued, flushAfter after the first of them was accepted, before the node signs anything, and
-// when it stops. A failed flush keeps the blocks queued and is retried every flushAfter; while it fails the node
+// disk. The accepted blocks go to chain.db in one durable write when flushBlocks are queued or flushAfter after
+// the first of them was accepted: a chain.FlushJob that a goroutine of its own writes while the event loop goes
+// on (a write of 5,000-record blocks and its fsync took the loop for tens of milliseconds, and the slot's
+// proposal and every gossip admission waited behind it). Before the node signs anything, and when it stops, the
+// loop waits for that write and stores the rest itself (flush). A failed flush keeps the blocks queued and is retried every flushAfter; while it fails the node
 // signs nothing (no block, no vote), says so in its log, /api/status and metrics, and accepts further blocks only
 // up to chain.MaxUnflushed.
 
@@ -35,6 +39,9 @@ type flushState struct {
 	armed    bool      // the flush timer runs
 	err      error     // the last flush's failure; nil once a flush succeeds
 	failedAt time.Time // when the current run of failures was last logged
+	job      *chain.FlushJob
+	jobWhy   string
+	done     chan error // the job's result; buffered
 }
 
 // flushMetrics are the write-behind's Prometheus series.
@@ -65,23 +72,73 @@ func (n *Node) scheduleFlush(timer *time.Timer) {
 	switch {
 	case u == 0:
 	case u >= flushBlocks && n.flushing.err == nil:
-		n.flush("threshold")
+		n.startFlush("threshold")
 	case !n.flushing.armed:
 		timer.Reset(flushAfter)
 		n.flushing.armed = true
 	}
 }
 
-// flush writes the accepted blocks to the chain database and reports whether they are all durable; why names the
-// occasion for the log. A failure is loud: logged as an error (again every flushLogEvery while it lasts), counted,
-// and shown in /api/status until a flush succeeds. Called on the event loop.
+// startFlush starts writing the accepted blocks in the background, unless a write is already out; the loop takes
+// its result from flushing.done (endFlush). why names the occasion for the log. Called on the event loop.
+func (n *Node) startFlush(why string) {
+	if n.flushing.job != nil {
+		return
+	}
+	job, err := n.tree.StartFlush()
+	if err != nil || job == nil {
+		return
+	}
+	if n.flushing.done == nil {
+		n.flushing.done = make(chan error, 1)
+	}
+	n.flushing.job, n.flushing.jobWhy = job, why
+	done, start := n.flushing.done, time.Now()
+	go func() {
+		err := job.Write()
+		n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", job.Blocks()),
+			zap.Duration("took", time.Since(start)), zap.Error(err))
+		done <- err
+	}()
+}
+
+// flushDone is the channel on which the background write's result arrives; nil while none is out.
+func (n *Node) flushDone() <-chan error {
+	if n.flushing.job == nil {
+		return nil
+	}
+	return n.flushing.done
+}
+
+// endFlush takes the background write's result and reports whether it stored its blocks. Called on the event
+// loop.
+func (n *Node) endFlush(err error) bool {
+	job := n.flushing.job
+	n.flushing.job = nil
+	return n.flushed(job.Blocks(), n.flushing.jobWhy, n.tree.EndFlush(job, err))
+}
+
+// flush writes the accepted blocks to the chain database and reports whether they are all durable, waiting for a
+// background write first; why names the occasion for the log. Called on the event loop.
 func (n *Node) flush(why string) bool {
+	if n.flushing.job != nil && !n.endFlush(<-n.flushing.done) {
+		return false
+	}
 	u := n.tree.Unflushed()
 	if u == 0 {
 		return true
 	}
 	start := time.Now()
 	err := n.tree.Flush()
+	n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", u),
+		zap.Duration("took", time.Since(start)))
+	return n.flushed(u, why, err)
+}
+
+// flushed records the outcome of a write of u accepted blocks and reports whether it succeeded. A failure is loud:
+// logged as an error (again every flushLogEvery while it lasts), counted, and shown in /api/status until a flush
+// succeeds. Called on the event loop.
+func (n *Node) flushed(u int, why string, err error) bool {
 	n.flushMetrics.unflushed.Set(float64(n.tree.Unflushed()))
 	if err != nil {
 		n.flushMetrics.failures.Inc()
@@ -98,8 +155,6 @@ func (n *Node) flush(why string) bool {
 		n.log.Info("chain database writable again; accepted blocks stored", zap.Int("blocks", u))
 		n.flushing.err = nil
 	}
-	n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", u),
-		zap.Duration("took", time.Since(start)))
 	n.compactJournal()
 	return true
 }

@@ -32,8 +32,11 @@ const (
 	maxPoolTxs   = 50_000 // transactions in the pool
 	maxSenderTxs = 10_000 // transactions of one sender
 	// maxNonceGap is how far beyond the sender's pending run a nonce may be: transactions reach a node out of
-	// order (gossip validates concurrently; clients submit concurrently), so a short gap waits to be filled.
-	maxNonceGap = 64
+	// order (gossip validates its batches of up to chain.MaxTxBatch concurrently; clients submit concurrently),
+	// so a gap waits to be filled. It spans four whole batches: with a window smaller than one batch, a batch
+	// validated before the one ahead of it lost its tail, and every later batch of the sender fell beyond the
+	// window too, so the node never again held the sender's transactions (BENCHMARKS.md, profiling).
+	maxNonceGap = 4 * chain.MaxTxBatch
 	// gapWait is how long a transaction behind a nonce gap waits for the gap to be filled before it is dropped.
 	gapWait = 30 * time.Second
 	// maxTxAge is how long a transaction may stay pending before it is dropped.

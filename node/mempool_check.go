@@ -23,7 +23,7 @@ func (p *mempool) Revalidate(st *chain.State) {
 
 // resync recomputes from's run against its account acct, dropping what can no longer apply.
 func (p *mempool) resync(from chain.Address, s *senderTxs, acct chain.Account) {
-	s.base, s.run, s.after, s.dirty = acct, acct.Nonce, acct, false
+	s.base, s.run, s.after, s.tail, s.dirty = acct, acct.Nonce, acct, acct, false
 	for _, nonce := range s.noncesBelow(acct.Nonce) {
 		pt := p.remove(s.txs[nonce].id)
 		p.dropped.add(pt.id, fmt.Sprintf("%v: nonce %d was used by another transaction", ErrStaleTx, nonce), p.now())
@@ -49,6 +49,7 @@ func (p *mempool) resync(from chain.Address, s *senderTxs, acct chain.Account) {
 			break
 		}
 		acct = next
+		s.tail = acct
 		if inRun {
 			s.run, s.after = n+1, acct
 		}

@@ -13,17 +13,20 @@ type senderTxs struct {
 	top   chain.Nonce   // highest pending nonce (meaningless when txs is empty)
 	run   chain.Nonce   // first nonce after the run of consecutive pending nonces from base.Nonce
 	after chain.Account // base after the run applies
+	tail  chain.Account // base after every pending transaction applies, those behind a gap too
 	dirty bool          // a removal broke run and after; resync before use
 }
 
 func newSenderTxs(base chain.Account) *senderTxs {
-	return &senderTxs{base: base, txs: map[chain.Nonce]*poolTx{}, run: base.Nonce, after: base}
+	return &senderTxs{base: base, txs: map[chain.Nonce]*poolTx{}, run: base.Nonce, after: base, tail: base}
 }
 
-// projection is where a sender's run would end, and its account after the run, if a transaction joined it.
+// projection is where a sender's run would end, and its account after the run and after every pending
+// transaction, if a transaction joined it.
 type projection struct {
 	run   chain.Nonce
 	after chain.Account
+	tail  chain.Account
 }
 
 // admits checks tx against the sender's pending state and returns what the run becomes with it; it changes
@@ -50,7 +53,17 @@ func (s *senderTxs) admits(tx *chain.Tx) (projection, error) {
 // cover every pending transaction. A failure of extra is returned as is; a failure of a later transaction is
 // ErrBreaksLater.
 func (s *senderTxs) project(extra *chain.Tx) (projection, error) {
-	pr := projection{run: s.run, after: s.after}
+	pr := projection{run: s.run, after: s.after, tail: s.tail}
+	if len(s.txs) > 0 && s.run <= s.top && extra.Nonce > s.top {
+		// Behind a gap, after every pending transaction: only extra is charged, so that the transactions that
+		// wait for a gap cost one step each, not a walk over the window.
+		acct, err := spend(s.tail, extra)
+		if err != nil {
+			return pr, err
+		}
+		pr.tail = acct
+		return pr, nil
+	}
 	acct, inRun, hi := s.after, true, extra.Nonce
 	if len(s.txs) > 0 {
 		hi = max(hi, s.top)
@@ -72,6 +85,7 @@ func (s *senderTxs) project(extra *chain.Tx) (projection, error) {
 			pr.run, pr.after = n+1, acct
 		}
 	}
+	pr.tail = acct
 	return pr, nil
 }
 
@@ -92,7 +106,7 @@ func (s *senderTxs) insert(pt *poolTx, pr projection) {
 		s.top = pt.tx.Nonce
 	}
 	s.txs[pt.tx.Nonce] = pt
-	s.run, s.after = pr.run, pr.after
+	s.run, s.after, s.tail = pr.run, pr.after, pr.tail
 }
 
 // delete removes the transaction with nonce n; the run is recomputed before next use.

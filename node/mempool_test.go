@@ -372,3 +372,99 @@ func TestMempoolReadmitThenRevalidate(t *testing.T) {
 		t.Errorf("drop reason of nonce 1: %q, %v; want the balance", reason, ok)
 	}
 }
+
+// Gossip validates batches concurrently, so a batch can be admitted before the one ahead of it: the whole of
+// both must be kept. With a window smaller than a batch, the later batch lost its tail and every batch after it
+// fell beyond the window, so the node never again held the sender's transactions.
+func TestMempoolKeepsABatchThatOvertookTheOneAhead(t *testing.T) {
+	f := newPoolFixtureWith(t, 1<<20)
+	batch := func(first chain.Nonce) []chain.Tx {
+		out := make([]chain.Tx, chain.MaxTxBatch)
+		for i := range out {
+			out[i] = f.bpm(0, first+chain.Nonce(i))
+		}
+		return out
+	}
+	f.mustAdd(t, batch(chain.MaxTxBatch)...)
+	f.mustAdd(t, batch(3*chain.MaxTxBatch)...) // two ahead of it missing now
+	f.mustAdd(t, batch(0)...)
+	f.mustAdd(t, batch(2*chain.MaxTxBatch)...)
+	if got, want := f.pool.NextNonce(addrOf(f.keys[0]), f.st), chain.Nonce(4*chain.MaxTxBatch); got != want {
+		t.Errorf("next nonce after four batches in the order 1, 3, 0, 2: got %d, want %d", got, want)
+	}
+	if got := len(f.pool.Select(f.st, 5*chain.MaxTxBatch)); got != 4*chain.MaxTxBatch {
+		t.Errorf("selectable: %d, want %d", got, 4*chain.MaxTxBatch)
+	}
+}
+
+// Transactions that wait behind a gap are charged one step each, from the account after every pending one; that
+// account must be the one a walk over all of them in nonce order gives, and admission must refuse exactly what
+// the walk cannot pay for, whatever the order of arrival.
+func TestMempoolChargesWaitingTransactionsInOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for round := range 200 {
+		f := newPoolFixtureWith(t, 60)
+		from := addrOf(f.keys[0])
+		var txs []chain.Tx
+		for n := range chain.Nonce(40) {
+			kind, value := chain.TxBPM, uint64(70)
+			switch rng.IntN(6) {
+			case 0:
+				kind, value = chain.TxTransfer, uint64(rng.IntN(8))
+			case 1:
+				kind, value = chain.TxStake, uint64(rng.IntN(4))
+			case 2:
+				kind, value = chain.TxUnstake, uint64(rng.IntN(4))
+			}
+			txs = append(txs, f.tx(0, kind, n, value, 1))
+		}
+		rng.Shuffle(len(txs), func(i, j int) { txs[i], txs[j] = txs[j], txs[i] })
+		for _, tx := range txs {
+			err := f.pool.Add(tx, f.st)
+			_, walkErr := walkPending(f.pool.senders[from], f.st.Account(from), &tx)
+			if (err == nil) != (walkErr == nil) && !errors.Is(err, ErrBreaksLater) {
+				t.Fatalf("round %d, nonce %d: Add says %v, a walk over all pending says %v", round, tx.Nonce, err, walkErr)
+			}
+			s := f.pool.senders[from]
+			if s == nil {
+				continue
+			}
+			want, err := walkPending(s, f.st.Account(from), nil)
+			if err != nil {
+				t.Fatalf("round %d: the pending transactions do not apply in order: %v", round, err)
+			}
+			if s.tail != want {
+				t.Fatalf("round %d, after nonce %d: tail %+v, a walk gives %+v", round, tx.Nonce, s.tail, want)
+			}
+		}
+	}
+}
+
+// walkPending applies s's pending transactions, and extra, in nonce order from base; it returns the account after
+// the last of them.
+func walkPending(s *senderTxs, base chain.Account, extra *chain.Tx) (chain.Account, error) {
+	acct := base
+	hi := base.Nonce
+	if s != nil && len(s.txs) > 0 {
+		hi = s.top
+	}
+	if extra != nil {
+		hi = max(hi, extra.Nonce)
+	}
+	for n := base.Nonce; n <= hi; n++ {
+		var tx *chain.Tx
+		switch {
+		case extra != nil && extra.Nonce == n:
+			tx = extra
+		case s != nil && s.txs[n] != nil:
+			tx = &s.txs[n].tx
+		default:
+			continue
+		}
+		var err error
+		if acct, err = spend(acct, tx); err != nil {
+			return acct, err
+		}
+	}
+	return acct, nil
+}
