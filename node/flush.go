@@ -64,8 +64,8 @@ func (m *metrics) addFlush() *flushMetrics {
 	return f
 }
 
-// scheduleFlush runs after every event of the loop: it flushes at once when flushBlocks are queued, and otherwise
-// arms timer to flush flushAfter after the first block was queued. Called on the event loop.
+// scheduleFlush runs after every event of the loop: it starts a background flush when flushBlocks are queued, and
+// otherwise arms timer to start one flushAfter after the first block was queued. Called on the event loop.
 func (n *Node) scheduleFlush(timer *time.Timer) {
 	u := n.tree.Unflushed()
 	n.flushMetrics.unflushed.Set(float64(u))

@@ -36,6 +36,7 @@ func tputFigure(w io.Writer, rates []int, runs int, d, slot time.Duration) error
 	fmt.Fprintln(w, "| offered | run | accepted by the nodes | committed on all 4 nodes (sustained) | p50 submit → commit | p99 submit → commit | blocks in the load | most records in a block | left in a mempool after the drain |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	best, bestP99, complete := 0.0, time.Duration(0), true
+	metAt := 0 // the highest offered load whose median met the goal
 	for _, rate := range rates {
 		allCommitted := true
 		var sustained, p50, p99 []float64
@@ -59,13 +60,21 @@ func tputFigure(w io.Writer, rates []int, runs int, d, slot time.Duration) error
 		if med > best {
 			best, bestP99 = med, medP99
 		}
+		if med >= 5000 && medP99 <= 3*time.Second && allCommitted {
+			metAt = rate
+		}
 		complete = complete && allCommitted
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Slots of %s; a block holds at most %d records (chain.MaxBlockTxs), so the chain cannot commit more than %.0f records/s.\n\n",
 		slot, chain.MaxBlockTxs, float64(chain.MaxBlockTxs)/slot.Seconds())
+	if metAt > 0 {
+		fmt.Fprintf(w, "Goal: ≥ 5,000 records/s committed on all nodes, sustained for 60 s, p99 submit → commit ≤ 3 s, nothing left in a mempool and every accepted record committed — %s at %d records/s offered, the highest load whose median run met all of it (best median sustained over all loads: %.0f records/s, its p99 %s; every run of every load left nothing and committed every accepted record: %v).\n",
+			verdict(true), metAt, best, ms(bestP99), complete)
+		return nil
+	}
 	fmt.Fprintf(w, "Goal: ≥ 5,000 records/s committed on all nodes, sustained for 60 s, p99 submit → commit ≤ 3 s, nothing left in a mempool and every accepted record committed — %s (best median sustained: %.0f records/s, its p99 %s; every run left nothing and committed every accepted record: %v).\n",
-		verdict(best >= 5000 && bestP99 <= 3*time.Second && complete), best, ms(bestP99), complete)
+		verdict(false), best, ms(bestP99), complete)
 	return nil
 }
 
