@@ -172,8 +172,8 @@ func (n *Node) propose(s chain.Slot) error {
 	n.metrics.slotsWon.Inc()
 	n.log.Info("proposed block", zap.Uint64("slot", uint64(s)), zap.Uint64("height", uint64(b.Header.Height)),
 		zap.Int("txs", len(b.Txs)), zap.Stringer("hash", b.Hash()))
-	n.publish(n.blockTopic, b.Encode())
 	n.observe(b, true)
+	n.publish(n.blockTopic, b.Encode())
 	n.applyChange(change)
 	n.startFlush("own block")
 	return nil
