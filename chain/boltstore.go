@@ -49,12 +49,7 @@ func OpenBolt(path string) (*BoltStore, error) {
 				return err
 			}
 		}
-		for _, name := range [][]byte{bucketBlocks, bucketHeights, bucketTxs, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
+		return createBuckets(tx, bucketBlocks, bucketHeights, bucketTxs, bucketMeta)
 	})
 	if err != nil {
 		db.Close()
@@ -66,6 +61,16 @@ func OpenBolt(path string) (*BoltStore, error) {
 		return nil, err
 	}
 	return &BoltStore{db: db, idx: idx}, nil
+}
+
+// createBuckets creates the buckets that tx lacks of names.
+func createBuckets(tx *bolt.Tx, names ...[]byte) error {
+	for _, name := range names {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PutBlock stores b in one synced transaction.

@@ -89,14 +89,7 @@ func openIndexFile(path string) (*bolt.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open transaction index %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketIndexTxs, bucketIndexBlocks} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = db.Update(func(tx *bolt.Tx) error { return createBuckets(tx, bucketIndexTxs, bucketIndexBlocks) })
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open transaction index %s: %w: %w", path, ErrStoreFailed, err)

@@ -15,11 +15,11 @@ import (
 // valid block into memory (fork choice, head, states) at once, so that gossip forwards it without waiting for the
 // disk. The accepted blocks go to chain.db in one durable write when flushBlocks are queued or flushAfter after
 // the first of them was accepted: a chain.FlushJob that a goroutine of its own writes while the event loop goes
-// on (a write of 5,000-record blocks and its fsync took the loop for tens of milliseconds, and the slot's
-// proposal and every gossip admission waited behind it). Before the node signs anything, and when it stops, the
-// loop waits for that write and stores the rest itself (flush). A failed flush keeps the blocks queued and is retried every flushAfter; while it fails the node
-// signs nothing (no block, no vote), says so in its log, /api/status and metrics, and accepts further blocks only
-// up to chain.MaxUnflushed.
+// on (a write of 5,000-record blocks and its fsync took the loop for up to hundreds of milliseconds, and the
+// slot's proposal and every gossip admission waited behind it). Before the node signs anything, and when it
+// stops, the loop waits for that write and stores the rest itself (flush). A failed flush keeps the blocks queued
+// and is retried every flushAfter; while it fails the node signs nothing (no block, no vote), says so in its log,
+// /api/status and metrics, and accepts further blocks only up to chain.MaxUnflushed.
 
 const (
 	// flushBlocks is how many accepted blocks the event loop lets queue before it writes them.
@@ -41,7 +41,7 @@ type flushState struct {
 	failedAt time.Time // when the current run of failures was last logged
 	job      *chain.FlushJob
 	jobWhy   string
-	done     chan error // the job's result; buffered
+	done     chan error // the job's result; buffered, one per job
 }
 
 // flushMetrics are the write-behind's Prometheus series.
@@ -89,11 +89,8 @@ func (n *Node) startFlush(why string) {
 	if err != nil || job == nil {
 		return
 	}
-	if n.flushing.done == nil {
-		n.flushing.done = make(chan error, 1)
-	}
-	n.flushing.job, n.flushing.jobWhy = job, why
-	done, start := n.flushing.done, time.Now()
+	done, start := make(chan error, 1), time.Now()
+	n.flushing.job, n.flushing.jobWhy, n.flushing.done = job, why, done
 	go func() {
 		err := job.Write()
 		n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", job.Blocks()),
