@@ -43,7 +43,6 @@ func (n *Node) openFFG() error {
 // metrics follow the clock.
 func (n *Node) ffgSlot(s chain.Slot) {
 	n.ffg.votes.Prune(n.cfg.Genesis.EpochOf(s), n.punishable)
-	n.voteDuty(s)
 	n.republishVote(s)
 	n.showFinality()
 }

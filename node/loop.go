@@ -31,6 +31,8 @@ const (
 func (n *Node) loop(ctx context.Context) {
 	slotTimer := time.NewTimer(n.untilNextSlot())
 	defer slotTimer.Stop()
+	voteTimer := time.NewTimer(n.untilVoteTime())
+	defer voteTimer.Stop()
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
 	regossip := time.NewTicker(regossipEvery)
@@ -54,6 +56,9 @@ func (n *Node) loop(ctx context.Context) {
 		case <-slotTimer.C:
 			n.onSlot(n.currentSlot())
 			slotTimer.Reset(n.untilNextSlot())
+		case <-voteTimer.C:
+			n.voteDuty(n.currentSlot())
+			voteTimer.Reset(n.untilVoteTime())
 		case <-poll.C:
 			n.pollPeers()
 		case <-regossip.C:
@@ -104,6 +109,19 @@ func (n *Node) untilNextSlot() time.Duration {
 	g := n.cfg.Genesis
 	next := consensus.SlotStart(g.Time, time.Duration(g.SlotDuration), n.currentSlot()+1)
 	return max(next.Sub(n.cfg.Now()), time.Millisecond)
+}
+
+// untilVoteTime is the time until the middle of the current slot, or of the next one when that has passed: when
+// voteDuty runs (PROTOCOL.md §8a).
+func (n *Node) untilVoteTime() time.Duration {
+	g := n.cfg.Genesis
+	slot := time.Duration(g.SlotDuration)
+	s := n.currentSlot()
+	at := consensus.SlotStart(g.Time, slot, s).Add(slot / 2)
+	if !at.After(n.cfg.Now()) {
+		at = at.Add(slot)
+	}
+	return max(at.Sub(n.cfg.Now()), time.Millisecond)
 }
 
 // onSlot proposes a block when this node won slot s and is caught up.

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/binary"
 	"slices"
 
 	"go.uber.org/zap"
@@ -13,13 +14,22 @@ import (
 // that a late block of the epoch before can still arrive.
 func voteDelay(epochLength uint64) uint64 { return max(epochLength/4, 1) }
 
+// voteSlot is the slot of epoch e, counted from the epoch's first, from which validator addr's vote is due
+// (PROTOCOL.md §8a): validators are spread evenly over the epoch's first voteDelay slots by their address and the
+// epoch, so that a large validator set does not sign, send and check all its votes in the same moment.
+func voteSlot(addr chain.Address, e chain.Epoch, epochLength uint64) uint64 {
+	return (binary.BigEndian.Uint64(addr[:8]) + uint64(e)) % voteDelay(epochLength)
+}
+
 // voteRepublishEvery is how many slots pass between publications of this node's own vote while the head's branch
 // does not hold it (PROTOCOL.md §8a).
 const voteRepublishEvery = 4
 
 // voteDuty signs this node's checkpoint vote of slot s's epoch, once per epoch, when it is due (PROTOCOL.md §8a):
-// the node is caught up, doppelganger protection lets it sign, it is a validator of the epoch's table, and the
-// epoch's checkpoint is settled on its head's branch (a block of the epoch is there, or voteDelay slots passed).
+// the node is caught up, doppelganger protection lets it sign, it is a validator of the epoch's table, its
+// voteSlot has come, and the epoch's checkpoint is settled on its head's branch (a block of the epoch is there,
+// or voteDelay slots passed). The loop calls it half a slot into each slot, once the slot's block had time to
+// arrive, so that votes do not compete with the block for the network and the cores.
 // The vote passes the slashing protection record (PROTOCOL.md §11) before it is signed, then joins the pool and
 // is published.
 func (n *Node) voteDuty(s chain.Slot) {
@@ -28,7 +38,9 @@ func (n *Node) voteDuty(s chain.Slot) {
 	if e == 0 || e <= n.ffg.lastVoted || !n.synced || n.busySyncing() || n.doppelganger != "" || s < n.signFrom {
 		return
 	}
-	if g.EpochOf(n.tree.Head().Slot) < e && uint64(s)-uint64(e)*g.EpochLength < voteDelay(g.EpochLength) {
+	into := uint64(s) - uint64(e)*g.EpochLength
+	if into < voteSlot(n.self, e, g.EpochLength) ||
+		g.EpochOf(n.tree.Head().Slot) < e && into < voteDelay(g.EpochLength) {
 		return
 	}
 	v, ok := n.dueVote(e)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
@@ -182,7 +183,7 @@ func run() error {
 		if err != nil && !errors.Is(err, errWANViolations) {
 			return fmt.Errorf("figure %s: %w", fig, err)
 		}
-		log.Printf("figure %s took %s", fig, time.Since(start).Round(time.Second))
+		log.Printf("figure %s took %s; %d goroutines left", fig, time.Since(start).Round(time.Second), runtime.NumGoroutine())
 		fmt.Printf("<!-- BEGIN %s -->\n%s<!-- END %s -->\n", fig, buf.String(), fig)
 		if err != nil {
 			return err
