@@ -74,8 +74,10 @@ func newResourceManager() (network.ResourceManager, error) {
 const gossipQueueSize = 4096
 
 // newPubSub starts the gossipsub router: no router signatures and no author (messages carry
-// their own), content-addressed IDs, flood publishing, peer exchange and a scoring that punishes
-// invalid messages and the node's own penalties, with snapshots sent to scores (PROTOCOL.md §10).
+// their own), content-addressed IDs, flood publishing, and a scoring that punishes invalid
+// messages and the node's own penalties, with snapshots sent to scores (PROTOCOL.md §10).
+// Gossipsub's peer exchange on PRUNE is off: the host's own exchange finds peers up to
+// exchangeTarget, and PX connected nearly every node to every other once meshes pruned.
 func newPubSub(ctx context.Context, h host.Host, log *zap.Logger, pen *penalties, scores chan<- map[peer.ID]float64) (*pubsub.PubSub, error) {
 	ps, err := pubsub.NewGossipSub(ctx, h,
 		pubsub.WithLogger(libraryLogger(log, "pubsub")), // first: later options capture the logger
@@ -83,7 +85,7 @@ func newPubSub(ctx context.Context, h host.Host, log *zap.Logger, pen *penalties
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),
 		pubsub.WithFloodPublish(true),
-		pubsub.WithPeerExchange(true),
+		pubsub.WithPeerExchange(false),
 		pubsub.WithPeerScore(peerScoreParams(pen), peerScoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(scoreInspector(scores)), scoreInspectEvery),
 		pubsub.WithMaxMessageSize(1<<20),

@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"maps"
+	mrand "math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -188,5 +191,43 @@ func settled(n *atomic.Int32) {
 			return
 		}
 		last = now
+	}
+}
+
+// In a network past gossipsub's mesh bound (12), each node keeps about the peers it dialled by the exchange and
+// those that dialled it: gossipsub's own peer exchange on PRUNE is off (PROTOCOL.md §10). With it on, every
+// pruned node dialled up to 16 more and 48 hosts ended nearly fully connected (median 43 peers of 47).
+func TestPeersStayNearTheExchangeTarget(t *testing.T) {
+	const hosts = 48
+	rng := mrand.New(mrand.NewPCG(1, hosts))
+	var all []*Host
+	for i := range hosts {
+		boot := map[string]bool{}
+		if i > 0 {
+			boot[all[0].Addrs()[0]] = true
+			for range 2 {
+				boot[all[rng.IntN(i)].Addrs()[0]] = true
+			}
+		}
+		h := newHost(t, Config{Bootstrap: slices.Collect(maps.Keys(boot))})
+		if _, err := h.Join("blocks", nil); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, h)
+	}
+	counts := func() []int {
+		var c []int
+		for _, h := range all {
+			c = append(c, len(h.Peers()))
+		}
+		slices.Sort(c)
+		return c
+	}
+	waitFor(t, "every host to reach the exchange target", func() bool { return counts()[0] >= exchangeTarget })
+	time.Sleep(5 * time.Second) // several heartbeats of gossipsub, which prunes meshes past 12 peers
+	c := counts()
+	t.Logf("peers per host: min %d, median %d, max %d", c[0], c[hosts/2], c[hosts-1])
+	if median := c[hosts/2]; median > 2*exchangeTarget {
+		t.Fatalf("median host has %d peers of %d, want at most %d: something besides the exchange dials peers", median, hosts-1, 2*exchangeTarget)
 	}
 }

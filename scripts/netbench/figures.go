@@ -90,19 +90,19 @@ func converged(r runResult) bool { return r.err == nil && r.agreed && r.fill() >
 // scaleFigure is figure 7: the largest cluster that converges with 1 s slots, trying sizes in increasing order and
 // stopping after the first that does not.
 func scaleFigure(w io.Writer, rs *runs, nodes []int, slot time.Duration) {
-	fmt.Fprintf(w, "| nodes | slot | start-up of all nodes | filled | samples with a node split %d deep | agreed at end | converges |\n", depth)
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|:---:|:---:|")
+	fmt.Fprintf(w, "| nodes | slot | start-up of all nodes | filled | samples with a node split %d deep | agreed at end | peers of a node (median, max) | converges |\n", depth)
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|:---:|---:|:---:|")
 	best, failed := 0, false
 	for _, n := range nodes {
 		r := rs.get(runSpec{n, slot})
 		if r.err != nil {
-			fmt.Fprintf(w, "| %d | %s | | failed: %v | | | no |\n", n, slot, r.err)
+			fmt.Fprintf(w, "| %d | %s | | failed: %v | | | | no |\n", n, slot, r.err)
 			failed = true
 			break
 		}
 		ok := converged(r)
-		fmt.Fprintf(w, "| %d | %s | %.1f s | %s | %d of %d | %s | %s |\n", n, slot, r.startup.Seconds(), pct(r.fill()),
-			r.split, r.samples, yesNo(r.agreed), yesNo(ok))
+		fmt.Fprintf(w, "| %d | %s | %.1f s | %s | %d of %d | %s | %s | %s |\n", n, slot, r.startup.Seconds(), pct(r.fill()),
+			r.split, r.samples, yesNo(r.agreed), peerCounts(r.peers), yesNo(ok))
 		if !ok {
 			failed = true
 			break
@@ -116,6 +116,14 @@ func scaleFigure(w io.Writer, rs *runs, nodes []int, slot time.Duration) {
 		limit = fmt.Sprintf("every size tried converged, up to %d; larger ones were not tried", best)
 	}
 	fmt.Fprintf(w, "Goal: 64 nodes converge with 1 s slots — %s (%s).\n", verdict(best >= 64), limit)
+}
+
+// peerCounts shows the median and the largest of sorted peer counts.
+func peerCounts(sorted []int) string {
+	if len(sorted) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d, %d", sorted[len(sorted)/2], sorted[len(sorted)-1])
 }
 
 func yesNo(b bool) string {

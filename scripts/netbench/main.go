@@ -80,7 +80,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&fillNodes, "fill-nodes", "4,16", "cluster sizes of the slot-fill figure")
 	flag.StringVar(&fillSlots, "fill-slots", "1s,500ms,250ms,200ms", "slot durations of the slot-fill figure")
 	flag.StringVar(&propNodes, "prop-nodes", "4,16,64", "cluster sizes of the propagation figure (1 s slots)")
-	flag.StringVar(&scaleNodes, "scale-nodes", "16,64,128,192", "cluster sizes tried, in order, by the scale figure (1 s slots)")
+	flag.StringVar(&scaleNodes, "scale-nodes", "16,64,128,192,256", "cluster sizes tried, in order, by the scale figure (1 s slots)")
 	flag.IntVar(&o.minSlots, "window-slots", 30, "a cluster run measures at least this many slots")
 	flag.DurationVar(&o.minTime, "window-time", 15*time.Second, "and at least this long")
 	flag.StringVar(&tputRates, "tput-rates", "5000,5500", "offered loads of the throughput figure, records/s (at exactly 5,000 offered, the sustained rate can only land on either side of the goal)")

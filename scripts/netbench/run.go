@@ -33,6 +33,7 @@ type runResult struct {
 	split       int           // samples where at least one node disagreed on the block k deep
 	maxSplit    int           // most nodes disagreeing in one sample
 	agreed      bool          // every node had the same block at the window's last height at the end
+	peers       []int         // each node's connected peers at the end, in increasing order
 	delays      []time.Duration
 	pairs       int // (block, other node) pairs that could have been imported
 	err         error
@@ -176,6 +177,12 @@ func (r *runResult) finish(ctx context.Context, c *cluster) error {
 		return fmt.Errorf("no block in slots %d..%d", r.first, r.last)
 	}
 	r.agreed = true
+	for i := range c.nodes {
+		if st, err := c.nodes[i].Status(ctx); err == nil {
+			r.peers = append(r.peers, st.Peers)
+		}
+	}
+	slices.Sort(r.peers)
 	for i := range c.nodes {
 		b, err := c.nodes[i].Block(ctx, lastHeight)
 		if err != nil || b.Hash != lastHash {
