@@ -146,7 +146,7 @@ func (t *Tree) validate(parent *node, b *Block, maxSlot Slot) (*State, *Finality
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: slot %d has no leader", ErrWrongProposer, slot)
 	}
-	post, err := validateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot, t.verifyTxs)
+	post, err := validateBlock(t.chainID, parent.tip(), ps, b, leader, maxSlot, sigChecks{txs: t.verifyTxs, vote: t.verifyVote})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,6 +171,14 @@ func (t *Tree) verifyTx(tx *Tx) error {
 		return t.cfg.Sigs.Verify(tx)
 	}
 	return tx.Verify(t.chainID)
+}
+
+// verifyVote checks a vote's signature, through the signature cache when there is one.
+func (t *Tree) verifyVote(v *Vote) error {
+	if t.cfg.Sigs != nil {
+		return t.cfg.Sigs.VerifyVote(v)
+	}
+	return v.Verify(t.chainID)
 }
 
 // change computes how moving the head from the current head to n changes the canonical chain, by

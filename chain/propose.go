@@ -126,7 +126,7 @@ func (t *Tree) pickVotes(parent *node, ps *State, slot Slot, votes []Vote) []Vot
 			break
 		}
 		v := votes[i]
-		if v.ValidateBasic() != nil || v.Verify(t.chainID) != nil {
+		if v.ValidateBasic() != nil || t.verifyVote(&v) != nil {
 			continue
 		}
 		next, err := fin.Next(epoch, parent.hash, ps, []Vote{v}, t.cfg.Finality)

@@ -1,12 +1,16 @@
 package chain
 
-import "sync"
+import (
+	"crypto/sha256"
+	"sync"
+)
 
-// SigCache remembers the transactions whose signatures verified on one chain, so that a transaction checked when
-// it entered the mempool is not checked again when the proposer picks it and when every node validates its block.
+// SigCache remembers the transactions and votes whose signatures verified on one chain, so that a transaction
+// checked when it entered the mempool is not checked again when the proposer picks it and when every node
+// validates its block, and a vote checked when it was gossiped is not checked again in the block that holds it.
 // The rule of PROTOCOL.md §7.5 is unchanged: a remembered ID stands for a signature that did verify. A
-// transaction's ID hashes its whole encoding, signature included, so the ID vouches for exactly the bytes that were
-// verified, and the cache is bound to one chain ID because signatures are.
+// transaction's ID hashes its whole encoding, signature included, and so does a vote's key (voteKey), so an entry
+// vouches for exactly the bytes that were verified, and the cache is bound to one chain ID because signatures are.
 //
 // It holds at most its capacity, forgetting the oldest first; a forgotten transaction is simply verified again.
 // Gossip validators and the event loop share it, so it is safe for concurrent use.
@@ -39,6 +43,29 @@ func (c *SigCache) Verify(tx *Tx) error {
 	}
 	c.add(id)
 	return nil
+}
+
+// VerifyVote checks v's signature on the cache's chain (PROTOCOL.md §8a) unless the same vote, signature
+// included, verified before, and remembers it when it verifies. It returns ErrBadSignature as Vote.Verify does.
+func (c *SigCache) VerifyVote(v *Vote) error {
+	key := voteKey(v)
+	if c.has(key) {
+		return nil
+	}
+	if err := v.Verify(c.chainID); err != nil {
+		return err
+	}
+	c.add(key)
+	return nil
+}
+
+// voteKey is the cache's key of a vote: SHA-256 of a domain tag and the vote's 176-byte encoding, so that it can
+// never equal a transaction ID (the hash of an encoding without the tag).
+func voteKey(v *Vote) Hash {
+	h := sha256.New()
+	h.Write([]byte("posnode/sigcache/vote"))
+	h.Write(v.Encode())
+	return Hash(h.Sum(nil))
 }
 
 func (c *SigCache) has(id Hash) bool {

@@ -94,3 +94,55 @@ func TestTreeRefusesSigCacheOfAnotherChain(t *testing.T) {
 		t.Errorf("got %v, want errTreeConfig", err)
 	}
 }
+
+func TestSigCacheVerifyVote(t *testing.T) {
+	chainID := testGenesis().Hash()
+	c := NewSigCache(chainID, 10)
+	good := sampleVote(chainID, 1, 0, 1)
+	for i := range 2 {
+		if err := c.VerifyVote(&good); err != nil {
+			t.Fatalf("call %d: got %v for a good signature, want nil", i, err)
+		}
+	}
+	if !c.has(voteKey(&good)) {
+		t.Error("got a verified vote not remembered, want it remembered")
+	}
+	bad := good
+	bad.Sig[0] ^= 1
+	other := sampleVote(Hash{1}, 1, 0, 1) // signed for another chain
+	for _, v := range []Vote{bad, bad, other} {
+		if err := c.VerifyVote(&v); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("got %v, want ErrBadSignature", err)
+		}
+		if c.has(voteKey(&v)) {
+			t.Errorf("got vote of %s remembered after a failed check, want it forgotten", v.Validator.Short())
+		}
+	}
+	tx := signedTx(chainID, 0, TxBPM, 0, Address{}, 70, 1)
+	if voteKey(&good) == tx.ID() || voteKey(&good) == HashBytes(good.Encode()) {
+		t.Error("a vote's key equals a plain hash of an encoding; want it tagged apart from transaction IDs")
+	}
+}
+
+// A tree with a signature cache does not check again a vote the cache has seen verify (a gossiped vote, then the
+// block that holds it), and checks every other one; as above, the test plants the key of a badly signed vote.
+func TestTreeUsesSigCacheForVotes(t *testing.T) {
+	g := richGenesis()
+	sigs := NewSigCache(g.Hash(), 10)
+	tr, err := OpenTree(TreeConfig{Genesis: g, Store: NewMemStore(), Elect: treeElect, Better: treeBetter, Finality: testFinality, Sigs: sigs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := Slot(1); s <= 12; s++ {
+		grow(t, tr, tr.Head().Hash, s, nil)
+	}
+	bad := vote(t, tr, 0, Checkpoint{Epoch: 0, Hash: tr.ChainID()}, 1)
+	bad.Sig[0] ^= 1
+	if _, err := growVotes(t, tr, 13, bad); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("with the vote not in the cache: got %v, want ErrBadSignature", err)
+	}
+	sigs.add(voteKey(&bad))
+	if _, err := growVotes(t, tr, 14, bad); err != nil {
+		t.Fatalf("with the vote in the cache: got %v, want it inserted unchecked", err)
+	}
+}

@@ -21,8 +21,9 @@ type TreeConfig struct {
 	Elect    Elector
 	Better   Chooser
 	Finality FinalityRules // consensus.FFGRules()
-	// Sigs, if set, spares the signature checks of transactions it has seen verify (the node's mempool
-	// fills it); it must be a cache of this genesis's chain. Without it every signature is checked.
+	// Sigs, if set, spares the signature checks of transactions and votes it has seen verify (the node's
+	// mempool and vote gossip fill it); it must be a cache of this genesis's chain. Without it every signature
+	// is checked.
 	Sigs *SigCache
 	// WriteBehind lets Insert and InsertBatch accept a valid block into the tree (fork choice, head, states)
 	// before it is stored: accepted blocks queue in memory, readers find them there, and Flush writes the queue

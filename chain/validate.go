@@ -18,12 +18,21 @@ import (
 // Transaction signatures are checked here rather than in ApplyTx so that replaying blocks from the
 // local store can skip them.
 func ValidateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leader Address, maxSlot Slot) (*State, error) {
-	return validateBlock(chainID, parent, parentState, b, leader, maxSlot, func(txs []Tx) error { return VerifyTxs(chainID, txs) })
+	return validateBlock(chainID, parent, parentState, b, leader, maxSlot, sigChecks{
+		txs:  func(txs []Tx) error { return VerifyTxs(chainID, txs) },
+		vote: func(v *Vote) error { return v.Verify(chainID) },
+	})
 }
 
-// validateBlock is ValidateBlock with the transaction signature check supplied, so that a Tree can pass one that
-// remembers signatures already verified (SigCache.VerifyAll); both check in ZIP-215 batches.
-func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leader Address, maxSlot Slot, verifyTxs func([]Tx) error) (*State, error) {
+// sigChecks are the signature checks of validateBlock, so that a Tree can pass ones that remember signatures
+// already verified (SigCache.VerifyAll, SigCache.VerifyVote); transactions are checked in ZIP-215 batches either way.
+type sigChecks struct {
+	txs  func([]Tx) error
+	vote func(*Vote) error
+}
+
+// validateBlock is ValidateBlock with the signature checks supplied.
+func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leader Address, maxSlot Slot, sigs sigChecks) (*State, error) {
 	if parentState == nil {
 		return nil, errors.New("validate block: nil parent state")
 	}
@@ -39,11 +48,11 @@ func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leade
 	if err := b.ValidateBasic(); err != nil {
 		return nil, err
 	}
-	if err := verifyTxs(b.Txs); err != nil {
+	if err := sigs.txs(b.Txs); err != nil {
 		return nil, err
 	}
 	for i := range b.Votes {
-		if err := b.Votes[i].Verify(chainID); err != nil {
+		if err := sigs.vote(&b.Votes[i]); err != nil {
 			return nil, fmt.Errorf("vote %d: %w", i, err)
 		}
 	}

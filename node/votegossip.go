@@ -46,7 +46,7 @@ func (n *Node) validateVoteMsg(ctx context.Context, from string, data []byte) p2
 		err = v.ValidateBasic()
 	}
 	if err == nil {
-		err = v.Verify(n.chainID)
+		err = n.sigs.VerifyVote(&v)
 	}
 	if err != nil {
 		n.log.Info("rejected gossiped vote", zap.String("peer", from), zap.Error(err))
