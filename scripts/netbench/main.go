@@ -70,7 +70,7 @@ type options struct {
 func parseFlags() (options, error) {
 	var o options
 	var fillNodes, fillSlots, propNodes, scaleNodes, tputRates, resRates, finNodes string
-	flag.StringVar(&o.figures, "figures", "machine,fill,prop,scale,tput,sync,res",
+	flag.StringVar(&o.figures, "figures", "machine,tput,fill,prop,scale,sync,res",
 		"comma-separated figures: machine, lottery, insert, vrf, fill, prop, scale, tput, sync, res, fin, wan (as root)")
 	flag.StringVar(&o.benchInput, "bench-input", "", "`go test -bench` output to summarise (figures lottery, insert, vrf and fin)")
 	flag.StringVar(&finNodes, "fin-nodes", "4,16", "cluster sizes of the finality figure")
