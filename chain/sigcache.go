@@ -34,25 +34,21 @@ func (c *SigCache) ChainID() Hash { return c.chainID }
 // Verify checks tx's signature on the cache's chain (PROTOCOL.md §3) unless the same transaction verified before,
 // and remembers it when it verifies.
 func (c *SigCache) Verify(tx *Tx) error {
-	id := tx.ID()
-	if c.has(id) {
-		return nil
-	}
-	if err := tx.Verify(c.chainID); err != nil {
-		return err
-	}
-	c.add(id)
-	return nil
+	return c.verifyOnce(tx.ID(), func() error { return tx.Verify(c.chainID) })
 }
 
 // VerifyVote checks v's signature on the cache's chain (PROTOCOL.md §8a) unless the same vote, signature
 // included, verified before, and remembers it when it verifies. It returns ErrBadSignature as Vote.Verify does.
 func (c *SigCache) VerifyVote(v *Vote) error {
-	key := voteKey(v)
+	return c.verifyOnce(voteKey(v), func() error { return v.Verify(c.chainID) })
+}
+
+// verifyOnce runs check unless key is remembered, and remembers key when check passes.
+func (c *SigCache) verifyOnce(key Hash, check func() error) error {
 	if c.has(key) {
 		return nil
 	}
-	if err := v.Verify(c.chainID); err != nil {
+	if err := check(); err != nil {
 		return err
 	}
 	c.add(key)
