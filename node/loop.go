@@ -114,14 +114,12 @@ func (n *Node) untilNextSlot() time.Duration {
 // untilVoteTime is the time until the middle of the current slot, or of the next one when that has passed: when
 // voteDuty runs (PROTOCOL.md §8a).
 func (n *Node) untilVoteTime() time.Duration {
-	g := n.cfg.Genesis
-	slot := time.Duration(g.SlotDuration)
-	s := n.currentSlot()
-	at := consensus.SlotStart(g.Time, slot, s).Add(slot / 2)
-	if !at.After(n.cfg.Now()) {
-		at = at.Add(slot)
+	half := time.Duration(n.cfg.Genesis.SlotDuration) / 2
+	d := n.untilNextSlot()
+	if d > half {
+		return d - half
 	}
-	return max(at.Sub(n.cfg.Now()), time.Millisecond)
+	return d + half
 }
 
 // onSlot proposes a block when this node won slot s and is caught up.
