@@ -191,6 +191,84 @@ func (db *DB) LatestBlock(addr chain.Address) (chain.Slot, bool) {
 	return s.slot, true
 }
 
+// Origin is what the record says of a block or vote signed with one of its keys that reached the node from
+// elsewhere (a peer, sync): whether this record's key signed it here (PROTOCOL.md §10, §11).
+type Origin int
+
+const (
+	// Signed: the record holds it (its slot or target, with its root, or with the root unknown): it is the
+	// key's own, signed here before, whatever became of the copy in chain.db.
+	Signed Origin = iota
+	// NotSigned: the record shows it was not signed here: a slot or target above everything recorded, or one
+	// the record holds with another root (or, for a vote, another source). Another process holds the key.
+	NotSigned
+	// Unexplained: at or below what is recorded, but older than the history the record keeps (an import, a
+	// compaction, a record moved from an older chain.db): the record cannot tell.
+	Unexplained
+)
+
+// String names the origin for logs.
+func (o Origin) String() string {
+	switch o {
+	case Signed:
+		return "signed here"
+	case NotSigned:
+		return "not signed here"
+	}
+	return "unexplained"
+}
+
+// BlockOrigin says whether addr's block of signing root root at slot is one this record's key signed: Signed
+// if the record holds slot with root (or with its root unknown), NotSigned if slot is above the latest
+// recorded or the record holds slot with another root, Unexplained if slot is at or below the latest and older
+// than the kept history of keepBlocks blocks. A block signed by this node is recorded before it leaves it, so
+// nothing signed here is ever NotSigned.
+func (db *DB) BlockOrigin(addr chain.Address, slot chain.Slot, root chain.Hash) Origin {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	s, ok := db.signers[addr]
+	if !ok {
+		return NotSigned
+	}
+	return s.blockOrigin(slot, root)
+}
+
+// VoteOrigin says whether addr's checkpoint vote source→target of signing root root is one this record's key
+// signed: Signed if a kept vote has its target and source with its root (or with the root unknown), NotSigned if
+// target is above the highest recorded target or a kept vote has the target with another source or root,
+// Unexplained otherwise (a target at or below the watermark whose vote is no longer kept).
+func (db *DB) VoteOrigin(addr chain.Address, sourceEpoch, targetEpoch chain.Epoch, root chain.Hash) Origin {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	s, ok := db.signers[addr]
+	if !ok {
+		return NotSigned
+	}
+	return s.voteOrigin(vote{sourceEpoch, targetEpoch, root})
+}
+
+// LatestVote returns the highest source and target epochs addr ever voted with, and false if it never voted.
+func (db *DB) LatestVote(addr chain.Address) (source, target chain.Epoch, ok bool) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	s, found := db.signers[addr]
+	if !found || !s.hasVotes {
+		return 0, 0, false
+	}
+	return s.maxSource, s.maxTarget, true
+}
+
+// Err returns why the DB refuses every signature (ErrClosed, wrapped with the failed write's cause), or nil
+// while it is open and writable.
+func (db *DB) Err() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.f == nil {
+		return db.err
+	}
+	return nil
+}
+
 func (db *DB) signer(addr chain.Address) *signer {
 	s, ok := db.signers[addr]
 	if !ok {
@@ -224,7 +302,7 @@ func (db *DB) append(recs []record) error {
 func (db *DB) live() int {
 	n := 0
 	for _, s := range db.signers {
-		n += len(s.votes) + 2
+		n += len(s.votes) + len(s.blocks) + 1
 	}
 	return n
 }

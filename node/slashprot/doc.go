@@ -5,8 +5,9 @@
 //
 // # Rules
 //
-// Per key, the record keeps the latest block signed and the checkpoint votes signed, and refuses (EIP-3076's
-// "minimal" strategy, with double and surround votes also named against every vote it keeps):
+// Per key, the record keeps the latest 1,024 blocks signed (slot and root) and the checkpoint votes signed, and
+// refuses (EIP-3076's "minimal" strategy, with double and surround votes also named against every vote it
+// keeps):
 //
 //   - a block for a slot at or below the latest signed slot, unless it is the very block signed at that slot
 //     (same signing root): ErrDoubleBlock for the same slot, ErrBlockBelowWatermark below it;
@@ -19,6 +20,12 @@
 // A zero signing root means "unknown" (a record migrated or imported without one): it never matches, so
 // nothing is re-signed at that slot or target. The watermark rules alone make every slashable pair
 // impossible; the pairwise checks name the offence in the error.
+//
+// The kept blocks and votes also tell the node's own past from another process's (BlockOrigin, VoteOrigin):
+// a block or vote of the key that comes back from peers — after chain.db was moved aside, or a crash lost
+// unflushed blocks — is Signed when the record holds it with its root, NotSigned when it lies above
+// everything recorded or the record holds its slot or target with another root, and Unexplained when it is
+// older than the kept history (PROTOCOL.md §10).
 //
 // # The file
 //
@@ -40,7 +47,7 @@
 // hand and to fuzz (FuzzParseLog); it lives apart from chain.db so that deleting or resyncing the chain keeps
 // it.
 //
-// The log is compacted when it holds many more records than the live state (the latest block, the kept
+// The log is compacted when it holds many more records than the live state (the kept blocks, the kept
 // votes and a watermark per key): the live state is written to a temporary file, synced, renamed over the log
 // and the directory synced, so a crash leaves either the old log or the new one, which protect the same.
 // The directory is also synced when the log is created; an append changes only the file, whose fsync makes

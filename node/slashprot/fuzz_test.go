@@ -107,7 +107,7 @@ func FuzzDecodeInterchange(f *testing.F) {
 				}
 				again.apply(r)
 			}
-			if again.hasBlock != s.hasBlock || again.slot != s.slot || again.blockRoot != s.blockRoot ||
+			if again.hasBlock != s.hasBlock || again.slot != s.slot || again.blockRoot != s.blockRoot || !slices.Equal(again.blocks, s.blocks) ||
 				again.maxSource != s.maxSource || again.maxTarget != s.maxTarget || !slices.Equal(again.votes, s.votes) {
 				t.Fatalf("records of a staged key rebuild another state")
 			}
@@ -120,6 +120,10 @@ func checkSigner(t *testing.T, s *signer) {
 	t.Helper()
 	if len(s.votes) > keepVotes || !slices.IsSortedFunc(s.votes, cmpVote) {
 		t.Fatalf("kept votes unsorted or over the bound: %d", len(s.votes))
+	}
+	if len(s.blocks) > keepBlocks || !slices.IsSortedFunc(s.blocks, func(a, b block) int { return cmpUint(a.slot, b.slot) }) ||
+		s.hasBlock != (len(s.blocks) > 0) || s.hasBlock && s.blocks[len(s.blocks)-1] != (block{s.slot, s.blockRoot}) {
+		t.Fatalf("kept blocks unsorted, over the bound or not ending with the latest: %d", len(s.blocks))
 	}
 	if s.maxSource > s.maxTarget {
 		t.Fatalf("watermark source %d after target %d", s.maxSource, s.maxTarget)

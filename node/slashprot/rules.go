@@ -12,6 +12,17 @@ import (
 // slashable against none of them.
 const keepVotes = 1024
 
+// keepBlocks is how many blocks per key the record keeps, latest slots first, so that a block of the key from a
+// peer can be recognised as one this key signed (Origin). Older blocks are covered by the latest slot: no rule
+// needs them.
+const keepBlocks = 1024
+
+// block is a signed block as the record sees it.
+type block struct {
+	slot chain.Slot
+	root chain.Hash // zero: unknown, or two roots were recorded for the slot
+}
+
 // vote is a signed checkpoint vote as the record sees it.
 type vote struct {
 	source, target chain.Epoch
@@ -23,6 +34,7 @@ type signer struct {
 	hasBlock  bool
 	slot      chain.Slot // the latest slot signed
 	blockRoot chain.Hash // the root signed at slot; zero when unknown or when two roots were recorded
+	blocks    []block    // sorted by slot, at most keepBlocks, the latest among them
 
 	hasVotes             bool
 	maxSource, maxTarget chain.Epoch // over every vote ever recorded, kept or not
@@ -43,7 +55,8 @@ func (s *signer) checkBlock(slot chain.Slot, root chain.Hash) (bool, error) {
 	return false, nil
 }
 
-// addBlock merges a block record: the latest slot wins; two roots for it leave the root unknown.
+// addBlock merges a block record: the latest slot wins; two roots for a slot leave its root unknown. The block
+// joins the kept ones unless it is older than all of a full history.
 func (s *signer) addBlock(slot chain.Slot, root chain.Hash) {
 	switch {
 	case !s.hasBlock || slot > s.slot:
@@ -51,6 +64,56 @@ func (s *signer) addBlock(slot chain.Slot, root chain.Hash) {
 	case slot == s.slot && root != s.blockRoot:
 		s.blockRoot = chain.Hash{}
 	}
+	i, found := slices.BinarySearchFunc(s.blocks, slot, func(b block, t chain.Slot) int { return cmpUint(b.slot, t) })
+	switch {
+	case found:
+		if s.blocks[i].root != root {
+			s.blocks[i].root = chain.Hash{}
+		}
+		return
+	case i == 0 && len(s.blocks) >= keepBlocks:
+		return
+	}
+	s.blocks = slices.Insert(s.blocks, i, block{slot, root})
+	if len(s.blocks) > keepBlocks {
+		s.blocks = slices.Delete(s.blocks, 0, len(s.blocks)-keepBlocks)
+	}
+}
+
+// blockOrigin says whether the record explains a block of root at slot (DB.BlockOrigin).
+func (s *signer) blockOrigin(slot chain.Slot, root chain.Hash) Origin {
+	if !s.hasBlock || slot > s.slot {
+		return NotSigned
+	}
+	i, found := slices.BinarySearchFunc(s.blocks, slot, func(b block, t chain.Slot) int { return cmpUint(b.slot, t) })
+	switch {
+	case !found:
+		return Unexplained
+	case s.blocks[i].root.IsZero() || s.blocks[i].root == root:
+		return Signed
+	}
+	return NotSigned
+}
+
+// voteOrigin says whether the record explains the vote v (DB.VoteOrigin).
+func (s *signer) voteOrigin(v vote) Origin {
+	if !s.hasVotes || v.target > s.maxTarget {
+		return NotSigned
+	}
+	kept := false
+	for _, r := range s.votes {
+		if r.target != v.target {
+			continue
+		}
+		if r.source == v.source && (r.root.IsZero() || r.root == v.root) {
+			return Signed
+		}
+		kept = true
+	}
+	if kept {
+		return NotSigned
+	}
+	return Unexplained
 }
 
 // checkVote applies the vote rules of PROTOCOL.md §11: it returns whether v is new (to be recorded), nil for
@@ -148,8 +211,8 @@ func (s *signer) apply(r record) {
 // records returns the records that rebuild s: what compaction writes.
 func (s *signer) records(addr chain.Address) []record {
 	var out []record
-	if s.hasBlock {
-		out = append(out, blockRecord(addr, s.slot, s.blockRoot))
+	for _, b := range s.blocks {
+		out = append(out, blockRecord(addr, b.slot, b.root))
 	}
 	if s.hasVotes {
 		out = append(out, watermarkRecord(addr, s.maxSource, s.maxTarget))
