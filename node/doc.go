@@ -13,4 +13,7 @@
 // Peers are not trusted: sync checks every answer against its request and charges the peer for lies and stalls
 // (syncjudge.go), the mempool admits only what can apply (mempool*.go), and a validator stops signing when it
 // sees its key used by another process (doppelganger.go). internal/adversary plays these attacks in the tests.
+//
+// Every reason a validator will not sign goes through one gate (node/signgate, wired in signing.go), which the
+// proposer and the voter consult and status, the prompt, the metrics and the log read.
 package node

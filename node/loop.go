@@ -11,6 +11,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/signgate"
 )
 
 const (
@@ -132,17 +133,13 @@ func (n *Node) onSlot(s chain.Slot) {
 		n.log.Info("no peers; proposing on the local chain")
 		n.synced = true
 	}
+	n.refreshSigning()
 	n.ffgSlot(s)
 	leader, ok := n.tree.Leader(s)
 	if !ok || leader != n.self {
 		return
 	}
-	if !n.synced || n.busySyncing() || s <= n.lastSigned {
-		n.metrics.slotsMissed.Inc()
-		n.log.Info("slot won but not proposing", zap.Uint64("slot", uint64(s)), zap.Bool("synced", n.synced && !n.syncing))
-		return
-	}
-	if !n.mayPropose(s) {
+	if !n.maySign(signgate.Block, s) || s <= n.lastSigned {
 		n.metrics.slotsMissed.Inc()
 		return
 	}
@@ -174,6 +171,7 @@ func (n *Node) propose(s chain.Slot) error {
 		return err
 	}
 	if err := n.guard.CheckAndRecordBlock(n.self, s, b.Hash()); err != nil {
+		n.noteRefusal(signgate.Block, s, err)
 		return fmt.Errorf("slashing protection: %w", err)
 	}
 	n.lastSigned = s

@@ -18,6 +18,7 @@ import (
 	"github.com/posnode/posnode/consensus"
 	"github.com/posnode/posnode/node/httpapi"
 	"github.com/posnode/posnode/node/prompt"
+	"github.com/posnode/posnode/node/signgate"
 	"github.com/posnode/posnode/node/slashprot"
 	"github.com/posnode/posnode/node/view"
 	"github.com/posnode/posnode/p2p"
@@ -109,11 +110,13 @@ type loopState struct {
 	orphans    orphanLog           // blocks off the canonical chain, for the explorer's slot grid
 	told       [2]chain.Checkpoint // the justified and finalized checkpoints last sent to GET /api/events
 	// Doppelganger protection (doppelganger.go).
-	watchFrom    chain.Slot // blocks of this key from this slot on that the store lacks are another process's
-	signFrom     chain.Slot // first slot the node may sign
-	doppelganger string     // what showed another process signing with this key; "" while none did
-	ffg          ffgState   // votes, evidence and the voting duty
-	flushing     flushState // the write-behind of accepted blocks (flush.go)
+	watchFrom    chain.Slot     // blocks of this key from this slot on that the store lacks are another process's
+	signFrom     chain.Slot     // first slot the node may sign
+	doppelganger string         // what showed another process signing with this key; "" while none did
+	gate         *signgate.Gate // every reason the node will not sign now (signing.go)
+	refused      refusal        // the slashing protection record's latest refusal
+	ffg          ffgState       // votes, evidence and the voting duty
+	flushing     flushState     // the write-behind of accepted blocks (flush.go)
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the
@@ -186,6 +189,7 @@ func New(cfg Config) (*Node, error) {
 		n.events = make(chan string, 256)
 	}
 	n.tree, n.pool, n.held = tree, newMempool(cfg.Genesis.TxFee, cfg.Now), held{}
+	n.gate = signgate.New(n.log, n.metrics.reg, func(msg string) { n.announce("%s", msg) })
 	n.publishHead()
 	n.ffgMetrics = n.metrics.addFinality()
 	n.flushMetrics = n.metrics.addFlush()

@@ -85,16 +85,16 @@ func TestKilledValidatorNeverSignsTwice(t *testing.T) {
 		if shift > 0 && c.gen.EpochOf(r.ready) <= highVote {
 			voteOverlaps++
 		}
-		skipped, refused = skipped+r.slotsSkipped, refused+r.votesRefused
+		skipped, refused = skipped+r.recordHolds, refused+r.votesRefused
 		last = r
 		t.Logf("round %d: chain.db deleted %t, clock back %v, ready at slot %d (highest signed slot %d, target epoch %d), "+
 			"killed %v after the %s bound (%d blocks / %d votes): proposed slots %v, voted %v; chain.db holds %d own blocks, %d own votes; "+
-			"%d won slots skipped as signed, %d votes refused",
+			"held back by the record %d times, %d votes refused",
 			round, dropped, shift, r.ready, highBlock, highVote, kill.jitter, r.killedAfter, len(r.blocks), len(r.votes),
-			slotsOf(r.blocks), spansOf(r.votes), len(blocks), len(votes), r.slotsSkipped, r.votesRefused)
+			slotsOf(r.blocks), spansOf(r.votes), len(blocks), len(votes), r.recordHolds, r.votesRefused)
 	}
 	t.Logf("checked %d blocks (%d slots) and %d votes (%d distinct) over %d rounds; clock set back into signed slots "+
-		"in %d rounds and into voted epochs in %d; %d won slots skipped as signed, %d votes refused by the record",
+		"in %d rounds and into voted epochs in %d; held back by the record %d times, %d votes refused by it",
 		seen.blockChecks, len(seen.blocks), seen.voteChecks, len(seen.votes), rounds, blockOverlaps, voteOverlaps, skipped, refused)
 	if blockOverlaps == 0 || voteOverlaps == 0 {
 		t.Fatalf("the clock reached signed slots in %d rounds and voted epochs in %d: the test exercises nothing", blockOverlaps, voteOverlaps)

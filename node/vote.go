@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/signgate"
 )
 
 // voteDelay is how many slots into an epoch a validator whose head holds no block of the epoch yet waits before it
@@ -35,7 +36,7 @@ const voteRepublishEvery = 4
 func (n *Node) voteDuty(s chain.Slot) {
 	g := n.cfg.Genesis
 	e := g.EpochOf(s)
-	if e == 0 || e <= n.ffg.lastVoted || !n.synced || n.busySyncing() || n.doppelganger != "" || s < n.signFrom {
+	if e == 0 || e <= n.ffg.lastVoted || !n.maySign(signgate.Vote, s) {
 		return
 	}
 	into := uint64(s) - uint64(e)*g.EpochLength
@@ -54,6 +55,7 @@ func (n *Node) voteDuty(s chain.Slot) {
 	n.ffg.lastVoted = e
 	if err := n.guard.CheckAndRecordVote(n.self, v.Source.Epoch, v.Target.Epoch, v.Root()); err != nil {
 		n.log.Warn("not voting: slashing protection refused", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+		n.noteRefusal(signgate.Vote, s, err)
 		return
 	}
 	v.Sign(n.chainID, n.key)

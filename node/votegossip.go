@@ -53,7 +53,7 @@ func (n *Node) validateVoteMsg(ctx context.Context, from string, data []byte) p2
 		return n.verdict(voteTopicName, p2p.Reject)
 	}
 	verdict := p2p.Ignore
-	if n.call(ctx, func() { err = n.admitVote(v) }) == nil && err == nil {
+	if n.call(ctx, func() { n.checkOwnVote(&v); err = n.admitVote(v) }) == nil && err == nil {
 		verdict = p2p.Accept
 	}
 	if err != nil {

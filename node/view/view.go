@@ -48,11 +48,17 @@ type Status struct {
 	Balance           uint64 `json:"balance"` // the node's own account, in tokens
 	Stake             uint64 `json:"stake"`
 	TxFee             uint64 `json:"tx_fee"` // the minimum fee of a transaction, in tokens
-	// Signing is "active", "waiting for the doppelganger check until slot N", "stopped: <why>" once another
-	// process was seen signing with this node's key, or "paused: <why>" while accepted blocks cannot be written
-	// to the chain database (PROTOCOL.md §11).
-	Signing      string `json:"signing"`
-	Doppelganger bool   `json:"doppelganger"`
+	// Signing is "active" when nothing keeps the validator from signing; else the first reason that does
+	// (PROTOCOL.md §10, §11): "stopped: <why>" once another process was seen signing with this node's key,
+	// "refused by the slashing protection record: <why>" (a signature recorded ahead of the clock, a refusal),
+	// "paused: <why>" while accepted blocks cannot be written to the chain database, "paused: clock: <why>",
+	// "waiting for the doppelganger check until slot N", or "syncing: <why>"; "(blocks only)" or "(votes
+	// only)" ends it when the reason keeps the node from one duty only.
+	Signing string `json:"signing"`
+	// SigningBlocked names every reason that holds, first the one Signing words: "doppelganger",
+	// "slashing-protection", "disk", "clock", "doppelganger-wait", "syncing"; empty when Signing is "active".
+	SigningBlocked []string `json:"signing_blocked"`
+	Doppelganger   bool     `json:"doppelganger"`
 	// Justified and Finalized are the head branch's newest justified and finalized checkpoints (PROTOCOL.md §8a).
 	Justified chain.Checkpoint `json:"justified"`
 	Finalized chain.Checkpoint `json:"finalized"`

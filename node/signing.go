@@ -1,0 +1,82 @@
+package node
+
+import (
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/signgate"
+)
+
+// Why a validator will not sign (PROTOCOL.md §10, §11) goes through one signgate.Gate. Reasons that are events
+// are set where they happen: another process with the key (checkOwnKey), a refusal of the slashing protection
+// record (propose, voteDuty), the clock (its check calls n.gate.Set(signgate.Clock, …) and n.gate.Clear). The
+// reasons that follow the node's state are brought up to date by refreshSigning at every slot, before each duty
+// and for every status answer.
+
+// refusal is the slashing protection record's latest refusal of a signature this node asked for.
+type refusal struct {
+	duty signgate.Duty
+	slot chain.Slot
+	err  error
+}
+
+// refreshSigning sets or clears the gate's reasons that follow the node's state: a sync under way, the
+// start-up doppelganger wait, a failing disk, and the slashing protection record. Called on the event loop.
+func (n *Node) refreshSigning() {
+	s := n.currentSlot()
+	n.gate.Update(signgate.Syncing, !n.synced || n.busySyncing(), signgate.All, "not caught up with the best peer yet")
+	n.gate.Update(signgate.DoppelgangerWait, s < n.signFrom, signgate.All,
+		fmt.Sprintf("waiting for the doppelganger check until slot %d", n.signFrom))
+	n.gate.Update(signgate.Disk, n.flushing.err != nil, signgate.All, fmt.Sprintf("%v: %v", errNotDurable, n.flushing.err))
+	d, why := n.recordRefuses(s)
+	n.gate.Update(signgate.SlashingProtection, d != 0, d, why)
+}
+
+// recordRefuses returns what the slashing protection record keeps the node from signing at slot s, and why: all
+// of it when the record cannot be written; blocks while it holds a block slot above s (no block before the slot
+// after it, PROTOCOL.md §11); votes while it holds a target epoch above s's; and the duty it refused in s (a
+// block) or s's epoch (a vote, which is tried once per epoch).
+func (n *Node) recordRefuses(s chain.Slot) (signgate.Duty, string) {
+	if err := n.guard.Err(); err != nil {
+		return signgate.All, err.Error()
+	}
+	var d signgate.Duty
+	var why []string
+	if latest, ok := n.guard.LatestBlock(n.self); ok && latest > s {
+		d |= signgate.Block
+		why = append(why, fmt.Sprintf("it holds a block of this key at slot %d, ahead of the clock (slot %d); no block before slot %d",
+			latest, s, latest+1))
+	}
+	e := n.cfg.Genesis.EpochOf(s)
+	if _, target, ok := n.guard.LatestVote(n.self); ok && target > e {
+		d |= signgate.Vote
+		why = append(why, fmt.Sprintf("it holds a vote of this key for epoch %d, ahead of the clock (epoch %d); no vote before epoch %d",
+			target, e, target+1))
+	}
+	if r := n.refused; r.err != nil && (r.duty == signgate.Block && r.slot == s ||
+		r.duty == signgate.Vote && n.cfg.Genesis.EpochOf(r.slot) == e) {
+		d |= r.duty
+		why = append(why, fmt.Sprintf("refused the %s of slot %d: %v", strings.TrimSuffix(r.duty.String(), "s"), r.slot, r.err))
+	}
+	return d, strings.Join(why, "; ")
+}
+
+// noteRefusal keeps the record's refusal of duty at slot s for the gate.
+func (n *Node) noteRefusal(duty signgate.Duty, s chain.Slot, err error) {
+	n.refused = refusal{duty, s, err}
+	n.refreshSigning()
+}
+
+// maySign reports whether no reason keeps the node from signing for duty d at slot s; the reason, if any, was
+// logged when it started, so a skipped slot is only a DEBUG line. Called on the event loop.
+func (n *Node) maySign(d signgate.Duty, s chain.Slot) bool {
+	n.refreshSigning()
+	k, blocked := n.gate.Blocks(d)
+	if blocked {
+		n.log.Debug("not signing", zap.Stringer("duty", d), zap.Uint64("slot", uint64(s)), zap.Stringer("reason", k))
+	}
+	return !blocked
+}
