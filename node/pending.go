@@ -143,7 +143,7 @@ func (n *Node) compactPending() {
 		return
 	}
 	n.pending.checked = fin
-	passed := func(tx *chain.Tx) bool { return final.Account(tx.From).Nonce > tx.Nonce }
+	passed := passedBy(final)
 	entries := n.pendingLog.Entries()
 	var kept []chain.Tx
 	for i := range entries {
@@ -161,6 +161,12 @@ func (n *Node) compactPending() {
 		}
 	}
 	n.reoffer(kept)
+}
+
+// passedBy returns the rule by which an entry leaves the log (PROTOCOL.md §11): final, the state of the finalized
+// checkpoint, has used the entry's nonce for its sender, with the entry itself or with another transaction.
+func passedBy(final *chain.State) func(tx *chain.Tx) bool {
+	return func(tx *chain.Tx) bool { return final.Account(tx.From).Nonce > tx.Nonce }
 }
 
 // reoffer admits to the mempool the transactions of txs that it lacks and whose nonces the head has not used.
