@@ -66,6 +66,18 @@ func (t *Tree) IsFinal(h Hash) bool {
 	return ok && n.height() <= fin.height()
 }
 
+// FinalizedState returns the state after the finalized checkpoint block of the head's branch (PROTOCOL.md §8a),
+// and that block's height: what no block the tree accepts can change. It belongs to the tree: callers must not
+// modify it. It fails with ErrCorruptStore if the state must be rebuilt and cannot be.
+func (t *Tree) FinalizedState() (*State, Height, error) {
+	n, ok := t.nodes[t.head.fin.Finalized.Hash]
+	if !ok {
+		n = t.root
+	}
+	s, err := t.stateOf(n)
+	return s, n.height(), err
+}
+
 // Slashings returns what each piece of evidence of block h did to the ledger (PROTOCOL.md §8b), in the order of
 // the block's evidence section: the block applied again to a copy of its parent's state. It fails with
 // ErrNotFound for a block not in the tree, and with ErrCorruptStore if a state cannot be rebuilt.

@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/pendinglog"
 )
 
-// TestDamagedFilesAtStart: a node whose chain database or journal is damaged does not start, and says in one
+// TestDamagedFilesAtStart: a node whose chain database or pending-transaction log is damaged does not start, and says in one
 // line which file and what to do, instead of panicking or starting on a partial state.
 func TestDamagedFilesAtStart(t *testing.T) {
 	tests := []struct {
@@ -23,8 +24,8 @@ func TestDamagedFilesAtStart(t *testing.T) {
 		{"pending.txs", func(t *testing.T, path string) {
 			key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 			id := chain.HashBytes([]byte("any chain"))
-			journalAt(t, path, []chain.Tx{bpmTx(key, 0, id), bpmTx(key, 1, id), bpmTx(key, 2, id)})
-			flipAt(t, path, int64(len(journalMagic)+journalEntrySize+80)) // entry 1's value
+			logAt(t, path, []chain.Tx{bpmTx(key, 0, id), bpmTx(key, 1, id), bpmTx(key, 2, id)})
+			flipAt(t, path, int64(len(pendinglog.Magic)+pendinglog.EntrySize+80)) // entry 1's value
 		}, "move it aside"},
 	}
 	for _, tt := range tests {

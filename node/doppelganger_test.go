@@ -18,7 +18,7 @@ func TestDoppelgangerWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.journal.Close(); n.store.Close() })
+	t.Cleanup(func() { n.pendingLog.Close(); n.store.Close() })
 	now := c.gen.Time.Add(100*time.Second + time.Millisecond) // slot 100
 	n.cfg.Now = func() time.Time { return now }
 	n.startDoppelgangerWatch()

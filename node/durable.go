@@ -2,54 +2,58 @@ package node
 
 import (
 	"context"
-	"errors"
 
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/pendinglog"
 )
 
-// A user's transaction is acknowledged, proposed and gossiped only once it is durable in the journal. Between
-// admission and the journal's fsync it is held: it is in the mempool, so that its nonce is taken and a second
+// ErrStorage: the node could not make something durable (the disk is full or failing); nothing of it was kept,
+// and the same request can succeed once the disk does.
+var ErrStorage = pendinglog.ErrStorage
+
+// A user's transaction is acknowledged, proposed and gossiped only once it is durable in the pending-transaction
+// log (pending.txs, PROTOCOL.md §11). Between admission and the log's fsync it is held: it is in the mempool, so that its nonce is taken and a second
 // submission sees it, but proposals and gossip skip it. If the write fails, it leaves the mempool and the user
 // hears ErrStorage; nothing of it reaches a block or a peer.
 
 // held is the set of admitted transactions that are not durable yet; the event loop owns it.
 type held map[chain.Hash]struct{}
 
-// submit admits a locally made or API-posted transaction and appends it to the journal, holding it until
-// settle. Called on the event loop.
-func (n *Node) submit(tx chain.Tx) (*batch, error) {
+// submit admits a locally made or API-posted transaction and appends it to the pending-transaction log, holding
+// it until settle. Called on the event loop.
+func (n *Node) submit(tx chain.Tx) (*pendinglog.Batch, error) {
 	if err := n.pool.Add(tx, n.tree.HeadState()); err != nil {
 		return nil, err
 	}
 	n.held[tx.ID()] = struct{}{}
 	n.metrics.mempool.Set(float64(n.pool.Len()))
-	return n.journal.Append(tx), nil
+	return n.pendingLog.Append(tx), nil
 }
 
-// settle waits until the journal has tx's batch on disk, then releases tx on the event loop: gossiped if
-// durable, dropped from the mempool if not. It returns the journal's error, wrapping ErrStorage. The release
+// settle waits until the pending-transaction log has tx's batch on disk, then releases tx on the event loop:
+// gossiped if durable, dropped from the mempool if not. It returns the log's error, wrapping ErrStorage. The release
 // runs even when ctx is done (the user gave up waiting; the transaction must not stay held).
-func (n *Node) settle(ctx context.Context, tx chain.Tx, b *batch) error {
-	err := n.journal.Sync(b)
+func (n *Node) settle(ctx context.Context, tx chain.Tx, b *pendinglog.Batch) error {
+	err := n.pendingLog.Sync(b)
 	if callErr := n.call(context.WithoutCancel(ctx), func() { n.release(tx, err) }); callErr != nil && err == nil {
-		// The node stopped: tx is durable and the journal restores it at the next start.
+		// The node stopped: tx is durable and the log restores it at the next start.
 		n.log.Debug("node stopped before a durable transaction was released", zap.Stringer("tx", tx.ID()))
 	}
 	return err
 }
 
-// settleAll is settle for the transactions of one SubmitBatch: it waits for each journal batch that holds one of
+// settleAll is settle for the transactions of one SubmitBatch: it waits for each log batch that holds one of
 // them (at most a few: the event loop appended them in one go), then releases all in one event-loop call, each
 // with its own batch's outcome. It returns those outcomes, in the order of txs.
-func (n *Node) settleAll(ctx context.Context, txs []chain.Tx, in []*batch) []error {
+func (n *Node) settleAll(ctx context.Context, txs []chain.Tx, in []*pendinglog.Batch) []error {
 	errs := make([]error, len(txs))
-	synced := map[*batch]error{}
+	synced := map[*pendinglog.Batch]error{}
 	for i, b := range in {
 		err, ok := synced[b]
 		if !ok {
-			err = n.journal.Sync(b)
+			err = n.pendingLog.Sync(b)
 			synced[b] = err
 		}
 		errs[i] = err
@@ -75,7 +79,7 @@ func (n *Node) release(tx chain.Tx, err error) {
 	if err != nil {
 		n.pool.Remove([]chain.Tx{tx})
 		n.metrics.mempool.Set(float64(n.pool.Len()))
-		n.log.Error("transaction refused: the journal could not store it", zap.Stringer("tx", id), zap.Error(err))
+		n.log.Error("transaction refused: the pending-transaction log could not store it", zap.Stringer("tx", id), zap.Error(err))
 		return
 	}
 	if n.pool.Has(id) {
@@ -102,31 +106,4 @@ func (n *Node) durableOnly(txs []chain.Tx) []chain.Tx {
 		out = append(out, tx)
 	}
 	return out
-}
-
-// restorePending puts the journal's transactions back into the mempool, each checked like a transaction from a
-// peer (stateless rules, signature on this chain, admission against the head) so that a damaged or foreign entry
-// is dropped rather than gossiped. Transactions a block holds by now are dropped quietly.
-func (n *Node) restorePending(pending []chain.Tx) {
-	restored, dropped := 0, 0
-	for _, tx := range pending {
-		err := tx.ValidateBasic()
-		if err == nil {
-			err = n.sigs.Verify(&tx)
-		}
-		if err == nil {
-			err = n.pool.Add(tx, n.tree.HeadState())
-		}
-		switch {
-		case err == nil:
-			restored++
-		case errors.Is(err, ErrStaleTx), errors.Is(err, ErrDuplicateTx):
-		default:
-			dropped++
-			n.log.Warn("journal entry dropped", zap.Stringer("tx", tx.ID()), zap.Error(err))
-		}
-	}
-	if restored > 0 || dropped > 0 {
-		n.log.Info("restored pending transactions", zap.Int("txs", restored), zap.Int("dropped", dropped))
-	}
 }

@@ -152,7 +152,7 @@ func (n *Node) flushed(u int, why string, err error) bool {
 		n.log.Info("chain database writable again; accepted blocks stored", zap.Int("blocks", u))
 		n.flushing.err = nil
 	}
-	n.compactJournal()
+	n.compactPending()
 	return true
 }
 

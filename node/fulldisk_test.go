@@ -55,15 +55,15 @@ func fill(t *testing.T, dir string) string {
 	}
 }
 
-// TestJournalFullDisk: on a full disk a commit fails with ErrStorage and leaves nothing in the file; later
-// commits fail the same way, not with a stuck error of another kind; once space is freed the journal works again
+// TestPendingLogFullDisk: on a full disk a commit fails with ErrStorage and leaves nothing in the file; later
+// commits fail the same way, not with a stuck error of another kind; once space is freed the log works again
 // without a reopen, and after a reopen it holds exactly the commits that succeeded.
-func TestJournalFullDisk(t *testing.T) {
+func TestPendingLogFullDisk(t *testing.T) {
 	_, keys, id := mempoolFixture(t)
 	dir := t.TempDir()
 	mountTmpfs(t, dir, 64<<10)
 	path := filepath.Join(dir, "pending.txs")
-	j, _, _ := openTestJournal(t, path)
+	j := openTestLog(t, path, 0)
 	ok := []chain.Tx{bpmTx(keys[0], 0, id)}
 	writeTxs(t, j, ok)
 	filler := fill(t, dir)
@@ -82,10 +82,11 @@ func TestJournalFullDisk(t *testing.T) {
 	ok = append(ok, bpmTx(keys[0], 1, id))
 	writeTxs(t, j, ok[1:])
 	j.Close()
-	j, got, warns := openTestJournal(t, path)
+	j = openTestLog(t, path, 2)
+	got := j.Entries()
 	j.Close()
-	if len(got) != 2 || got[1].ID() != ok[1].ID() || len(warns) != 0 {
-		t.Fatalf("after the disk recovered: got %d txs and warnings %q, want the 2 committed and none", len(got), warns)
+	if got[1].ID() != ok[1].ID() {
+		t.Fatalf("after the disk recovered: got %s second, want %s", got[1].ID().Short(), ok[1].ID().Short())
 	}
 }
 

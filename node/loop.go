@@ -24,8 +24,6 @@ const (
 	// regossipEvery is how often the node publishes its own pending transactions again, at most regossipMax.
 	regossipEvery = 10 * time.Second
 	regossipMax   = 256
-	// journalSlack is how many committed records the journal may hold beyond twice the mempool before compaction.
-	journalSlack = 4096
 )
 
 // loop is the event loop: the only goroutine that touches loopState.
@@ -217,7 +215,8 @@ func (n *Node) observe(b *chain.Block, local bool) {
 }
 
 // applyChange brings the mempool, metrics and prompt up to date after the head moved. Transactions of blocks that
-// left the canonical chain go back to the pool unless the new chain already holds them (PROTOCOL.md §8).
+// left the canonical chain go back to the pool unless the new chain already holds them (PROTOCOL.md §8), and into
+// the pending-transaction log (§11).
 func (n *Node) applyChange(c chain.Change) {
 	if len(c.Applied) == 0 && len(c.Reverted) == 0 {
 		return
@@ -252,8 +251,9 @@ func (n *Node) applyChange(c chain.Change) {
 	if requeued > 0 {
 		n.log.Info("transactions of abandoned blocks returned to the mempool", zap.Int("txs", requeued))
 	}
+	n.keepReturned(c.Reverted)
 	n.ffgChange(c)
-	n.compactJournal()
+	n.compactPending()
 	n.metrics.height.Set(float64(c.Head.Height))
 	n.metrics.mempool.Set(float64(n.pool.Len()))
 	n.tell(c)
@@ -267,17 +267,6 @@ func winnerName(a, self chain.Address) string {
 		return "you (" + a.Short() + ")"
 	}
 	return a.Short()
-}
-
-// compactJournal drops committed transactions from the journal once it holds many more than the mempool, and only
-// while every accepted block is durable: a record leaves the journal only when a stored block holds it.
-func (n *Node) compactJournal() {
-	if n.journal.Len() <= 2*n.pool.Len()+journalSlack || n.tree.Unflushed() > 0 {
-		return
-	}
-	if err := n.journal.Compact(n.pool.All()); err != nil {
-		n.log.Error("journal compaction failed", zap.Error(err))
-	}
 }
 
 func encodeSlot(s chain.Slot) []byte { return binary.BigEndian.AppendUint64(nil, uint64(s)) }

@@ -17,6 +17,7 @@ import (
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
 	"github.com/posnode/posnode/node/httpapi"
+	"github.com/posnode/posnode/node/pendinglog"
 	"github.com/posnode/posnode/node/prompt"
 	"github.com/posnode/posnode/node/signgate"
 	"github.com/posnode/posnode/node/slashprot"
@@ -59,6 +60,9 @@ type Config struct {
 	DoppelgangerSlots uint64
 	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).
 	storeWrap func(chain.Store) chain.Store
+	// pendingSlack, if set, replaces pendingSlack: how many entries that may leave pending.txs wait for a rewrite
+	// (tests compact at every chance with 1).
+	pendingSlack int
 }
 
 // Node is one posnode peer. Create it with New, then Run it.
@@ -69,7 +73,7 @@ type Node struct {
 	self         chain.Address
 	chainID      chain.Hash
 	store        chain.Store
-	journal      *journal        // users' transactions until a block holds them
+	pendingLog   *pendinglog.Log // pending.txs: users' and returned transactions until a final block holds them
 	guard        *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
 	sigs         *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
 	metrics      *metrics
@@ -92,6 +96,8 @@ type Node struct {
 	evTopic    *p2p.Topic      // evidence
 	http       *httpapi.Server // nil without an API
 	genesis    BlockView       // the genesis as block 0
+
+	pendingSyncs sync.WaitGroup // commits of returned transactions to pendingLog (keepReturned)
 
 	loopState // owned by the event loop
 }
@@ -117,6 +123,7 @@ type loopState struct {
 	refused      refusal        // the slashing protection record's latest refusal
 	ffg          ffgState       // votes, evidence and the voting duty
 	flushing     flushState     // the write-behind of accepted blocks (flush.go)
+	pending      pendingState   // the pending-transaction log's bookkeeping (pending.go)
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the
@@ -203,8 +210,8 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// restore reads what the node recorded before it last stopped: what it signed, and the transactions its users
-// submitted that no block holds yet, which go back into the mempool.
+// restore reads what the node recorded before it last stopped: what it signed, and the transactions that no
+// finalized block holds yet, which go back into the mempool (PROTOCOL.md §11).
 func (n *Node) restore() error {
 	if err := n.openSlashing(); err != nil {
 		return err
@@ -213,16 +220,10 @@ func (n *Node) restore() error {
 		n.guard.Close()
 		return err
 	}
-	path := filepath.Join(n.cfg.Data, "pending.txs")
-	j, pending, err := openJournal(path, func(bytes int, reason error) {
-		n.log.Warn("journal: cut off a torn tail left by a crash", zap.String("file", path), zap.Int("bytes", bytes), zap.Error(reason))
-	})
-	if err != nil {
+	if err := n.openPending(); err != nil {
 		n.guard.Close()
 		return err
 	}
-	n.journal = j
-	n.restorePending(pending)
 	return nil
 }
 
@@ -271,7 +272,7 @@ func (n *Node) HTTPAddr() string {
 func (n *Node) Run(ctx context.Context) error {
 	defer n.store.Close()
 	defer n.guard.Close()
-	defer n.journal.Close()
+	defer n.closePending()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := n.listenHTTP(); err != nil {

@@ -17,7 +17,7 @@ func TestReorgReturnsTransactionsToThePool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.journal.Close(); n.store.Close() })
+	t.Cleanup(func() { n.pendingLog.Close(); n.store.Close() })
 	branchA, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: chain.NewMemStore(), Elect: consensus.Leader, Better: consensus.Better, Finality: consensus.FFGRules()})
 	if err != nil {
 		t.Fatal(err)

@@ -118,7 +118,7 @@ func TestLastSignedSlotMovesIntoTheRecord(t *testing.T) {
 		}
 		got, ok := n.guard.LatestBlock(n.self)
 		lastSigned := n.lastSigned
-		n.journal.Close()
+		n.pendingLog.Close()
 		n.guard.Close()
 		n.store.Close()
 		if !ok || got != 50 || lastSigned != 50 {

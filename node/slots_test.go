@@ -17,7 +17,7 @@ func TestSlotGridAfterReorg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.journal.Close(); n.store.Close() })
+	t.Cleanup(func() { n.pendingLog.Close(); n.store.Close() })
 	newTree := func() *chain.Tree {
 		tree, err := chain.OpenTree(chain.TreeConfig{Genesis: c.gen, Store: chain.NewMemStore(), Elect: consensus.Leader,
 			Better: consensus.Better, Finality: consensus.FFGRules()})
@@ -105,7 +105,7 @@ func TestSlotsRange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.journal.Close(); n.store.Close() })
+	t.Cleanup(func() { n.pendingLog.Close(); n.store.Close() })
 	grid, err := n.slots(0, 100)
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,13 @@ import (
 	"math"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/pendinglog"
 	"github.com/posnode/posnode/node/view"
 )
 
-// Submit admits a transaction signed elsewhere (PROTOCOL.md §3), and returns once it is durable in the journal;
+// Submit admits a transaction signed elsewhere (PROTOCOL.md §3), and returns once it is durable in the pending-transaction log;
 // only then is it gossiped or proposed. Errors are of the kinds view.ErrInvalidTx, view.ErrBusy (mempool full,
-// ErrPoolFull; or the journal cannot store it, ErrStorage, and then nothing of it is kept) or view.ErrStopped,
+// ErrPoolFull; or the log cannot store it, ErrStorage, and then nothing of it is kept) or view.ErrStopped,
 // with the cause in the message.
 func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	if err := tx.ValidateBasic(); err != nil {
@@ -21,7 +22,7 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	if err := n.sigs.Verify(&tx); err != nil {
 		return chain.Hash{}, refused(err)
 	}
-	var b *batch
+	var b *pendinglog.Batch
 	var err error
 	if callErr := n.call(ctx, func() { b, err = n.submit(tx) }); callErr != nil {
 		return chain.Hash{}, callErr
@@ -41,7 +42,7 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 // signing with the node's key it fails with ErrDoppelganger.
 func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
 	var tx chain.Tx
-	var b *batch
+	var b *pendinglog.Batch
 	var err error
 	callErr := n.call(ctx, func() {
 		if n.doppelganger != "" {
@@ -101,7 +102,7 @@ func affordable(a chain.Account, tx chain.Tx) error {
 }
 
 // SubmitBatch admits up to chain.MaxTxBatch transactions signed elsewhere, as Submit does each, with one
-// signature batch, one event-loop call and one journal sync for all, and returns once the admitted ones are
+// signature batch, one event-loop call and one log sync for all, and returns once the admitted ones are
 // durable. errs has one entry per transaction, in the order of txs: nil for a transaction admitted and durable,
 // otherwise why it is not kept, of the kinds Submit returns (view.ErrInvalidTx, view.ErrBusy); once one
 // transaction of a sender is refused for a full mempool, so are the sender's later ones in the batch, so that a
@@ -114,7 +115,7 @@ func (n *Node) SubmitBatch(ctx context.Context, txs []chain.Tx) (errs []error, e
 	errs = make([]error, len(txs))
 	n.checkSigs(txs, errs)
 	var admitted []int
-	var batches []*batch
+	var batches []*pendinglog.Batch
 	callErr := n.call(ctx, func() {
 		full := map[chain.Address]bool{} // senders with a transaction refused for a full pool
 		for i, tx := range txs {

@@ -45,7 +45,7 @@ func TestSubmitOwnRefusals(t *testing.T) {
 		}
 	}
 	var pool, journal int
-	n.call(context.Background(), func() { pool, journal = n.pool.Len(), n.journal.Len() })
+	n.call(context.Background(), func() { pool, journal = n.pool.Len(), n.pendingLog.Len() })
 	if pool != 0 || journal != 0 {
 		t.Errorf("after refusals: %d pooled, %d journaled; want none", pool, journal)
 	}

@@ -68,7 +68,7 @@ type loadStats struct {
 	firstErr                           error
 }
 
-// maxLoadBatch bounds one submission. A node acknowledges a submission only once its journal is synced (group
+// maxLoadBatch bounds one submission. A node acknowledges a submission only once its pending-transaction log is synced (group
 // commit), so one record at a time would measure the disk's fsync latency, not the node: each sender sends the
 // records due by the time its previous batch was answered, in one batch, as a client of POST /api/txbatch
 // would, one batch at a time so that its nonces arrive in order.

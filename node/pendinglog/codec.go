@@ -1,4 +1,4 @@
-package node
+package pendinglog
 
 import (
 	"bytes"
@@ -10,50 +10,60 @@ import (
 	"github.com/posnode/posnode/chain"
 )
 
-// The journal file (format 2) is the line journalMagic, then one entry per transaction:
+// The file (format 2) is the line Magic, then one entry per transaction:
 // tx [153] (its encoding, PROTOCOL.md §3) | CRC-32C of those 153 bytes, u32 big-endian.
 // A file of format 1, from before the checksum, is bare 153-byte encodings; it is read once and rewritten.
 const (
-	journalMagic     = "posnode pending transactions v2\n"
-	journalEntrySize = chain.TxSize + 4
+	Magic     = "posnode pending transactions v2\n"
+	EntrySize = chain.TxSize + 4 // bytes of one entry
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// ErrJournalDamaged: an entry of the journal, before its torn tail if any, fails its checksum or does not decode.
-var ErrJournalDamaged = errors.New("damaged journal")
+// ErrDamaged: an entry of the file, before its torn tail if any, fails its checksum or does not decode.
+var ErrDamaged = errors.New("damaged pending-transaction log")
 
-// appendEntry appends the journal entry of tx to b.
+// Encode returns the bytes of a format-2 file holding txs.
+func Encode(txs []chain.Tx) []byte {
+	data := make([]byte, 0, len(Magic)+len(txs)*EntrySize)
+	data = append(data, Magic...)
+	for i := range txs {
+		data = appendEntry(data, &txs[i])
+	}
+	return data
+}
+
+// appendEntry appends the entry of tx to b.
 func appendEntry(b []byte, tx *chain.Tx) []byte {
 	start := len(b)
 	b = tx.AppendTo(b)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
 }
 
-// decodedJournal is what decodeJournal found in a journal file.
-type decodedJournal struct {
+// decoded is what decode found in a file.
+type decoded struct {
 	txs     []chain.Tx
 	legacy  bool  // format 1
 	dropped int   // bytes of a torn tail after the last good entry
 	tornErr error // why the first dropped entry was dropped
 }
 
-// decodeJournal reads a journal file. A crash can leave only the end of the file unwritten, so a run of bad or
-// partial entries that reaches the end is a torn tail, dropped; a bad entry followed by a good one is damage,
-// an error wrapping ErrJournalDamaged that says which entry. It checks checksums and encodings only: the
-// transactions are the caller's to validate.
-func decodeJournal(data []byte) (decodedJournal, error) {
+// decode reads a file. A crash can leave only the end of the file unwritten, so a run of bad or partial entries
+// that reaches the end is a torn tail, dropped; a bad entry followed by a good one is damage, an error wrapping
+// ErrDamaged that says which entry. It checks checksums and encodings only: the transactions are the caller's
+// to validate.
+func decode(data []byte) (decoded, error) {
 	switch {
 	case len(data) == 0:
-		return decodedJournal{}, nil
-	case bytes.HasPrefix(data, []byte(journalMagic)):
-		return decodeEntries(data[len(journalMagic):], journalEntrySize, decodeEntry)
+		return decoded{}, nil
+	case bytes.HasPrefix(data, []byte(Magic)):
+		return decodeEntries(data[len(Magic):], EntrySize, decodeEntry)
 	case chain.TxKind(data[0]).Known():
 		d, err := decodeEntries(data, chain.TxSize, chain.DecodeTx)
 		d.legacy = true
 		return d, err
 	}
-	return decodedJournal{}, fmt.Errorf("%w: not a journal (it starts with %q)", ErrJournalDamaged, data[:min(len(data), 16)])
+	return decoded{}, fmt.Errorf("%w: not a pending-transaction log (it starts with %q)", ErrDamaged, data[:min(len(data), 16)])
 }
 
 // decodeEntry decodes one format-2 entry.
@@ -65,9 +75,9 @@ func decodeEntry(e []byte) (chain.Tx, error) {
 	return chain.DecodeTx(body)
 }
 
-// decodeEntries decodes the entries of size bytes in data with decode, as decodeJournal describes.
-func decodeEntries(data []byte, size int, decode func([]byte) (chain.Tx, error)) (decodedJournal, error) {
-	var d decodedJournal
+// decodeEntries decodes the entries of size bytes in data with decode, as decode describes.
+func decodeEntries(data []byte, size int, decodeOne func([]byte) (chain.Tx, error)) (decoded, error) {
+	var d decoded
 	n := (len(data) + size - 1) / size // the last may be partial
 	firstBad := -1
 	for i := range n {
@@ -75,13 +85,13 @@ func decodeEntries(data []byte, size int, decode func([]byte) (chain.Tx, error))
 		var tx chain.Tx
 		err := fmt.Errorf("partial entry of %d bytes", len(e))
 		if len(e) == size {
-			tx, err = decode(e)
+			tx, err = decodeOne(e)
 		}
 		switch {
 		case err != nil && firstBad < 0:
 			firstBad, d.tornErr = i, err
 		case err == nil && firstBad >= 0:
-			return decodedJournal{}, fmt.Errorf("%w: entry %d of %d: %w", ErrJournalDamaged, firstBad, n, d.tornErr)
+			return decoded{}, fmt.Errorf("%w: entry %d of %d: %w", ErrDamaged, firstBad, n, d.tornErr)
 		case err == nil:
 			d.txs = append(d.txs, tx)
 		}

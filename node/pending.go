@@ -1,0 +1,188 @@
+package node
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"path/filepath"
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/pendinglog"
+)
+
+// The pending-transaction log (pending.txs, package pendinglog) holds every transaction this node must not forget
+// until a finalized block holds it (PROTOCOL.md §11): what its users submitted (durable before it is acknowledged,
+// durable.go) and what a reorg returned to the mempool, whoever signed it. An entry leaves the log only when the
+// sender's nonce in the state of the finalized checkpoint has passed the entry's nonce: then either a finalized
+// block holds the entry itself, or a different transaction of the sender with that nonce is final and the entry can
+// never apply. Nothing else removes an entry that could still apply: not a block that is not final (a reorg can
+// revert it), not the mempool dropping it (a later head can admit it again), not a restart.
+
+// pendingSlack is how many entries that may leave the log wait for its rewrite: each rewrite writes every entry
+// kept, so they are dropped in bulk.
+const pendingSlack = 4096
+
+// pendingState is the event loop's bookkeeping of the log.
+type pendingState struct {
+	checked chain.Checkpoint // the finalized checkpoint the log was last checked against
+}
+
+// openPending opens the log and puts its transactions back into the mempool (restorePending).
+func (n *Node) openPending() error {
+	path := filepath.Join(n.cfg.Data, "pending.txs")
+	l, txs, err := pendinglog.Open(path, func(bytes int, reason error) {
+		n.log.Warn("pending-transaction log: cut off a torn tail left by a crash", zap.String("file", path),
+			zap.Int("bytes", bytes), zap.Error(reason))
+	})
+	if err != nil {
+		return err
+	}
+	n.pendingLog = l
+	n.restorePending(txs)
+	return nil
+}
+
+// closePending waits for the commits of returned transactions, then closes the log.
+func (n *Node) closePending() {
+	n.pendingSyncs.Wait()
+	n.pendingLog.Close()
+}
+
+// restorePending puts the log's transactions back into the mempool, each sender's in nonce order, each checked like
+// a transaction from a peer (stateless rules, signature on this chain, admission against the head). An entry that
+// can never apply on this chain (damaged, forged, signed for another chain) is dropped from the log, not gossiped.
+// An entry whose nonce the head has used (a block holds it, final or not) is not admitted again, and one the head
+// refuses for now (its sender's balance, a nonce gap) waits: both stay in the log until the finalized state
+// passes their nonce, and compactPending offers what stays to the mempool again each time finality moves.
+func (n *Node) restorePending(pending []chain.Tx) {
+	txs := sortedBySender(pending)
+	invalid := map[chain.Hash]bool{}
+	restored, inBlocks, waiting := 0, 0, 0
+	for _, tx := range txs {
+		err := tx.ValidateBasic()
+		if err == nil {
+			err = n.sigs.Verify(&tx)
+		}
+		if err != nil {
+			invalid[tx.ID()] = true
+			n.log.Warn("pending transaction dropped: it can never apply", zap.Stringer("tx", tx.ID()), zap.Error(err))
+			continue
+		}
+		switch err := n.pool.Add(tx, n.tree.HeadState()); {
+		case err == nil:
+			restored++
+		case errors.Is(err, ErrStaleTx), errors.Is(err, ErrDuplicateTx):
+			inBlocks++
+		default:
+			waiting++
+			n.log.Debug("pending transaction not admitted for now; kept", zap.Stringer("tx", tx.ID()), zap.Error(err))
+		}
+	}
+	if len(invalid) > 0 {
+		if _, err := n.pendingLog.Compact(func(tx *chain.Tx) bool { return invalid[tx.ID()] }); err != nil {
+			n.log.Error("pending-transaction log: could not drop invalid entries; they are checked again at the next start", zap.Error(err))
+		}
+	}
+	if len(txs) > 0 {
+		n.log.Info("restored pending transactions", zap.Int("txs", restored), zap.Int("in_blocks", inBlocks),
+			zap.Int("waiting", waiting), zap.Int("dropped", len(invalid)))
+	}
+}
+
+// sortedBySender returns a copy of txs sorted by sender address, then nonce: the order in which the mempool
+// admits a sender's run.
+func sortedBySender(txs []chain.Tx) []chain.Tx {
+	out := slices.Clone(txs)
+	slices.SortStableFunc(out, func(a, b chain.Tx) int {
+		return cmp.Or(bytes.Compare(a.From[:], b.From[:]), cmp.Compare(a.Nonce, b.Nonce))
+	})
+	return out
+}
+
+// keepReturned appends to the log the transactions of blocks that left the canonical chain that it does not hold
+// yet, and commits them in the background, one group commit per reorg, so that the event loop does not wait for
+// the disk (PROTOCOL.md §11). Called on the event loop.
+func (n *Node) keepReturned(reverted []*chain.Block) {
+	var b *pendinglog.Batch
+	added := 0
+	for _, blk := range reverted {
+		for _, tx := range blk.Txs {
+			if !n.pendingLog.Holds(tx.ID()) {
+				b = n.pendingLog.Append(tx)
+				added++
+			}
+		}
+	}
+	if b == nil {
+		return
+	}
+	n.pendingSyncs.Go(func() {
+		if err := n.pendingLog.Sync(b); err != nil {
+			n.log.Error("transactions returned by a reorg could not be stored in the pending-transaction log",
+				zap.Int("txs", added), zap.Error(err))
+		}
+	})
+}
+
+// compactPending runs each time the finalized checkpoint moved, once every accepted block is stored (so that the
+// blocks that make an entry final are on disk before the entry leaves): it drops from the log, in one rewrite once
+// there are pendingSlack of them, the entries the finalized state has passed (see the top of this file), and
+// offers the others the mempool lacks to it again (a restart on an old head, a drop for a reason a later head
+// removed). Called on the event loop.
+func (n *Node) compactPending() {
+	_, fin := n.tree.Finality()
+	if fin == n.pending.checked || n.tree.Unflushed() > 0 {
+		return
+	}
+	final, height, err := n.tree.FinalizedState()
+	if err != nil {
+		n.log.Error("pending-transaction log: no finalized state to compact against", zap.Error(err))
+		return
+	}
+	n.pending.checked = fin
+	passed := passedBy(final)
+	entries := n.pendingLog.Entries()
+	var kept []chain.Tx
+	for i := range entries {
+		if !passed(&entries[i]) {
+			kept = append(kept, entries[i])
+		}
+	}
+	if len(entries)-len(kept) >= cmp.Or(n.cfg.pendingSlack, pendingSlack) {
+		dropped, err := n.pendingLog.Compact(passed)
+		if err != nil {
+			n.log.Error("pending-transaction log compaction failed", zap.Error(err))
+		} else {
+			n.log.Info("final transactions left the pending-transaction log", zap.Int("txs", dropped),
+				zap.Int("kept", n.pendingLog.Len()), zap.Uint64("finalized_height", uint64(height)))
+		}
+	}
+	n.reoffer(kept)
+}
+
+// passedBy returns the rule by which an entry leaves the log (PROTOCOL.md §11): final, the state of the finalized
+// checkpoint, has used the entry's nonce for its sender, with the entry itself or with another transaction.
+func passedBy(final *chain.State) func(tx *chain.Tx) bool {
+	return func(tx *chain.Tx) bool { return final.Account(tx.From).Nonce > tx.Nonce }
+}
+
+// reoffer admits to the mempool the transactions of txs that it lacks and whose nonces the head has not used.
+func (n *Node) reoffer(txs []chain.Tx) {
+	head := n.tree.HeadState()
+	added := 0
+	for _, tx := range sortedBySender(txs) {
+		if n.pool.Has(tx.ID()) || head.Account(tx.From).Nonce > tx.Nonce {
+			continue
+		}
+		if n.pool.Add(tx, head) == nil {
+			added++
+		}
+	}
+	if added > 0 {
+		n.metrics.mempool.Set(float64(n.pool.Len()))
+		n.log.Info("pending transactions offered to the mempool again", zap.Int("txs", added))
+	}
+}
