@@ -78,8 +78,8 @@ func (e *Evidence) Epoch(epochLength uint64) Epoch {
 	return max(e.VoteA.Target.Epoch, e.VoteB.Target.Epoch)
 }
 
-// AppendTo appends the encoding of e (PROTOCOL.md §8b): kind u8 = 1 | header_a [256] | sig_a [64] |
-// header_b [256] | sig_b [64], or kind u8 = 2 | vote_a [176] | vote_b [176].
+// AppendTo appends the encoding of e (PROTOCOL.md §8b): kind u8 = 1 | header_a [320] | sig_a [64] |
+// header_b [320] | sig_b [64], or kind u8 = 2 | vote_a [176] | vote_b [176].
 func (e *Evidence) AppendTo(b []byte) []byte {
 	b = append(b, byte(e.Kind))
 	if e.Kind == EvidenceDoubleProposal {
