@@ -69,8 +69,9 @@ func (e *Evidence) Offender() Address {
 	return e.VoteA.Validator
 }
 
-// Epoch returns the epoch of the offence, which bounds how long the evidence can be included: the slot's epoch
-// for a double proposal, the later target epoch for votes.
+// Epoch returns the epoch of the offence: the slot's epoch for a double proposal, the later target epoch for
+// votes. Nodes keep the signed messages of an offence while Retained says so; the evidence stays valid while its
+// offender is locked (PROTOCOL.md §8b).
 func (e *Evidence) Epoch(epochLength uint64) Epoch {
 	if e.Kind == EvidenceDoubleProposal {
 		return epochOf(e.HeaderA.Slot, epochLength)
