@@ -69,8 +69,9 @@ func (e *Evidence) Offender() Address {
 	return e.VoteA.Validator
 }
 
-// Epoch returns the epoch of the offence, which bounds how long the evidence can be included: the slot's epoch
-// for a double proposal, the later target epoch for votes.
+// Epoch returns the epoch of the offence: the slot's epoch for a double proposal, the later target epoch for
+// votes. Nodes keep the signed messages of an offence while Retained says so; the evidence stays valid while its
+// offender is locked (PROTOCOL.md §8b).
 func (e *Evidence) Epoch(epochLength uint64) Epoch {
 	if e.Kind == EvidenceDoubleProposal {
 		return epochOf(e.HeaderA.Slot, epochLength)
@@ -78,8 +79,8 @@ func (e *Evidence) Epoch(epochLength uint64) Epoch {
 	return max(e.VoteA.Target.Epoch, e.VoteB.Target.Epoch)
 }
 
-// AppendTo appends the encoding of e (PROTOCOL.md §8b): kind u8 = 1 | header_a [256] | sig_a [64] |
-// header_b [256] | sig_b [64], or kind u8 = 2 | vote_a [176] | vote_b [176].
+// AppendTo appends the encoding of e (PROTOCOL.md §8b): kind u8 = 1 | header_a [320] | sig_a [64] |
+// header_b [320] | sig_b [64], or kind u8 = 2 | vote_a [176] | vote_b [176].
 func (e *Evidence) AppendTo(b []byte) []byte {
 	b = append(b, byte(e.Kind))
 	if e.Kind == EvidenceDoubleProposal {

@@ -36,6 +36,7 @@ type Finality struct {
 	Finalized Checkpoint   // the finalized checkpoint of the highest epoch
 	justified []Checkpoint // every justified checkpoint from Finalized on, by epoch: the sources that count
 	cur, prev *epochTally  // the votes for the checkpoints of the branch's newest epoch and the one before
+	slashed   []Address    // validators slashed on the branch while their table still counts: their votes don't
 }
 
 // epochTally counts the votes for one target checkpoint.
@@ -43,12 +44,12 @@ type epochTally struct {
 	target Checkpoint
 	stake  map[Address]Amount // the target epoch's stake table
 	total  Amount
-	voted  map[Address]bool
-	links  map[Checkpoint]Amount // stake of the votes from each justified source
+	voted  map[Address]Checkpoint // each counted vote's source
+	links  map[Checkpoint]Amount  // stake of the votes from each justified source
 }
 
 func newTally(target Checkpoint, table []Stake) *epochTally {
-	t := &epochTally{target: target, stake: make(map[Address]Amount, len(table)), voted: map[Address]bool{},
+	t := &epochTally{target: target, stake: make(map[Address]Amount, len(table)), voted: map[Address]Checkpoint{},
 		links: map[Checkpoint]Amount{}}
 	for _, s := range table {
 		t.stake[s.Addr] = s.Amount
@@ -77,7 +78,8 @@ func (f *Finality) IsJustified(c Checkpoint) bool { return slices.Contains(f.jus
 func (f *Finality) Holds(target Checkpoint, a Address) bool {
 	for _, t := range []*epochTally{f.cur, f.prev} {
 		if t != nil && t.target == target {
-			return t.voted[a]
+			_, ok := t.voted[a]
+			return ok
 		}
 	}
 	return false
@@ -94,15 +96,17 @@ func (f *Finality) Target(e Epoch) (Checkpoint, bool) {
 	return Checkpoint{}, false
 }
 
-// Next returns the finality after a block of epoch e on parent (hash h, post-state ps) holding votes, which
-// were checked for form and signature (PROTOCOL.md §8a). It fails with ErrVoteTarget, ErrVoteNotValidator or
-// ErrDuplicateVote, wrapped with the vote's index.
-func (f *Finality) Next(e Epoch, parent Hash, ps *State, votes []Vote, rules FinalityRules) (*Finality, error) {
+// Next returns the finality after a block of epoch e on parent (hash h, post-state ps) whose evidence slashes the
+// validators slashed, and which holds votes checked for form and signature (PROTOCOL.md §8a, §8b). A slashed
+// validator stops counting from that block on: the stake of its votes already counted leaves their links (a
+// checkpoint justified stays justified), and its later votes count for nothing; the tables' totals keep it. It
+// fails with ErrVoteTarget, ErrVoteNotValidator or ErrDuplicateVote, wrapped with the vote's index.
+func (f *Finality) Next(e Epoch, parent Hash, ps *State, slashed []Address, votes []Vote, rules FinalityRules) (*Finality, error) {
 	n := f
 	if e > f.cur.target.Epoch {
 		n = f.enter(e, parent, ps)
 	}
-	if len(votes) == 0 {
+	if len(votes) == 0 && len(slashed) == 0 {
 		return n, nil
 	}
 	if n == f {
@@ -114,12 +118,36 @@ func (f *Finality) Next(e Epoch, parent Hash, ps *State, votes []Vote, rules Fin
 	if n.prev != nil {
 		n.prev = n.prev.clone()
 	}
+	n.slash(slashed)
 	for i := range votes {
 		if err := n.count(&votes[i], rules); err != nil {
 			return nil, fmt.Errorf("vote %d: %w", i, err)
 		}
 	}
 	return n, nil
+}
+
+// slash takes the validators of offenders out of n's tallies, a fresh copy: their counted stake leaves the links
+// it joined, and they are remembered so that none of their votes counts again while a table they are in counts.
+func (n *Finality) slash(offenders []Address) {
+	if len(offenders) == 0 {
+		return
+	}
+	n.slashed = slices.Clone(n.slashed)
+	for _, a := range offenders {
+		if slices.Contains(n.slashed, a) {
+			continue
+		}
+		n.slashed = append(n.slashed, a)
+		for _, t := range []*epochTally{n.cur, n.prev} {
+			if t == nil {
+				continue
+			}
+			if src, ok := t.voted[a]; ok {
+				t.links[src] -= t.stake[a] // counted once from a justified source, so at least its stake
+			}
+		}
+	}
 }
 
 // enter opens epoch e on a branch whose newest block is parent: the checkpoint of every epoch after the
@@ -131,6 +159,9 @@ func (f *Finality) enter(e Epoch, parent Hash, ps *State) *Finality {
 		n.prev = newTally(Checkpoint{Epoch: e - 1, Hash: parent}, ps.Validators(e-1))
 	}
 	n.cur = newTally(Checkpoint{Epoch: e, Hash: parent}, ps.Validators(e))
+	n.slashed = slices.DeleteFunc(slices.Clone(n.slashed), func(a Address) bool {
+		return n.cur.stake[a] == 0 && n.prev.stake[a] == 0 // out of both tables: nothing left to exclude
+	})
 	return &n
 }
 
@@ -149,13 +180,16 @@ func (n *Finality) count(v *Vote, rules FinalityRules) error {
 	if stake == 0 {
 		return fmt.Errorf("%w: %s for %s", ErrVoteNotValidator, v.Validator.Short(), v.Target)
 	}
-	if t.voted[v.Validator] {
+	if _, ok := t.voted[v.Validator]; ok {
 		return fmt.Errorf("%w: %s for %s", ErrDuplicateVote, v.Validator.Short(), v.Target)
 	}
-	t.voted[v.Validator] = true
-	if !n.IsJustified(v.Source) {
-		return nil // a link from a source this branch never justified counts for nothing
+	if !n.IsJustified(v.Source) || slices.Contains(n.slashed, v.Validator) {
+		// A link from a source this branch has not justified counts for nothing and does not spend the
+		// validator's vote for the epoch: the same vote counts once a later block holds it and its source is
+		// justified. A slashed validator's vote counts for nothing at all.
+		return nil
 	}
+	t.voted[v.Validator] = v.Source
 	t.links[v.Source] += stake // at most the table's total
 	if !rules.Supermajority(t.links[v.Source], t.total) || n.IsJustified(t.target) {
 		return nil

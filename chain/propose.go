@@ -126,10 +126,10 @@ func (t *Tree) pickVotes(parent *node, ps *State, slot Slot, votes []Vote) []Vot
 			break
 		}
 		v := votes[i]
-		if v.ValidateBasic() != nil || t.verifyVote(&v) != nil {
-			continue
+		if v.ValidateBasic() != nil || !fin.IsJustified(v.Source) || t.verifyVote(&v) != nil {
+			continue // a vote whose source is not justified here would count for nothing (§8a): offered later
 		}
-		next, err := fin.Next(epoch, parent.hash, ps, []Vote{v}, t.cfg.Finality)
+		next, err := fin.Next(epoch, parent.hash, ps, nil, []Vote{v}, t.cfg.Finality)
 		if err != nil {
 			continue
 		}

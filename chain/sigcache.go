@@ -3,6 +3,7 @@ package chain
 import (
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 )
 
 // SigCache remembers the transactions and votes whose signatures verified on one chain, so that a transaction
@@ -21,6 +22,7 @@ type SigCache struct {
 	ids      map[Hash]struct{}
 	order    []Hash // IDs in the order they were added, a ring once full
 	oldest   int    // index in order of the oldest ID, once full
+	checks   atomic.Uint64
 }
 
 // NewSigCache returns an empty cache for the chain chainID holding up to capacity IDs (at least 1).
@@ -48,12 +50,16 @@ func (c *SigCache) verifyOnce(key Hash, check func() error) error {
 	if c.has(key) {
 		return nil
 	}
+	c.checks.Add(1)
 	if err := check(); err != nil {
 		return err
 	}
 	c.add(key)
 	return nil
 }
+
+// Checks returns how many signatures the cache has checked (those it remembered cost none).
+func (c *SigCache) Checks() uint64 { return c.checks.Load() }
 
 // voteKey is the cache's key of a vote: SHA-256 of a domain tag and the vote's 176-byte encoding, so that it can
 // never equal a transaction ID (the hash of an encoding without the tag).

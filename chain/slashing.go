@@ -7,13 +7,15 @@ import (
 
 // Accountability rules of the ledger (PROTOCOL.md §8b).
 const (
-	// EvidenceWindow is how many epochs after its offence evidence can still be included: evidence of an offence
-	// in epoch o is valid in a block of epoch e when o + EvidenceWindow ≥ e.
-	EvidenceWindow = 4
 	// UnbondingEpochs is how long unstaked tokens stay locked: tokens unstaked in epoch e return to the balance
-	// when epoch e + UnbondingEpochs opens. It exceeds the stake table's lag (2 epochs, in which the validator can
-	// still offend) plus EvidenceWindow, so an offender is always still bonded when its evidence lands.
-	UnbondingEpochs = 8
+	// when epoch e + UnbondingEpochs opens. Evidence has no expiry of its own: it is valid while its offender holds
+	// stake or unbonding tokens, so this lock is the time evidence has to travel. It is twice
+	// WeakSubjectivityEpochs (PROTOCOL.md §8b, §9).
+	UnbondingEpochs = 256
+	// WeakSubjectivityEpochs is how old a finalized checkpoint a node may start from, or how long it may be cut off,
+	// and still trust what the chain shows it: within it every validator that could have signed a conflicting
+	// history is still locked, so its offence can still be punished (PROTOCOL.md §9).
+	WeakSubjectivityEpochs = UnbondingEpochs / 2
 	// SlashPercent is the share of an offender's stake and unbonding tokens that evidence burns.
 	SlashPercent = 50
 	// WhistleblowerDivisor: the proposer that includes the evidence receives 1/8 of what is burned.
@@ -22,8 +24,6 @@ const (
 
 // Slashing errors.
 var (
-	// ErrEvidenceExpired: the offence is older than EvidenceWindow epochs.
-	ErrEvidenceExpired = errors.New("evidence expired")
 	// ErrAlreadySlashed: the offender was slashed before; one offence is punished once.
 	ErrAlreadySlashed = errors.New("already slashed")
 	// ErrNothingToSlash: the offender holds neither stake nor unbonding tokens.
@@ -42,13 +42,12 @@ type Slashing struct {
 
 // applyEvidence punishes the offender of e, included by proposer in a block of epoch epoch (PROTOCOL.md §8b):
 // it burns SlashPercent of its stake and unbonding tokens, pays the proposer 1/WhistleblowerDivisor of that,
-// marks the account slashed (out of every stake table from the next one computed) and moves the rest of its
-// stake to unbonding. The evidence's signatures are checked by ValidateBlock, its form by ValidateBasic.
+// marks the account slashed (out of every stake table from the next one computed, and out of every vote tally
+// from this block on: Finality.Next) and moves the rest of its stake to unbonding. Evidence of any age is valid
+// while its offender holds stake or unbonding tokens. The evidence's signatures are checked by ValidateBlock, its
+// form by ValidateBasic.
 func (s *State) applyEvidence(j *journal, e *Evidence, proposer Address, epoch Epoch) (Slashing, error) {
 	off := e.Offender()
-	if o := e.Epoch(s.params.EpochLength); o+EvidenceWindow < epoch {
-		return Slashing{}, fmt.Errorf("%w: offence in epoch %d, block in epoch %d, window %d", ErrEvidenceExpired, o, epoch, EvidenceWindow)
-	}
 	acc := s.accounts[off]
 	switch {
 	case acc.Slashed:
@@ -89,3 +88,13 @@ func (s *State) releaseUnbonding(j *journal, e Epoch) {
 		s.set(j, addr, acc)
 	}
 }
+
+// Retained reports whether a node keeps the votes and signed headers of epoch o at epoch now, to turn them into
+// evidence (PROTOCOL.md §8b): from UnbondingEpochs epochs back, the longest an offender stays locked after it
+// could last offend, to one epoch ahead (a peer's clock may run a little ahead). It is the one window of the vote
+// pool and of vote gossip.
+func Retained(o, now Epoch) bool { return o+UnbondingEpochs >= now && o <= now+1 }
+
+// Countable reports whether a block of epoch now can count a vote for target epoch t (PROTOCOL.md §8a): the
+// checkpoints of the branch's newest two epochs are the only targets a block takes.
+func Countable(t, now Epoch) bool { return t <= now && t+1 >= now }

@@ -44,7 +44,6 @@ func TestSlashing(t *testing.T) {
 		want error
 	}{
 		{"already slashed", 31, again, ErrAlreadySlashed},
-		{"expired", Slot(10 * (2 + EvidenceWindow + 1)), NewDoubleVote(sampleVote(chainID, 0, 0, 2), sampleVote(chainID, 0, 1, 2)), ErrEvidenceExpired},
 		{"nothing to slash", 31, NewDoubleVote(sampleVote(chainID, 5, 0, 2), sampleVote(chainID, 5, 1, 2)), ErrNothingToSlash},
 	}
 	for _, tc := range tests {
@@ -93,6 +92,55 @@ func TestUnbonding(t *testing.T) {
 	}
 	if got := s.Account(testAddr(0)); got.Balance != 1999 || got.Unbonding != 0 {
 		t.Errorf("at release: got %+v, want balance 1999 and nothing unbonding", got)
+	}
+}
+
+// TestEvidenceValidWhileLocked: evidence has no expiry of its own (PROTOCOL.md §8b). An offence of epoch 2 is
+// punished in epoch 400 while its offender still stakes; against a validator that unstaked, it is punished up to
+// the last slot before its tokens are released, and from the release on there is nothing to slash.
+func TestEvidenceValidWhileLocked(t *testing.T) {
+	g := testGenesis() // epochs of 10 slots
+	chainID := g.Hash()
+	old := NewDoubleVote(sampleVote(chainID, 1, 0, 2), sampleVote(chainID, 1, 1, 2))
+	s := g.State()
+	if err := s.ApplyBlock(evidenceBlock(4000, old)); err != nil {
+		t.Fatalf("evidence of epoch 2 in epoch 400 against a staked validator: got %v, want it applied", err)
+	}
+	if got := s.Account(testAddr(1)); !got.Slashed || got.Unbonding != 500 {
+		t.Errorf("offender after old evidence: got %+v, want slashed with 500 unbonding", got)
+	}
+	s = g.State()
+	unstake := &Block{Header: Header{Height: 1, Slot: 25, Proposer: testAddr(2)},
+		Txs: []Tx{signedTx(chainID, 0, TxUnstake, 0, Address{}, 1000, 1)}}
+	if err := s.ApplyBlock(unstake); err != nil {
+		t.Fatal(err)
+	}
+	release := Slot(10 * (2 + UnbondingEpochs)) // the first slot of the release epoch
+	ev := NewDoubleVote(sampleVote(chainID, 0, 0, 3), sampleVote(chainID, 0, 1, 3))
+	locked := s.Clone()
+	if err := locked.ApplyBlock(evidenceBlock(release-1, ev)); err != nil {
+		t.Errorf("evidence one slot before the release: got %v, want it applied", err)
+	}
+	if err := s.ApplyBlock(evidenceBlock(release, ev)); !errors.Is(err, ErrNothingToSlash) {
+		t.Errorf("evidence at the release: got %v, want ErrNothingToSlash", err)
+	}
+}
+
+// TestRetained: the one window of the pool and of gossip (PROTOCOL.md §8b), and the targets a block counts (§8a).
+func TestRetained(t *testing.T) {
+	for _, tc := range []struct {
+		o, now          Epoch
+		retained, count bool
+	}{
+		{10, 10, true, true}, {9, 10, true, true}, {8, 10, true, false}, {11, 10, true, false}, {12, 10, false, false},
+		{10, 10 + UnbondingEpochs, true, false}, {10, 11 + UnbondingEpochs, false, false}, {0, 0, true, true},
+	} {
+		if got := Retained(tc.o, tc.now); got != tc.retained {
+			t.Errorf("Retained(%d, %d): got %v, want %v", tc.o, tc.now, got, tc.retained)
+		}
+		if got := Countable(tc.o, tc.now); got != tc.count {
+			t.Errorf("Countable(%d, %d): got %v, want %v", tc.o, tc.now, got, tc.count)
+		}
 	}
 }
 

@@ -225,7 +225,17 @@ func checkStoredMix(parent *node, b *Block) error {
 
 // finalityOf returns the finality of b's branch after b, on parent whose post-state is ps (PROTOCOL.md §8a).
 func (t *Tree) finalityOf(parent *node, ps *State, b *Block) (*Finality, error) {
-	return parent.fin.Next(t.cfg.Genesis.EpochOf(b.Header.Slot), parent.hash, ps, b.Votes, t.cfg.Finality)
+	return parent.fin.Next(t.cfg.Genesis.EpochOf(b.Header.Slot), parent.hash, ps, offenders(b), b.Votes, t.cfg.Finality)
+}
+
+// offenders returns the validators b's evidence slashes, or nil when it holds none (each piece of a valid block
+// slashes its offender: PROTOCOL.md §8b).
+func offenders(b *Block) []Address {
+	var out []Address
+	for i := range b.Evidence {
+		out = append(out, b.Evidence[i].Offender())
+	}
+	return out
 }
 
 // attach adds a validated block to the tree.

@@ -64,7 +64,7 @@ func (r *forkRun) epoch(t *testing.T, rng *rand.Rand, e chain.Epoch, side map[ch
 		}
 	}
 	for b := range 2 {
-		next, err := r.fin[b].Next(e, branchHash(b, e), r.state, votes[b], FFGRules())
+		next, err := r.fin[b].Next(e, branchHash(b, e), r.state, nil, votes[b], FFGRules())
 		if err != nil {
 			t.Fatalf("branch %d epoch %d: %v", b, e, err)
 		}

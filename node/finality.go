@@ -114,8 +114,11 @@ func (n *Node) recordEvidence(e chain.Evidence) {
 
 // punishable reports whether e's offender can still be slashed on the head's branch: never slashed, and holding
 // stake or unbonding tokens (PROTOCOL.md §8b).
-func (n *Node) punishable(e *chain.Evidence) bool {
-	acc := n.tree.HeadState().Account(e.Offender())
+func (n *Node) punishable(e *chain.Evidence) bool { return n.punishableAddr(e.Offender()) }
+
+// punishableAddr reports whether validator a can still be slashed on the head's branch (PROTOCOL.md §8b).
+func (n *Node) punishableAddr(a chain.Address) bool {
+	acc := n.tree.HeadState().Account(a)
 	return !acc.Slashed && (acc.Stake > 0 || acc.Unbonding > 0)
 }
 

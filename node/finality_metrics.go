@@ -64,7 +64,7 @@ func offenceOf(e *chain.Evidence) offence {
 
 // slashCount decides which slashings posnode_slashings_total counts: each offence once, although a reorg can
 // revert the block that applied its evidence and apply it (or other evidence of the same offence) again. It
-// remembers an offence while evidence of it can still be included (PROTOCOL.md §8b: o + EvidenceWindow ≥ e).
+// remembers an offence while the node keeps the messages of its epoch (chain.Retained, PROTOCOL.md §8b).
 type slashCount struct {
 	epochLength uint64
 	counted     map[offence]chain.Epoch // the offence's epoch
@@ -78,7 +78,7 @@ func newSlashCount(epochLength uint64) slashCount {
 // which expired offences are forgotten.
 func (c *slashCount) first(e *chain.Evidence, now chain.Epoch) bool {
 	for o, at := range c.counted {
-		if at+chain.EvidenceWindow < now {
+		if !chain.Retained(at, now) {
 			delete(c.counted, o)
 		}
 	}

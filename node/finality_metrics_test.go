@@ -38,15 +38,15 @@ func TestSlashCountEachOffenceOnce(t *testing.T) {
 		{"another offender at the same slot", proposal(bob, 17, 1), 3, true},
 		{"a double vote of the same offender", vote(alice, 1, 2), 3, true},
 		{"the double vote again", vote(alice, 1, 2), 4, false},
-		{"the double vote, still includable at epoch 6", vote(alice, 1, 2), 6, false},
-		{"the double proposal, forgotten once expired (2 + 4 < 7)", proposal(alice, 17, 1), 7, true},
+		{"the double vote, still retained at epoch 2 + U", vote(alice, 1, 2), 2 + chain.UnbondingEpochs, false},
+		{"the double proposal, forgotten once out of the window (2 + U < 3 + U)", proposal(alice, 17, 1), 3 + chain.UnbondingEpochs, true},
 	}
 	for _, s := range steps {
 		if got := c.first(&s.ev, s.now); got != s.want {
 			t.Errorf("%s: counted %t, want %t", s.name, got, s.want)
 		}
 	}
-	if got, want := len(c.counted), 1; got != want { // every offence was of epoch 2 (2 + 4 < 7): only the re-added one
-		t.Errorf("remembers %d offences at epoch 7, want %d", got, want)
+	if got, want := len(c.counted), 1; got != want { // every offence was of epoch 2: only the re-added one
+		t.Errorf("remembers %d offences at epoch 3 + U, want %d", got, want)
 	}
 }

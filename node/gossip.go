@@ -50,6 +50,16 @@ func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
 	case errors.Is(err, chain.ErrStoreFailed): // ErrFlushBehind: the chain database has failed for a while (flush.go)
 		n.log.Error("could not accept a gossiped block", zap.Stringer("hash", b.Hash()), zap.Error(err))
 		return p2p.Ignore // the sender did nothing wrong
+	case errors.Is(err, chain.ErrConflictsFinalized):
+		// Read for evidence before it is dropped (PROTOCOL.md §8b). A relay of an accountable proposer's block may
+		// be honest, on the other side of a conflicting finalization: not passed on, not penalised.
+		if err = n.glean(b); errors.Is(err, errConflictingFinality) {
+			n.log.Debug("ignored a gossiped block of a conflicting branch", zap.String("peer", from), zap.Error(err))
+			return p2p.Ignore
+		}
+		n.log.Info("rejected gossiped block", zap.String("peer", from), zap.Uint64("slot", uint64(b.Header.Slot)),
+			zap.Stringer("hash", b.Hash()), zap.Error(err))
+		return p2p.Reject
 	case errors.Is(err, chain.ErrUnknownParent):
 		// We are behind or on another branch: fetch the ancestors from the peer that sent it. We cannot judge
 		// the block yet, so we do not forward it; peers that know its parent do.

@@ -106,18 +106,26 @@ func (n *Node) pollPeers() {
 // syncer runs one sync at a time, outside the event loop; the loop only imports the batches it fetches. A sync
 // that fails costs the peer the penalty its failure deserves, and the syncer moves on to the next request.
 func (n *Node) syncer(ctx context.Context) {
-	last := map[string]time.Time{} // when each peer was last synced with
+	last := map[string]time.Time{}        // when each peer was last synced with
+	conflicting := map[string]time.Time{} // when each peer last served a branch that conflicts with finality
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case peer := <-n.syncReqs:
+			if time.Since(conflicting[peer]) < conflictBackoff {
+				continue
+			}
 			if !sleepCtx(ctx, syncPeerEvery-time.Since(last[peer])) {
 				return
 			}
 			err := n.syncFrom(ctx, peer)
 			last[peer] = time.Now()
 			forgetBefore(last, time.Now().Add(-time.Minute))
+			if errors.Is(err, errConflictingFinality) {
+				conflicting[peer] = time.Now()
+			}
+			forgetBefore(conflicting, time.Now().Add(-conflictBackoff))
 			if err != nil && ctx.Err() == nil {
 				n.judgeSync(peer, err)
 			}
@@ -292,6 +300,9 @@ func (n *Node) importBatch(ctx context.Context, blocks []*chain.Block) batchResu
 		res.imported = len(inserted)
 		if len(inserted) > 0 {
 			n.syncActive = n.cfg.Now()
+		}
+		if errors.Is(err, chain.ErrConflictsFinalized) {
+			err = n.gleanBatch(blocks) // read for evidence before they are dropped (PROTOCOL.md §8b)
 		}
 		if err != nil {
 			res.err = fmt.Errorf("import blocks: %w", err)

@@ -48,7 +48,7 @@ func (n *Node) judgeSync(peer string, err error) {
 // syncPenalty returns the penalty points of a sync failure.
 func syncPenalty(err error) int {
 	switch {
-	case errors.Is(err, p2p.ErrRateLimited), errors.Is(err, chain.ErrFutureSlot):
+	case errors.Is(err, p2p.ErrRateLimited), errors.Is(err, chain.ErrFutureSlot), errors.Is(err, errConflictingFinality):
 		return 0
 	case errors.Is(err, ErrBadSyncMessage), errors.Is(err, ErrBadRange), errors.Is(err, errForeignChain),
 		invalidBlock(err):
@@ -68,7 +68,7 @@ var blockFaults = []error{chain.ErrMalformed, chain.ErrBadVersion, chain.ErrTooM
 	chain.ErrOverflow, chain.ErrWrongParent, chain.ErrBadHeight, chain.ErrSlotNotAfterParent,
 	chain.ErrWrongProposer, chain.ErrBadStateRoot, chain.ErrBadVRFProof, chain.ErrBadMix, chain.ErrInvalidVote,
 	chain.ErrInvalidEvidence, chain.ErrVoteTarget, chain.ErrVoteNotValidator, chain.ErrDuplicateVote,
-	chain.ErrEvidenceExpired, chain.ErrAlreadySlashed, chain.ErrNothingToSlash, chain.ErrSlashed,
+	chain.ErrAlreadySlashed, chain.ErrNothingToSlash, chain.ErrSlashed,
 	chain.ErrConflictsFinalized}
 
 // invalidBlock reports whether err proves a block invalid.

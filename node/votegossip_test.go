@@ -71,7 +71,7 @@ func TestGossipRefusesBadVotesAndEvidence(t *testing.T) {
 		{"vote with source not before target", adv.votes, backwards.Encode(), p2p.Reject},
 		{"vote for a future epoch", adv.votes, future.Encode(), p2p.Ignore},
 		{"vote for an old epoch", adv.votes, stale.Encode(), p2p.Ignore},
-		{"vote by a key not in the table", adv.votes, outsider.Encode(), p2p.Ignore},
+		{"vote by a key in no table, with nothing at stake", adv.votes, outsider.Encode(), p2p.Reject},
 		{"evidence that does not decode", adv.evidence, []byte{2, 1, 2, 3}, p2p.Reject},
 		{"evidence of votes that are not slashable", adv.evidence, notSlashable.Encode(), p2p.Reject},
 		{"evidence with a bad signature", adv.evidence, badSig.Encode(), p2p.Reject},

@@ -38,7 +38,7 @@ type command struct {
 var commands = []command{
 	{"bpm", "<1-300>", "record a heart rate on the chain (or type just the number)", 1, 1, (*prompt).bpm},
 	{"stake", "<amount>", "bond tokens from your balance (counts from two epochs on)", 1, 1, (*prompt).stake},
-	{"unstake", "<amount>", "unbond staked tokens: they return to your balance after 8 epochs", 1, 1, (*prompt).unstake},
+	{"unstake", "<amount>", "unbond staked tokens: they return to your balance after 256 epochs", 1, 1, (*prompt).unstake},
 	{"send", "<address> <amount>", "transfer tokens", 2, 2, (*prompt).send},
 	{"balance", "[address]", "balance, stake and nonce (yours by default)", 0, 1, (*prompt).balance},
 	{"status", "", "head, slot, finality, peers, sync state", 0, 0, (*prompt).status},

@@ -10,10 +10,10 @@ import (
 	"github.com/posnode/posnode/chain"
 )
 
-// expired reports whether no block of the current epoch can include e any more (PROTOCOL.md §8b).
-func (p *Pool) expired(e *chain.Evidence) bool {
-	return e.Epoch(p.epochLength)+chain.EvidenceWindow < p.now
-}
+// expired reports whether the offence of e is older than the pool keeps votes (chain.Retained): evidence stays
+// valid while its offender is locked, which Prune's useful checks, but a node does not keep it longer than the
+// messages it is made of (PROTOCOL.md §8b).
+func (p *Pool) expired(e *chain.Evidence) bool { return !chain.Retained(e.Epoch(p.epochLength), p.now) }
 
 // AddEvidence adds evidence that proved an offence (ValidateBasic, Verify) against an offender the head's ledger
 // can still punish; the caller checks both. It fails with ErrExpired, with ErrKnown for evidence pending or

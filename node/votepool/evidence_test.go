@@ -13,8 +13,9 @@ func doubleVote(i int, target chain.Epoch) chain.Evidence {
 
 // TestAddEvidence: one pending piece per offender, none twice, none expired.
 func TestAddEvidence(t *testing.T) {
-	p := poolAt(6)
-	first := doubleVote(0, 5)
+	now := chain.Epoch(6 + chain.UnbondingEpochs)
+	p := poolAt(now)
+	first := doubleVote(0, now-1)
 	if err := p.AddEvidence(first); err != nil {
 		t.Fatal(err)
 	}
@@ -24,10 +25,10 @@ func TestAddEvidence(t *testing.T) {
 		want error
 	}{
 		{"same evidence", first, ErrKnown},
-		{"other offence, same offender", doubleVote(0, 6), ErrOffenderPending},
-		{"at the window's edge", doubleVote(1, 6-Window), nil},
-		{"expired", doubleVote(2, 5-Window), ErrExpired},
-		{"another offender", doubleVote(3, 6), nil},
+		{"other offence, same offender", doubleVote(0, now), ErrOffenderPending},
+		{"at the window's edge", doubleVote(1, now-chain.UnbondingEpochs), nil},
+		{"expired", doubleVote(2, now-chain.UnbondingEpochs-1), ErrExpired},
+		{"another offender", doubleVote(3, now), nil},
 	}
 	for _, tc := range tests {
 		if err := p.AddEvidence(tc.e); !errors.Is(err, tc.want) {

@@ -21,7 +21,7 @@ var (
 	ErrConflict = errors.New("slashable against a vote in the pool")
 	// ErrOffenderPending: evidence against this offender is already pending; one offence is punished once.
 	ErrOffenderPending = errors.New("evidence against this validator already pending")
-	// ErrExpired: the offence is older than chain.EvidenceWindow epochs.
+	// ErrExpired: the offence is older than the pool keeps votes (chain.Retained).
 	ErrExpired = errors.New("evidence expired")
 	// ErrFull: the pool holds MaxEvidence pieces of evidence.
 	ErrFull = errors.New("evidence pool full")
@@ -29,9 +29,6 @@ var (
 
 // Bounds of the pool.
 const (
-	// Window is how many epochs before the current one the pool keeps votes and headers: the evidence window,
-	// beyond which no block can include evidence made from them (PROTOCOL.md §8b).
-	Window = chain.EvidenceWindow
 	// MaxEvidence is the most evidence the pool keeps pending. Its callers add evidence only against validators
 	// that still hold stake, so it is a bound against bugs rather than peers.
 	MaxEvidence = 256
@@ -78,9 +75,8 @@ func New(epochLength uint64) *Pool {
 // Epoch returns the current epoch as the last Prune set it.
 func (p *Pool) Epoch() chain.Epoch { return p.now }
 
-// inWindow reports whether epoch e is within the pool's window: from Window epochs before the current one to
-// one epoch after it (a peer's clock may run a little ahead).
-func (p *Pool) inWindow(e chain.Epoch) bool { return e+Window >= p.now && e <= p.now+1 }
+// inWindow reports whether epoch e is within the pool's window (chain.Retained, PROTOCOL.md §8b).
+func (p *Pool) inWindow(e chain.Epoch) bool { return chain.Retained(e, p.now) }
 
 // AddVote adds a vote that verified, from a validator of its target epoch's table. It fails with ErrEpoch, with
 // ErrKnown for a vote it holds, and with ErrConflict, returning the evidence, for a vote slashable against one it
@@ -108,6 +104,37 @@ func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
 	return nil, nil
 }
 
+// Conflict returns the vote the pool holds that v is slashable against, if any, without checking v's signature
+// or keeping v: a caller checks the signature only of a vote that makes evidence (PROTOCOL.md §8b).
+func (p *Pool) Conflict(v chain.Vote) (chain.Vote, bool) {
+	if !p.inWindow(v.Target.Epoch) {
+		return chain.Vote{}, false
+	}
+	held := p.votes[v.Validator]
+	for _, e := range sortedEpochs(held) {
+		if w := held[e]; chain.Slashable(v, w) {
+			return w, true
+		}
+	}
+	return chain.Vote{}, false
+}
+
+// HeaderConflict returns the first signed header the pool holds of h's proposer for h's slot when it differs
+// from h, without keeping h (PROTOCOL.md §8b).
+func (p *Pool) HeaderConflict(h chain.Header) (chain.Header, [64]byte, bool) {
+	first, ok := p.headers[headerKey{h.Proposer, h.Slot}]
+	if !ok || first.header.Hash() == h.Hash() {
+		return chain.Header{}, [64]byte{}, false
+	}
+	return first.header, first.sig, true
+}
+
+// Pending reports whether evidence against a is pending.
+func (p *Pool) Pending(a chain.Address) bool {
+	_, ok := p.offenders[a]
+	return ok
+}
+
 // HasVote reports whether the pool holds a vote of validator a for target epoch e.
 func (p *Pool) HasVote(a chain.Address, e chain.Epoch) bool {
 	_, ok := p.votes[a][e]
@@ -120,7 +147,7 @@ func (p *Pool) Votes() []chain.Vote {
 	var out []chain.Vote
 	for _, held := range p.votes {
 		for e, v := range held {
-			if e+1 >= p.now && e <= p.now {
+			if chain.Countable(e, p.now) {
 				out = append(out, v)
 			}
 		}

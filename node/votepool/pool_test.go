@@ -61,7 +61,7 @@ func TestAddVote(t *testing.T) {
 		{"double vote: other source", vote(0, cp(5, 0), cp(6, 0)), ErrConflict, true},
 		{"surrounding vote", vote(0, cp(3, 0), cp(7, 0)), ErrConflict, true},
 		{"surrounded vote", vote(3, cp(2, 0), cp(5, 0)), ErrConflict, true},
-		{"too old", vote(2, cp(0, 0), cp(1, 0)), ErrEpoch, false},
+		{"old but retained", vote(2, cp(0, 0), cp(1, 0)), nil, false},
 		{"too far ahead", vote(2, cp(6, 0), cp(8, 0)), ErrEpoch, false},
 		{"one epoch ahead", vote(2, cp(6, 0), cp(7, 0)), nil, false},
 	}
@@ -153,6 +153,17 @@ func TestAddHeader(t *testing.T) {
 	}
 }
 
+// TestAddVoteTooOld: a vote older than chain.Retained keeps is refused.
+func TestAddVoteTooOld(t *testing.T) {
+	p := poolAt(2 + chain.UnbondingEpochs)
+	if _, err := p.AddVote(vote(2, cp(0, 0), cp(1, 0))); !errors.Is(err, ErrEpoch) {
+		t.Errorf("vote of epoch 1 at epoch %d: got %v, want ErrEpoch", 2+chain.UnbondingEpochs, err)
+	}
+	if _, err := p.AddVote(vote(2, cp(1, 0), cp(2, 0))); err != nil {
+		t.Errorf("vote at the window's edge: got %v, want it kept", err)
+	}
+}
+
 // TestPruneDropsTheOld: votes, headers and evidence leave the pool when the window passes them.
 func TestPruneDropsTheOld(t *testing.T) {
 	p := poolAt(3)
@@ -167,11 +178,11 @@ func TestPruneDropsTheOld(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep := func(*chain.Evidence) bool { return true }
-	p.Prune(3+Window, keep)
+	p.Prune(3+chain.UnbondingEpochs, keep)
 	if v, h, e := p.Size(); v != 1 || h != 1 || e != 1 {
 		t.Fatalf("at the window's edge: %d votes %d headers %d evidence, want 1 each", v, h, e)
 	}
-	p.Prune(3+Window+1, keep)
+	p.Prune(3+chain.UnbondingEpochs+1, keep)
 	if v, h, e := p.Size(); v != 0 || h != 0 || e != 0 {
 		t.Errorf("past the window: %d votes %d headers %d evidence, want none", v, h, e)
 	}

@@ -1,0 +1,99 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/posnode/posnode/chain"
+)
+
+// errConflictingFinality: a peer served or relayed blocks, signed by a validator accountable on our branch, of a
+// branch that conflicts with our finalized checkpoint. Such a peer may be honest — on the other side of a
+// partition in which both sides finalized — so it is not penalised; its blocks are read for evidence
+// (PROTOCOL.md §8b) and dropped, and sync leaves the peer alone for a while (conflictBackoff).
+var errConflictingFinality = errors.New("blocks of a branch that conflicts with our finalized checkpoint")
+
+// conflictBackoff is how long sync leaves alone a peer that served a branch conflicting with our finalized
+// checkpoint: its blocks were read for evidence once, and fetching them again would only cost both nodes.
+const conflictBackoff = time.Minute
+
+// glean reads a block refused because it conflicts with the finalized checkpoint for the evidence it makes with
+// what the pool holds (PROTOCOL.md §8b), before the block is dropped; called on the loop. Its proposer must be
+// accountable on the head's state (else it returns chain.ErrConflictsFinalized: a stranger's block, whose sender
+// is penalised). Nothing of the block is kept: its votes and header are compared with the pool's, its evidence
+// checked against the head's ledger, and a signature is checked only for what then makes or is evidence against
+// a validator that can still be punished and has none pending. So a block costs a few map reads per vote, and
+// signature checks only for evidence, at most one piece per offender; a signature that fails stops the reading
+// and the block counts as invalid (chain.ErrBadSignature).
+func (n *Node) glean(b *chain.Block) error {
+	if !n.tree.HeadState().Accountable(b.Header.Proposer) {
+		return fmt.Errorf("%w: proposer %s is a stranger", chain.ErrConflictsFinalized, b.Header.Proposer.Short())
+	}
+	found := 0
+	if a, sig, ok := n.ffg.votes.HeaderConflict(b.Header); ok && n.canAccuse(b.Header.Proposer) {
+		if err := b.Verify(n.chainID); err != nil {
+			return err
+		}
+		n.recordEvidence(chain.NewDoubleProposal(&chain.Block{Header: a, Sig: sig}, b))
+		found++
+	}
+	for i := range b.Votes {
+		v := &b.Votes[i]
+		if v.ValidateBasic() != nil {
+			return fmt.Errorf("%w: vote %d", chain.ErrInvalidVote, i)
+		}
+		held, ok := n.conflictOf(*v)
+		if !ok {
+			continue
+		}
+		if err := n.sigs.VerifyVote(v); err != nil {
+			return fmt.Errorf("vote %d: %w", i, err)
+		}
+		n.recordEvidence(chain.NewDoubleVote(*v, held))
+		found++
+	}
+	for i := range b.Evidence {
+		e := &b.Evidence[i]
+		if !n.canAccuse(e.Offender()) || n.ffg.votes.HasEvidence(e.ID()) {
+			continue
+		}
+		if err := e.ValidateBasic(); err != nil {
+			return err
+		}
+		if err := e.Verify(n.chainID); err != nil {
+			return err
+		}
+		n.recordEvidence(*e)
+		found++
+	}
+	n.log.Debug("read a block of a branch that conflicts with finality", zap.Stringer("hash", b.Hash()),
+		zap.Uint64("slot", uint64(b.Header.Slot)), zap.Int("evidence", found))
+	return fmt.Errorf("%w: block %s at slot %d", errConflictingFinality, b.Hash().Short(), b.Header.Slot)
+}
+
+// canAccuse reports whether evidence against a would be kept: a can still be punished on the head's branch and
+// no evidence against it is pending.
+func (n *Node) canAccuse(a chain.Address) bool {
+	return !n.ffg.votes.Pending(a) && n.punishableAddr(a)
+}
+
+// gleanBatch reads the blocks of a sync batch that the tree refused for finality (PROTOCOL.md §8b): every block
+// of it the tree does not hold, the refused one and those above it. It returns the first error of a block that
+// proves its sender wrong, else errConflictingFinality.
+func (n *Node) gleanBatch(blocks []*chain.Block) error {
+	result := error(nil)
+	for _, b := range blocks {
+		if n.tree.Has(b.Hash()) {
+			continue
+		}
+		err := n.glean(b)
+		if !errors.Is(err, errConflictingFinality) {
+			return err
+		}
+		result = err
+	}
+	return result
+}
