@@ -1,8 +1,11 @@
 package node
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -20,7 +23,7 @@ type held map[chain.Hash]struct{}
 // submit admits a locally made or API-posted transaction and appends it to the journal, holding it until
 // settle. Called on the event loop.
 func (n *Node) submit(tx chain.Tx) (*batch, error) {
-	if err := n.pool.Add(tx, n.tree.HeadState()); err != nil {
+	if err := n.pool.AddLocal(tx, n.tree.HeadState()); err != nil {
 		return nil, err
 	}
 	n.held[tx.ID()] = struct{}{}
@@ -106,8 +109,17 @@ func (n *Node) durableOnly(txs []chain.Tx) []chain.Tx {
 
 // restorePending puts the journal's transactions back into the mempool, each checked like a transaction from a
 // peer (stateless rules, signature on this chain, admission against the head) so that a damaged or foreign entry
-// is dropped rather than gossiped. Transactions a block holds by now are dropped quietly.
+// is dropped rather than gossiped. They are admitted sender by sender in nonce order, whatever their order in the
+// journal, so that none waits behind a gap another one fills. Transactions a block holds by now are dropped
+// quietly.
 func (n *Node) restorePending(pending []chain.Tx) {
+	pending = slices.Clone(pending)
+	slices.SortStableFunc(pending, func(a, b chain.Tx) int {
+		if c := bytes.Compare(a.From[:], b.From[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Nonce, b.Nonce)
+	})
 	restored, dropped := 0, 0
 	for _, tx := range pending {
 		err := tx.ValidateBasic()
@@ -115,7 +127,7 @@ func (n *Node) restorePending(pending []chain.Tx) {
 			err = n.sigs.Verify(&tx)
 		}
 		if err == nil {
-			err = n.pool.Add(tx, n.tree.HeadState())
+			err = n.pool.AddLocal(tx, n.tree.HeadState())
 		}
 		switch {
 		case err == nil:

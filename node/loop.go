@@ -20,9 +20,10 @@ const (
 	syncGrace = 3 * time.Second
 	// pollEvery is how often the node asks its peers for their heads, to fill whatever gossip lost.
 	pollEvery = 3 * time.Second
-	// regossipEvery is how often the node publishes its own pending transactions again, at most regossipMax.
+	// regossipEvery is how often the node publishes pending transactions again, at most regossipMax: one
+	// gossip message (regossip.go).
 	regossipEvery = 10 * time.Second
-	regossipMax   = 256
+	regossipMax   = chain.MaxTxBatch
 	// journalSlack is how many committed records the journal may hold beyond twice the mempool before compaction.
 	journalSlack = 4096
 )
@@ -64,7 +65,9 @@ func (n *Node) loop(ctx context.Context) {
 		case <-regossip.C:
 			n.pool.Revalidate(n.tree.HeadState()) // expiry
 			n.metrics.mempool.Set(float64(n.pool.Len()))
-			n.regossipOwn()
+			n.regossipRound()
+		case <-n.regossip.C():
+			n.regossipLook()
 		case f := <-n.calls:
 			f()
 		case <-n.txOut.C():
@@ -72,6 +75,7 @@ func (n *Node) loop(ctx context.Context) {
 		case id := <-n.host.PeerEvents():
 			n.log.Debug("peer connected", zap.String("peer", id))
 			n.requestSync(id)
+			n.peerConnected()
 		case _, ok := <-blockMsgs:
 			// Blocks are imported while they are validated (validateBlockMsg); nothing is left to do.
 			if !ok {
