@@ -24,7 +24,7 @@ type held map[chain.Hash]struct{}
 // submit admits a locally made or API-posted transaction and appends it to the pending-transaction log, holding
 // it until settle. Called on the event loop.
 func (n *Node) submit(tx chain.Tx) (*pendinglog.Batch, error) {
-	if err := n.pool.Add(tx, n.tree.HeadState()); err != nil {
+	if err := n.pool.AddLocal(tx, n.tree.HeadState()); err != nil {
 		return nil, err
 	}
 	n.held[tx.ID()] = struct{}{}

@@ -21,9 +21,10 @@ const (
 	syncGrace = 3 * time.Second
 	// pollEvery is how often the node asks its peers for their heads, to fill whatever gossip lost.
 	pollEvery = 3 * time.Second
-	// regossipEvery is how often the node publishes its own pending transactions again, at most regossipMax.
+	// regossipEvery is how often the node publishes pending transactions again, at most regossipMax: one
+	// gossip message (regossip.go).
 	regossipEvery = 10 * time.Second
-	regossipMax   = 256
+	regossipMax   = chain.MaxTxBatch
 )
 
 // loop is the event loop: the only goroutine that touches loopState.
@@ -63,7 +64,9 @@ func (n *Node) loop(ctx context.Context) {
 		case <-regossip.C:
 			n.pool.Revalidate(n.tree.HeadState()) // expiry
 			n.metrics.mempool.Set(float64(n.pool.Len()))
-			n.regossipOwn()
+			n.regossipRound()
+		case <-n.regossip.C():
+			n.regossipLook()
 		case f := <-n.calls:
 			f()
 		case <-n.txOut.C():
@@ -71,6 +74,7 @@ func (n *Node) loop(ctx context.Context) {
 		case id := <-n.host.PeerEvents():
 			n.log.Debug("peer connected", zap.String("peer", id))
 			n.requestSync(id)
+			n.peerConnected()
 		case _, ok := <-blockMsgs:
 			// Blocks are imported while they are validated (validateBlockMsg); nothing is left to do.
 			if !ok {

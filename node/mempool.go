@@ -18,7 +18,8 @@ var (
 	ErrDuplicateTx = errors.New("transaction already pending")
 	// ErrStaleTx: the sender's account nonce has moved past the transaction's nonce.
 	ErrStaleTx = errors.New("transaction nonce already used")
-	// ErrNonceGap: the nonce is too far beyond the sender's run of pending nonces.
+	// ErrNonceGap: the nonce is too far beyond the sender's run of pending nonces, or too many of the sender's
+	// transactions already wait behind a gap.
 	ErrNonceGap = errors.New("nonce gap")
 	// ErrBreaksLater: admitting the transaction would leave a later pending transaction of its sender unable to
 	// apply (e.g. a transfer that spends the fees of records already waiting behind it).
@@ -31,42 +32,50 @@ var (
 const (
 	maxPoolTxs   = 50_000 // transactions in the pool
 	maxSenderTxs = 10_000 // transactions of one sender
-	// maxNonceGap is how far beyond the sender's pending run a nonce may be: transactions reach a node out of
-	// order (gossip validates its batches of up to chain.MaxTxBatch concurrently; clients submit concurrently),
-	// so a gap waits to be filled. It spans four whole batches: with a window smaller than one batch, a batch
-	// validated before the one ahead of it lost its tail, and every later batch of the sender fell beyond the
-	// window too, so the node never again held the sender's transactions (BENCHMARKS.md, profiling).
-	maxNonceGap = 4 * chain.MaxTxBatch
+	// maxNonceGap is how far beyond the sender's pending run a nonce may be to wait for the gap to be filled.
+	maxNonceGap = chain.MaxTxBatch
+	// maxSenderWaiting is how many transactions of one sender may wait behind a nonce gap, and maxWaitingTxs how
+	// many of all senders: a transaction that cannot apply next pays nothing while it waits, so it gets only a
+	// small place of its own, never one that a transaction that can apply needs. Gossip batches of one sender
+	// that overtake each other in validation do not need it: they are admitted in the order they arrived
+	// (txorder.go).
+	maxSenderWaiting = 16
+	maxWaitingTxs    = 1024
 	// gapWait is how long a transaction behind a nonce gap waits for the gap to be filled before it is dropped.
-	gapWait = 30 * time.Second
+	gapWait = 5 * time.Second
 	// maxTxAge is how long a transaction may stay pending before it is dropped.
 	maxTxAge = time.Hour
 )
 
 // poolTx is a pending transaction.
 type poolTx struct {
-	tx    chain.Tx
-	id    chain.Hash
-	added time.Time
+	tx      chain.Tx
+	id      chain.Hash
+	added   time.Time
+	local   bool // submitted by this node's users (prompt, API, journal), not gossiped by a peer
+	waiting bool // behind a nonce gap of its sender: it cannot apply next
 }
 
 // mempool holds signed transactions that can apply on top of the head, deduplicated by ID and indexed per sender
 // by nonce (PROTOCOL.md §3). For each sender, the pending nonces from its account nonce on form a run that
-// applies in order, funded by the sender's own balance (its pending transfers to itself do not count), then up to
-// maxNonceGap nonces of transactions waiting for a gap to be filled. It is owned by the node's event loop and has
-// no lock.
+// applies in order, funded by the sender's own balance (its pending transfers to itself do not count), then at
+// most maxSenderWaiting transactions, within maxNonceGap nonces of the run, waiting for a gap to be filled. It is
+// owned by the node's event loop and has no lock.
 type mempool struct {
-	minFee  chain.Amount // genesis tx_fee
-	maxTxs  int          // maxPoolTxs; smaller in tests
-	byID    map[chain.Hash]*poolTx
-	senders map[chain.Address]*senderTxs
-	dropped *dropLog
-	now     func() time.Time
+	minFee     chain.Amount         // genesis tx_fee
+	maxTxs     int                  // maxPoolTxs; smaller in tests
+	maxWaiting int                  // maxWaitingTxs; smaller in tests
+	waiting    map[*poolTx]struct{} // the transactions that wait behind a gap
+	byID       map[chain.Hash]*poolTx
+	senders    map[chain.Address]*senderTxs
+	dropped    *dropLog
+	now        func() time.Time
 }
 
 func newMempool(minFee chain.Amount, now func() time.Time) *mempool {
-	return &mempool{minFee: minFee, maxTxs: maxPoolTxs, byID: map[chain.Hash]*poolTx{}, senders: map[chain.Address]*senderTxs{},
-		dropped: newDropLog(maxDropped), now: now}
+	return &mempool{minFee: minFee, maxTxs: maxPoolTxs, maxWaiting: maxWaitingTxs,
+		waiting: map[*poolTx]struct{}{}, byID: map[chain.Hash]*poolTx{},
+		senders: map[chain.Address]*senderTxs{}, dropped: newDropLog(maxDropped), now: now}
 }
 
 // Len returns the number of pending transactions.
@@ -78,33 +87,88 @@ func (p *mempool) Has(id chain.Hash) bool {
 	return ok
 }
 
-// Add admits a transaction whose stateless checks and signature have passed, if it can apply after its sender's
-// pending ones on st, the head state (PROTOCOL.md §3): its sender exists, the fee is at least the minimum, the
-// nonce is not used and is at most maxNonceGap beyond the sender's run, and the sender's balance covers every
-// pending transaction of the sender with it. A second transaction with the same sender and nonce replaces
-// nothing: the first one stays (ErrDuplicateTx).
+// Add admits a transaction a peer gossiped, whose stateless checks and signature have passed, if it can apply
+// after its sender's pending ones on st, the head state (PROTOCOL.md §3): its sender exists, the fee is at least
+// the minimum, the nonce is not used, and the sender's balance covers every pending transaction of the sender with
+// it. One that cannot apply next waits behind the gap only within maxNonceGap of the run, with at most
+// maxSenderWaiting of its sender and maxWaitingTxs of all (ErrNonceGap, ErrPoolFull). A second transaction with
+// the same sender and nonce replaces nothing: the first one stays (ErrDuplicateTx). A full pool takes it only by
+// evicting (evictFor).
 func (p *mempool) Add(tx chain.Tx, st *chain.State) error {
+	_, err := p.admit(tx, st, false)
+	return err
+}
+
+// AddLocal is Add for a transaction of this node's users (prompt, API, journal): at equal fees it may evict a
+// gossiped transaction from a full pool (PROTOCOL.md §3).
+func (p *mempool) AddLocal(tx chain.Tx, st *chain.State) error {
+	_, err := p.admit(tx, st, true)
+	return err
+}
+
+// admit is Add; waiting reports that the admitted transaction cannot apply next (it waits behind a gap).
+func (p *mempool) admit(tx chain.Tx, st *chain.State, local bool) (waiting bool, err error) {
 	id := tx.ID()
 	if p.Has(id) {
-		return ErrDuplicateTx
+		return false, ErrDuplicateTx
 	}
 	if tx.Fee < p.minFee {
-		return fmt.Errorf("%w: fee %d, minimum %d", chain.ErrFeeTooLow, tx.Fee, p.minFee)
+		return false, fmt.Errorf("%w: fee %d, minimum %d", chain.ErrFeeTooLow, tx.Fee, p.minFee)
 	}
 	s := p.sender(tx.From, st)
 	pr, err := s.admits(&tx)
+	if err == nil {
+		waiting = tx.Nonce >= pr.run
+		err = p.makeRoom(tx, s, waiting, local)
+	}
 	if err != nil {
 		p.forgetIfEmpty(tx.From, s)
-		return err
+		return false, err
 	}
-	if len(p.byID) >= p.maxTxs && !p.evictFor(tx) {
-		p.forgetIfEmpty(tx.From, s)
-		return fmt.Errorf("%w: %d transactions, none pays less than %d", ErrPoolFull, len(p.byID), tx.Fee)
-	}
-	pt := &poolTx{tx: tx, id: id, added: p.now()}
+	pt := &poolTx{tx: tx, id: id, added: p.now(), local: local}
+	first := s.run
 	s.insert(pt, pr)
 	p.byID[id] = pt
-	return nil
+	for n := first; n < s.run; n++ { // the run grew through the transactions that waited for tx
+		p.setWaiting(s.txs[n], false)
+	}
+	p.setWaiting(pt, waiting)
+	return waiting, nil
+}
+
+// makeRoom checks the bounds for tx, which joins s's run or, if waiting, waits behind its gap, and evicts what
+// must go for it to enter; an error says why it cannot.
+func (p *mempool) makeRoom(tx chain.Tx, s *senderTxs, waiting, local bool) error {
+	if waiting {
+		if w := s.waiting(); w >= maxSenderWaiting {
+			return fmt.Errorf("%w: nonce %d, the sender's next is %d and %d of its transactions already wait",
+				ErrNonceGap, tx.Nonce, s.run, w)
+		}
+		if len(p.waiting) >= p.maxWaiting || len(p.byID) >= p.maxTxs {
+			if !p.evictWaiting(tx) {
+				return fmt.Errorf("%w: %d transactions wait behind nonce gaps, none pays less than %d", ErrPoolFull,
+					len(p.waiting), tx.Fee)
+			}
+		}
+		return nil
+	}
+	if len(p.byID) < p.maxTxs || p.evictWaiting(chain.Tx{From: tx.From, Fee: ^chain.Amount(0)}) {
+		return nil
+	}
+	return p.evictFor(tx, local)
+}
+
+// setWaiting marks pt as waiting behind a gap, or not, and keeps the count.
+func (p *mempool) setWaiting(pt *poolTx, waiting bool) {
+	if pt == nil || pt.waiting == waiting {
+		return
+	}
+	pt.waiting = waiting
+	if waiting {
+		p.waiting[pt] = struct{}{}
+	} else {
+		delete(p.waiting, pt)
+	}
 }
 
 // Readmit puts back a transaction of a block that left the canonical chain (PROTOCOL.md §3, §8); st is the new
@@ -175,6 +239,7 @@ func (p *mempool) remove(id chain.Hash) *poolTx {
 		return nil
 	}
 	delete(p.byID, id)
+	p.setWaiting(pt, false)
 	if s := p.senders[pt.tx.From]; s != nil {
 		s.delete(pt.tx.Nonce)
 		p.forgetIfEmpty(pt.tx.From, s)

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -53,6 +54,7 @@ func (p *mempool) resync(from chain.Address, s *senderTxs, acct chain.Account) {
 		if inRun {
 			s.run, s.after = n+1, acct
 		}
+		p.setWaiting(pt, !inRun)
 	}
 	s.dirty = false // the drops above only removed transactions after the run
 }
@@ -92,27 +94,63 @@ func (p *mempool) expire() {
 	}
 }
 
-// evictFor makes room for tx in a full pool: it drops the last pending transaction of the sender whose last one
-// pays the lowest fee below tx's (the most recent among equals), and reports whether it found one.
-func (p *mempool) evictFor(tx chain.Tx) bool {
+// evictWaiting makes room for tx by dropping a transaction of another sender that waits behind a gap and pays less
+// than tx (the lowest fee, the most recent among equals), with its sender's later ones; it reports whether it
+// found one. Waiting transactions go first: they pay nothing until their gap is filled.
+func (p *mempool) evictWaiting(tx chain.Tx) bool {
 	var victim *poolTx
-	var victimFrom chain.Address
-	for from, s := range p.senders {
-		if from == tx.From || len(s.txs) == 0 {
+	for pt := range p.waiting { // at most maxWaitingTxs; the choice does not depend on the order
+		if pt.tx.From == tx.From || pt.tx.Fee >= tx.Fee {
 			continue
 		}
-		last := s.txs[s.top]
-		if last.tx.Fee >= tx.Fee {
-			continue
-		}
-		if victim == nil || last.tx.Fee < victim.tx.Fee || (last.tx.Fee == victim.tx.Fee && last.added.After(victim.added)) {
-			victim, victimFrom = last, from
+		if victim == nil || pt.tx.Fee < victim.tx.Fee || (pt.tx.Fee == victim.tx.Fee && (pt.added.After(victim.added) ||
+			pt.added.Equal(victim.added) && bytes.Compare(pt.id[:], victim.id[:]) < 0)) {
+			victim = pt
 		}
 	}
 	if victim == nil {
 		return false
 	}
-	p.dropFrom(victimFrom, p.senders[victimFrom], victim.tx.Nonce,
-		fmt.Errorf("%w: evicted by a transaction paying a fee of %d", ErrPoolFull, tx.Fee))
+	from := victim.tx.From
+	p.dropFrom(from, p.senders[from], victim.tx.Nonce, fmt.Errorf("%w: a transaction waiting behind a nonce gap, "+
+		"evicted for one paying a fee of %d", ErrPoolFull, tx.Fee))
 	return true
+}
+
+// evictFor makes room for tx, which can apply next, in a pool full of transactions that can too: it drops the last
+// pending transaction of the sender whose last one pays the lowest fee below tx's (the most recent among equals);
+// a local tx (local: of this node's users) also evicts a gossiped one that pays as much. Ranking by the last
+// transaction of each run is ranking by what each run would lose. When nothing pays less, the error says what
+// fee would get in.
+func (p *mempool) evictFor(tx chain.Tx, local bool) error {
+	var victim *poolTx
+	need := ^chain.Amount(0) // the least fee that would evict something
+	for from, s := range p.senders {
+		if from == tx.From || len(s.txs) == 0 {
+			continue
+		}
+		last := s.txs[s.top]
+		beats := last.tx.Fee + 1
+		if local && !last.local {
+			beats = last.tx.Fee
+		}
+		need = min(need, beats)
+		if tx.Fee < beats {
+			continue
+		}
+		if victim == nil || last.tx.Fee < victim.tx.Fee || (last.tx.Fee == victim.tx.Fee && last.added.After(victim.added)) {
+			victim = last
+		}
+	}
+	if victim == nil {
+		if need == ^chain.Amount(0) {
+			return fmt.Errorf("%w: %d transactions, all of the sender's own", ErrPoolFull, len(p.byID))
+		}
+		return fmt.Errorf("%w: %d transactions, none pays less than %d; a fee of %d would get in", ErrPoolFull,
+			len(p.byID), tx.Fee, need)
+	}
+	from := victim.tx.From
+	p.dropFrom(from, p.senders[from], victim.tx.Nonce,
+		fmt.Errorf("%w: evicted by a transaction paying a fee of %d", ErrPoolFull, tx.Fee))
+	return nil
 }

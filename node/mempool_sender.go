@@ -129,6 +129,10 @@ func (s *senderTxs) noncesFrom(first chain.Nonce) []chain.Nonce {
 	return out
 }
 
+// waiting returns how many of the sender's transactions wait behind a gap: those at or beyond its run. The run
+// must be up to date (not dirty).
+func (s *senderTxs) waiting() int { return len(s.txs) - int(s.run-s.base.Nonce) }
+
 // nextRun returns the nonce after the sender's run.
 func (s *senderTxs) nextRun() chain.Nonce { return s.run }
 

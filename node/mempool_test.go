@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
@@ -373,9 +374,9 @@ func TestMempoolReadmitThenRevalidate(t *testing.T) {
 	}
 }
 
-// Gossip validates batches concurrently, so a batch can be admitted before the one ahead of it: the whole of
-// both must be kept. With a window smaller than a batch, the later batch lost its tail and every batch after it
-// fell beyond the window, so the node never again held the sender's transactions.
+// Gossip validates batches concurrently, so a batch can finish its signature check before the one ahead of it:
+// txOrder holds it until the one ahead has reached the pool, and the whole of both is kept. Without the order,
+// the later batch would wait behind the gap, where a sender has room for maxSenderWaiting transactions only.
 func TestMempoolKeepsABatchThatOvertookTheOneAhead(t *testing.T) {
 	f := newPoolFixtureWith(t, 1<<20)
 	batch := func(first chain.Nonce) []chain.Tx {
@@ -385,15 +386,133 @@ func TestMempoolKeepsABatchThatOvertookTheOneAhead(t *testing.T) {
 		}
 		return out
 	}
-	f.mustAdd(t, batch(chain.MaxTxBatch)...)
-	f.mustAdd(t, batch(3*chain.MaxTxBatch)...) // two ahead of it missing now
-	f.mustAdd(t, batch(0)...)
-	f.mustAdd(t, batch(2*chain.MaxTxBatch)...)
-	if got, want := f.pool.NextNonce(addrOf(f.keys[0]), f.st), chain.Nonce(4*chain.MaxTxBatch); got != want {
-		t.Errorf("next nonce after four batches in the order 1, 3, 0, 2: got %d, want %d", got, want)
+	order := newTxOrder()
+	ahead, behind := batch(0), batch(chain.MaxTxBatch)
+	first, second := order.enter(ahead), order.enter(behind) // arrival order
+	admitted := make(chan []error, 1)
+	go func() { // the second batch's signatures checked first
+		order.wait(context.Background(), second)
+		var errs []error
+		for _, tx := range behind {
+			errs = append(errs, f.pool.Add(tx, f.st))
+		}
+		order.leave(second)
+		admitted <- errs
+	}()
+	select {
+	case <-admitted:
+		t.Fatal("the second batch reached the pool before the one ahead of it")
+	case <-time.After(200 * time.Millisecond):
 	}
-	if got := len(f.pool.Select(f.st, 5*chain.MaxTxBatch)); got != 4*chain.MaxTxBatch {
-		t.Errorf("selectable: %d, want %d", got, 4*chain.MaxTxBatch)
+	f.mustAdd(t, ahead...)
+	order.leave(first)
+	for i, err := range <-admitted {
+		if err != nil {
+			t.Fatalf("nonce %d of the second batch: %v", behind[i].Nonce, err)
+		}
+	}
+	if got, want := f.pool.NextNonce(addrOf(f.keys[0]), f.st), chain.Nonce(2*chain.MaxTxBatch); got != want {
+		t.Errorf("next nonce after both batches: got %d, want %d", got, want)
+	}
+	if got := len(f.pool.waiting); got != 0 {
+		t.Errorf("%d transactions wait behind a gap, want 0", got)
+	}
+}
+
+// A batch that overtook the one ahead of it anyway (it came by another path) keeps maxSenderWaiting transactions
+// behind the gap and refuses the rest; the one ahead then joins the run with them.
+func TestMempoolWaitingIsBoundedPerSender(t *testing.T) {
+	f := newPoolFixtureWith(t, 1<<20)
+	refused := 0
+	for n := chain.Nonce(1); n <= 40; n++ {
+		err := f.pool.Add(f.bpm(0, n), f.st)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrNonceGap):
+			refused++
+		default:
+			t.Fatalf("nonce %d: %v", n, err)
+		}
+	}
+	if refused != 40-maxSenderWaiting || len(f.pool.waiting) != maxSenderWaiting {
+		t.Fatalf("refused %d, waiting %d; want %d and %d", refused, len(f.pool.waiting), 40-maxSenderWaiting, maxSenderWaiting)
+	}
+	f.mustAdd(t, f.bpm(0, 0))
+	if got := len(f.pool.Select(f.st, 100)); got != maxSenderWaiting+1 || len(f.pool.waiting) != 0 {
+		t.Errorf("after the gap is filled: %d selectable, %d waiting; want %d and 0", got, len(f.pool.waiting), maxSenderWaiting+1)
+	}
+}
+
+// Transactions behind a gap have a small bucket of their own: there they displace only each other, by fee; they
+// never displace a transaction that can apply, and one that can apply displaces them first, whatever they pay.
+func TestMempoolWaitingNeverDisplacesARun(t *testing.T) {
+	f := newPoolFixtureWith(t, 1<<20)
+	f.pool.maxTxs, f.pool.maxWaiting = 6, 2
+	f.mustAdd(t, f.bpm(0, 0), f.bpm(0, 1), f.bpm(0, 2))       // a run of key 0
+	f.mustAdd(t, f.bpm(1, 5), f.tx(1, chain.TxBPM, 6, 70, 9)) // key 1 waits for nonce 0
+	if err := f.pool.Add(f.tx(1, chain.TxBPM, 7, 70, 1), f.st); !errors.Is(err, ErrPoolFull) {
+		t.Errorf("a third waiting transaction at the lowest fee: got %v, want ErrPoolFull", err)
+	}
+	f.mustAdd(t, f.tx(0, chain.TxBPM, 9, 70, 5)) // waits too, and evicts key 1's nonce 5 and its follower 6
+	five := f.bpm(1, 5)
+	if f.pool.Has(five.ID()) || len(f.pool.waiting) != 1 {
+		t.Fatalf("a waiting transaction paying more: waiting %d, key 1 nonce 5 kept %v", len(f.pool.waiting), f.pool.Has(five.ID()))
+	}
+	f.mustAdd(t, f.bpm(0, 3), f.bpm(0, 4)) // the pool is full: 5 in key 0's run, 1 waiting
+	f.mustAdd(t, f.bpm(1, 0))              // can apply: displaces the waiting transaction, which pays 5
+	if got := len(f.pool.waiting); got != 0 || f.pool.Len() != 6 {
+		t.Errorf("after a run's transaction came: %d waiting, %d pending; want 0 and 6", got, f.pool.Len())
+	}
+	rich := f.tx(1, chain.TxBPM, 3, 70, 1000)
+	if err := f.pool.Add(rich, f.st); !errors.Is(err, ErrPoolFull) {
+		t.Errorf("a waiting transaction paying 1,000 into a pool full of runs: got %v, want ErrPoolFull", err)
+	}
+}
+
+// The node's own users get a place in a pool full of gossiped transactions paying as much; when a flood pays
+// more, the refusal says what fee would get in.
+func TestMempoolLocalOutranksEqualGossip(t *testing.T) {
+	f := newPoolFixtureWith(t, 1<<20)
+	f.pool.maxTxs = 2
+	f.mustAdd(t, f.bpm(1, 0), f.bpm(1, 1))
+	if err := f.pool.Add(f.bpm(0, 0), f.st); !errors.Is(err, ErrPoolFull) {
+		t.Fatalf("gossip at an equal fee: got %v, want ErrPoolFull", err)
+	}
+	if err := f.pool.AddLocal(f.bpm(0, 0), f.st); err != nil {
+		t.Fatalf("local at an equal fee: %v", err)
+	}
+	g := newPoolFixtureWith(t, 1<<20)
+	g.pool.maxTxs = 2
+	g.mustAdd(t, g.tx(1, chain.TxBPM, 0, 70, 7), g.tx(1, chain.TxBPM, 1, 70, 7))
+	err := g.pool.AddLocal(g.bpm(0, 0), g.st)
+	if !errors.Is(err, ErrPoolFull) || !strings.Contains(err.Error(), "a fee of 7 would get in") {
+		t.Errorf("local below a paying flood: got %v, want ErrPoolFull naming a fee of 7", err)
+	}
+}
+
+// Stale lists the runs that can apply, the longest waiting sender first, each in nonce order, never a
+// transaction behind a gap, and only senders that waited long enough.
+func TestMempoolStaleOldestRunFirst(t *testing.T) {
+	f := newPoolFixture(t)
+	f.mustAdd(t, f.bpm(1, 0), f.bpm(1, 1), f.bpm(1, 3)) // 3 waits
+	f.now = f.now.Add(time.Second)
+	f.mustAdd(t, f.bpm(0, 0))
+	got := f.pool.Stale(f.st, time.Time{}, 10)
+	want := []chain.Tx{f.bpm(1, 0), f.bpm(1, 1), f.bpm(0, 0)}
+	if len(got) != len(want) {
+		t.Fatalf("got %d transactions, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].ID() != want[i].ID() {
+			t.Errorf("position %d: got nonce %d of %s, want nonce %d of %s", i, got[i].Nonce, got[i].From.Short(),
+				want[i].Nonce, want[i].From.Short())
+		}
+	}
+	if got := f.pool.Stale(f.st, f.now.Add(-time.Second), 10); len(got) != 2 {
+		t.Errorf("before the second sender's admission: got %d transactions, want 2", len(got))
+	}
+	if got := f.pool.Stale(f.st, time.Time{}, 1); len(got) != 1 {
+		t.Errorf("max 1: got %d", len(got))
 	}
 }
 
@@ -406,7 +525,7 @@ func TestMempoolChargesWaitingTransactionsInOrder(t *testing.T) {
 		f := newPoolFixtureWith(t, 60)
 		from := addrOf(f.keys[0])
 		var txs []chain.Tx
-		for n := range chain.Nonce(40) {
+		for n := range chain.Nonce(maxSenderWaiting + 1) { // never more waiting than a sender may have
 			kind, value := chain.TxBPM, uint64(70)
 			switch rng.IntN(6) {
 			case 0:

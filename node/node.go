@@ -76,6 +76,7 @@ type Node struct {
 	pendingLog   *pendinglog.Log // pending.txs: users' and returned transactions until a final block holds them
 	guard        *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
 	sigs         *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
+	txOrder      *txOrder        // gossiped batches reach the mempool in arrival order per sender; its own lock
 	metrics      *metrics
 	ffgMetrics   *finalityMetrics
 	flushMetrics *flushMetrics
@@ -124,6 +125,8 @@ type loopState struct {
 	ffg          ffgState       // votes, evidence and the voting duty
 	flushing     flushState     // the write-behind of accepted blocks (flush.go)
 	pending      pendingState   // the pending-transaction log's bookkeeping (pending.go)
+
+	regossip regossipState // publishing pending transactions again (regossip.go)
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the
@@ -187,7 +190,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
-		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, metrics: newMetrics(),
+		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, txOrder: newTxOrder(), metrics: newMetrics(),
 		rangePace: rate.NewLimiter(rangePace, rangePace),
 		calls:     make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
 		started: make(chan struct{}), stopped: make(chan struct{}), genesis: genesisView(cfg.Genesis),

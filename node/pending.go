@@ -71,7 +71,7 @@ func (n *Node) restorePending(pending []chain.Tx) {
 			n.log.Warn("pending transaction dropped: it can never apply", zap.Stringer("tx", tx.ID()), zap.Error(err))
 			continue
 		}
-		switch err := n.pool.Add(tx, n.tree.HeadState()); {
+		switch err := n.pool.AddLocal(tx, n.tree.HeadState()); {
 		case err == nil:
 			restored++
 		case errors.Is(err, ErrStaleTx), errors.Is(err, ErrDuplicateTx):
@@ -177,7 +177,7 @@ func (n *Node) reoffer(txs []chain.Tx) {
 		if n.pool.Has(tx.ID()) || head.Account(tx.From).Nonce > tx.Nonce {
 			continue
 		}
-		if n.pool.Add(tx, head) == nil {
+		if n.pool.AddLocal(tx, head) == nil {
 			added++
 		}
 	}

@@ -59,10 +59,12 @@ func (n *Node) flushTxs() {
 
 // validateTxMsg is the transaction topic's validator (PROTOCOL.md §10). A message is a batch of transactions:
 // stateless checks, a first check of each against the published head (precheckTx) and one signature batch run
-// here, admission to the mempool in one event-loop call. A message with any transaction that no state makes
-// valid — malformed, failing a stateless check, a fee below the minimum, or a bad signature among those the
-// precheck keeps (the others are not verified) — is rejected whole: an honest node never forwards one. Otherwise it is accepted, and forwarded, if the mempool admits at least one
-// of its transactions; those it does not admit may apply on another node's state (PROTOCOL.md §3).
+// here, admission to the mempool in one event-loop call, after the earlier batches of the same senders (txOrder).
+// A message with any transaction that no state makes valid — malformed, failing a stateless check, a fee below
+// the minimum, or a bad signature among those the precheck keeps (the others are not verified) — is rejected
+// whole: an honest node never forwards one. Otherwise it is accepted, and forwarded, if the mempool admits at
+// least one of its transactions into its sender's run, where it can apply next; a message whose admitted
+// transactions all wait behind a nonce gap, or that admits none, is ignored (PROTOCOL.md §3).
 func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.Verdict {
 	txs, err := chain.DecodeTxBatch(data)
 	for i := 0; err == nil && i < len(txs); i++ {
@@ -85,15 +87,18 @@ func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.
 	if len(todo) == 0 {
 		return n.verdict("txs", p2p.Ignore)
 	}
+	turn := n.txOrder.enter(todo)
+	defer n.txOrder.leave(turn)
 	if err := n.sigs.VerifyAll(todo); err != nil {
 		n.log.Debug("rejected gossiped transactions", zap.String("peer", from), zap.Error(err))
 		return n.verdict("txs", p2p.Reject)
 	}
+	n.txOrder.wait(ctx, turn)
 	v := p2p.Ignore
 	n.call(ctx, func() {
 		st := n.tree.HeadState()
 		for _, tx := range todo {
-			if n.pool.Add(tx, st) == nil {
+			if waiting, err := n.pool.admit(tx, st, false); err == nil && !waiting {
 				v = p2p.Accept
 			}
 		}
@@ -116,13 +121,4 @@ func (n *Node) precheckTx(tx *chain.Tx) (v p2p.Verdict, ok bool) {
 		return p2p.Ignore, false
 	}
 	return p2p.Accept, true
-}
-
-// regossipOwn publishes this node's own pending transactions again, in one message, so that one lost by gossip
-// (published before the mesh formed, or during a partition) still reaches the other proposers. Peers that have
-// them ignore them.
-func (n *Node) regossipOwn() {
-	if txs := n.durableOnly(n.pool.Run(n.self, n.tree.HeadState(), regossipMax)); len(txs) > 0 {
-		n.publish(n.txTopic, chain.EncodeTxBatch(txs))
-	}
 }

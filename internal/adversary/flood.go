@@ -76,3 +76,8 @@ func (p *Peer) OverspendBeforeRecords(key ed25519.PrivateKey, nonce chain.Nonce,
 	}
 	return out
 }
+
+// PublishTxs gossips txs as one batch (at most chain.MaxTxBatch).
+func (p *Peer) PublishTxs(ctx context.Context, txs []chain.Tx) error {
+	return publish(ctx, p.txs, chain.EncodeTxBatch(txs))
+}

@@ -1,0 +1,112 @@
+package node
+
+import (
+	"bytes"
+	"sort"
+	"time"
+
+	"github.com/posnode/posnode/chain"
+)
+
+const (
+	// regossipAfter is how long a transaction must have waited before the periodic round publishes it again: the
+	// ones gossiped moments ago are still on their way.
+	regossipAfter = regossipEvery / 2
+	// joinRegossipAfter is how soon after a peer connected the node looks whether the transaction topic gained a
+	// peer, and joinRegossipTries how many times it looks (the peer's subscription follows its connection).
+	joinRegossipAfter = 100 * time.Millisecond
+	joinRegossipTries = 30
+)
+
+// regossipState is the re-publication of pending transactions (PROTOCOL.md §10); the event loop owns it.
+type regossipState struct {
+	timer *time.Timer // armed after a peer connected, until the transaction topic gains a peer
+	tries int         // looks left
+	peers int         // peers on the transaction topic when the last peer connected
+}
+
+// C is the channel on which the next look is due; nil while none is armed.
+func (r *regossipState) C() <-chan time.Time {
+	if r.timer == nil || r.tries == 0 {
+		return nil
+	}
+	return r.timer.C
+}
+
+// peerConnected arms the look for a new peer on the transaction topic; called on the event loop.
+func (n *Node) peerConnected() {
+	r := &n.regossip
+	r.tries, r.peers = joinRegossipTries, n.txTopic.Peers()
+	if r.timer == nil {
+		r.timer = time.NewTimer(joinRegossipAfter)
+		return
+	}
+	r.timer.Stop()
+	select { // drain a fire the loop has not taken
+	case <-r.timer.C:
+	default:
+	}
+	r.timer.Reset(joinRegossipAfter)
+}
+
+// regossipLook runs when the armed look is due: once the transaction topic has more peers than when the peer
+// connected (or, at the last look, has any), the pending set goes out at once, whatever its age, so that a node
+// that accepted transactions before it had peers, and a peer that just connected, do not wait for the periodic
+// round. A message whose bytes this node published moments ago is not sent again (gossip's seen cache).
+func (n *Node) regossipLook() {
+	r := &n.regossip
+	r.tries--
+	if peers := n.txTopic.Peers(); peers > r.peers || r.tries == 0 && peers > 0 {
+		r.tries = 0
+		n.regossipPending(time.Time{})
+		return
+	}
+	if r.tries > 0 {
+		r.timer.Reset(joinRegossipAfter)
+	}
+}
+
+// regossipRound is the periodic round: the pending transactions that waited regossipAfter.
+func (n *Node) regossipRound() { n.regossipPending(n.cfg.Now().Add(-regossipAfter)) }
+
+// regossipPending publishes again, in one message of at most regossipMax, the durable transactions of the runs
+// that can apply whose next one was admitted at or before before (the zero time: any), the longest waiting
+// first, whoever signed them: one lost by gossip (published before the mesh formed, during a partition, or
+// ignored by a peer while it waited behind a gap) still reaches the proposers. Peers that have them ignore them.
+func (n *Node) regossipPending(before time.Time) {
+	if txs := n.durableOnly(n.pool.Stale(n.tree.HeadState(), before, regossipMax)); len(txs) > 0 {
+		n.publish(n.txTopic, chain.EncodeTxBatch(txs))
+	}
+}
+
+// Stale returns up to max transactions of the senders' runs on st (those that can apply next, in nonce order),
+// sender by sender, the sender whose next transaction was admitted first going first; a sender whose next
+// transaction was admitted after before is left out, unless before is the zero time.
+func (p *mempool) Stale(st *chain.State, before time.Time, max int) []chain.Tx {
+	type head struct {
+		from  chain.Address
+		first *poolTx
+	}
+	var heads []head
+	for from, s := range p.senders {
+		first := s.txs[st.Account(from).Nonce]
+		if first != nil && (before.IsZero() || !first.added.After(before)) {
+			heads = append(heads, head{from, first})
+		}
+	}
+	sort.Slice(heads, func(i, j int) bool {
+		a, b := heads[i].first, heads[j].first
+		if !a.added.Equal(b.added) {
+			return a.added.Before(b.added)
+		}
+		return bytes.Compare(heads[i].from[:], heads[j].from[:]) < 0
+	})
+	var out []chain.Tx
+	for _, h := range heads {
+		if len(out) >= max {
+			break
+		}
+		out = append(out, p.Run(h.from, st, max-len(out))...)
+	}
+	return out
+}
