@@ -177,7 +177,10 @@ func (h *Host) exchangeWith(ctx context.Context, p peer.ID) {
 		h.log.Debug("peer exchange answer refused", zap.String("peer", p.String()), zap.Error(err))
 		return
 	}
-	want := exchangeTarget - h.exchangePeerCount()
+	want := exchangeTarget - h.exchangePeerCount() // counted again: peers may have come during the request
+	if want <= 0 {
+		return
+	}
 	infos = slices.DeleteFunc(infos, func(ai peer.AddrInfo) bool {
 		return ai.ID == h.host.ID() || len(ai.Addrs) == 0 || !h.needsDial(ai.ID)
 	})
