@@ -28,16 +28,47 @@ const (
 	rcmgrFDs    = 1024
 )
 
+// Connection limits of the resource manager (PROTOCOL.md §10): hard caps, above the connection manager's
+// watermarks (conns.go) so that a trim, not a refusal, is what meets a crowd of connections.
+const (
+	// maxInbound is how many inbound connections the host holds at once.
+	maxInbound = 256
+	// maxConns is how many connections, either way, the host holds at once.
+	maxConns = 384
+	// maxConnsPerIP is how many connections one IPv4 address, or one IPv6 /56, may hold.
+	maxConnsPerIP = 8
+	// maxConnsPerSubnet is how many connections one IPv4 /24, or one IPv6 /48, may hold.
+	maxConnsPerSubnet = 64
+)
+
+// connLimits are the per-address limits; libp2p leaves loopback addresses out of them unless limitLoopback.
+func connLimits(limitLoopback bool) []rcmgr.Option {
+	opts := []rcmgr.Option{rcmgr.WithLimitPerSubnet(
+		[]rcmgr.ConnLimitPerSubnet{{PrefixLength: 32, ConnCount: maxConnsPerIP}, {PrefixLength: 24, ConnCount: maxConnsPerSubnet}},
+		[]rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: maxConnsPerIP}, {PrefixLength: 48, ConnCount: maxConnsPerSubnet}},
+	)}
+	if limitLoopback {
+		opts = append(opts, rcmgr.WithNetworkPrefixLimit([]rcmgr.NetworkPrefixLimit{}, []rcmgr.NetworkPrefixLimit{}))
+	}
+	return opts
+}
+
 // newLibp2pHost builds the libp2p host: TCP and QUIC transports, the deny-list gater, a bounded
 // resource manager, what a host behind a NAT needs (natOptions, with AutoRelay fed by src); no metrics (the
 // node counts what it needs).
-func newLibp2pHost(key ed25519.PrivateKey, listen []ma.Multiaddr, g *gater, nat natConfig, src *relaySource, rc *reservationCounter) (host.Host, error) {
+func newLibp2pHost(key ed25519.PrivateKey, listen []ma.Multiaddr, g *gater, nat natConfig, src *relaySource, rc *reservationCounter,
+	limitLoopback bool) (host.Host, error) {
 	sk, err := crypto.UnmarshalEd25519PrivateKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: key: %w", ErrBadConfig, err)
 	}
-	rm, err := newResourceManager()
+	rm, err := newResourceManager(limitLoopback)
 	if err != nil {
+		return nil, err
+	}
+	cm, err := newConnManager()
+	if err != nil {
+		_ = rm.Close()
 		return nil, err
 	}
 	opts := append([]libp2p.Option{
@@ -47,23 +78,27 @@ func newLibp2pHost(key ed25519.PrivateKey, listen []ma.Multiaddr, g *gater, nat 
 		libp2p.Transport(quic.NewTransport),
 		libp2p.ConnectionGater(g),
 		libp2p.ResourceManager(rm),
+		libp2p.ConnectionManager(cm),
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("posnode"),
 	}, natOptions(nat, src, rc)...)
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		_ = rm.Close()
+		_ = cm.Close()
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
 	src.set(h)
 	return h, nil
 }
 
-// newResourceManager scales libp2p's default limits to the fixed budget.
-func newResourceManager() (network.ResourceManager, error) {
+// newResourceManager scales libp2p's default limits to the fixed budget, with the host's own connection limits.
+func newResourceManager(limitLoopback bool) (network.ResourceManager, error) {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(rcmgrMemory, rcmgrFDs)))
+	own := rcmgr.PartialLimitConfig{System: rcmgr.ResourceLimits{ConnsInbound: maxInbound, Conns: maxConns}}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(own.Build(limits.Scale(rcmgrMemory, rcmgrFDs))),
+		connLimits(limitLoopback)...)
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}

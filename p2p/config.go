@@ -65,6 +65,10 @@ type Config struct {
 	// BanFor is how long a peer banned for its penalties (Host.Penalize) or its gossip score is refused;
 	// zero means 10 minutes.
 	BanFor time.Duration
+
+	// limitLoopback applies the per-address connection limits to loopback addresses too, which libp2p leaves
+	// out of them; tests set it to see the limits at work on one machine.
+	limitLoopback bool
 }
 
 // topicName returns the gossipsub topic of name in the network ns (PROTOCOL.md §10).

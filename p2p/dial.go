@@ -22,17 +22,26 @@ const (
 )
 
 // keepConnected dials the bootstrap peer ai whenever it is disconnected and not blocked, backing
-// off exponentially (with jitter) while dials fail, until ctx ends.
+// off exponentially (with jitter) while dials fail, until ctx ends. Each failed dial is logged at INFO with the
+// addresses tried: a node that cannot reach its bootstrap peers has no other way in, and its operator must see it.
 func (h *Host) keepConnected(ctx context.Context, ai peer.AddrInfo) {
 	backoff := backoffMin
+	failures := 0
 	for {
 		wait := redialCheck
 		if h.needsDial(ai.ID) {
 			if err := h.dial(ctx, ai); err != nil {
-				h.log.Debug("bootstrap dial failed", zap.String("peer", ai.ID.String()), zap.Error(err))
+				if ctx.Err() != nil {
+					return
+				}
 				wait = backoff + rand.N(backoff/2+1)
 				backoff = min(2*backoff, backoffMax)
+				failures++
+				h.log.Info("bootstrap peer unreachable, retrying", zap.String("peer", ai.ID.String()),
+					zap.Strings("addrs", addrStrings(ai.Addrs)), zap.Int("attempts", failures),
+					zap.Duration("retry_in", wait), zap.Error(err))
 			} else {
+				failures = 0
 				h.log.Info("connected to bootstrap peer", zap.String("peer", ai.ID.String()))
 				backoff = backoffMin
 			}

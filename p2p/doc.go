@@ -15,6 +15,9 @@
 //     start, peer exchange (each new peer is asked for its peers' signed records while the host has
 //     fewer than 16 peers), optional mDNS discovery, a deny-list (Block, Unblock) enforced by a
 //     connection gater;
+//   - a connection budget (PROTOCOL.md §10): only peers that speak posnode (a posnode stream or topic) are Peers;
+//     per-address, per-subnet and total limits in the resource manager; the connection manager trims connections
+//     that never spoke posnode first; Bare stands for such a connection in tests;
 //   - peer penalties (Penalize): decaying points that count in gossipsub's peer score beside its
 //     count of rejected messages; a peer at BanPoints, or graylisted by its score, is disconnected
 //     and refused for Config.BanFor;

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
 	"go.uber.org/zap"
@@ -74,7 +75,7 @@ func (h *Host) servePeers(_ context.Context, from string, req []byte) ([]byte, e
 	if len(req) != 0 {
 		return nil, fmt.Errorf("%w: request of %d bytes, want none", ErrBadPeerRecords, len(req))
 	}
-	peers := h.host.Network().Peers()
+	peers := h.posnodePeers() // never a connection that has not spoken posnode
 	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
 	var recs [][]byte
 	for _, p := range peers {
@@ -154,7 +155,7 @@ func (h *Host) exchangePeers(ctx context.Context) {
 		case p := <-h.identified:
 			h.exchangeWith(ctx, p)
 		case <-tick.C:
-			if peers := h.host.Network().Peers(); len(peers) > 0 {
+			if peers := h.posnodePeers(); len(peers) > 0 {
 				h.exchangeWith(ctx, peers[rand.N(len(peers))])
 			}
 		}
@@ -163,8 +164,7 @@ func (h *Host) exchangePeers(ctx context.Context) {
 
 // exchangeWith asks p for its peers and dials those the host is not connected to, up to exchangeTarget peers.
 func (h *Host) exchangeWith(ctx context.Context, p peer.ID) {
-	want := exchangeTarget - len(h.host.Network().Peers())
-	if want <= 0 {
+	if h.exchangePeerCount() >= exchangeTarget {
 		return
 	}
 	resp, err := h.Request(ctx, p.String(), protoPeers, nil)
@@ -175,6 +175,10 @@ func (h *Host) exchangeWith(ctx context.Context, p peer.ID) {
 	infos, err := decodePeerRecords(resp)
 	if err != nil {
 		h.log.Debug("peer exchange answer refused", zap.String("peer", p.String()), zap.Error(err))
+		return
+	}
+	want := exchangeTarget - h.exchangePeerCount() // counted again: peers may have come during the request
+	if want <= 0 {
 		return
 	}
 	infos = slices.DeleteFunc(infos, func(ai peer.AddrInfo) bool {
@@ -188,4 +192,19 @@ func (h *Host) exchangeWith(ctx context.Context, p peer.ID) {
 		h.log.Debug("dialling peers learnt by exchange", zap.String("from", p.String()), zap.Int("peers", len(infos)))
 		h.dialAll(ctx, infos)
 	}
+}
+
+// exchangePeerCount counts the peers that stop the exchange at exchangeTarget: those that speak posnode and those
+// this host dialled (bootstrap, peers file, exchange), which are counted from the moment they connect so that the
+// dials of one exchange are not made again by the next. An inbound connection counts only once its peer speaks
+// posnode: silent connections must not keep a node from looking for real peers (PROTOCOL.md §10).
+func (h *Host) exchangePeerCount() int {
+	counted := make(map[peer.ID]bool)
+	for _, c := range h.host.Network().Conns() {
+		p := c.RemotePeer()
+		if !counted[p] && (c.Stat().Direction == network.DirOutbound || h.speaksPosnode(p)) {
+			counted[p] = true
+		}
+	}
+	return len(counted)
 }

@@ -81,6 +81,7 @@ func (h *Host) Join(name string, v Validator) (*Topic, error) {
 		sub.Cancel()
 		return nil, ErrClosed
 	}
+	h.spawn(func() { h.watchTopicPeers(h.life, t) }) // a subscriber speaks posnode (PROTOCOL.md §10)
 	return tp, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -66,8 +67,13 @@ func connect(t testing.TB, a, b *Host) {
 	waitFor(t, "connection seen by both", func() bool { return connected(a, b) && connected(b, a) })
 }
 
-// connected reports whether a lists b among its peers.
+// connected reports whether a holds a connection to b, whether or not b has spoken posnode yet.
 func connected(a, b *Host) bool {
+	return a.host.Network().Connectedness(b.host.ID()) == network.Connected
+}
+
+// listed reports whether a lists b among its peers (peers that speak posnode).
+func listed(a, b *Host) bool {
 	return slices.ContainsFunc(a.Peers(), func(p Peer) bool { return p.ID == b.ID() })
 }
 

@@ -37,7 +37,8 @@ type Host struct {
 	banFor    time.Duration
 	log       *zap.Logger
 	ns        string
-	events    chan string              // connect notifications; never closed, dropped when full
+	events    chan string // peers that began to speak posnode; never closed, dropped when full
+	conns     connCounter
 	scores    chan map[peer.ID]float64 // gossipsub score snapshots for watchScores
 
 	reservations *reservationCounter // relay reservations held by AutoRelay
@@ -72,7 +73,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	g := newGater()
 	rc := newReservationCounter()
 	lh, err := newLibp2pHost(cfg.Key, listen, g, natConfig{reachability: cfg.Reachability, relayService: cfg.RelayService},
-		newRelaySource(), rc)
+		newRelaySource(), rc, cfg.limitLoopback)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +91,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if h.banFor <= 0 {
 		h.banFor = defaultBanFor
 	}
+	lh.Network().Notify(h.conns.notifiee())
 	if err := h.start(life, cfg, boot, book); err != nil {
 		_ = h.Close()
 		return nil, err
@@ -237,7 +239,8 @@ func (h *Host) dial(ctx context.Context, ai peer.AddrInfo) error {
 	return nil
 }
 
-// Peers lists the connected peers, one entry per peer, sorted by ID.
+// Peers lists the connected peers that speak posnode (PROTOCOL.md §10), one entry per peer, sorted by ID; a
+// connection whose peer has opened no posnode protocol and joined no posnode topic is not a peer.
 func (h *Host) Peers() []Peer {
 	var out []Peer
 	seen := make(map[peer.ID]bool)
@@ -247,6 +250,9 @@ func (h *Host) Peers() []Peer {
 			continue
 		}
 		seen[p] = true
+		if !h.speaksPosnode(p) {
+			continue
+		}
 		out = append(out, Peer{
 			ID:        p.String(),
 			Addr:      c.RemoteMultiaddr().String(),
@@ -257,8 +263,9 @@ func (h *Host) Peers() []Peer {
 	return out
 }
 
-// PeerEvents delivers the IDs of peers as they connect. The channel is buffered and never closed;
-// a notification that finds it full is dropped, so readers should also poll Peers.
+// PeerEvents delivers the IDs of connected peers as they begin to speak posnode, once per connection (see Peers).
+// The channel is buffered and never closed; a notification that finds it full is dropped, so readers should also
+// poll Peers.
 func (h *Host) PeerEvents() <-chan string { return h.events }
 
 // Block puts peer on the deny-list: its connections are closed and new ones, either way, refused.

@@ -63,10 +63,8 @@ func (n *natNet) circuit() string {
 
 // peerAddr returns the remote address of a's connection to b.
 func peerAddr(a, b *Host) string {
-	for _, p := range a.Peers() {
-		if p.ID == b.ID() {
-			return p.Addr
-		}
+	for _, c := range a.host.Network().ConnsToPeer(b.host.ID()) {
+		return c.RemoteMultiaddr().String()
 	}
 	return ""
 }

@@ -61,6 +61,7 @@ func (h *Host) serve(s network.Stream, fn Handler, lim *limits) {
 		body = errorText(fmt.Errorf("%w: %s", ErrRateLimited, s.Protocol()))
 		h.penalize(p, rateLimitPoints, "over the request limit of "+string(s.Protocol()))
 	default:
+		h.markPosnode(p) // a well-formed request on a posnode protocol, within its limits
 		status, body = h.respond(ctx, fn, from, req)
 		lim.charge(p, len(body), time.Now())
 	}
@@ -111,6 +112,7 @@ func (h *Host) Request(ctx context.Context, peerID, name string, req []byte) ([]
 	if err != nil {
 		return nil, fmt.Errorf("request %s from %s: %w", name, peerID, requestError(ctx, err))
 	}
+	h.markPosnode(p) // it answered on a posnode protocol
 	return resp, nil
 }
 

@@ -65,10 +65,6 @@ func (h *Host) onPeerEvent(e any, book *peerBook) {
 			return
 		}
 		h.log.Debug("peer connected", zap.String("peer", e.Peer.String()))
-		select {
-		case h.events <- e.Peer.String():
-		default:
-		}
 		book.seen(e.Peer, h.outboundAddrs(e.Peer))
 	case event.EvtPeerIdentificationCompleted:
 		if h.gater.blocked(e.Peer) {
