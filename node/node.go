@@ -114,6 +114,7 @@ type loopState struct {
 	doppelganger string     // what showed another process signing with this key; "" while none did
 	ffg          ffgState   // votes, evidence and the voting duty
 	flushing     flushState // the write-behind of accepted blocks (flush.go)
+	clock        clockWatch // what peers and blocks say of the local clock (clock.go)
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the
@@ -189,6 +190,7 @@ func New(cfg Config) (*Node, error) {
 	n.publishHead()
 	n.ffgMetrics = n.metrics.addFinality()
 	n.flushMetrics = n.metrics.addFlush()
+	n.clock.gauge, n.clock.offG = n.metrics.addClock()
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err

@@ -38,6 +38,9 @@ func (n *Node) voteDuty(s chain.Slot) {
 	if e == 0 || e <= n.ffg.lastVoted || !n.synced || n.busySyncing() || n.doppelganger != "" || s < n.signFrom {
 		return
 	}
+	if _, off := n.clockOff(); off {
+		return
+	}
 	into := uint64(s) - uint64(e)*g.EpochLength
 	if into < voteSlot(n.self, e, g.EpochLength) ||
 		g.EpochOf(n.tree.Head().Slot) < e && into < voteDelay(g.EpochLength) {
