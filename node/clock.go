@@ -156,27 +156,28 @@ func fresh[K comparable](m map[K]clockSample, now time.Time) []clockSample {
 
 // estimateClock judges samples (one per source) together with the node's own clock (offset 0, its own stake
 // self): the estimate is their weighted median, and the clock is off when more than half of the weight lies
-// beyond clockOffAfter on one side (clockOkWithin while it was off already). Samples weigh by their source's
-// stake, so that sources without stake (any number of them cost nothing to make) count only while no source has
-// stake: then each counts once. The node's own vote means that a validator whose clock is wrong cannot make an
-// honest node with fewer sources think itself off unless its stake outweighs the honest node's and its other
-// sources' together. ok is false with fewer than clockMinSources samples.
+// beyond clockOffAfter on one side (clockOkWithin while it was off already). When at least clockMinSources
+// sources have stake, only they count, by stake: sources without stake cost nothing to make, so any number of
+// them could outvote the rest. Otherwise every source, and the node, counts once. The node's own vote means that
+// a validator whose clock is wrong cannot make an honest node with few sources think itself off unless its stake
+// outweighs the honest node's and its other sources' together. ok is false with fewer than clockMinSources
+// samples.
 func estimateClock(samples []clockSample, self uint64, wasOff bool) (offset time.Duration, off, ok bool) {
 	if len(samples) < clockMinSources {
 		return 0, false, false
 	}
-	samples = append(samples, clockSample{weight: self})
-	var total uint64
-	for _, s := range samples {
-		total += s.weight
-	}
-	if total == 0 {
+	staked := slices.DeleteFunc(slices.Clone(samples), func(s clockSample) bool { return s.weight == 0 })
+	if len(staked) >= clockMinSources {
+		samples = append(staked, clockSample{weight: self})
+	} else {
+		samples = append(samples, clockSample{})
 		for i := range samples {
 			samples[i].weight = 1
 		}
-		total = uint64(len(samples))
-	} else {
-		samples = slices.DeleteFunc(samples, func(s clockSample) bool { return s.weight == 0 })
+	}
+	var total uint64
+	for _, s := range samples {
+		total += s.weight
 	}
 	bound := clockOffAfter
 	if wasOff {

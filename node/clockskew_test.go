@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -31,6 +32,8 @@ type skewRun struct {
 	share       float64 // the 40 % validator's share of the canonical blocks
 	clockWarns  []string
 	honestWarns []string // WARN lines naming the clock on honest nodes (there should be none)
+	// status is what each running node's /api/status said of the clock at the end: clock_off, synced.
+	status []string
 }
 
 // Scenario 5 of the clock issue: a validator with 40 % of the stake whose clock is 2 s slow or fast, beside three
@@ -73,7 +76,7 @@ func TestSkewedClockHurtsNoMoreThanOffline(t *testing.T) {
 		if len(r.clockWarns) == 0 {
 			t.Errorf("%s: the skewed node logged no WARN naming the clock", r.name)
 		} else {
-			t.Logf("%s: skewed node: %s", r.name, r.clockWarns[0])
+			t.Logf("%s: skewed node: %s; status: %s", r.name, r.clockWarns[0], strings.Join(r.status, "; "))
 		}
 		if len(r.honestWarns) > 0 {
 			t.Errorf("%s: an honest node took its own clock for off: %s", r.name, r.honestWarns[0])
@@ -117,6 +120,23 @@ func measureSkew(t *testing.T, r skewRun) skewRun {
 	}
 	end := c.gen.Time.Add((last + 2) * slot)
 	time.Sleep(time.Until(end))
+	for i, n := range c.nodes {
+		if n == nil {
+			continue
+		}
+		st := c.status(i)
+		r.status = append(r.status, fmt.Sprintf("node %d: clock_off %v, clock_offset_ms %d, synced %v", i, st.ClockOff, st.ClockOffsetMs, st.Synced))
+		skewedNode := i == 0
+		if st.ClockOff != skewedNode || skewedNode && st.Synced {
+			t.Errorf("%s: node %d's status: clock_off %v, synced %v; want clock_off %v (the skewed node not synced)",
+				r.name, i, st.ClockOff, st.Synced, skewedNode)
+		}
+		var m dto.Metric
+		if err := n.clock.offG.Write(&m); err != nil || m.GetGauge().GetValue() != b2f(skewedNode) {
+			got := m.GetGauge().GetValue()
+			t.Errorf("%s: node %d's posnode_clock_off is %v (%v), want %v", r.name, i, got, err, b2f(skewedNode))
+		}
+	}
 	for i := range 4 {
 		c.stop(i)
 	}
