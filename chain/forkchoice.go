@@ -14,11 +14,19 @@ type Change struct {
 }
 
 // Insert validates b against its parent (PROTOCOL.md §7) with slots after maxSlot still in the future,
-// accepts it into the tree, and moves the head to it if cfg.Better prefers it to the current head
-// (PROTOCOL.md §8). It fails with ErrKnownBlock, ErrUnknownParent, ErrFlushBehind or a validation error,
-// leaving the tree unchanged. Without cfg.WriteBehind the block is durable in the store before the head
-// moves; with it, the block is queued and stored by the next Flush (PROTOCOL.md §11).
+// accepts it into the tree, and moves the head to it if fork choice prefers it to the current head
+// (PROTOCOL.md §8; see prefer). The block counts as late (Tip.Timely unset): InsertTimely records when it was
+// timely. It fails with ErrKnownBlock, ErrUnknownParent, ErrFlushBehind or a validation error, leaving the tree
+// unchanged. Without cfg.WriteBehind the block is durable in the store before the head moves; with it, the
+// block is queued and stored by the next Flush (PROTOCOL.md §11).
 func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
+	return t.InsertTimely(b, maxSlot, false)
+}
+
+// InsertTimely is Insert for a block the node received timely or not (consensus.Timely), which fork choice
+// weighs (Tip.Timely, PROTOCOL.md §8). The flag is the node's own observation: it is not stored, and a block
+// read back from the store at start counts as late.
+func (t *Tree) InsertTimely(b *Block, maxSlot Slot, timely bool) (Change, error) {
 	h := b.Hash()
 	if _, ok := t.nodes[h]; ok {
 		return Change{}, fmt.Errorf("%w: %s at height %d", ErrKnownBlock, h.Short(), b.Header.Height)
@@ -38,10 +46,11 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 		return Change{}, err
 	}
 	n := t.attach(h, b, parent, post, fin)
+	n.timely = timely
 	if err := t.accept([]*node{n}, []*Block{b}); err != nil {
 		return Change{}, fmt.Errorf("store block %s: %w", h.Short(), err)
 	}
-	if !t.cfg.Better(n.tip(), t.head.tip()) {
+	if !t.prefer(n, t.head) {
 		t.prune(n)
 		return Change{Head: t.head.tip()}, nil
 	}
@@ -58,13 +67,14 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 // InsertBatch inserts blocks as Insert would one after the other, each a child of a block in the tree or of an
 // earlier block of the batch, but with one durable store write for the whole batch (Store.PutBlocks): it
 // validates every block in memory, stores the valid ones together (with cfg.WriteBehind: queues them for the
-// next Flush), and only then moves the head, once, to the best of them if cfg.Better prefers it (PROTOCOL.md §7,
+// next Flush), and only then moves the head, once, to the best of them if fork choice prefers it (PROTOCOL.md §7,
 // §8, §11). Blocks already in the tree are skipped. A block
 // that the next block of the batch builds on is stored even beyond MaxVersionsPerSlot: a proposer extended it,
 // and a node that refused it could never follow that chain (§8). At the first
 // block that fails (ErrUnknownParent or a validation error) it stops: the blocks before it are inserted, and the
 // error is returned with their Change. inserted holds the blocks it inserted, in order. If the store write fails,
-// or a write-behind tree has no room for the batch (ErrFlushBehind), the tree is left unchanged.
+// or a write-behind tree has no room for the batch (ErrFlushBehind), the tree is left unchanged. The blocks count
+// as late (Tip.Timely unset): a batch is fetched by sync, after its slots.
 func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Block, err error) {
 	if err := t.room(len(bs)); err != nil {
 		return Change{Head: t.head.tip()}, nil, err
@@ -101,7 +111,7 @@ func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Bl
 	}
 	best := t.head
 	for _, n := range added {
-		if t.cfg.Better(n.tip(), best.tip()) {
+		if t.prefer(n, best) {
 			best = n
 		}
 	}
@@ -119,6 +129,17 @@ func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Bl
 		t.prune(n)
 	}
 	return ch, inserted, err
+}
+
+// prefer reports whether fork choice moves the head from head to n (PROTOCOL.md §8): when cfg.Better prefers
+// n's tip, or when neither tip is better and n extends head. The second case matters only for a late block
+// that extends a timely head: they tie on weight (consensus.Better), and the block orphans nothing. Any other
+// tie keeps the block seen first.
+func (t *Tree) prefer(n, head *node) bool {
+	if t.cfg.Better(n.tip(), head.tip()) {
+		return true
+	}
+	return !t.cfg.Better(head.tip(), n.tip()) && descends(n, head)
 }
 
 // detachAll removes the blocks attached last, given in the order they were attached.

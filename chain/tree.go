@@ -88,6 +88,7 @@ type node struct {
 	state  *State    // the state after the block; nil once dropped
 	mix    Hash      // the block's RANDAO mix (GenesisMix for genesis)
 	fin    *Finality // the branch's finality after the block
+	timely bool      // the node received the block within the first half of its slot (Tip.Timely)
 	// lastBefore is the newest ancestor in an epoch before this block's epoch (nil for genesis), so that
 	// SeedSource walks back one epoch per step.
 	lastBefore *node
@@ -99,7 +100,8 @@ type node struct {
 func (n *node) height() Height { return n.header.Height }
 
 func (n *node) tip() Tip {
-	return Tip{Hash: n.hash, Height: n.header.Height, Slot: n.header.Slot, Mix: n.mix, Justified: n.fin.Justified.Epoch}
+	return Tip{Hash: n.hash, Height: n.header.Height, Slot: n.header.Slot, Mix: n.mix, Justified: n.fin.Justified.Epoch,
+		Timely: n.timely}
 }
 
 // OpenTree builds the tree from the blocks in cfg.Store. It replays every stored block, parents

@@ -14,8 +14,12 @@ func treeElect(stakes []Stake, _ Hash, slot Slot) (Address, bool) {
 	return stakes[uint64(slot)%uint64(len(stakes))].Addr, true
 }
 
-// treeBetter is a copy of the fork-choice rule of PROTOCOL.md §8: higher height, then lower slot,
-// then lower hash bytes.
+// treeBetter is the tree tests' chooser, NOT the fork-choice rule of PROTOCOL.md §8: higher height, then lower
+// slot, then lower hash bytes (the rule of protocol version 2). The tree tests want a total order whose winner
+// they can predict, and this package cannot import consensus (consensus imports chain). The real rule
+// (consensus.Better: justification, then height plus the timely bonus, ties to the block that extends the other
+// or to the first seen) is tested in consensus/forkchoice_test.go, and on a real tree in the node package
+// (TestLateBlockDoesNotOrphanTimelyHead, TestReorgReturnsTransactionsToThePool).
 func treeBetter(a, b Tip) bool {
 	if a.Height != b.Height {
 		return a.Height > b.Height

@@ -137,4 +137,7 @@ type Tip struct {
 	Slot      Slot
 	Mix       Hash
 	Justified Epoch // the epoch of the newest checkpoint the tip's branch justified (PROTOCOL.md §8a)
+	// Timely is set when the node received the tip's block within the first half of its slot (its own blocks
+	// included); a local observation, not part of the block, that fork choice weighs (PROTOCOL.md §8).
+	Timely bool
 }

@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"testing"
+	"time"
 
 	"github.com/posnode/posnode/chain"
 )
@@ -10,6 +11,11 @@ func tip(justified chain.Epoch, height chain.Height, slot chain.Slot, hashByte b
 	var h chain.Hash
 	h[0] = hashByte
 	return chain.Tip{Hash: h, Height: height, Slot: slot, Justified: justified}
+}
+
+func timely(t chain.Tip) chain.Tip {
+	t.Timely = true
+	return t
 }
 
 func TestBetter(t *testing.T) {
@@ -27,6 +33,12 @@ func TestBetter(t *testing.T) {
 		{"equal height, lower hash: no preference", tip(0, 5, 7, 1), tip(0, 5, 7, 2), false},
 		{"identical tips: not strictly better", tip(1, 5, 7, 1), tip(1, 5, 7, 1), false},
 		{"genesis tip loses to block 1", tip(0, 0, 0, 0), tip(0, 1, 1, 0xff), false},
+		{"late tip one higher than a timely one: no preference", tip(0, 6, 9, 9), timely(tip(0, 5, 8, 1)), false},
+		{"timely tip one lower than a late one: no preference", timely(tip(0, 5, 8, 1)), tip(0, 6, 9, 9), false},
+		{"late tip two higher than a timely one wins", tip(0, 7, 9, 9), timely(tip(0, 5, 8, 1)), true},
+		{"timely tip beats a late one of its height", timely(tip(0, 5, 9, 9)), tip(0, 5, 8, 1), true},
+		{"timely tip one higher than a timely one wins", timely(tip(0, 6, 9, 9)), timely(tip(0, 5, 8, 1)), true},
+		{"justification beats timeliness", tip(3, 5, 9, 9), timely(tip(2, 9, 8, 1)), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,7 +58,7 @@ func TestBetterIsStrictWeakOrder(t *testing.T) {
 		for h := chain.Height(0); h < 3; h++ {
 			for s := chain.Slot(0); s < 3; s++ {
 				for _, b := range []byte{0x00, 0xff} {
-					tips = append(tips, tip(j, h, s, b))
+					tips = append(tips, tip(j, h, s, b), timely(tip(j, h, s, b)))
 				}
 			}
 		}
@@ -68,6 +80,27 @@ func TestBetterIsStrictWeakOrder(t *testing.T) {
 					t.Errorf("a ~ b and b ~ c but not a ~ c: %v %v %v", a, b, c)
 				}
 			}
+		}
+	}
+}
+
+func TestTimely(t *testing.T) {
+	g, d := time.Unix(1000, 0), time.Second
+	start := SlotStart(g, d, 7)
+	tests := []struct {
+		name    string
+		arrived time.Time
+		want    bool
+	}{
+		{"before its slot (within the clock tolerance)", start.Add(-400 * time.Millisecond), true},
+		{"at the slot start", start, true},
+		{"at the middle of the slot", start.Add(d / 2), true},
+		{"just after the middle", start.Add(d/2 + time.Millisecond), false},
+		{"two slots late", start.Add(2 * d), false},
+	}
+	for _, tt := range tests {
+		if got := Timely(g, d, 7, tt.arrived); got != tt.want {
+			t.Errorf("%s: Timely = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -15,6 +16,7 @@ import (
 // passes it on: Reject only what is provably bad, Ignore what is known or cannot be judged yet. A valid block is
 // accepted in memory and passed on before it reaches the disk (PROTOCOL.md §11).
 func (n *Node) validateBlockMsg(ctx context.Context, from string, data []byte) p2p.Verdict {
+	arrived := n.cfg.Now()
 	b, err := chain.DecodeBlock(data)
 	if err == nil {
 		err = b.ValidateBasic()
@@ -27,7 +29,7 @@ func (n *Node) validateBlockMsg(ctx context.Context, from string, data []byte) p
 		return n.verdict("blocks", p2p.Reject)
 	}
 	var v p2p.Verdict
-	callErr := n.call(ctx, func() { v = n.blockVerdict(b, from) })
+	callErr := n.call(ctx, func() { v = n.blockVerdict(b, from, arrived) })
 	if callErr != nil {
 		return n.verdict("blocks", p2p.Ignore)
 	}
@@ -36,12 +38,14 @@ func (n *Node) validateBlockMsg(ctx context.Context, from string, data []byte) p
 
 // blockVerdict imports a gossiped block on the event loop and grades the result. Its signature has verified, so
 // if it is signed with this node's key and new here, another process holds the key, whether the block is valid
-// or not.
-func (n *Node) blockVerdict(b *chain.Block, from string) p2p.Verdict {
+// or not. arrived is when the message reached the node: it tells the clock check (noteBlockClock) and fork choice
+// (consensus.Timely) how early or late the block came.
+func (n *Node) blockVerdict(b *chain.Block, from string, arrived time.Time) p2p.Verdict {
 	if !n.tree.Has(b.Hash()) {
 		n.checkOwnKey(b)
+		n.noteBlockClock(b, arrived)
 	}
-	err := n.importBlock(b)
+	err := n.importArrived(b, arrived)
 	switch {
 	case err == nil:
 		return p2p.Accept

@@ -108,6 +108,13 @@ func (n *Node) maxSlot() chain.Slot {
 	return consensus.SlotAt(g.Time, time.Duration(g.SlotDuration), n.cfg.Now().Add(maxClockSkew))
 }
 
+// timely reports whether a block of slot s that arrived at local time arrived came within the first half of its
+// slot (consensus.Timely, PROTOCOL.md §8).
+func (n *Node) timely(s chain.Slot, arrived time.Time) bool {
+	g := n.cfg.Genesis
+	return consensus.Timely(g.Time, time.Duration(g.SlotDuration), s, arrived)
+}
+
 func (n *Node) untilNextSlot() time.Duration {
 	g := n.cfg.Genesis
 	next := consensus.SlotStart(g.Time, time.Duration(g.SlotDuration), n.currentSlot()+1)
@@ -128,6 +135,7 @@ func (n *Node) untilVoteTime() time.Duration {
 // onSlot proposes a block when this node won slot s and is caught up.
 func (n *Node) onSlot(s chain.Slot) {
 	n.metrics.slot.Set(float64(s))
+	n.checkClock()
 	if s == 0 {
 		return
 	}
@@ -181,7 +189,7 @@ func (n *Node) propose(s chain.Slot) error {
 		n.log.Info("dropping a transaction that does not apply", zap.Stringer("tx", te.Tx.ID()), zap.Error(te.Err))
 		n.pool.Drop(te.Tx, te.Err)
 	}
-	change, err := n.tree.Insert(b, s)
+	change, err := n.tree.InsertTimely(b, s, n.timely(s, n.cfg.Now()))
 	if err != nil {
 		return fmt.Errorf("insert own block: %w", err)
 	}
@@ -197,8 +205,12 @@ func (n *Node) propose(s chain.Slot) error {
 
 // importBlock validates and accepts a block from a peer, moving the head if fork choice says so; it reaches
 // chain.db with the next flush (flush.go).
-func (n *Node) importBlock(b *chain.Block) error {
-	change, err := n.tree.Insert(b, n.maxSlot())
+func (n *Node) importBlock(b *chain.Block) error { return n.importArrived(b, n.cfg.Now()) }
+
+// importArrived is importBlock for a block that arrived at local time arrived, which fork choice weighs
+// (consensus.Timely, PROTOCOL.md §8).
+func (n *Node) importArrived(b *chain.Block, arrived time.Time) error {
+	change, err := n.tree.InsertTimely(b, n.maxSlot(), n.timely(b.Header.Slot, arrived))
 	if err != nil {
 		return err
 	}

@@ -127,6 +127,7 @@ type loopState struct {
 	pending      pendingState   // the pending-transaction log's bookkeeping (pending.go)
 
 	regossip regossipState // publishing pending transactions again (regossip.go)
+	clock        clockWatch     // what peers and blocks say of the local clock (clock.go)
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the
@@ -203,6 +204,7 @@ func New(cfg Config) (*Node, error) {
 	n.publishHead()
 	n.ffgMetrics = n.metrics.addFinality()
 	n.flushMetrics = n.metrics.addFlush()
+	n.clock.gauge, n.clock.offG = n.metrics.addClock()
 	if err := n.restore(); err != nil {
 		store.Close()
 		return nil, err

@@ -39,7 +39,7 @@ type (
 )
 
 // Status reports the head, the clock and the node's own account. Synced is false while the node has no peer: it
-// cannot know that it is caught up.
+// cannot know that it is caught up; and while its clock is off (clock.go).
 func (n *Node) Status(ctx context.Context) (Status, error) {
 	var st Status
 	peers := len(n.host.Peers())
@@ -48,13 +48,15 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		g, head, acct, slot := n.cfg.Genesis, n.tree.Head(), n.tree.HeadState().Account(n.self), n.currentSlot()
 		st = Status{PeerID: n.self.String(), ChainID: g.ChainID, GenesisHash: n.chainID, Height: uint64(head.Height),
 			Head: head.Hash, HeadSlot: uint64(head.Slot), Slot: uint64(slot), Epoch: uint64(g.EpochOf(slot)),
-			Peers: peers, Synced: n.synced && !n.syncing && peers > 0, Mempool: n.pool.Len(),
+			Peers: peers, Synced: n.synced && !n.syncing && peers > 0 && !n.clock.off, Mempool: n.pool.Len(),
 			Reachability: reach, RelayReservations: reservations, RelayService: n.cfg.RelayService,
 			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee),
 			Doppelganger: n.doppelganger != ""}
 		n.refreshSigning()
 		st.Signing, st.SigningBlocked = n.gate.Status(), n.gate.Kinds()
 		st.Justified, st.Finalized = n.tree.Finality()
+		offset, off := n.clockOff()
+		st.ClockOffsetMs, st.ClockOff = offset.Milliseconds(), off
 	})
 	return st, err
 }

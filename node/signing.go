@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -11,10 +12,10 @@ import (
 )
 
 // Why a validator will not sign (PROTOCOL.md §10, §11) goes through one signgate.Gate. Reasons that are events
-// are set where they happen: another process with the key (checkOwnKey), a refusal of the slashing protection
-// record (propose, voteDuty), the clock (its check calls n.gate.Set(signgate.Clock, …) and n.gate.Clear). The
-// reasons that follow the node's state are brought up to date by refreshSigning at every slot, before each duty
-// and for every status answer.
+// are set where they happen: another process with the key (checkOwnKey) and a refusal of the slashing protection
+// record (propose, voteDuty). The reasons that follow the node's state (a sync, the start-up watch, the disk, the
+// clock as clockOff estimates it, the record) are brought up to date by refreshSigning at every slot, before each
+// duty and for every status answer.
 
 // refusal is the slashing protection record's latest refusal of a signature this node asked for.
 type refusal struct {
@@ -24,13 +25,16 @@ type refusal struct {
 }
 
 // refreshSigning sets or clears the gate's reasons that follow the node's state: a sync under way, the
-// start-up doppelganger wait, a failing disk, and the slashing protection record. Called on the event loop.
+// start-up doppelganger wait, a failing disk, the clock (clock.go) and the slashing protection record. Called on the event loop.
 func (n *Node) refreshSigning() {
 	s := n.currentSlot()
 	n.gate.Update(signgate.Syncing, !n.synced || n.busySyncing(), signgate.All, "not caught up with the best peer yet")
 	n.gate.Update(signgate.DoppelgangerWait, s < n.signFrom, signgate.All,
 		fmt.Sprintf("waiting for the doppelganger check until slot %d", n.signFrom))
 	n.gate.Update(signgate.Disk, n.flushing.err != nil, signgate.All, fmt.Sprintf("%v: %v", errNotDurable, n.flushing.err))
+	offset, off := n.clockOff()
+	n.gate.Update(signgate.Clock, off, signgate.All, fmt.Sprintf("this node's clock is %s %s the network's (check NTP)",
+		offset.Abs().Round(time.Millisecond), behindAhead(offset)))
 	d, why := n.recordRefuses(s)
 	n.gate.Update(signgate.SlashingProtection, d != 0, d, why)
 }

@@ -48,7 +48,8 @@ const (
 // loop: a node whose loop is busy (a flood of gossip) still answers at once and is not taken for a staller.
 func (n *Node) serveStatus(context.Context, string, []byte) ([]byte, error) {
 	h := n.head.Load().tip
-	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot, Justified: h.Justified}.encode(), nil
+	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot, Justified: h.Justified,
+		Time: n.cfg.Now().UnixMilli()}.encode(), nil
 }
 
 // serveBlocks answers a range request with canonical blocks, bounded by the request and by maxRangeBlocks and
@@ -165,7 +166,7 @@ func forgetBefore(m map[string]time.Time, t time.Time) {
 // we are on another branch (PROTOCOL.md §10). It fails with errUndelivered when the peer claimed a better head
 // but gave us nothing new.
 func (n *Node) syncFrom(ctx context.Context, peer string) error {
-	theirs, err := n.requestStatus(ctx, peer)
+	theirs, offset, timed, err := n.requestStatus(ctx, peer)
 	if err != nil {
 		return err
 	}
@@ -175,7 +176,9 @@ func (n *Node) syncFrom(ctx context.Context, peer string) error {
 	var ours chain.Tip
 	var behind bool
 	if err := n.call(ctx, func() {
+		n.noteStatusClock(peer, offset, timed)
 		ours = n.tree.Head()
+		ours.Timely = false // a better head by height is worth fetching; fork choice weighs it once here
 		behind = !n.tree.Has(theirs.Head) && consensus.Better(theirs.tip(), ours)
 		if !behind {
 			n.synced = true
@@ -198,15 +201,21 @@ func (n *Node) syncFrom(ctx context.Context, peer string) error {
 	return err
 }
 
-// requestStatus asks peer for its head.
-func (n *Node) requestStatus(ctx context.Context, peer string) (status, error) {
+// requestStatus asks peer for its head. offset is how far the peer's clock is ahead of ours, taken at the middle
+// of the exchange; timed is false when the answer carries no time or the exchange took over clockMaxRTT.
+func (n *Node) requestStatus(ctx context.Context, peer string) (s status, offset time.Duration, timed bool, err error) {
 	rctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
+	sent := n.cfg.Now()
 	resp, err := n.host.Request(rctx, peer, protoStatus, nil)
 	if err != nil {
-		return status{}, fmt.Errorf("status: %w", err)
+		return status{}, 0, false, fmt.Errorf("status: %w", err)
 	}
-	return decodeStatus(resp)
+	rtt := n.cfg.Now().Sub(sent)
+	if s, err = decodeStatus(resp); err != nil || s.Time == 0 || rtt > clockMaxRTT {
+		return s, 0, false, err
+	}
+	return s, time.UnixMilli(s.Time).Sub(sent.Add(rtt / 2)), true, nil
 }
 
 // requestRange asks peer for the blocks of r, at most rangePace requests a second and waiting out the peer's

@@ -31,15 +31,22 @@ var (
 )
 
 // status is a node's answer to a status request: its head, with what fork choice compares (PROTOCOL.md §8,
-// §10): the epoch of the newest checkpoint its branch justified.
+// §10): the epoch of the newest checkpoint its branch justified; and its clock, for the asker's clock check.
 type status struct {
 	Head      chain.Hash
 	Height    chain.Height
 	Slot      chain.Slot
 	Justified chain.Epoch
+	// Time is the responder's clock when it answered, in Unix milliseconds; 0 in a status of the earlier,
+	// shorter form (statusSizeV1), which carried no time.
+	Time int64
 }
 
-const statusSize = 32 + 8 + 8 + 8
+// statusSize is the length of a status; statusSizeV1, of one without the time, which nodes still accept.
+const (
+	statusSize   = statusSizeV1 + 8
+	statusSizeV1 = 32 + 8 + 8 + 8
+)
 
 func (s status) tip() chain.Tip {
 	return chain.Tip{Hash: s.Head, Height: s.Height, Slot: s.Slot, Justified: s.Justified}
@@ -50,18 +57,23 @@ func (s status) encode() []byte {
 	b = append(b, s.Head[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Height))
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Slot))
-	return binary.BigEndian.AppendUint64(b, uint64(s.Justified))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Justified))
+	return binary.BigEndian.AppendUint64(b, uint64(s.Time))
 }
 
+// decodeStatus parses a status of statusSize bytes, or of statusSizeV1 (no time: Time is 0) (PROTOCOL.md §10).
 func decodeStatus(b []byte) (status, error) {
 	var s status
-	if len(b) != statusSize {
+	if len(b) != statusSize && len(b) != statusSizeV1 {
 		return s, fmt.Errorf("%w: status is %d bytes, want %d", ErrBadSyncMessage, len(b), statusSize)
 	}
 	copy(s.Head[:], b)
 	s.Height = chain.Height(binary.BigEndian.Uint64(b[32:]))
 	s.Slot = chain.Slot(binary.BigEndian.Uint64(b[40:]))
 	s.Justified = chain.Epoch(binary.BigEndian.Uint64(b[48:]))
+	if len(b) == statusSize {
+		s.Time = int64(binary.BigEndian.Uint64(b[56:]))
+	}
 	return s, nil
 }
 

@@ -10,12 +10,19 @@ import (
 )
 
 func TestStatusRoundTrip(t *testing.T) {
-	in := status{Head: chain.HashBytes([]byte("head")), Height: 42, Slot: 77, Justified: 5}
+	in := status{Head: chain.HashBytes([]byte("head")), Height: 42, Slot: 77, Justified: 5, Time: 1_700_000_000_123}
 	got, err := decodeStatus(in.encode())
 	if err != nil || got != in {
 		t.Fatalf("got %+v, %v; want %+v", got, err, in)
 	}
-	for _, n := range []int{0, statusSize - 1, statusSize + 1} {
+	// The earlier form without the time still decodes, with no time.
+	old := in.encode()[:statusSizeV1]
+	want := in
+	want.Time = 0
+	if got, err := decodeStatus(old); err != nil || got != want {
+		t.Fatalf("status without time: got %+v, %v; want %+v", got, err, want)
+	}
+	for _, n := range []int{0, statusSizeV1 - 1, statusSizeV1 + 1, statusSize - 1, statusSize + 1} {
 		if _, err := decodeStatus(make([]byte, n)); !errors.Is(err, ErrBadSyncMessage) {
 			t.Errorf("%d bytes: got %v, want ErrBadSyncMessage", n, err)
 		}
@@ -146,12 +153,18 @@ func FuzzDecodeBlocks(f *testing.F) {
 // FuzzDecodeSyncRequest: status and range messages from a peer never panic.
 func FuzzDecodeSyncRequest(f *testing.F) {
 	f.Add(rangeReq{From: 1, Count: 10, MaxBytes: maxRangeBytes}.encode())
-	f.Add(status{Height: 3}.encode())
+	f.Add(status{Height: 3, Time: 5}.encode())
+	f.Add(status{Height: 3}.encode()[:statusSizeV1])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if r, err := decodeRangeReq(data); err == nil && !bytes.Equal(r.encode(), data) {
 			t.Fatalf("range re-encoding differs for %x", data)
 		}
-		if s, err := decodeStatus(data); err == nil && !bytes.Equal(s.encode(), data) {
+		s, err := decodeStatus(data)
+		if err != nil {
+			return
+		}
+		// A status without the time re-encodes with a zero time after its bytes.
+		if enc := s.encode(); !bytes.Equal(enc[:len(data)], data) || len(data) == statusSizeV1 && s.Time != 0 {
 			t.Fatalf("status re-encoding differs for %x", data)
 		}
 	})

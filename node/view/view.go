@@ -43,7 +43,7 @@ type Status struct {
 	// RelayReservations is how many relays hold a reservation for the node (a private node keeps up to 2).
 	RelayReservations int    `json:"relay_reservations"`
 	RelayService      bool   `json:"relay_service"` // the node relays for private peers (--relay-service)
-	Synced            bool   `json:"synced"`        // caught up with the best connected peer; false without peers
+	Synced            bool   `json:"synced"`        // caught up with the best connected peer; false without peers or while the clock is off
 	Mempool           int    `json:"mempool"`
 	Balance           uint64 `json:"balance"` // the node's own account, in tokens
 	Stake             uint64 `json:"stake"`
@@ -59,6 +59,12 @@ type Status struct {
 	// "slashing-protection", "disk", "clock", "doppelganger-wait", "syncing"; empty when Signing is "active".
 	SigningBlocked []string `json:"signing_blocked"`
 	Doppelganger   bool     `json:"doppelganger"`
+	// ClockOffsetMs is how far the network's clock is estimated ahead of the node's, in milliseconds (negative:
+	// the node's clock is ahead), from its peers' status answers or its blocks' slots; 0 without an estimate.
+	// ClockOff is set while it exceeds the future-slot tolerance: the node then neither proposes nor votes
+	// (PROTOCOL.md §10).
+	ClockOffsetMs int64 `json:"clock_offset_ms"`
+	ClockOff      bool  `json:"clock_off"`
 	// Justified and Finalized are the head branch's newest justified and finalized checkpoints (PROTOCOL.md §8a).
 	Justified chain.Checkpoint `json:"justified"`
 	Finalized chain.Checkpoint `json:"finalized"`
