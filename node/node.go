@@ -125,8 +125,7 @@ type loopState struct {
 	ffg          ffgState       // votes, evidence and the voting duty
 	flushing     flushState     // the write-behind of accepted blocks (flush.go)
 	pending      pendingState   // the pending-transaction log's bookkeeping (pending.go)
-
-	regossip regossipState // publishing pending transactions again (regossip.go)
+	regossip     regossipState  // publishing pending transactions again (regossip.go)
 	clock        clockWatch     // what peers and blocks say of the local clock (clock.go)
 }
 
