@@ -177,7 +177,7 @@ func TestMayProposeSound(t *testing.T) {
 		st := stateAt(t, tr, n.hash)
 		for i := range 5 {
 			a := testAddr(i)
-			full := inTable(st.active, a) || inTable(st.next, a) || slices.ContainsFunc(st.Stakes(), func(s Stake) bool { return s.Addr == a })
+			full := slices.ContainsFunc(st.tables, func(table []Stake) bool { return inTable(table, a) }) || slices.ContainsFunc(st.Stakes(), func(s Stake) bool { return s.Addr == a })
 			cheap := tr.mayPropose(n, a)
 			if full && !cheap {
 				t.Fatalf("height %d: key %d is in a stake table but mayPropose says no", h, i)
