@@ -14,8 +14,11 @@ func treeElect(stakes []Stake, _ Hash, slot Slot) (Address, bool) {
 	return stakes[uint64(slot)%uint64(len(stakes))].Addr, true
 }
 
-// treeBetter is a copy of the fork-choice rule of PROTOCOL.md §8: higher height, then lower slot,
-// then lower hash bytes.
+// treeBetter is not the fork-choice rule of PROTOCOL.md §8: it is the rule of protocol version 2 (higher height,
+// then lower slot, then lower hash bytes), kept because these tests want a total order whose winner of every tie
+// they can predict, without justification. The real rule, consensus.Better (the later justified checkpoint, then
+// the higher height, then the tip seen first), cannot be imported here (consensus imports chain); it runs over
+// the real tree in the sim package's tests, in chain's TestStakeGrindingBounded and in every node test.
 func treeBetter(a, b Tip) bool {
 	if a.Height != b.Height {
 		return a.Height > b.Height
