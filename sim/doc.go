@@ -11,5 +11,7 @@
 // block at an epoch's tail), k versions staking k different amounts of its own tokens, applies each with the
 // real ledger and keeps the one whose stake table gives it the most later slots; StakeWithhold may also
 // withhold that block. Every run also counts the epochs whose last block was the adversary's: the openings a
-// vote-splitting attack needs (the simulator has no votes). `posnode sim grind` prints the tables.
+// vote-splitting attack needs. VoteSplit and its baseline HonestVotes add checkpoint votes and the real
+// finality rules, and measure the finality delay of a splitter assumed to split perfectly every checkpoint that
+// is its block (the simulator has one view of the chain, not a network). `posnode sim grind` prints the tables.
 package sim

@@ -27,6 +27,11 @@ const (
 	StakeGrind Strategy = "stake-grind"
 	// StakeWithhold is StakeGrind that also withholds such a block when the seed without it gives more.
 	StakeWithhold Strategy = "stake-withhold"
+	// VoteSplit plays checkpoint votes: the adversary proposes as StakeWithhold does, never votes, includes no
+	// votes, and splits the honest votes for every checkpoint that is its block (see voteSplit).
+	VoteSplit Strategy = "vote-split"
+	// HonestVotes is VoteSplit's baseline: every validator, the adversary included, proposes and votes honestly.
+	HonestVotes Strategy = "honest-votes"
 )
 
 // MaxStakeK is the most stake amounts the adversary may try per block under StakeGrind and StakeWithhold.
@@ -58,6 +63,10 @@ type Result struct {
 	TailEpochs int
 	// LongestTailRun is the most consecutive such epochs.
 	LongestTailRun int
+	// VoteSplit, HonestVotes: checkpoints split; for every epoch e ≥ 1 but the last two, the slots from e's first
+	// slot until the head's finalized checkpoint reached e (at least until the last slot, if it never did): the
+	// most, the sum and the number of epochs.
+	Splits, MaxFinalityDelay, FinalityDelaySum, FinalityEpochs int
 }
 
 // Share returns the adversary's share of canonical blocks.
@@ -74,7 +83,7 @@ var errParams = errors.New("bad simulation parameters")
 // Run plays one run and measures it. It fails on parameters out of range, or if the real chain code rejects a
 // block the simulation built (a bug).
 func Run(p Params) (Result, error) {
-	stakeGrinder := p.Strategy == StakeGrind || p.Strategy == StakeWithhold
+	stakeGrinder := p.Strategy == StakeGrind || p.Strategy == StakeWithhold || p.Strategy == VoteSplit || p.Strategy == HonestVotes
 	maxK := MaxK
 	if stakeGrinder {
 		maxK = MaxStakeK
@@ -100,6 +109,8 @@ func Run(p Params) (Result, error) {
 		err = r.privateBranch()
 	case StakeGrind, StakeWithhold:
 		err = r.stakeGrind(p.Strategy == StakeWithhold)
+	case VoteSplit, HonestVotes:
+		err = r.voteSplit(p.Strategy == VoteSplit)
 	default:
 		err = fmt.Errorf("%w: strategy %q", errParams, p.Strategy)
 	}

@@ -52,6 +52,12 @@ func (c TableConfig) Cells() []Params {
 			}
 		}
 	}
+	if len(c.StakeKs) > 0 {
+		for _, a := range c.AlphasPermille {
+			cell(HonestVotes, a, 1, c.Slots)
+			cell(VoteSplit, a, c.StakeKs[len(c.StakeKs)-1], c.Slots)
+		}
+	}
 	return ps
 }
 
@@ -136,6 +142,10 @@ func strategyIndex(s Strategy) int {
 		return 3
 	case StakeWithhold:
 		return 4
+	case VoteSplit:
+		return 5
+	case HonestVotes:
+		return 6
 	default:
 		return 2
 	}
@@ -183,6 +193,20 @@ func writeStakeTables(w io.Writer, c TableConfig, byKey map[[3]int]Result) {
 			fmt.Fprintf(w, " %d (%d) |", r.TailEpochs, r.LongestTailRun)
 		}
 		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Vote splitting with checkpoint votes and the real finality rules, %d slots: finality delay of each epoch "+
+		"from its first slot, mean / max in epochs; the splitter proposes as stake-withhold (k = %d), never votes, and "+
+		"splits every checkpoint that is its block\n\n", c.Slots, smax)
+	fmt.Fprintf(w, "| α | honest votes | vote-split: checkpoints split | share (α) | finality delay |\n|---|---|---|---|---|\n")
+	epochs := func(r Result) string {
+		mean := float64(r.FinalityDelaySum) / float64(max(r.FinalityEpochs, 1)) / float64(c.EpochLength)
+		return fmt.Sprintf("%.2f / %.2f", mean, float64(r.MaxFinalityDelay)/float64(c.EpochLength))
+	}
+	for _, a := range c.AlphasPermille {
+		h, r := byKey[[3]int{strategyIndex(HonestVotes), a, 1}], byKey[[3]int{strategyIndex(VoteSplit), a, smax}]
+		fmt.Fprintf(w, "| %.2f | %s | %d | %.3f (%.2f) | %s |\n", float64(a)/1000, epochs(h), r.Splits, r.Share(),
+			float64(a)/1000, epochs(r))
 	}
 	fmt.Fprintln(w)
 }
