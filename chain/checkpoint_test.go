@@ -38,7 +38,7 @@ func TestCheckpoint(t *testing.T) {
 }
 
 // TestStakeTable: the table of an epoch on the head's branch is the one its checkpoint's state fixes, so a stake
-// committed in epoch 0 counts from epoch 2 (PROTOCOL.md §6), and past epochs keep their own tables.
+// committed in epoch 0 counts from epoch 3 (PROTOCOL.md §6), and past epochs keep their own tables.
 func TestStakeTable(t *testing.T) {
 	tr := openTestTree(t, richGenesis(), NewMemStore())
 	chainID := tr.ChainID()
@@ -50,7 +50,7 @@ func TestStakeTable(t *testing.T) {
 	for _, tc := range []struct {
 		epoch Epoch
 		want  Amount
-	}{{0, 1000}, {1, 1000}, {2, 1500}, {3, 1500}} {
+	}{{0, 1000}, {1, 1000}, {2, 1000}, {3, 1500}} { // staked in epoch 0: counts from epoch 3
 		table, err := tr.StakeTable(tc.epoch)
 		if err != nil {
 			t.Fatal(err)

@@ -265,7 +265,7 @@ func (g *Genesis) Params() Params {
 }
 
 // State returns the state at height 0: the allocations, epoch 0, and the genesis stakes as the stake
-// table of epochs 0 and 1 (PROTOCOL.md §5, §6). g should be valid.
+// table of epochs 0, 1 and 2 (PROTOCOL.md §5, §6). g should be valid.
 func (g *Genesis) State() *State {
 	s := &State{params: g.Params(), accounts: make(map[Address]Account, len(g.Allocations))}
 	for _, a := range g.Allocations {
@@ -275,7 +275,10 @@ func (g *Genesis) State() *State {
 		s.accounts[a.Address] = Account{Balance: a.Balance, Stake: a.Stake}
 		s.supply += a.Balance + a.Stake // Validate ensures the sum fits
 	}
-	s.active = s.Stakes()
-	s.next = s.active
+	s.tables = make([][]Stake, tableLag)
+	live := s.Stakes()
+	for i := range s.tables {
+		s.tables[i] = live
+	}
 	return s
 }

@@ -99,11 +99,35 @@ func computeGolden(t *testing.T) goldenFile {
 	evRoot, voteRoot := EvidenceRoot([]Evidence{dv, dp}), VoteRoot([]Vote{v})
 	add("votes/root", voteRoot[:])
 	add("evidence/root", evRoot[:])
+	for i, root := range stakeLagRoots(t, g) {
+		add(fmt.Sprintf("stake-lag/state_root-after-slot-%d", stakeLagSlots[i]), root[:])
+	}
 	return goldenFile{
 		About:   "keys: ed25519.NewKeyFromSeed(SHA-256(\"key-i\")); tx-i and block are built on this genesis; hex unless a peer ID",
 		Genesis: g,
 		Vectors: vs,
 	}
+}
+
+var stakeLagSlots = []Slot{10, 20, 30, 60}
+
+// stakeLagRoots pins the stake-table lag (PROTOCOL.md §6): the ledger applies the golden block's stake and
+// unstake in epoch 0, then one empty block in each of epochs 1 to 3 and one after two skipped epochs; the state
+// root after each covers the tables of its epoch and the two after it. It returns the roots in the order of
+// stakeLagSlots, the slots of the empty blocks.
+func stakeLagRoots(t *testing.T, g *Genesis) []Hash {
+	s := g.State()
+	if err := s.ApplyBlock(goldenBlock(t)); err != nil {
+		t.Fatal(err)
+	}
+	var roots []Hash
+	for _, slot := range stakeLagSlots {
+		if err := s.ApplyBlock(&Block{Header: Header{Slot: slot, Proposer: testAddr(0)}}); err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, s.Root())
+	}
+	return roots
 }
 
 func TestGolden(t *testing.T) {

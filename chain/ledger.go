@@ -114,7 +114,7 @@ func (s *State) stake(j *journal, tx *Tx, from Account) error {
 
 // unstake moves Value from the stake to the unbonding tokens, which return to the balance when epoch
 // current + UnbondingEpochs opens (a second unstake moves the release of all of them to its own date); the
-// stake table still counts the stake until the two-epoch lag has passed (PROTOCOL.md §6, §8b).
+// stake table still counts the stake until the lag of the stake table has passed (PROTOCOL.md §6, §8b).
 func (s *State) unstake(j *journal, tx *Tx, from Account) error {
 	if Amount(tx.Value) > from.Stake {
 		return fmt.Errorf("%w: %s unstakes %d of %d", ErrInsufficientStake, tx.From.Short(), tx.Value, from.Stake)

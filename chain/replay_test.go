@@ -96,14 +96,14 @@ func medianCost(tr *Tree, b *Block, maxSlot Slot, rounds int) time.Duration {
 
 // TestOldParentBoundedReplay reproduces issue class 3 at 20,000 blocks: a block on a parent whose state was
 // dropped, signed by a key without stake, is rejected without any replay; one signed by a staked validator that
-// did not win costs a replay shorter than the checkpoint spacing; a valid block there is still accepted. It
+// did not win costs a replay shorter than the snapshot spacing; a valid block there is still accepted. It
 // prints each cost against a normal rejection (a forged block on the head); only replay counts are asserted.
 func TestOldParentBoundedReplay(t *testing.T) {
 	g := richGenesis()
 	tr := openChain(t, g, NewMemStore(), chainBlocks(t, g, oldChainLength, nil))
 	head := tr.Head()
 	slot := head.Slot + 1
-	old := tr.canon[150*checkpointEvery+checkpointEvery-1] // the farthest from its checkpoint
+	old := tr.canon[150*snapshotEvery+snapshotEvery-1] // the farthest from its snapshot
 	if old.state != nil {
 		t.Fatalf("state of height %d kept with the head at %d", old.height(), head.Height)
 	}
@@ -117,9 +117,9 @@ func TestOldParentBoundedReplay(t *testing.T) {
 	}
 	winner := leaderAt(t, tr, old.hash, slot)
 	staked := forge(tr.ChainID(), old.tip(), slot, testKey((winner+1)%3))
-	if err, n := rejection(tr, staked, slot); !errors.Is(err, ErrWrongProposer) || n >= checkpointEvery {
+	if err, n := rejection(tr, staked, slot); !errors.Is(err, ErrWrongProposer) || n >= snapshotEvery {
 		t.Fatalf("staked loser on height %d: got %v after %d replayed blocks, want ErrWrongProposer after < %d",
-			old.height(), err, n, checkpointEvery)
+			old.height(), err, n, snapshotEvery)
 	}
 	rounds := 200
 	if raceDetector {
@@ -139,8 +139,8 @@ func TestOldParentBoundedReplay(t *testing.T) {
 	if _, err := tr.Insert(valid, slot); err != nil {
 		t.Fatalf("valid block on height %d: %v", old.height(), err)
 	}
-	if n := tr.replayed - before; n >= checkpointEvery {
-		t.Errorf("valid block on height %d: replayed %d blocks, want < %d", old.height(), n, checkpointEvery)
+	if n := tr.replayed - before; n >= snapshotEvery {
+		t.Errorf("valid block on height %d: replayed %d blocks, want < %d", old.height(), n, snapshotEvery)
 	}
 }
 
@@ -150,7 +150,7 @@ func TestOldParentBoundedReplay(t *testing.T) {
 func TestMayProposeSound(t *testing.T) {
 	g := richGenesis()
 	id := g.Hash()
-	const stake3, fund4, stake4, unstake1 = 705, 650, 706, 710 // between the checkpoints 704 and 768
+	const stake3, fund4, stake4, unstake1 = 705, 650, 706, 710 // between the snapshots 704 and 768
 	blocks := chainBlocks(t, g, 1400, func(h Height, st *State) []Tx {
 		tx := func(i int, kind TxKind, to Address, v uint64) []Tx {
 			return []Tx{signedTx(id, i, kind, st.Account(testAddr(i)).Nonce, to, v, 1)}
@@ -177,7 +177,7 @@ func TestMayProposeSound(t *testing.T) {
 		st := stateAt(t, tr, n.hash)
 		for i := range 5 {
 			a := testAddr(i)
-			full := inTable(st.active, a) || inTable(st.next, a) || slices.ContainsFunc(st.Stakes(), func(s Stake) bool { return s.Addr == a })
+			full := slices.ContainsFunc(st.tables, func(table []Stake) bool { return inTable(table, a) }) || slices.ContainsFunc(st.Stakes(), func(s Stake) bool { return s.Addr == a })
 			cheap := tr.mayPropose(n, a)
 			if full && !cheap {
 				t.Fatalf("height %d: key %d is in a stake table but mayPropose says no", h, i)
@@ -196,35 +196,35 @@ func TestMayProposeSound(t *testing.T) {
 	}
 }
 
-// TestCheckpointBudget: with a small budget the checkpoints thin out, their memory stays within it, and a rebuild
+// TestSnapshotBudget: with a small budget the snapshots thin out, their memory stays within it, and a rebuild
 // still replays fewer blocks than the spacing it reached.
-func TestCheckpointBudget(t *testing.T) {
+func TestSnapshotBudget(t *testing.T) {
 	g := richGenesis()
 	tr := openChain(t, g, NewMemStore(), chainBlocks(t, g, 4000, nil))
-	full := len(tr.ckpt.nodes)
+	full := len(tr.snaps.nodes)
 	tr2, err := OpenTree(TreeConfig{Genesis: g, Store: tr.cfg.Store, Elect: treeElect, Better: treeBetter, Finality: testFinality,
-		checkpointBudget: 12 * 4}) // 12 checkpoints of 4 accounts
+		snapshotBudget: 12 * 4}) // 12 snapshots of 4 accounts
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr2.ckpt.entries > 12*4 || len(tr2.ckpt.nodes) > 12 || tr2.ckpt.every <= checkpointEvery {
-		t.Fatalf("budget of 48 entries: got %d entries in %d checkpoints, spacing %d", tr2.ckpt.entries,
-			len(tr2.ckpt.nodes), tr2.ckpt.every)
+	if tr2.snaps.entries > 12*4 || len(tr2.snaps.nodes) > 12 || tr2.snaps.every <= snapshotEvery {
+		t.Fatalf("budget of 48 entries: got %d entries in %d snapshots, spacing %d", tr2.snaps.entries,
+			len(tr2.snaps.nodes), tr2.snaps.every)
 	}
-	t.Logf("4000 blocks: %d checkpoints every %d without a tight budget, %d every %d with one", full,
-		checkpointEvery, len(tr2.ckpt.nodes), tr2.ckpt.every)
+	t.Logf("4000 blocks: %d snapshots every %d without a tight budget, %d every %d with one", full,
+		snapshotEvery, len(tr2.snaps.nodes), tr2.snaps.every)
 	for h := Height(1); h < tr2.swept; h += 97 {
 		before := tr2.replayed
 		stateAt(t, tr2, tr2.canon[h].hash)
-		if n := tr2.replayed - before; n >= uint64(tr2.ckpt.every) {
-			t.Fatalf("state at height %d: replayed %d blocks, spacing %d", h, n, tr2.ckpt.every)
+		if n := tr2.replayed - before; n >= uint64(tr2.snaps.every) {
+			t.Fatalf("state at height %d: replayed %d blocks, spacing %d", h, n, tr2.snaps.every)
 		}
 	}
 }
 
 // BenchmarkOldParent measures what a node spends on a gossiped block (signature check, then Tree.Insert) at
 // 20,000 blocks in a BoltStore: a forged block on the head (the normal rejection), and on a parent whose state
-// is dropped and farthest from its checkpoint, signed by a key without stake or by a staked validator that did
+// is dropped and farthest from its snapshot, signed by a key without stake or by a staked validator that did
 // not win the slot. replayed/op is the number of blocks replayed per rejection.
 func BenchmarkOldParent(b *testing.B) {
 	g := richGenesis()
@@ -236,7 +236,7 @@ func BenchmarkOldParent(b *testing.B) {
 	tr := openChain(b, g, s, chainBlocks(b, g, oldChainLength, nil))
 	head := tr.Head()
 	slot := head.Slot + 1
-	old := tr.canon[150*checkpointEvery+checkpointEvery-1]
+	old := tr.canon[150*snapshotEvery+snapshotEvery-1]
 	winner := leaderAt(b, tr, old.hash, slot)
 	cases := []struct {
 		name string

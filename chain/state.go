@@ -10,7 +10,7 @@ import (
 )
 
 // stateDomain separates the state root from every other hash.
-const stateDomain = "posnode/state/v2"
+const stateDomain = "posnode/state/v3"
 
 // Params are the ledger rules a genesis fixes (PROTOCOL.md §5).
 type Params struct {
@@ -33,14 +33,23 @@ type Account struct {
 // exists reports whether the account holds anything a transaction could be charged against or name.
 func (a Account) exists() bool { return a.Balance > 0 || a.Stake > 0 || a.Unbonding > 0 }
 
+// StakeLag is the lag of the stake table, in epochs (PROTOCOL.md §6): stake changes committed during epoch e
+// count from epoch e+StakeLag, one epoch more than the seed's lag (the seed of epoch e is the mix at the end
+// of epoch e-2).
+const StakeLag = 3
+
+// tableLag is the lag a new genesis state follows: StakeLag, which only tests change (to measure what the
+// lag protects against). A State keeps the lag it was made with.
+var tableLag = StakeLag
+
 // State is the ledger after some block: accounts and stake tables (PROTOCOL.md §3, §6).
 //
-// Stake-table rule: stake changes committed during epoch e count from epoch e+2; the tables of
-// epochs 0 and 1 are the genesis stakes. The lottery seed of a slot is known only once its parent
-// block exists, so the table it draws from must be fixed by on-chain inputs that every node already
-// agrees on before any seed it will meet is known. With the lag, a proposer cannot tune stake in
-// its own block (or in the blocks just before a slot) to win that slot, and every node computing a
-// leader for epoch e from any parent in epoch e-1 or e uses the same table.
+// Stake-table rule: stake changes committed during epoch e count from epoch e+3; the tables of epochs 0, 1
+// and 2 are the genesis stakes. The seed of epoch e is the mix at the end of epoch e-2, which the proposer
+// of the last block of e-2 knows before it builds that block; the table of e is fixed at the end of e-3,
+// before any VRF output of epoch e-2 exists, so no block's contents (a stake, an unstake, evidence) can tune
+// the table of an epoch whose seed its proposer knows. Every node computing a leader for epoch e from any
+// parent in epochs e-2 to e uses the same table.
 //
 // A State is not safe for concurrent mutation; Clone it to keep a version.
 type State struct {
@@ -48,8 +57,9 @@ type State struct {
 	accounts map[Address]Account
 	supply   Amount // every balance and stake plus fees in flight; bounds all sums
 	epoch    Epoch  // epoch of the last applied block (0 at genesis)
-	active   []Stake
-	next     []Stake // table of epoch+1; both are replaced, never modified in place
+	// tables[i] is the stake table of epoch epoch+i, for i below the lag; the slice and the tables are
+	// replaced, never modified in place.
+	tables [][]Stake
 }
 
 // Params returns the ledger rules the state follows.
@@ -100,30 +110,33 @@ func (s *State) TotalStake() Amount {
 	return total
 }
 
-// Validators returns the stake table of a block in epoch e whose parent state is s (PROTOCOL.md §6):
-// the active table for s's epoch, the next table for the epoch after, and the live stakes for any
-// later epoch (all tables in between would equal them). It returns nil for an epoch before s's,
-// which no child block can be in. The slice is the caller's.
+// Validators returns the stake table of a block in epoch e whose parent state is s (PROTOCOL.md §6): the
+// table s keeps for e when e is less than StakeLag epochs after s's epoch, and the live stakes for any later
+// epoch (all tables in between would equal them). It returns nil for an epoch before s's, which no child
+// block can be in. The slice is the caller's.
 func (s *State) Validators(e Epoch) []Stake {
 	switch {
 	case e < s.epoch:
 		return nil
-	case e == s.epoch:
-		return slices.Clone(s.active)
-	case e-s.epoch == 1:
-		return slices.Clone(s.next)
+	case e-s.epoch < Epoch(len(s.tables)):
+		return slices.Clone(s.tables[e-s.epoch])
 	default:
 		return s.Stakes()
 	}
 }
 
-// mayStake reports whether a is in one of s's two stake tables or has live stake (at least MinStake) in s:
+// mayStake reports whether a is in one of s's stake tables or has live stake (at least MinStake) in s:
 // whether a can be in the stake table of a child of s without staking again first (PROTOCOL.md §6).
 func (s *State) mayStake(a Address) bool {
 	if acc := s.accounts[a]; acc.Stake > 0 && acc.Stake >= s.params.MinStake {
 		return true
 	}
-	return inTable(s.active, a) || inTable(s.next, a)
+	for _, table := range s.tables {
+		if inTable(table, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // inTable reports whether a is in a stake table sorted by address.
@@ -133,25 +146,31 @@ func inTable(table []Stake, a Address) bool {
 }
 
 // rotate moves the stake tables forward to epoch e, before the first block of e is applied
-// (PROTOCOL.md §6): one epoch on, active=next and next=live; two or more, both are live.
+// (PROTOCOL.md §6): each table moves d = e - epoch places towards the front, and the d places freed at
+// the back take the live stakes (the stakes at the end of the last epoch with a block, which every later
+// epoch's table equals until another block changes them).
 func (s *State) rotate(e Epoch) error {
 	switch {
 	case e < s.epoch:
 		return fmt.Errorf("%w: block in epoch %d, state already in epoch %d", ErrSlotNotAfterParent, e, s.epoch)
 	case e == s.epoch:
 		return nil
-	case e-s.epoch == 1:
-		s.active, s.next = s.next, s.Stakes()
-	default:
-		s.active = s.Stakes()
-		s.next = s.active
 	}
+	n := len(s.tables)
+	tables := make([][]Stake, n)
+	d := min(e-s.epoch, Epoch(n))
+	copy(tables, s.tables[d:])
+	live := s.Stakes()
+	for i := n - int(d); i < n; i++ {
+		tables[i] = live
+	}
+	s.tables = tables
 	s.epoch = e
 	return nil
 }
 
-// Root returns SHA-256 of the state's canonical encoding (PROTOCOL.md §7): "posnode/state/v2" |
-// epoch u64 | active table | next table | accounts sorted by address, where a table is u32 count |
+// Root returns SHA-256 of the state's canonical encoding (PROTOCOL.md §4): "posnode/state/v3" |
+// epoch u64 | the tables of epochs epoch, epoch+1 and epoch+2 | accounts sorted by address, where a table is u32 count |
 // (address [32] | stake u64)… and an account is address [32] | balance u64 | stake u64 | nonce u64 |
 // unbonding u64 | unbond epoch u64 | slashed u8.
 func (s *State) Root() Hash {
@@ -159,7 +178,7 @@ func (s *State) Root() Hash {
 	var buf [64]byte
 	h.Write([]byte(stateDomain))
 	h.Write(binary.BigEndian.AppendUint64(buf[:0], uint64(s.epoch)))
-	for _, table := range [][]Stake{s.active, s.next} {
+	for _, table := range s.tables {
 		h.Write(binary.BigEndian.AppendUint32(buf[:0], uint32(len(table))))
 		for _, st := range table {
 			b := append(buf[:0], st.Addr[:]...)

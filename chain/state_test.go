@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -214,22 +215,42 @@ func TestStakeTableRotation(t *testing.T) {
 	if !sortedSame(genesisTable, []int{0, 1, 2}) {
 		t.Fatalf("genesis table: got %v, want keys 0, 1, 2", genesisTable)
 	}
-	check("genesis", want{0, genesisTable}, want{1, genesisTable}, want{2, genesisTable})
+	check("genesis", want{0, genesisTable}, want{1, genesisTable}, want{2, genesisTable}, want{3, genesisTable})
 
-	apply(5, signedTx(chainID, 3, TxStake, 0, Address{}, 50, 1)) // epoch 0: key 3 reaches 100
-	check("stake in epoch 0", want{0, genesisTable}, want{1, genesisTable}, want{2, orderOf(with3)})
+	apply(5, signedTx(chainID, 3, TxStake, 0, Address{}, 50, 1)) // epoch 0: key 3 reaches 100, counts from epoch 3
+	check("stake in epoch 0", want{0, genesisTable}, want{1, genesisTable}, want{2, genesisTable}, want{3, orderOf(with3)})
 
-	apply(12, signedTx(chainID, 1, TxUnstake, 0, Address{}, 1000, 1)) // epoch 1: key 1 leaves
+	apply(12, signedTx(chainID, 1, TxUnstake, 0, Address{}, 1000, 1)) // epoch 1: key 1 leaves from epoch 4
 	without1 := orderOf([]int{0, 2, 3})
-	check("unstake in epoch 1", want{0, nil}, want{1, genesisTable}, want{2, orderOf(with3)}, want{3, without1})
+	check("unstake in epoch 1", want{0, nil}, want{1, genesisTable}, want{2, genesisTable}, want{3, orderOf(with3)},
+		want{4, without1})
 
 	apply(20) // epoch 2
-	check("epoch 2", want{1, nil}, want{2, orderOf(with3)}, want{3, without1}, want{4, without1})
+	check("epoch 2", want{1, nil}, want{2, genesisTable}, want{3, orderOf(with3)}, want{4, without1}, want{5, without1})
 
 	apply(30) // epoch 3
-	check("epoch 3", want{3, without1}, want{4, without1})
+	check("epoch 3", want{3, orderOf(with3)}, want{4, without1}, want{5, without1})
 	if got := s.Epoch(); got != 3 {
 		t.Errorf("Epoch: got %d, want 3", got)
+	}
+}
+
+// TestStakeTableSkippedEpoch: a block two epochs after its parent's moves the tables two places; the table of
+// its own epoch is still the one fixed three epochs before it.
+func TestStakeTableSkippedEpoch(t *testing.T) {
+	g := testGenesis()
+	s := g.State()
+	genesisTable := stakers(s.Stakes())
+	if err := s.ApplyBlock(&Block{Header: Header{Slot: 5, Proposer: testAddr(0)}, Txs: []Tx{signedTx(g.Hash(), 3, TxStake, 0, Address{}, 50, 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyBlock(&Block{Header: Header{Slot: 25, Proposer: testAddr(0)}}); err != nil { // epoch 2
+		t.Fatal(err)
+	}
+	for e, want := range map[Epoch][]int{2: genesisTable, 3: orderOf([]int{0, 1, 2, 3}), 4: orderOf([]int{0, 1, 2, 3})} {
+		if got := stakers(s.Validators(e)); !reflect.DeepEqual(got, want) {
+			t.Errorf("Validators(%d): got %v, want %v", e, got, want)
+		}
 	}
 }
 
@@ -304,6 +325,12 @@ func TestClone(t *testing.T) {
 	}
 }
 
+// setTable replaces s's table i without touching the tables a clone shares.
+func setTable(s *State, i int, table []Stake) {
+	s.tables = slices.Clone(s.tables)
+	s.tables[i] = table
+}
+
 func TestRootCoversEveryField(t *testing.T) {
 	base := testGenesis().State()
 	a0 := testAddr(0)
@@ -312,9 +339,10 @@ func TestRootCoversEveryField(t *testing.T) {
 		mutate func(*State)
 	}{
 		{"epoch", func(s *State) { s.epoch++ }},
-		{"active table", func(s *State) { s.active = s.active[1:] }},
-		{"next table", func(s *State) { s.next = s.next[1:] }},
-		{"active amount", func(s *State) { s.active = []Stake{{Addr: a0, Amount: 1}} }},
+		{"table of the epoch", func(s *State) { setTable(s, 0, s.tables[0][1:]) }},
+		{"table of the next epoch", func(s *State) { setTable(s, 1, s.tables[1][1:]) }},
+		{"table of the epoch after", func(s *State) { setTable(s, 2, s.tables[2][1:]) }},
+		{"table amount", func(s *State) { setTable(s, 0, []Stake{{Addr: a0, Amount: 1}}) }},
 		{"balance", func(s *State) { acc := s.accounts[a0]; acc.Balance++; s.accounts[a0] = acc }},
 		{"stake", func(s *State) { acc := s.accounts[a0]; acc.Stake++; s.accounts[a0] = acc }},
 		{"nonce", func(s *State) { acc := s.accounts[a0]; acc.Nonce++; s.accounts[a0] = acc }},

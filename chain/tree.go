@@ -31,8 +31,8 @@ type TreeConfig struct {
 	// until a Flush succeeds. Without it each insert stores its blocks, in one write, before the head moves.
 	// A crash loses the queued blocks (PROTOCOL.md §11).
 	WriteBehind bool
-	// checkpointBudget, if set, replaces defaultCheckpointBudget (tests).
-	checkpointBudget int
+	// snapshotBudget, if set, replaces defaultSnapshotBudget (tests).
+	snapshotBudget int
 	// maxUnflushed, if set, replaces MaxUnflushed (tests).
 	maxUnflushed int
 }
@@ -74,7 +74,7 @@ type Tree struct {
 	head     *node
 	swept    Height             // the lowest height whose states have not been swept out of the window
 	versions map[versionKey]int // blocks in the tree per proposer and slot (at most MaxVersionsPerSlot)
-	ckpt     checkpoints
+	snaps    snapshots
 	// replayed counts the blocks replayed to rebuild dropped states since the tree was opened.
 	replayed uint64
 	queue    unflushed // accepted blocks not yet stored (WriteBehind)
@@ -131,7 +131,7 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 		head:     root,
 		swept:    1,
 		versions: map[versionKey]int{},
-		ckpt:     checkpoints{every: checkpointEvery, budget: cmp.Or(cfg.checkpointBudget, defaultCheckpointBudget)},
+		snaps:    snapshots{every: snapshotEvery, budget: cmp.Or(cfg.snapshotBudget, defaultSnapshotBudget)},
 	}
 	if err := cfg.Store.ForEach(t.replay); err != nil {
 		return nil, fmt.Errorf("replay stored blocks: %w", err)

@@ -15,10 +15,11 @@ func treeElect(stakes []Stake, _ Hash, slot Slot) (Address, bool) {
 }
 
 // treeBetter is the tree tests' chooser, NOT the fork-choice rule of PROTOCOL.md §8: higher height, then lower
-// slot, then lower hash bytes (the rule of protocol version 2). The tree tests want a total order whose winner
-// they can predict, and this package cannot import consensus (consensus imports chain). The real rule
-// (consensus.Better: justification, then height plus the timely bonus, ties to the block that extends the other
-// or to the first seen) is tested in consensus/forkchoice_test.go, and on a real tree in the node package
+// slot, then lower hash bytes (the rule of protocol version 2). The tree tests want a total order whose winner of
+// every tie they can predict, without justification, and this package cannot import consensus (consensus imports
+// chain). The real rule (consensus.Better: justification, then height plus the timely bonus, ties to the block
+// that extends the other or to the first seen) is tested in consensus/forkchoice_test.go, over the real tree in
+// the sim package's tests and chain's TestStakeGrindingBounded, and in the node package
 // (TestLateBlockDoesNotOrphanTimelyHead, TestReorgReturnsTransactionsToThePool).
 func treeBetter(a, b Tip) bool {
 	if a.Height != b.Height {

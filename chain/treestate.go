@@ -6,33 +6,33 @@ import (
 )
 
 // Which post-states a Tree keeps (PROTOCOL.md §7): every state within keepStates heights of the head, and
-// below that window the states at checkpoint heights (multiples of the checkpoint spacing) and genesis. Any
+// below that window the states at snapshot heights (multiples of the snapshot spacing) and genesis. Any
 // other state is rebuilt from the nearest kept ancestor, so a rebuild replays fewer blocks than the spacing.
 const (
 	// keepStates is how many heights below the head a Tree keeps every post-state in memory.
 	keepStates = 512
-	// checkpointEvery is the initial spacing of the states kept below the window, in heights.
-	checkpointEvery = 64
-	// defaultCheckpointBudget bounds the account entries of the checkpoint states below the window (each entry costs
-	// about 100 bytes: some 50 MB). Past it the spacing doubles and every other checkpoint is dropped, so memory
+	// snapshotEvery is the initial spacing of the states kept below the window, in heights.
+	snapshotEvery = 64
+	// defaultSnapshotBudget bounds the account entries of the snapshot states below the window (each entry costs
+	// about 100 bytes: some 50 MB). Past it the spacing doubles and every other snapshot is dropped, so memory
 	// stays bounded while replays grow only with the number of accounts times the chain's length.
-	defaultCheckpointBudget = 1 << 19
+	defaultSnapshotBudget = 1 << 19
 )
 
-// checkpoints are the states a Tree keeps below its window of recent states.
-type checkpoints struct {
+// snapshots are the states a Tree keeps below its window of recent states.
+type snapshots struct {
 	every   Height  // spacing: a state below the window is kept when its height is a multiple of every
 	budget  int     // bound on entries
 	entries int     // account entries held by the states of nodes
-	nodes   []*node // the blocks below the window whose states are kept as checkpoints
+	nodes   []*node // the blocks below the window whose states are kept as snapshots
 }
 
-// isCheckpoint reports whether n's state is kept below the window; genesis is always one.
-func (c *checkpoints) isCheckpoint(n *node) bool { return n.height()%c.every == 0 }
+// isSnapshot reports whether n's state is kept below the window; genesis is always one.
+func (c *snapshots) isSnapshot(n *node) bool { return n.height()%c.every == 0 }
 
-// keep records that n, below the window, keeps its state as a checkpoint, and thins the checkpoints while
+// keep records that n, below the window, keeps its state as a snapshot, and thins the snapshots while
 // they are over budget.
-func (c *checkpoints) keep(n *node) {
+func (c *snapshots) keep(n *node) {
 	c.nodes = append(c.nodes, n)
 	c.entries += n.state.Accounts()
 	for c.entries > c.budget && len(c.nodes) > 1 {
@@ -41,12 +41,12 @@ func (c *checkpoints) keep(n *node) {
 }
 
 // thin doubles the spacing and drops the states that no longer fall on it.
-func (c *checkpoints) thin() {
+func (c *snapshots) thin() {
 	c.every *= 2
 	kept := c.nodes[:0]
 	c.entries = 0
 	for _, n := range c.nodes {
-		if !c.isCheckpoint(n) {
+		if !c.isSnapshot(n) {
 			n.state = nil
 			continue
 		}
@@ -106,9 +106,9 @@ func (t *Tree) load(h Hash) (*Block, error) {
 }
 
 // prune drops the states of blocks that fell more than keepStates heights below the head, except at
-// checkpoints; n is the block just added. When n itself is below that window (a side chain growing from an
+// snapshots; n is the block just added. When n itself is below that window (a side chain growing from an
 // old ancestor), it keeps its state, so that its child need not replay, and its parent's is dropped instead
-// unless it is a checkpoint.
+// unless it is a snapshot.
 func (t *Tree) prune(n *node) {
 	keep, unswept := n.state, n.height() < t.swept // unswept: below the window, so sweep never saw n
 	if h := t.head.height(); h > keepStates {
@@ -122,20 +122,20 @@ func (t *Tree) prune(n *node) {
 		return
 	}
 	n.state = keep
-	if unswept && t.ckpt.isCheckpoint(n) {
-		t.ckpt.keep(n)
+	if unswept && t.snaps.isSnapshot(n) {
+		t.snaps.keep(n)
 	}
-	if p := n.parent; p != t.root && p.state != nil && !t.ckpt.isCheckpoint(p) {
+	if p := n.parent; p != t.root && p.state != nil && !t.snaps.isSnapshot(p) {
 		p.state = nil
 	}
 }
 
-// sweep drops m's state as m leaves the window, unless m is a checkpoint.
+// sweep drops m's state as m leaves the window, unless m is a snapshot.
 func (t *Tree) sweep(m *node) {
 	switch {
 	case m.state == nil:
-	case t.ckpt.isCheckpoint(m):
-		t.ckpt.keep(m)
+	case t.snaps.isSnapshot(m):
+		t.snaps.keep(m)
 	default:
 		m.state = nil
 	}
@@ -143,9 +143,8 @@ func (t *Tree) sweep(m *node) {
 
 // precheck runs the checks that need no state of the parent, cheapest first, so that a block on a parent whose
 // state was dropped costs a replay only when it could be valid (PROTOCOL.md §7): the link to the parent, the
-// clock, that the proposer could be in any stake table of the parent at all, and the block signature.
-//
-// Finality hook: once the tree knows a finalized checkpoint, a parent below it is rejected here, first.
+// clock, that the proposer could be in any stake table of the parent at all, and the block signature. A parent
+// that does not descend from the finalized checkpoint is rejected before, by admit.
 func (t *Tree) precheck(parent *node, b *Block, maxSlot Slot) error {
 	if err := checkLink(parent, b); err != nil {
 		return err

@@ -26,7 +26,7 @@ type leaderVector struct {
 }
 
 func computeLeaders(t *testing.T, rule chain.SeedRule) []leaderVector {
-	w, err := newWorld(rule, 250, 8, 1)
+	w, err := newWorld(rule, 250, 8, 1, false)
 	if err != nil {
 		t.Fatal(err)
 	}

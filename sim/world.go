@@ -12,15 +12,18 @@ import (
 
 // Sizes of the simulated network.
 const (
-	totalStake   = 10_000 // tokens staked in all; the adversary holds α of them
-	honestCount  = 3      // honest validators, sharing 1 − α equally
-	sideAccounts = 6      // the adversary's funded accounts whose records it reorders: 6! = 720 block versions
+	totalStake = 10_000 // tokens staked in all; the adversary holds α of them
+	// stakeGrindTotal replaces totalStake in the runs of the stake strategies, so that a grinder's k amounts of at
+	// most a few thousand tokens each move its share by a few millionths.
+	stakeGrindTotal = 1_000_000_000
+	honestCount     = 3 // honest validators, sharing 1 − α equally
+	sideAccounts    = 6 // the adversary's funded accounts whose records it reorders: 6! = 720 block versions
 	// MaxK is the largest number of block versions the adversary can try per slot.
 	MaxK = 720
 )
 
-// world is one simulated network: its genesis, keys and lottery table. The stake table never changes (no
-// stake transactions are sent), so the table of every epoch is the genesis one.
+// world is one simulated network: its genesis, keys and lottery table. Only the stake strategies send stake
+// transactions; in the others the table of every epoch is the genesis one.
 type world struct {
 	gen    *chain.Genesis
 	adv    ed25519.PrivateKey
@@ -41,18 +44,23 @@ func addrOf(k ed25519.PrivateKey) chain.Address {
 }
 
 // newWorld builds the genesis of a run: the adversary with alphaPermille/1000 of the stake, three honest
-// validators with the rest, and the adversary's side accounts with balances for its records.
-func newWorld(rule chain.SeedRule, alphaPermille int, epochLength uint64, seed int64) (*world, error) {
+// validators with the rest, and the adversary's side accounts with balances for its records. For a stake grinder
+// the stake is stakeGrindTotal instead of totalStake and the adversary has a balance to stake from.
+func newWorld(rule chain.SeedRule, alphaPermille int, epochLength uint64, seed int64, stakeGrinder bool) (*world, error) {
+	total, balance := chain.Amount(totalStake), chain.Amount(0)
+	if stakeGrinder {
+		total, balance = stakeGrindTotal, 1<<40
+	}
 	w := &world{adv: simKey(seed, "adversary"), honest: map[chain.Address]ed25519.PrivateKey{}}
 	w.advID = addrOf(w.adv)
-	advStake := chain.Amount(totalStake * alphaPermille / 1000)
+	advStake := total * chain.Amount(alphaPermille) / 1000
 	g := &chain.Genesis{
 		ChainID: fmt.Sprintf("sim-%d", seed), Time: time.Unix(1_700_000_000, 0).UTC(),
 		SlotDuration: chain.Duration(time.Second), EpochLength: epochLength,
 		BlockReward: 1, MinStake: 1, TxFee: 1, SeedRule: rule,
-		Allocations: []chain.Allocation{{Address: w.advID, Stake: advStake}},
+		Allocations: []chain.Allocation{{Address: w.advID, Stake: advStake, Balance: balance}},
 	}
-	rest := chain.Amount(totalStake) - advStake
+	rest := total - advStake
 	for i := range honestCount {
 		k := simKey(seed, fmt.Sprintf("honest-%d", i))
 		w.honest[addrOf(k)] = k

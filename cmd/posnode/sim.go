@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -36,13 +35,16 @@ func cmdSimGrind(args []string) error {
 	rules := fs.String("rules", "parent-hash,randao", "seed rules to simulate, comma-separated")
 	alphas := fs.String("alpha", "0.10,0.25,0.33", "adversary stake shares, comma-separated")
 	ks := fs.String("k", "1,4,16,64,256", "block versions the adversary may try per slot, comma-separated (at most 720)")
+	stakeKs := fs.String("stake-k", "", "stake amounts a stake grinder may try per block, comma-separated (at most 4096; "+
+		"default 1,16,256,1024 under randao, 1,4,16,64 under parent-hash)")
 	c := sim.TableConfig{}
-	fs.IntVar(&c.Slots, "slots", 10_000, "slots of each grind and late-release run")
+	fs.IntVar(&c.Slots, "slots", 10_000, "slots of each grind, late-release and stake-grinding run")
 	fs.IntVar(&c.PrivateSlots, "private-slots", 1_000, "slots after which the private branch is released")
 	fs.Uint64Var(&c.EpochLength, "epoch", 32, "slots per epoch")
 	fs.Int64Var(&c.Seed, "seed", 1, "seed of every key: the same flags print the same tables")
 	fs.Usage = usage(fs, "sim grind [flags]", "Drives the real chain and consensus code with an adversary that grinds block versions, withholds\n"+
-		"blocks, picks parents, builds a private branch or releases late, and prints its share of canonical blocks\n"+
+		"blocks, picks parents, builds a private branch, releases late or grinds its stake at epoch tails, and prints\n"+
+		"its share of canonical blocks and the epoch tails it held (the openings for vote splitting)\n"+
 		"as Markdown tables, one per seed rule. Progress goes to stderr.")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -51,7 +53,7 @@ func cmdSimGrind(args []string) error {
 	if c.AlphasPermille, err = parsePermille(*alphas); err != nil {
 		return fmt.Errorf("--alpha: %w", err)
 	}
-	if c.Ks, err = parseInts(*ks); err != nil {
+	if c.Ks, err = parseInts(*ks, sim.MaxK); err != nil {
 		return fmt.Errorf("--k: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -60,6 +62,15 @@ func cmdSimGrind(args []string) error {
 		c.Rule = chain.SeedRule(strings.TrimSpace(r))
 		if c.Rule != chain.SeedRANDAO && c.Rule != chain.SeedParentHash {
 			return fmt.Errorf("--rules: %q is not %q or %q", r, chain.SeedRANDAO, chain.SeedParentHash)
+		}
+		sk := *stakeKs
+		if sk == "" && c.Rule == chain.SeedRANDAO {
+			sk = "1,16,256,1024"
+		} else if sk == "" {
+			sk = "1,4,16,64" // every block it proposes grinds: as slow as k block versions of every slot
+		}
+		if c.StakeKs, err = parseInts(sk, sim.MaxStakeK); err != nil {
+			return fmt.Errorf("--stake-k: %w", err)
 		}
 		start := time.Now()
 		fmt.Fprintf(os.Stderr, "sim grind: rule %s, %d runs\n", c.Rule, len(c.Cells()))
@@ -86,15 +97,15 @@ func parsePermille(s string) ([]int, error) {
 	return out, nil
 }
 
-func parseInts(s string) ([]int, error) {
+func parseInts(s string, maxK int) ([]int, error) {
 	vs, err := parseUints(s)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]int, len(vs))
 	for i, v := range vs {
-		if v < 1 || v > sim.MaxK {
-			return nil, errors.New("each value must be 1 to 720")
+		if v < 1 || v > uint64(maxK) {
+			return nil, fmt.Errorf("each value must be 1 to %d", maxK)
 		}
 		out[i] = int(v)
 	}

@@ -37,7 +37,7 @@ type command struct {
 
 var commands = []command{
 	{"bpm", "<1-300>", "record a heart rate on the chain (or type just the number)", 1, 1, (*prompt).bpm},
-	{"stake", "<amount>", "bond tokens from your balance (counts from two epochs on)", 1, 1, (*prompt).stake},
+	{"stake", "<amount>", "bond tokens from your balance (counts from three epochs on)", 1, 1, (*prompt).stake},
 	{"unstake", "<amount>", "unbond staked tokens: they return to your balance after 256 epochs", 1, 1, (*prompt).unstake},
 	{"send", "<address> <amount>", "transfer tokens", 2, 2, (*prompt).send},
 	{"balance", "[address]", "balance, stake and nonce (yours by default)", 0, 1, (*prompt).balance},
@@ -148,7 +148,7 @@ func (p *prompt) bond(ctx context.Context, kind chain.TxKind, arg string) error 
 	}
 	id, err := p.Backend.SubmitOwn(ctx, kind, chain.Address{}, v)
 	if err == nil {
-		p.printf("%s %d submitted: tx %s (the stake table changes two epochs after it is committed)\n", kind, v, id.Short())
+		p.printf("%s %d submitted: tx %s (the stake table changes three epochs after it is committed)\n", kind, v, id.Short())
 	}
 	return err
 }
