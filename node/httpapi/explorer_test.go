@@ -130,6 +130,9 @@ func TestExplorerPagesAndSearch(t *testing.T) {
 		{"/block/" + itoa(tx.Height), 200, []string{`href="/tx/` + id + `"`, `href="/account/` + addr + `"`, ">77<"}},
 		{"/block/" + block, 200, []string{`id="block-hash">` + block + "<", `href="/block/` + itoa(tx.Height-1) + `"`}},
 		{"/block/" + strings.ToUpper(block), 200, []string{`id="block-hash">` + block + "<"}},
+		{"/block/" + block[:8], 200, []string{`id="block-hash">` + block + "<"}}, // as the tables print it
+		{"/block/" + block[:13], 200, []string{`id="block-hash">` + block + "<"}},
+		{"/block/" + n.ChainID().String()[:8], 200, []string{`id="block-height">0<`}},
 		{"/block/nope", 400, []string{"neither a height nor a block hash"}},
 		{"/block/99999", 404, []string{"no block at height 99999"}},
 		{"/tx/" + id[:8], 200, []string{`id="tx-id">` + id + "<", "committed", `href="/block/` + block + `"`, `href="/account/` + addr + `"`}},
@@ -156,6 +159,8 @@ func TestExplorerPagesAndSearch(t *testing.T) {
 		{strings.ToUpper(id[:10]), "/tx/" + id},
 		{id, "/tx/" + id},
 		{block, "/block/" + block},
+		{block[:8], "/block/" + block}, // as the prompt, the tables and the announcements print it
+		{strings.ToUpper(block[:9]), "/block/" + block},
 		{n.ChainID().String(), "/block/" + n.ChainID().String()},
 		{addr, "/account/" + addr},
 	}
@@ -168,6 +173,15 @@ func TestExplorerPagesAndSearch(t *testing.T) {
 	for q, want := range map[string]int{"hello": 400, "99999": 404, "00000000": 404, "0000000000000000000000000000000000000000000000000000000000000000": 404} {
 		if code, _ := searchFor(t, n.HTTPAddr(), q); code != want {
 			t.Errorf("search %q: %d, want %d", q, code, want)
+		}
+	}
+	if code, body := getPage(t, n.HTTPAddr(), "/search?q=00000000"); code != 404 || !strings.Contains(body, "no block or transaction 00000000") {
+		t.Errorf("search 00000000: %d, want 404 that says no block or transaction has it", code)
+	}
+	for _, id := range []string{block, block[:8], strings.ToUpper(block[:20]), itoa(tx.Height)} {
+		var b view.Block
+		if code := n.get(t, "/api/blocks/"+id, &b); code != 200 || b.Hash.String() != block || b.Height != tx.Height {
+			t.Errorf("GET /api/blocks/%s: %d %s #%d, want 200 %s #%d", id, code, b.Hash.Short(), b.Height, block[:8], tx.Height)
 		}
 	}
 }

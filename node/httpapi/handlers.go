@@ -16,13 +16,9 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
 	reply(w, st, err)
 }
 
+// getBlock answers /api/blocks/{id}: id is a height or a block hash or a prefix of one (see findBlock).
 func (s *Server) getBlock(w http.ResponseWriter, r *http.Request) {
-	h, err := parseHeight(r.PathValue("height"))
-	if err != nil {
-		fail(w, http.StatusBadRequest, err)
-		return
-	}
-	b, err := s.cfg.Backend.Block(r.Context(), h)
+	b, _, err := s.findBlock(r.Context(), r.PathValue("id"))
 	reply(w, b, err)
 }
 

@@ -27,8 +27,9 @@ type Backend interface {
 	Block(ctx context.Context, height uint64) (view.Block, error)
 	Account(ctx context.Context, addr chain.Address) (view.Account, error)
 	Validators(ctx context.Context) (epoch uint64, vals []view.Validator, err error)
-	// BlockByHash returns a stored block, canonical or not (canonical says which); the genesis hash gives block 0.
-	BlockByHash(ctx context.Context, h chain.Hash) (b view.Block, canonical bool, err error)
+	// FindBlock returns a stored block, canonical or not (canonical says which), by its hash or a unique prefix
+	// of it of at least 8 hex digits; the genesis hash gives block 0.
+	FindBlock(ctx context.Context, prefix string) (b view.Block, canonical bool, err error)
 	// Slots describes the slots of epochs from..to: proposed, orphaned, missed or upcoming, and by whom.
 	Slots(ctx context.Context, from, to uint64) ([]view.Slot, error)
 	// Mempool reports the mempool's size and the transaction that has waited longest in it.
@@ -119,7 +120,7 @@ type route struct {
 func (s *Server) Handler() http.Handler {
 	routes := []route{
 		{"GET", "/api/status", s.getStatus},
-		{"GET", "/api/blocks/{height}", s.getBlock},
+		{"GET", "/api/blocks/{id}", s.getBlock},
 		{"GET", "/api/blocks", s.getBlocks},
 		{"GET", "/api/validators", s.getValidators},
 		{"GET", "/api/accounts/{addr}", s.getAccount},
