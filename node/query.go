@@ -191,7 +191,7 @@ func (n *Node) Validators(ctx context.Context) (epoch uint64, vals []ValidatorVi
 			total += uint64(s.Amount)
 		}
 		for _, s := range table {
-			share := fmt.Sprintf("%.2f%%", 100*float64(s.Amount)/float64(max(total, 1)))
+			share := float64(s.Amount) / float64(max(total, 1))
 			vals = append(vals, ValidatorView{Address: s.Addr, Stake: uint64(s.Amount), Share: share})
 		}
 	})

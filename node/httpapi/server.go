@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -115,8 +116,8 @@ type route struct {
 	h            http.HandlerFunc
 }
 
-// Handler routes requests: a known path with a wrong method answers 405 with Allow, an unknown path 404, both
-// in JSON.
+// Handler routes requests: a known path with a wrong method answers 405 with Allow in JSON, an unknown path 404
+// (see notFound).
 func (s *Server) Handler() http.Handler {
 	routes := []route{
 		{"GET", "/api/status", s.getStatus},
@@ -160,8 +161,16 @@ func (s *Server) Handler() http.Handler {
 	for _, p := range paths {
 		mux.HandleFunc(p, notAllowed(allow[p]))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fail(w, http.StatusNotFound, fmt.Errorf("no route %s %s", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/", s.notFound)
 	return mux
+}
+
+// notFound answers a path no route takes: JSON under /api/ (and for /metrics), the explorer's page that says so
+// for anything else, which is what a browser asks for.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api" || r.URL.Path == "/metrics" {
+		fail(w, http.StatusNotFound, fmt.Errorf("no route %s %s", r.Method, r.URL.Path))
+		return
+	}
+	s.failPage(w, r, fmt.Errorf("%w: no page %s", view.ErrNotFound, r.URL.Path))
 }

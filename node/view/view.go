@@ -99,7 +99,7 @@ type Account struct {
 type Validator struct {
 	Address chain.Address `json:"address"`
 	Stake   uint64        `json:"stake"` // tokens
-	Share   string        `json:"share"` // of the table's total, for people; consensus never uses it
+	Share   float64       `json:"share"` // fraction of the table's total, 0 to 1, for people; consensus never uses it
 }
 
 // TxStatus tells where a transaction is.
