@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/posnode/posnode/chain"
@@ -185,17 +186,57 @@ func (n *Node) Validators(ctx context.Context) (epoch uint64, vals []ValidatorVi
 	err = n.call(ctx, func() {
 		e := n.cfg.Genesis.EpochOf(n.currentSlot())
 		epoch = uint64(e)
-		table := n.tree.HeadState().Validators(e)
-		var total uint64
-		for _, s := range table {
-			total += uint64(s.Amount)
-		}
-		for _, s := range table {
-			share := float64(s.Amount) / float64(max(total, 1))
-			vals = append(vals, ValidatorView{Address: s.Addr, Stake: uint64(s.Amount), Share: share})
-		}
+		vals = validatorViews(n.tree.HeadState().Validators(e))
 	})
 	return epoch, vals, err
+}
+
+// validatorViews shows a stake table with each validator's share of its total.
+func validatorViews(table []chain.Stake) []ValidatorView {
+	var total uint64
+	for _, s := range table {
+		total += uint64(s.Amount)
+	}
+	vals := make([]ValidatorView, 0, len(table))
+	for _, s := range table {
+		share := float64(s.Amount) / float64(max(total, 1))
+		vals = append(vals, ValidatorView{Address: s.Addr, Stake: uint64(s.Amount), Share: share})
+	}
+	return vals
+}
+
+// maxTableSlots bounds the slots of one StakeTables query: a window of blocks of the explorer, with room.
+const maxTableSlots = 4 * maxRangeBlocks
+
+// StakeTables returns the stake tables in force on the canonical chain for the epochs of the given slots
+// (PROTOCOL.md §6), one per epoch, oldest first: what the lottery drew each of those slots' leaders from. At
+// most maxTableSlots slots (view.ErrBadInput beyond).
+func (n *Node) StakeTables(ctx context.Context, slots []uint64) ([]view.EpochTable, error) {
+	if len(slots) > maxTableSlots {
+		return nil, view.Classed(view.ErrBadInput, fmt.Errorf("%d slots: at most %d", len(slots), maxTableSlots))
+	}
+	g := n.cfg.Genesis
+	var epochs []chain.Epoch
+	for _, s := range slots {
+		epochs = append(epochs, g.EpochOf(chain.Slot(s)))
+	}
+	slices.Sort(epochs)
+	epochs = slices.Compact(epochs)
+	var out []view.EpochTable
+	var err error
+	callErr := n.call(ctx, func() {
+		for _, e := range epochs {
+			table, terr := n.tree.StakeTable(e)
+			if terr != nil {
+				err = terr
+				return
+			}
+			first := uint64(e) * g.EpochLength
+			out = append(out, view.EpochTable{Epoch: uint64(e), FirstSlot: first, LastSlot: first + g.EpochLength - 1,
+				Validators: validatorViews(table)})
+		}
+	})
+	return out, errors.Join(callErr, err)
 }
 
 // Tx finds a transaction in the mempool, on the canonical chain, or among the transactions the mempool recently

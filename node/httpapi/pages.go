@@ -103,12 +103,16 @@ func (s *Server) accountPage(ctx context.Context, addr chain.Address) (accountPa
 	}
 	acct, err1 := b.Account(ctx, addr)
 	blocks, err2 := fetchRange(ctx, b, max(st.Height+1, fairnessWindow)-fairnessWindow, st.Height) // with their transactions
-	_, vals, err3 := b.Validators(ctx)
+	var tables []view.EpochTable
+	var err3 error
+	if err2 == nil {
+		tables, err3 = b.StakeTables(ctx, slotsOf(blocks))
+	}
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return accountPage{}, err
 	}
 	pg := accountPage{frame: frameOf(st, false), Account: acct, Window: len(blocks)}
-	for _, row := range measureFairness(vals, blocks).Rows {
+	for _, row := range measureFairness(tables, blocks).Rows {
 		if row.Address == addr {
 			pg.Share = &row
 		}

@@ -28,6 +28,8 @@ type Backend interface {
 	Block(ctx context.Context, height uint64) (view.Block, error)
 	Account(ctx context.Context, addr chain.Address) (view.Account, error)
 	Validators(ctx context.Context) (epoch uint64, vals []view.Validator, err error)
+	// StakeTables returns the stake tables in force for the epochs of slots, one per epoch, oldest first.
+	StakeTables(ctx context.Context, slots []uint64) ([]view.EpochTable, error)
 	// FindBlock returns a stored block, canonical or not (canonical says which), by its hash or a unique prefix
 	// of it of at least 8 hex digits; the genesis hash gives block 0.
 	FindBlock(ctx context.Context, prefix string) (b view.Block, canonical bool, err error)
