@@ -137,7 +137,10 @@ func (s *Server) gather(ctx context.Context) (overview, error) {
 	}
 	blocks, err1 := s.window.get(ctx, b, st, fairnessWindow)
 	epoch, vals, err2 := b.Validators(ctx)
-	slots, err3 := b.Slots(ctx, max(st.Epoch+1, gridEpochs)-gridEpochs, st.Epoch)
+	slots, err3 := s.gridSlots(ctx, st)
+	if errors.Is(err3, view.ErrBadInput) { // an epoch longer than one answer holds: no grid
+		slots, err3 = nil, nil
+	}
 	pool, err4 := b.Mempool(ctx)
 	fin, err5 := b.Finality(ctx)
 	evs, err6 := b.Evidence(ctx)
