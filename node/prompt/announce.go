@@ -54,7 +54,11 @@ func (a *Blocks) flush(now time.Time, lines []string) []string {
 	if a.n == 0 {
 		return lines
 	}
-	lines = append(lines, fmt.Sprintf("caught up %d blocks, #%d..#%d", a.n, a.from, a.to))
+	if a.n == 1 {
+		lines = append(lines, fmt.Sprintf("caught up 1 block, #%d", a.from))
+	} else {
+		lines = append(lines, fmt.Sprintf("caught up %d blocks, #%d..#%d", a.n, a.from, a.to))
+	}
 	a.n, a.printed = 0, now
 	return lines
 }

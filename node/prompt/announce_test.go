@@ -31,10 +31,17 @@ func TestBlocksJoiningNode(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	next := blocksAt(216, 216, self)
-	got = a.Applied(now.Add(2*time.Second), 231, next, self)
-	if want := fmt.Sprintf("slot 230: you (%s) won -> block #216 %s (0 txs)", self.Short(), next[0].Hash().Short()); len(got) != 1 || got[0] != want {
-		t.Errorf("got %q, want [%q]", got, want)
+	late := blocksAt(216, 216, other)[0] // one block three slots late: history, said as such
+	late.Header.Slot = 227
+	if got := a.Applied(now.Add(time.Second), 230, []*chain.Block{late}, self); len(got) != 0 {
+		t.Errorf("a late block within catchUpEvery of the last summary: got %q, want nothing yet", got)
+	}
+	next := blocksAt(217, 217, self)
+	got = a.Applied(now.Add(2*time.Second), 232, next, self)
+	want = []string{"caught up 1 block, #216",
+		fmt.Sprintf("slot 231: you (%s) won -> block #217 %s (0 txs)", self.Short(), next[0].Hash().Short())}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
