@@ -89,7 +89,7 @@ func newPipeConsole(in io.Reader, out io.Writer) *Console {
 }
 
 func newTermConsole(in io.Reader, out io.Writer) *Console {
-	c := &Console{out: out, keys: &keyWatch{r: in}, w: defaultWidth, h: defaultHeight}
+	c := &Console{out: out, keys: newKeyWatch(in), w: defaultWidth, h: defaultHeight}
 	c.term = c.newTerm()
 	return c
 }
@@ -156,10 +156,14 @@ func (c *Console) Write(p []byte) (int, error) {
 	return c.out.Write(p)
 }
 
-// Close stops watching the terminal's size and puts the terminal back as it was; a no-op in pipe mode.
+// Close stops watching the terminal's size and reading it (after the read under way), and puts the terminal
+// back as it was; a no-op in pipe mode. It is called once.
 func (c *Console) Close() error {
 	if c.stopWinch != nil {
 		c.stopWinch()
+	}
+	if c.keys != nil {
+		close(c.keys.stop)
 	}
 	if c.restore == nil {
 		return nil

@@ -3,6 +3,7 @@ package prompt
 import (
 	"bytes"
 	"io"
+	"time"
 	"unicode/utf8"
 )
 
@@ -12,23 +13,35 @@ var (
 	pasteEnd   = []byte("\x1b[201~")
 )
 
+// burstBytes and burstQuiet tell a paste from typing on a terminal that does not bracket pastes: a person's keys
+// come a few bytes at a time (an escape sequence is at most a dozen), a paste comes in reads of many bytes. A read
+// of burstBytes or more starts a paste, which ends when no byte has come for burstQuiet.
+const (
+	burstBytes = 16
+	burstQuiet = 30 * time.Millisecond
+)
+
 // keyWatch stands between a terminal and the line editor. It notes Ctrl-C (which the editor reports as the end
-// of input) and the real end of input, and it takes pastes in hand: the paste markers are removed, a pasted line
-// is passed on only when it ends (or the paste does), and a pasted line longer than MaxLine runes is refused at
-// once — the editor gets a line end in its place, long is set, and the rest of that line is dropped unread — so
-// that a paste of any size costs one line on the screen. Control bytes in a paste are dropped and set junk
-// (a paste never stops the node with a pasted Ctrl-C).
+// of input) and the real end of input, and it takes pastes in hand — bracketed ones, and on a terminal that does
+// not bracket them, bursts of input: the paste markers are removed, a pasted line is passed on only when it ends
+// (or the paste does), and a pasted line longer than MaxLine runes is refused at once — the editor gets a line
+// end in its place, long is set, and the rest of that line is dropped unread — so that a paste of any size costs
+// one line on the screen. Control bytes in a paste are dropped and set junk (a bracketed paste never stops the
+// node with a pasted Ctrl-C; in a burst, Ctrl-C ends the burst and is the key it always is).
 //
 // Each Read returns at most one line end, as its last byte, so that long, junk and interrupt always belong to the
-// line the editor returns next; newLine clears them. Only the reading goroutine touches a keyWatch.
+// line the editor returns next; newLine clears them. Only the reading goroutine touches a keyWatch; a goroutine
+// of its own reads the terminal (pump), which ends with the input or, once stop is closed, with its next read.
 type keyWatch struct {
 	r      io.Reader
 	onKeys func() // called before keys go to the editor (the console reads the terminal's size then); may be nil
-	buf    [4096]byte
-	in     []byte // read from r, not looked at yet
-	out    []byte // looked at, for the editor
+	chunks chan chunk
+	stop   chan struct{} // closed by the console's Close
+	in     []byte        // read from r, not looked at yet
+	out    []byte        // looked at, for the editor
 
-	pasting bool   // between the paste markers
+	pasting bool   // between the paste markers, or in a burst
+	burst   bool   // pasting: a burst, not bracketed
 	held    []byte // pasting: the pasted part of the current line
 	runes   int    // pasting: runes in held
 	skip    bool   // pasting: the rest of a refused line, dropped
@@ -36,6 +49,38 @@ type keyWatch struct {
 
 	interrupt, long, junk bool  // seen in the current line
 	err                   error // the end of input, or why reading failed
+}
+
+// chunk is one read of the terminal.
+type chunk struct {
+	data []byte
+	err  error
+}
+
+func newKeyWatch(r io.Reader) *keyWatch {
+	return &keyWatch{r: r, stop: make(chan struct{})}
+}
+
+// pump reads the terminal until it fails or ends, or stop is closed: it starts no read after that, and a read
+// under way then ends with the next input (a blocking read cannot be called off).
+func (k *keyWatch) pump() {
+	for {
+		select {
+		case <-k.stop:
+			return
+		default:
+		}
+		buf := make([]byte, 4096)
+		n, err := k.r.Read(buf)
+		select {
+		case k.chunks <- chunk{buf[:n], err}:
+		case <-k.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // newLine forgets what was seen in the previous line.
@@ -49,11 +94,7 @@ func (k *keyWatch) Read(p []byte) (int, error) {
 		if k.err != nil {
 			return 0, k.err
 		}
-		n, err := k.r.Read(k.buf[len(k.in):])
-		k.in = k.buf[:len(k.in)+n]
-		if err != nil {
-			k.err = err
-		}
+		k.fill()
 	}
 	if k.onKeys != nil {
 		k.onKeys()
@@ -63,11 +104,37 @@ func (k *keyWatch) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// fill waits for the terminal's next read. A read of burstBytes or more starts a burst; in a burst, burstQuiet
+// without input ends it.
+func (k *keyWatch) fill() {
+	if k.chunks == nil {
+		k.chunks = make(chan chunk)
+		go k.pump()
+	}
+	var c chunk
+	if k.burst {
+		t := time.NewTimer(burstQuiet)
+		defer t.Stop()
+		select {
+		case c = <-k.chunks:
+		case <-t.C:
+			k.mark(false)
+			return
+		}
+	} else {
+		c = <-k.chunks
+	}
+	k.in = append(k.in, c.data...)
+	k.err = c.err
+	if len(c.data) >= burstBytes && !k.pasting {
+		k.pasting, k.burst = true, true
+	}
+}
+
 // sort looks at the bytes in k.in until it has passed on a line end or needs more input. It reports whether it
-// used any byte. What is left of k.in moves to the front of k.buf.
+// used any byte.
 func (k *keyWatch) sort() bool {
 	used := false
-	defer func() { k.in = k.buf[:copy(k.buf[:], k.in)] }()
 	for len(k.in) > 0 {
 		if k.in[0] == 0x1b {
 			if m, partial := k.marker(); partial && k.err == nil {
@@ -80,6 +147,9 @@ func (k *keyWatch) sort() bool {
 		}
 		b := k.in[0]
 		k.in, used = k.in[1:], true
+		if k.burst && b == ctrlC { // a key pressed during a burst, not pasted: Ctrl-C still stops the node
+			k.mark(false)
+		}
 		var ended bool
 		if k.pasting {
 			ended = k.pasted(b)
@@ -108,8 +178,10 @@ func (k *keyWatch) marker() (m []byte, partial bool) {
 	return nil, partial
 }
 
-// mark starts or ends a paste. At its end, the pasted part of the line goes to the editor.
+// mark starts or ends a paste (a bracketed one, or a burst). At its end, the pasted part of the line goes to the
+// editor.
 func (k *keyWatch) mark(start bool) {
+	k.burst = false // a marker takes over from a burst
 	if start == k.pasting {
 		return
 	}

@@ -55,6 +55,7 @@ func TestPromptPseudoTerminal(t *testing.T) {
 		ptm.Write([]byte("\r")) // the reading goroutine waits for a line
 		<-done
 		c.Close()
+		ptm.Write([]byte("\r")) // a read of the terminal under way ends, and no other starts
 		tty.Close()
 		ptm.Close()
 		<-copied
@@ -104,6 +105,24 @@ func TestPromptPseudoTerminal(t *testing.T) {
 			strings.Count(shown, "a"), shown)
 	}
 	t.Logf("a 70,000-character paste was answered in %d rows: %q", strings.Count(shown, "\n"), shown)
+	typeKeys("status\r")
+	at = out.expect(t, at, "> status\r\n")
+	at = out.expect(t, at, "height 7")
+	at = out.expect(t, at, "stake 50\r\n") // the end of the status line
+
+	// The same paste on a terminal that does not bracket pastes (or from tmux send-keys): a burst of input,
+	// refused as soon as it is longer than a line may be; Enter ends the refused line.
+	start = at
+	if _, err := io.WriteString(ptm, strings.Repeat("c", 70_000)); err != nil {
+		t.Fatal(err)
+	}
+	at = out.expect(t, at, "error: line ignored: longer than 4096 bytes\r\n")
+	shown = out.String()[start:at]
+	if rows, echoed := strings.Count(shown, "\n"), strings.Count(shown, "c"); rows > 2 || echoed > 40 {
+		t.Errorf("the unbracketed paste took %d rows (want at most 2) and echoed %d characters:\n%q", rows, echoed, shown)
+	}
+	t.Logf("an unbracketed 70,000-character paste was answered in %d rows: %q", strings.Count(shown, "\n"), shown)
+	typeKeys("\r")
 	typeKeys("status\r")
 	at = out.expect(t, at, "> status\r\n")
 	out.expect(t, at, "height 7")
