@@ -250,8 +250,9 @@ func (n *Node) applyChange(c chain.Change) {
 		n.pool.Remove(b.Txs)
 		n.log.Debug("block", zap.Uint64("height", uint64(b.Header.Height)), zap.Uint64("slot", uint64(b.Header.Slot)),
 			zap.Stringer("proposer", b.Header.Proposer), zap.Int("txs", len(b.Txs)))
-		n.announce("slot %d: %s won -> block #%d %s (%d txs)", b.Header.Slot, winnerName(b.Header.Proposer, n.self),
-			b.Header.Height, b.Hash().Short(), len(b.Txs))
+	}
+	for _, line := range n.newBlocks.Applied(n.cfg.Now(), n.currentSlot(), c.Applied, n.self) {
+		n.announce("%s", line)
 	}
 	n.publishHead()
 	head := n.tree.HeadState()
@@ -277,13 +278,6 @@ func (n *Node) applyChange(c chain.Change) {
 
 // publishHead publishes the tree's head for readers off the loop (headView); called on the loop.
 func (n *Node) publishHead() { n.head.Store(&headView{tip: n.tree.Head(), state: n.tree.HeadState()}) }
-
-func winnerName(a, self chain.Address) string {
-	if a == self {
-		return "you (" + a.Short() + ")"
-	}
-	return a.Short()
-}
 
 func encodeSlot(s chain.Slot) []byte { return binary.BigEndian.AppendUint64(nil, uint64(s)) }
 

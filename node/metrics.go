@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -43,6 +44,9 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.height, m.slot, m.mempool, m.slotsWon, m.slotsMissed, m.reorgs, m.gossip, m.syncPenalties,
 		m.doppelganger)
+	// The Go runtime's (go_*: goroutines, heap, GC pauses) and the process's (process_*: CPU, resident memory,
+	// open files) series, as every Prometheus exporter has them.
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

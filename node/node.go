@@ -86,6 +86,7 @@ type Node struct {
 	syncReqs  chan string      // peers to sync from
 	pubs      chan publication // messages for the publisher
 	events    chan string      // announcements for the prompt (nil without a prompt)
+	newBlocks prompt.Blocks    // the prompt's lines for blocks that join the chain (loop only)
 	started   chan struct{}    // closed once the network is up and the loop runs
 	stopped   chan struct{}    // closed when the loop has exited
 

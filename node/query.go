@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/posnode/posnode/chain"
@@ -22,10 +23,16 @@ var (
 	ErrAmountOverflow = errors.New("amount plus fee overflows")
 	// ErrBadTxPrefix: a transaction ID prefix is not MinTxPrefix to 64 hex digits.
 	ErrBadTxPrefix = errors.New("bad transaction id prefix")
+	// ErrBadHashPrefix: a block hash prefix is not MinTxPrefix to 64 hex digits.
+	ErrBadHashPrefix = errors.New("bad block hash prefix")
 )
 
-// MinTxPrefix is the fewest hex digits of a transaction ID that FindTx resolves: the 8 the prompt prints.
+// MinTxPrefix is the fewest hex digits of a transaction ID or a block hash that FindTx and FindBlock resolve: the
+// 8 the prompt, the explorer and the announcements print (chain.Hash.Short).
 const MinTxPrefix = 8
+
+// maxPrefixMatches bounds the matches of a prefix that FindTx and FindBlock collect: enough to say how many.
+const maxPrefixMatches = 16
 
 // The answers of the node's queries, as its surfaces show them; see package view.
 type (
@@ -183,17 +190,57 @@ func (n *Node) Validators(ctx context.Context) (epoch uint64, vals []ValidatorVi
 	err = n.call(ctx, func() {
 		e := n.cfg.Genesis.EpochOf(n.currentSlot())
 		epoch = uint64(e)
-		table := n.tree.HeadState().Validators(e)
-		var total uint64
-		for _, s := range table {
-			total += uint64(s.Amount)
-		}
-		for _, s := range table {
-			share := fmt.Sprintf("%.2f%%", 100*float64(s.Amount)/float64(max(total, 1)))
-			vals = append(vals, ValidatorView{Address: s.Addr, Stake: uint64(s.Amount), Share: share})
-		}
+		vals = validatorViews(n.tree.HeadState().Validators(e))
 	})
 	return epoch, vals, err
+}
+
+// validatorViews shows a stake table with each validator's share of its total.
+func validatorViews(table []chain.Stake) []ValidatorView {
+	var total uint64
+	for _, s := range table {
+		total += uint64(s.Amount)
+	}
+	vals := make([]ValidatorView, 0, len(table))
+	for _, s := range table {
+		share := float64(s.Amount) / float64(max(total, 1))
+		vals = append(vals, ValidatorView{Address: s.Addr, Stake: uint64(s.Amount), Share: share})
+	}
+	return vals
+}
+
+// maxTableSlots bounds the slots of one StakeTables query: a window of blocks of the explorer, with room.
+const maxTableSlots = 4 * maxRangeBlocks
+
+// StakeTables returns the stake tables in force on the canonical chain for the epochs of the given slots
+// (PROTOCOL.md §6), one per epoch, oldest first: what the lottery drew each of those slots' leaders from. At
+// most maxTableSlots slots (view.ErrBadInput beyond).
+func (n *Node) StakeTables(ctx context.Context, slots []uint64) ([]view.EpochTable, error) {
+	if len(slots) > maxTableSlots {
+		return nil, view.Classed(view.ErrBadInput, fmt.Errorf("%d slots: at most %d", len(slots), maxTableSlots))
+	}
+	g := n.cfg.Genesis
+	var epochs []chain.Epoch
+	for _, s := range slots {
+		epochs = append(epochs, g.EpochOf(chain.Slot(s)))
+	}
+	slices.Sort(epochs)
+	epochs = slices.Compact(epochs)
+	var out []view.EpochTable
+	var err error
+	callErr := n.call(ctx, func() {
+		for _, e := range epochs {
+			table, terr := n.tree.StakeTable(e)
+			if terr != nil {
+				err = terr
+				return
+			}
+			first := uint64(e) * g.EpochLength
+			out = append(out, view.EpochTable{Epoch: uint64(e), FirstSlot: first, LastSlot: first + g.EpochLength - 1,
+				Validators: validatorViews(table)})
+		}
+	})
+	return out, errors.Join(callErr, err)
 }
 
 // Tx finds a transaction in the mempool, on the canonical chain, or among the transactions the mempool recently
@@ -248,17 +295,16 @@ func (n *Node) committedTx(blk, id chain.Hash) *TxView {
 // prefix matches more than one transaction.
 func (n *Node) FindTx(ctx context.Context, prefix string) (TxStatus, error) {
 	prefix = strings.ToLower(prefix)
-	even, err := hex.DecodeString(prefix[:len(prefix)&^1])
-	if err != nil || len(prefix) < MinTxPrefix || len(prefix) > 2*len(chain.Hash{}) || !isHex(prefix) {
-		return TxStatus{}, view.Classed(view.ErrBadInput,
-			fmt.Errorf("%w: want %d to 64 hex digits, got %q", ErrBadTxPrefix, MinTxPrefix, prefix))
+	even, err := hexPrefix(prefix, ErrBadTxPrefix)
+	if err != nil {
+		return TxStatus{}, err
 	}
 	var ids []chain.Hash
 	var st TxStatus
 	var matches []chain.Hash
 	var idErr error
 	err = n.call(ctx, func() {
-		if ids, idErr = n.tree.TxIDs(even, 16); idErr != nil { // stored blocks and those accepted, not yet stored
+		if ids, idErr = n.tree.TxIDs(even, maxPrefixMatches); idErr != nil { // stored blocks and those accepted, not yet stored
 			return
 		}
 		for _, tx := range n.pool.All() {
@@ -280,6 +326,40 @@ func (n *Node) FindTx(ctx context.Context, prefix string) (TxStatus, error) {
 			len(matches), prefix)
 	}
 	return st, nil
+}
+
+// hexPrefix checks that prefix (lower case) is MinTxPrefix to 64 hex digits and returns its whole bytes; the
+// error wraps kind and is of the kind view.ErrBadInput.
+func hexPrefix(prefix string, kind error) ([]byte, error) {
+	even, err := hex.DecodeString(prefix[:len(prefix)&^1])
+	if err != nil || len(prefix) < MinTxPrefix || len(prefix) > 2*len(chain.Hash{}) || !isHex(prefix) {
+		return nil, view.Classed(view.ErrBadInput,
+			fmt.Errorf("%w: want %d to 64 hex digits, got %q", kind, MinTxPrefix, prefix))
+	}
+	return even, nil
+}
+
+// FindBlock finds a block the node holds, canonical or not (canonical says which), by its hash or a prefix of it
+// of at least MinTxPrefix hex digits; the genesis hash gives the genesis. Errors: ErrBadHashPrefix, ErrNotFound,
+// view.ErrAmbiguous when the prefix starts more than one block's hash.
+func (n *Node) FindBlock(ctx context.Context, prefix string) (b BlockView, canonical bool, err error) {
+	prefix = strings.ToLower(prefix)
+	even, err := hexPrefix(prefix, ErrBadHashPrefix)
+	if err != nil {
+		return BlockView{}, false, err
+	}
+	var matches []chain.Hash
+	err = n.call(ctx, func() { matches = matching(n.tree.BlockHashes(even, maxPrefixMatches), prefix) })
+	switch {
+	case err != nil:
+		return BlockView{}, false, err
+	case len(matches) == 0:
+		return BlockView{}, false, fmt.Errorf("%w: no block %s", ErrNotFound, prefix)
+	case len(matches) > 1:
+		return BlockView{}, false, fmt.Errorf("%w: %d blocks start with %s; give more digits", view.ErrAmbiguous,
+			len(matches), prefix)
+	}
+	return n.BlockByHash(ctx, matches[0])
 }
 
 // matching returns the distinct IDs among ids whose hex starts with prefix, in the order first seen.

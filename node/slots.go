@@ -48,12 +48,18 @@ func (n *Node) noteOrphan(b *chain.Block) {
 }
 
 // Slots describes every slot of the epochs from..to as this node saw them: the canonical block that holds it, the
-// blocks it saw for it that are not canonical, and its lottery winner on the canonical chain (PROTOCOL.md §6). A
-// range of more than MaxGridSlots slots is cut to its last MaxGridSlots; slots after the current one are
-// included (upcoming, with the winner the head's chain gives them).
+// blocks it saw for it that are not canonical, and its lottery winner on the canonical chain (PROTOCOL.md §6),
+// final or projected, and none where the slot's seed does not exist yet (see leaderKnown). Slots after the current
+// one are included (upcoming). A range of more than MaxGridSlots slots is refused (view.ErrBadInput), never cut.
 func (n *Node) Slots(ctx context.Context, from, to uint64) ([]view.Slot, error) {
-	if to < from || to >= math.MaxUint64/max(n.cfg.Genesis.EpochLength, 1) {
+	length := max(n.cfg.Genesis.EpochLength, 1)
+	if to < from || to >= math.MaxUint64/length {
 		return nil, view.Classed(view.ErrBadInput, fmt.Errorf("epochs %d..%d: want from ≤ to, to within the clock's range", from, to))
+	}
+	if to-from >= MaxGridSlots/length {
+		return nil, view.Classed(view.ErrBadInput, fmt.Errorf("epochs %d..%d: at most %d slots per request, that is "+
+			"%d epoch(s) of %d slots; ask for fewer epochs, e.g. ?from=%d&to=%d", from, to, MaxGridSlots,
+			max(MaxGridSlots/length, 1), length, from, from+max(MaxGridSlots/length, 1)-1))
 	}
 	var out []view.Slot
 	var err error
@@ -69,8 +75,9 @@ func (n *Node) slots(fromEpoch, toEpoch uint64) ([]view.Slot, error) {
 	g := n.cfg.Genesis
 	length := max(g.EpochLength, 1)
 	first, last := chain.Slot(fromEpoch*length), chain.Slot(toEpoch*length+length-1)
-	if last-first >= MaxGridSlots {
-		first = last - (MaxGridSlots - 1)
+	if last-first >= MaxGridSlots { // one epoch longer than MaxGridSlots
+		return nil, view.Classed(view.ErrBadInput, fmt.Errorf("epochs of %d slots: more than the %d slots one "+
+			"request holds", length, MaxGridSlots))
 	}
 	canon, err := n.canonicalSince(first)
 	if err != nil {
@@ -96,6 +103,51 @@ func (n *Node) slots(fromEpoch, toEpoch uint64) ([]view.Slot, error) {
 // describeSlot fills the state, leader and block of slot s; canon holds the canonical blocks from the grid's
 // first slot on, oldest first, with the block before them (the parent of the first) at index 0.
 func (n *Node) describeSlot(v *view.Slot, s, now chain.Slot, canon []gridBlock) {
+	n.describeBlock(v, s, now, canon)
+	if v.Leader.IsZero() {
+		return
+	}
+	known, final := n.leaderKnown(s, now, canon)
+	switch {
+	case !known:
+		v.Leader = chain.Address{}
+	case final:
+		v.LeaderStatus = view.LeaderFinal
+	default:
+		v.LeaderStatus = view.LeaderProjected
+	}
+}
+
+// leaderKnown reports whether slot s's seed exists on the canonical chain, and whether it and the stake table
+// are final (PROTOCOL.md §6, §8a). Under randao the seed and the table of epoch e come from epoch e−1's
+// checkpoint (the newest block before epoch e−1): they exist once the head is in epoch e−1 or later, and are
+// final once epoch e−1 or a later one is finalized; epochs 0 and 1 use the genesis. Under parent-hash the seed
+// is the parent's hash: it exists for the slots up to the head's next one and those already passed, and is final
+// when the parent is below the finalized checkpoint's epoch.
+func (n *Node) leaderKnown(s, now chain.Slot, canon []gridBlock) (known, final bool) {
+	g := n.cfg.Genesis
+	head := n.tree.Head()
+	_, fin := n.tree.Finality()
+	finStart := chain.Slot(uint64(fin.Epoch) * max(g.EpochLength, 1)) // blocks before it are final
+	if g.Rule() == chain.SeedParentHash {
+		parent := canon[0]
+		for _, b := range canon[1:] {
+			if b.slot >= s {
+				break
+			}
+			parent = b
+		}
+		return s <= max(head.Slot+1, now), parent.height == 0 || parent.slot < finStart
+	}
+	e := g.EpochOf(s)
+	if e < 2 {
+		return true, true
+	}
+	return g.EpochOf(head.Slot)+1 >= e, fin.Epoch+1 >= e
+}
+
+// describeBlock fills the state and block of slot s, and the leader the canonical chain gives it.
+func (n *Node) describeBlock(v *view.Slot, s, now chain.Slot, canon []gridBlock) {
 	if s == 0 { // the genesis holds slot 0 (PROTOCOL.md §2)
 		h := n.chainID
 		v.State, v.Block = view.SlotProposed, &h

@@ -1,6 +1,10 @@
 package node
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,7 +102,8 @@ func TestOrphanLogIsBounded(t *testing.T) {
 	}
 }
 
-// Slots refuses epochs in the wrong order and cuts a long range to its newest MaxGridSlots.
+// Slots refuses a range of more than MaxGridSlots slots, saying how many epochs fit, instead of cutting it
+// silently; the most that fits is served whole.
 func TestSlotsRange(t *testing.T) {
 	c := newCluster(t, []uint64{10}, time.Second, -time.Hour)
 	n, err := New(Config{Home: c.homes[0], Genesis: c.gen})
@@ -106,11 +111,17 @@ func TestSlotsRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.pendingLog.Close(); n.store.Close() })
-	grid, err := n.slots(0, 100)
+	fit := MaxGridSlots / c.gen.EpochLength // epochs per answer
+	_, err = n.Slots(context.Background(), 0, 100)
+	if !errors.Is(err, view.ErrBadInput) || !strings.Contains(err.Error(), fmt.Sprintf("?from=0&to=%d", fit-1)) {
+		t.Errorf("epochs 0..100: got %v, want view.ErrBadInput that names ?from=0&to=%d", err, fit-1)
+	}
+	grid, err := n.slots(0, fit-1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last := 101*c.gen.EpochLength - 1; len(grid) != MaxGridSlots || grid[len(grid)-1].Slot != last {
-		t.Errorf("epochs 0..100: got %d slots ending at %d, want %d ending at %d", len(grid), grid[len(grid)-1].Slot, MaxGridSlots, last)
+	if last := fit*c.gen.EpochLength - 1; len(grid) != int(fit*c.gen.EpochLength) || grid[len(grid)-1].Slot != last {
+		t.Errorf("epochs 0..%d: got %d slots ending at %d, want %d ending at %d", fit-1, len(grid),
+			grid[len(grid)-1].Slot, fit*c.gen.EpochLength, last)
 	}
 }

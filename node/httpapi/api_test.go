@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -40,8 +41,8 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("GET account: got %d %+v; want nonce 1, stake 10", code, acct)
 	}
 	var vals struct{ Validators []view.Validator }
-	if code := n.get(t, "/api/validators", &vals); code != 200 || len(vals.Validators) != 1 {
-		t.Errorf("GET /api/validators: got %d %+v", code, vals)
+	if code := n.get(t, "/api/validators", &vals); code != 200 || len(vals.Validators) != 1 || vals.Validators[0].Share != 1 {
+		t.Errorf("GET /api/validators: got %d %+v; want one validator with share 1 (a number: all the stake)", code, vals)
 	}
 	foreign := chain.Tx{Kind: chain.TxBPM, From: n.Address(), Nonce: 1, Value: 90, Fee: 1}
 	foreign.Sign(n.ChainID(), n.key)
@@ -195,7 +196,12 @@ func TestAPIMetrics(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, name := range []string{"posnode_height", "posnode_peers", "posnode_slots_won_total", "posnode_reorgs_total", "posnode_mempool_txs"} {
+	names := []string{"posnode_height", "posnode_peers", "posnode_slots_won_total", "posnode_reorgs_total", "posnode_mempool_txs",
+		"go_goroutines", "go_gc_duration_seconds", "go_memstats_heap_alloc_bytes"} // and the Go runtime's
+	if runtime.GOOS == "linux" {
+		names = append(names, "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds")
+	}
+	for _, name := range names {
 		if !strings.Contains(string(metrics), name) {
 			t.Errorf("/metrics lacks %s", name)
 		}

@@ -113,9 +113,11 @@ func checkOrigin(r *http.Request) error {
 	return nil
 }
 
+// checkToken checks an Authorization header: the scheme Bearer, in any case (RFC 9110 §11.1), then the token.
 func (s *Server) checkToken(header string) error {
-	got, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.cfg.Token)) != 1 {
+	scheme, got, _ := strings.Cut(strings.TrimSpace(header), " ")
+	if !strings.EqualFold(scheme, "Bearer") ||
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.cfg.Token)) != 1 {
 		return fmt.Errorf("%w: send the header \"Authorization: Bearer <token>\" with the token from the node's "+
 			"home directory (%s)", ErrUnauthorized, TokenFile)
 	}

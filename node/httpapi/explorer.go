@@ -137,15 +137,19 @@ func (s *Server) gather(ctx context.Context) (overview, error) {
 	}
 	blocks, err1 := s.window.get(ctx, b, st, fairnessWindow)
 	epoch, vals, err2 := b.Validators(ctx)
-	slots, err3 := b.Slots(ctx, max(st.Epoch+1, gridEpochs)-gridEpochs, st.Epoch)
+	slots, err3 := s.gridSlots(ctx, st)
+	if errors.Is(err3, view.ErrBadInput) { // an epoch longer than one answer holds: no grid
+		slots, err3 = nil, nil
+	}
 	pool, err4 := b.Mempool(ctx)
 	fin, err5 := b.Finality(ctx)
 	evs, err6 := b.Evidence(ctx)
-	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+	tables, err7 := b.StakeTables(ctx, slotsOf(blocks))
+	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return overview{}, err
 	}
 	pg := overview{frame: frameOf(st, true), Status: st, Finality: fin, Grid: drawGrid(slots, vals, st.Slot),
-		Fairness: measureFairness(vals, blocks), Mempool: pool, Evidence: evs, Peers: b.Peers(), Epoch: epoch,
+		Fairness: measureFairness(tables, blocks), Mempool: pool, Evidence: evs, Peers: b.Peers(), Epoch: epoch,
 		Window: len(blocks), Generated: time.Now().UTC(), Validators: len(vals)}
 	pg.HeadTime = slotTime(slots, st.HeadSlot)
 	for i := len(blocks) - 1; i >= 0 && len(pg.Blocks) < recentBlocks; i-- {

@@ -130,12 +130,15 @@ func TestExplorerPagesAndSearch(t *testing.T) {
 		{"/block/" + itoa(tx.Height), 200, []string{`href="/tx/` + id + `"`, `href="/account/` + addr + `"`, ">77<"}},
 		{"/block/" + block, 200, []string{`id="block-hash">` + block + "<", `href="/block/` + itoa(tx.Height-1) + `"`}},
 		{"/block/" + strings.ToUpper(block), 200, []string{`id="block-hash">` + block + "<"}},
+		{"/block/" + block[:8], 200, []string{`id="block-hash">` + block + "<"}}, // as the tables print it
+		{"/block/" + block[:13], 200, []string{`id="block-hash">` + block + "<"}},
+		{"/block/" + n.ChainID().String()[:8], 200, []string{`id="block-height">0<`}},
 		{"/block/nope", 400, []string{"neither a height nor a block hash"}},
 		{"/block/99999", 404, []string{"no block at height 99999"}},
 		{"/tx/" + id[:8], 200, []string{`id="tx-id">` + id + "<", "committed", `href="/block/` + block + `"`, `href="/account/` + addr + `"`}},
 		{"/tx/abc", 400, []string{"8 to 64 hex digits"}},
 		{"/tx/00000000", 404, []string{"no transaction"}},
-		{"/account/" + addr, 200, []string{`id="account-address">` + addr + "<", `href="/tx/` + id + `"`, "of the stake table"}},
+		{"/account/" + addr, 200, []string{`id="account-address">` + addr + "<", `href="/tx/` + id + `"`, "under each block's table give 100.0%"}},
 		{"/account/nope", 400, []string{"not an ed25519 peer ID"}},
 	}
 	for _, p := range pages {
@@ -156,6 +159,8 @@ func TestExplorerPagesAndSearch(t *testing.T) {
 		{strings.ToUpper(id[:10]), "/tx/" + id},
 		{id, "/tx/" + id},
 		{block, "/block/" + block},
+		{block[:8], "/block/" + block}, // as the prompt, the tables and the announcements print it
+		{strings.ToUpper(block[:9]), "/block/" + block},
 		{n.ChainID().String(), "/block/" + n.ChainID().String()},
 		{addr, "/account/" + addr},
 	}
@@ -168,6 +173,15 @@ func TestExplorerPagesAndSearch(t *testing.T) {
 	for q, want := range map[string]int{"hello": 400, "99999": 404, "00000000": 404, "0000000000000000000000000000000000000000000000000000000000000000": 404} {
 		if code, _ := searchFor(t, n.HTTPAddr(), q); code != want {
 			t.Errorf("search %q: %d, want %d", q, code, want)
+		}
+	}
+	if code, body := getPage(t, n.HTTPAddr(), "/search?q=00000000"); code != 404 || !strings.Contains(body, "no block or transaction 00000000") {
+		t.Errorf("search 00000000: %d, want 404 that says no block or transaction has it", code)
+	}
+	for _, id := range []string{block, block[:8], strings.ToUpper(block[:20]), itoa(tx.Height)} {
+		var b view.Block
+		if code := n.get(t, "/api/blocks/"+id, &b); code != 200 || b.Hash.String() != block || b.Height != tx.Height {
+			t.Errorf("GET /api/blocks/%s: %d %s #%d, want 200 %s #%d", id, code, b.Hash.Short(), b.Height, block[:8], tx.Height)
 		}
 	}
 }
@@ -205,6 +219,54 @@ func TestAPISlotsAndMempool(t *testing.T) {
 		if code := n.get(t, bad, &e); code != 400 || e.Error == "" {
 			t.Errorf("GET %s: %d %q, want 400 with a message", bad, code, e.Error)
 		}
+	}
+	// The issue's range: 101 epochs of 8 slots are more than one answer holds; refused, not cut to the last 512.
+	if code := n.get(t, "/api/slots?from=0&to=100", &e); code != 400 || !strings.Contains(e.Error, "at most 512 slots per request") ||
+		!strings.Contains(e.Error, "?from=0&to=63") {
+		t.Errorf("GET /api/slots?from=0&to=100: %d %q, want 400 that says how many epochs fit", code, e.Error)
+	}
+	slots = nil
+	if code := n.get(t, "/api/slots?from=0&to=63", &slots); code != 200 || len(slots) != 512 {
+		t.Fatalf("GET /api/slots?from=0&to=63: %d, %d slots; want the 512", code, len(slots))
+	}
+	for _, s := range slots[1 : 2*n.gen.EpochLength] { // epochs 0 and 1 draw from the genesis: final
+		if s.Leader != n.Address() || s.LeaderStatus != view.LeaderFinal {
+			t.Errorf("slot %d: leader %s %q, want the node, final", s.Slot, s.Leader.Short(), s.LeaderStatus)
+		}
+	}
+	// Leaders: final where the lottery's inputs are finalized, projected where they are on the chain, none where
+	// the seed (the mix of epoch e-1's checkpoint) does not exist yet.
+	var before, after view.Status
+	var finBefore view.Finality
+	n.get(t, "/api/status", &before)
+	n.get(t, "/api/finality", &finBefore)
+	ahead := before.Epoch + 4
+	slots = nil // a fresh slice: decoding into the old one would keep its leaders where the answer has none
+	if code := n.get(t, "/api/slots?from="+itoa(before.Epoch)+"&to="+itoa(ahead), &slots); code != 200 {
+		t.Fatalf("GET /api/slots ahead: %d", code)
+	}
+	n.get(t, "/api/status", &after)
+	headBefore, headAfter := before.HeadSlot/n.gen.EpochLength, after.HeadSlot/n.gen.EpochLength
+	counts := map[string]int{}
+	for _, s := range slots {
+		switch {
+		case s.Epoch <= headBefore+1 && (s.Leader != n.Address() || s.LeaderStatus == ""):
+			t.Errorf("slot %d of epoch %d (head in epoch %d): leader %s %q, want the node, final or projected",
+				s.Slot, s.Epoch, headBefore, s.Leader.Short(), s.LeaderStatus)
+		case s.Epoch > headAfter+1 && (!s.Leader.IsZero() || s.LeaderStatus != ""):
+			t.Errorf("slot %d of epoch %d (head in epoch %d): leader %s %q, want none: its seed does not exist",
+				s.Slot, s.Epoch, headAfter, s.Leader.Short(), s.LeaderStatus)
+		case s.LeaderStatus == view.LeaderFinal && s.Epoch > uint64(after.Finalized.Epoch)+1:
+			t.Errorf("slot %d of epoch %d: final, but epoch %d is not finalized", s.Slot, s.Epoch, s.Epoch-1)
+		case s.LeaderStatus == view.LeaderProjected && s.Epoch <= uint64(finBefore.Finalized.Epoch)+1:
+			t.Errorf("slot %d of epoch %d: projected, but epoch %d is finalized", s.Slot, s.Epoch, finBefore.Finalized.Epoch)
+		}
+		counts[s.LeaderStatus]++
+	}
+	t.Logf("epochs %d..%d with the head in epoch %d: leaders %d final, %d projected, %d none", before.Epoch, ahead,
+		headBefore, counts[view.LeaderFinal], counts[view.LeaderProjected], counts[""])
+	if counts[""] < int(2*n.gen.EpochLength) {
+		t.Errorf("%d slots without a leader, want the %d of the two epochs after the head's next at least", counts[""], 2*n.gen.EpochLength)
 	}
 	gap := chain.Tx{Kind: chain.TxBPM, From: n.Address(), Nonce: 9, Value: 60, Fee: 1}
 	gap.Sign(n.ChainID(), n.key)

@@ -117,6 +117,9 @@ func (l leaders) cell(s view.Slot, now uint64, x, y int) cell {
 	}
 	if !s.Leader.IsZero() {
 		c.Leader = l.name(s.Leader)
+		if s.LeaderStatus == view.LeaderProjected && s.Block == nil {
+			c.Leader += " (projected)"
+		}
 		c.Label = "?"
 		if k := l.num[s.Leader]; k > 0 {
 			c.Label = strconv.Itoa(k)
@@ -133,6 +136,8 @@ func (l leaders) cell(s view.Slot, now uint64, x, y int) cell {
 		c.Href = "/block/" + s.Orphans[0].Hash.String()
 		c.Title = slot + strconv.Itoa(len(s.Orphans)) + " orphaned block(s), first by " + l.name(s.Orphans[0].Proposer) +
 			"; leader " + c.Leader
+	case s.Leader.IsZero():
+		c.Title = slot + s.State + ", leader not drawn yet (its seed does not exist)"
 	default:
 		c.Title = slot + s.State + ", leader " + c.Leader
 	}

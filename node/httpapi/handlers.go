@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,13 +17,9 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
 	reply(w, st, err)
 }
 
+// getBlock answers /api/blocks/{id}: id is a height or a block hash or a prefix of one (see findBlock).
 func (s *Server) getBlock(w http.ResponseWriter, r *http.Request) {
-	h, err := parseHeight(r.PathValue("height"))
-	if err != nil {
-		fail(w, http.StatusBadRequest, err)
-		return
-	}
-	b, err := s.cfg.Backend.Block(r.Context(), h)
+	b, _, err := s.findBlock(r.Context(), r.PathValue("id"))
 	reply(w, b, err)
 }
 
@@ -58,29 +55,40 @@ func (s *Server) getValidators(w http.ResponseWriter, r *http.Request) {
 	reply(w, map[string]any{"epoch": epoch, "validators": vals}, err)
 }
 
-// getSlots answers ?from=A&to=B (epochs) with every slot of those epochs as the node saw it; without them, the
-// current epoch and the one before.
+// getSlots answers ?from=A&to=B (epochs) with every slot of those epochs as the node saw it, or 400 for more
+// slots than one answer holds; without them, the current epoch and the one before (or the current one alone when
+// two do not fit).
 func (s *Server) getSlots(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var from, to uint64
-	if q.Has("from") || q.Has("to") {
-		var err1, err2 error
-		from, err1 = parseUint("from", q.Get("from"))
-		to, err2 = parseUint("to", q.Get("to"))
-		if err := errors.Join(err1, err2); err != nil {
-			fail(w, http.StatusBadRequest, fmt.Errorf("want ?from=A&to=B (epochs), e.g. ?from=0&to=1: %w", err))
-			return
-		}
-	} else {
+	if !q.Has("from") && !q.Has("to") {
 		st, err := s.cfg.Backend.Status(r.Context())
-		if err != nil {
-			fail(w, statusOf(err), err)
+		if err == nil {
+			var slots []view.Slot
+			slots, err = s.gridSlots(r.Context(), st)
+			reply(w, slots, err)
 			return
 		}
-		from, to = max(st.Epoch+1, gridEpochs)-gridEpochs, st.Epoch
+		fail(w, statusOf(err), err)
+		return
+	}
+	from, err1 := parseUint("from", q.Get("from"))
+	to, err2 := parseUint("to", q.Get("to"))
+	if err := errors.Join(err1, err2); err != nil {
+		fail(w, http.StatusBadRequest, fmt.Errorf("want ?from=A&to=B (epochs), e.g. ?from=0&to=1: %w", err))
+		return
 	}
 	slots, err := s.cfg.Backend.Slots(r.Context(), from, to)
 	reply(w, slots, err)
+}
+
+// gridSlots returns the slots of the current epoch and the one before, or of the current one alone when the two
+// are more than one answer holds (long epochs).
+func (s *Server) gridSlots(ctx context.Context, st view.Status) ([]view.Slot, error) {
+	slots, err := s.cfg.Backend.Slots(ctx, max(st.Epoch+1, gridEpochs)-gridEpochs, st.Epoch)
+	if errors.Is(err, view.ErrBadInput) && st.Epoch > 0 {
+		slots, err = s.cfg.Backend.Slots(ctx, st.Epoch, st.Epoch)
+	}
+	return slots, err
 }
 
 func parseUint(name, s string) (uint64, error) {

@@ -6,8 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"reflect"
 	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/posnode/posnode/node/view"
 )
@@ -27,34 +32,84 @@ var (
 	ErrBodyTooLarge = errors.New("body too large")
 )
 
-// decodeBody reads exactly one JSON value with no unknown fields into v; it returns the status to answer with
-// when it fails (400, or 413 over MaxBody).
+// decodeBody reads exactly one JSON value with no unknown and no repeated member into v; it returns the status
+// to answer with when it fails (400, or 413 over MaxBody).
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, error) {
 	return decodeBodyMax(w, r, v, MaxBody)
 }
 
-// decodeBodyMax is decodeBody with a limit of max bytes.
+// decodeBodyMax is decodeBody with a limit of max bytes. Member names match exactly (RFC 8259 names are
+// case-sensitive), a member given twice is refused rather than the last one kept, and the error says in words
+// which member was wrong and how.
 func decodeBodyMax(w http.ResponseWriter, r *http.Request, v any, max int64) (int, error) {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, next := dec.Token(); !errors.Is(next, io.EOF) {
-			err = errors.New("more than one JSON value")
-			if next != nil {
-				err = next
-			}
-		}
-	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	var tooLarge *http.MaxBytesError
 	switch {
-	case err == nil:
-		return 0, nil
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, fmt.Errorf("%w: at most %d bytes", ErrBodyTooLarge, max)
-	default:
-		return http.StatusBadRequest, fmt.Errorf("%w: %w", ErrBadBody, err)
+	case err != nil:
+		return http.StatusBadRequest, fmt.Errorf("%w: reading it: %w", ErrBadBody, err)
 	}
+	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return http.StatusBadRequest, fmt.Errorf("%w: %s", ErrBadBody, describe(err))
+	}
+	return 0, nil
+}
+
+// describe says what is wrong with a body in a client's words: which member, what it should be and what it was;
+// never a Go type.
+func describe(err error) string {
+	var syn *jsontext.SyntacticError
+	var sem *jsonv2.SemanticError
+	switch {
+	case errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName):
+		return fmt.Sprintf("member %q is given more than once", syn.JSONPointer.LastToken())
+	case errors.As(err, &syn) && errors.Is(syn.Err, io.ErrUnexpectedEOF):
+		return "the JSON value ends early"
+	case errors.As(err, &syn):
+		return fmt.Sprintf("not one JSON value: %v (at byte %d)", syn.Err, syn.ByteOffset)
+	case errors.As(err, &sem) && errors.Is(sem.Err, jsonv2.ErrUnknownName):
+		return fmt.Sprintf("unknown member %q", sem.JSONPointer.LastToken())
+	case errors.As(err, &sem) && sem.GoType != nil:
+		got := kindWords[sem.JSONKind]
+		if sem.JSONKind == '0' {
+			got = string(sem.JSONValue)
+		}
+		where := "the body"
+		if sem.JSONPointer != "" {
+			where = fmt.Sprintf("member %q", strings.TrimPrefix(string(sem.JSONPointer), "/"))
+		}
+		return fmt.Sprintf("%s: want %s, got %s", where, typeWords(sem.GoType), got)
+	}
+	return err.Error()
+}
+
+// kindWords names the kinds of JSON values.
+var kindWords = map[jsontext.Kind]string{'n': "null", 'f': "false", 't': "true", '"': "a string", '0': "a number",
+	'{': "an object", '[': "an array"}
+
+// typeWords says what JSON value a Go type takes.
+func typeWords(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return fmt.Sprintf("a whole number from 0 to %d", uint64(math.MaxUint64)>>(64-t.Bits()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another kind of value"
 }
 
 // statusOf maps the kind of a backend error to an HTTP status.
@@ -89,10 +144,14 @@ func fail(w http.ResponseWriter, code int, err error) {
 	writeJSON(w, code, map[string]string{"error": err.Error()})
 }
 
+// writeJSON writes v as indented JSON. Text goes out as it is ("<token>", not "\u003ctoken\u003e"): the answer
+// is never HTML, and nosniff tells browsers so.
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
 }

@@ -23,23 +23,16 @@ type blockPage struct {
 	Head      uint64 // the head's height, for the link to the next block
 }
 
-// getBlockPage shows /block/{id}: id is a height (the canonical block there) or a block hash (any stored block).
+// getBlockPage shows /block/{id}: id is a height (the canonical block there) or a block hash or a prefix of one
+// (any stored block); see findBlock.
 func (s *Server) getBlockPage(w http.ResponseWriter, r *http.Request) {
 	st, err := s.cfg.Backend.Status(r.Context())
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
-	pg := blockPage{frame: frameOf(st, false), Head: st.Height, Canonical: true}
-	id := r.PathValue("id")
-	if h, perr := strconv.ParseUint(id, 10, 64); perr == nil && len(id) < 2*len(chain.Hash{}) {
-		pg.Block, err = s.cfg.Backend.Block(r.Context(), h)
-	} else if hash, herr := chain.ParseHash(strings.ToLower(id)); herr == nil {
-		pg.Block, pg.Canonical, err = s.cfg.Backend.BlockByHash(r.Context(), hash)
-	} else {
-		err = view.Classed(view.ErrBadInput, fmt.Errorf("%q is neither a height nor a block hash (64 hex digits)", id))
-	}
-	if err != nil {
+	pg := blockPage{frame: frameOf(st, false), Head: st.Height}
+	if pg.Block, pg.Canonical, err = s.findBlock(r.Context(), r.PathValue("id")); err != nil {
 		s.failPage(w, r, err)
 		return
 	}
@@ -110,12 +103,16 @@ func (s *Server) accountPage(ctx context.Context, addr chain.Address) (accountPa
 	}
 	acct, err1 := b.Account(ctx, addr)
 	blocks, err2 := fetchRange(ctx, b, max(st.Height+1, fairnessWindow)-fairnessWindow, st.Height) // with their transactions
-	_, vals, err3 := b.Validators(ctx)
+	var tables []view.EpochTable
+	var err3 error
+	if err2 == nil {
+		tables, err3 = b.StakeTables(ctx, slotsOf(blocks))
+	}
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return accountPage{}, err
 	}
 	pg := accountPage{frame: frameOf(st, false), Account: acct, Window: len(blocks)}
-	for _, row := range measureFairness(vals, blocks).Rows {
+	for _, row := range measureFairness(tables, blocks).Rows {
 		if row.Address == addr {
 			pg.Share = &row
 		}
@@ -135,8 +132,8 @@ func (s *Server) accountPage(ctx context.Context, addr chain.Address) (accountPa
 }
 
 // getSearch resolves the search box's text and redirects to the page it names: a height, a block hash, a
-// transaction ID or a prefix of one (8 or more hex digits), or an address. Text that names nothing gets a page
-// that says so (404), or 409 for a prefix that several transactions share.
+// transaction ID, a prefix of either (8 or more hex digits), or an address. Text that names nothing gets a page
+// that says so (404), or 409 for a prefix that several blocks or transactions share.
 func (s *Server) getSearch(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if q == "" {
@@ -151,32 +148,77 @@ func (s *Server) getSearch(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// resolve returns the path of the page that q names. Digits without leading zeros are a height when there is a
-// block at that height (a transaction prefix may be all digits too); 64 hex digits are a block hash when a block
-// has it, else a transaction ID.
-func (s *Server) resolve(ctx context.Context, q string) (string, error) {
-	b := s.cfg.Backend
-	if h, err := strconv.ParseUint(q, 10, 64); err == nil && strconv.FormatUint(h, 10) == q {
-		if _, err := b.Block(ctx, h); err == nil || len(q) < 8 {
-			return "/block/" + strconv.FormatUint(h, 10), err
+// minPrefix is the fewest hex digits of a block hash or a transaction ID that the explorer and the API resolve:
+// the 8 the node prints everywhere (chain.Hash.Short).
+const minPrefix = 8
+
+// findBlock resolves a block's id as /block/{id}, /api/blocks/{id} and the search take it: digits without
+// leading zeros are a height (the canonical block there); 8 to 64 hex digits are a block hash or a prefix of one
+// (any stored block). Digits that are both a height with a block and a prefix of a block's hash are ambiguous
+// (view.ErrAmbiguous), as is a prefix of several blocks' hashes.
+func (s *Server) findBlock(ctx context.Context, id string) (b view.Block, canonical bool, err error) {
+	be := s.cfg.Backend
+	h, herr := strconv.ParseUint(id, 10, 64)
+	isHeight := herr == nil && strconv.FormatUint(h, 10) == id
+	isPrefix := len(id) >= minPrefix && len(id) <= 2*len(chain.Hash{}) && isHex(id)
+	if !isHeight && !isPrefix {
+		return view.Block{}, false, view.Classed(view.ErrBadInput, fmt.Errorf("%q is neither a height nor a block "+
+			"hash (or %d or more of its first hex digits)", id, minPrefix))
+	}
+	if isHeight {
+		b, err = be.Block(ctx, h)
+		if !isPrefix || err != nil && !errors.Is(err, view.ErrNotFound) {
+			return b, true, err
+		}
+		if err == nil {
+			if hb, _, perr := be.FindBlock(ctx, id); perr == nil || errors.Is(perr, view.ErrAmbiguous) {
+				return view.Block{}, false, fmt.Errorf("%w: %s is the height of block %s and the start of block "+
+					"hash %s; give more digits of the hash, or ?from=%s&to=%s", view.ErrAmbiguous, id,
+					b.Hash.Short(), hb.Hash.Short(), id, id)
+			}
+			return b, true, nil
 		}
 	}
+	return be.FindBlock(ctx, id)
+}
+
+func isHex(s string) bool { return s != "" && strings.Trim(s, "0123456789abcdefABCDEF") == "" }
+
+// resolve returns the path of the page that q names: a height, an address, or a hash or ID or a prefix of one,
+// which must name exactly one block or transaction.
+func (s *Server) resolve(ctx context.Context, q string) (string, error) {
 	if addr, err := chain.ParseAddress(q); err == nil {
 		return "/account/" + url.PathEscape(addr.String()), nil
 	}
-	if hash, err := chain.ParseHash(strings.ToLower(q)); err == nil {
-		if _, _, err := b.BlockByHash(ctx, hash); err == nil {
-			return "/block/" + hash.String(), nil
+	b, _, berr := s.findBlock(ctx, q)
+	if !isHex(q) || len(q) < minPrefix {
+		if errors.Is(berr, view.ErrBadInput) {
+			return "", view.Classed(view.ErrBadInput, fmt.Errorf("%q is not a height, a block hash or a transaction "+
+				"id (or %d or more of their first hex digits), or an address", q, minPrefix))
 		}
+		if berr != nil {
+			return "", berr
+		}
+		return "/block/" + strconv.FormatUint(b.Height, 10), nil
 	}
-	tx, err := b.FindTx(ctx, q)
+	tx, terr := s.cfg.Backend.FindTx(ctx, q)
 	switch {
-	case err == nil:
+	case berr == nil && terr == nil:
+		return "", fmt.Errorf("%w: %s starts both block %s and transaction %s; give more digits", view.ErrAmbiguous,
+			q, b.Hash.Short(), tx.ID.Short())
+	case berr == nil && !errors.Is(terr, view.ErrAmbiguous):
+		return "/block/" + b.Hash.String(), nil
+	case terr == nil && !errors.Is(berr, view.ErrAmbiguous):
 		return "/tx/" + tx.ID.String(), nil
-	case errors.Is(err, view.ErrBadInput):
-		return "", view.Classed(view.ErrBadInput, fmt.Errorf("%q is not a height, a block hash, a transaction id "+
-			"(or 8 or more of its first hex digits) or an address", q))
+	case errors.Is(berr, view.ErrAmbiguous):
+		return "", berr
+	case errors.Is(terr, view.ErrAmbiguous):
+		return "", terr
+	case errors.Is(berr, view.ErrNotFound) && errors.Is(terr, view.ErrNotFound):
+		return "", fmt.Errorf("%w: no block or transaction %s", view.ErrNotFound, q)
+	case !errors.Is(berr, view.ErrNotFound):
+		return "", berr
 	default:
-		return "", err
+		return "", terr
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -27,8 +28,11 @@ type Backend interface {
 	Block(ctx context.Context, height uint64) (view.Block, error)
 	Account(ctx context.Context, addr chain.Address) (view.Account, error)
 	Validators(ctx context.Context) (epoch uint64, vals []view.Validator, err error)
-	// BlockByHash returns a stored block, canonical or not (canonical says which); the genesis hash gives block 0.
-	BlockByHash(ctx context.Context, h chain.Hash) (b view.Block, canonical bool, err error)
+	// StakeTables returns the stake tables in force for the epochs of slots, one per epoch, oldest first.
+	StakeTables(ctx context.Context, slots []uint64) ([]view.EpochTable, error)
+	// FindBlock returns a stored block, canonical or not (canonical says which), by its hash or a unique prefix
+	// of it of at least 8 hex digits; the genesis hash gives block 0.
+	FindBlock(ctx context.Context, prefix string) (b view.Block, canonical bool, err error)
 	// Slots describes the slots of epochs from..to: proposed, orphaned, missed or upcoming, and by whom.
 	Slots(ctx context.Context, from, to uint64) ([]view.Slot, error)
 	// Mempool reports the mempool's size and the transaction that has waited longest in it.
@@ -114,12 +118,12 @@ type route struct {
 	h            http.HandlerFunc
 }
 
-// Handler routes requests: a known path with a wrong method answers 405 with Allow, an unknown path 404, both
-// in JSON.
+// Handler routes requests: a known path with a wrong method answers 405 with Allow in JSON, an unknown path 404
+// (see notFound).
 func (s *Server) Handler() http.Handler {
 	routes := []route{
 		{"GET", "/api/status", s.getStatus},
-		{"GET", "/api/blocks/{height}", s.getBlock},
+		{"GET", "/api/blocks/{id}", s.getBlock},
 		{"GET", "/api/blocks", s.getBlocks},
 		{"GET", "/api/validators", s.getValidators},
 		{"GET", "/api/accounts/{addr}", s.getAccount},
@@ -159,8 +163,16 @@ func (s *Server) Handler() http.Handler {
 	for _, p := range paths {
 		mux.HandleFunc(p, notAllowed(allow[p]))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fail(w, http.StatusNotFound, fmt.Errorf("no route %s %s", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/", s.notFound)
 	return mux
+}
+
+// notFound answers a path no route takes: JSON under /api/ (and for /metrics), the explorer's page that says so
+// for anything else, which is what a browser asks for.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api" || r.URL.Path == "/metrics" {
+		fail(w, http.StatusNotFound, fmt.Errorf("no route %s %s", r.Method, r.URL.Path))
+		return
+	}
+	s.failPage(w, r, fmt.Errorf("%w: no page %s", view.ErrNotFound, r.URL.Path))
 }

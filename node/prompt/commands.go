@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ import (
 var (
 	// ErrOutOfRange: a number is not a whole number in the range the command takes.
 	ErrOutOfRange = errors.New("out of range")
+	// ErrNotNumber: a word where the command takes a number.
+	ErrNotNumber = errors.New("not a number")
 	// ErrUsage: a known command with too few or too many arguments.
 	ErrUsage = errors.New("usage")
 	// ErrUnknownCommand: the first word names no command.
@@ -110,14 +113,24 @@ func looksNumeric(s string) bool {
 	return s != "" && s[0] >= '0' && s[0] <= '9'
 }
 
-// parseRange parses a whole number from lo to hi; what names it in the error.
+// parseRange parses a whole number from lo to hi; what names it in the error, which is ErrNotNumber for a word
+// that is no number at all and ErrOutOfRange for a number that is not one of those.
 func parseRange(what, s string, lo, hi uint64) (uint64, error) {
 	v, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || v < lo || v > hi {
-		return 0, fmt.Errorf("%w: %s is a whole number from %d to %d, got %q", ErrOutOfRange, what, lo, hi, s)
+	if err == nil && v >= lo && v <= hi {
+		return v, nil
 	}
-	return v, nil
+	kind := ErrOutOfRange
+	if !isNumber(s) {
+		kind = ErrNotNumber
+	}
+	return 0, fmt.Errorf("%w: %s is a whole number from %d to %d, got %q", kind, what, lo, hi, s)
 }
+
+// decimal is a decimal number, whole or not, of any size: "-5", "72.5", "1e400"; not "abc", "inf" or "0x10".
+var decimal = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+func isNumber(s string) bool { return decimal.MatchString(s) }
 
 func parseAmount(s string) (uint64, error) { return parseRange("an amount", s, 1, math.MaxUint64) }
 
@@ -212,7 +225,7 @@ func (p *prompt) validators(ctx context.Context, _ []string) error {
 		if v.Address == p.self {
 			me = "  (you)"
 		}
-		p.printf("  %s  stake %d  %s%s\n", v.Address, v.Stake, v.Share, me)
+		p.printf("  %s  stake %d  %.2f%%%s\n", v.Address, v.Stake, 100*v.Share, me)
 	}
 	return nil
 }

@@ -30,6 +30,13 @@ const MaxLine = 4096
 
 const ctrlC = 3
 
+// defaultWidth and defaultHeight stand in for a terminal that reports no size: a detached container's terminal
+// is 0×0 until a client attaches, and a width of 0 would put every typed key on a row of its own.
+const (
+	defaultWidth  = 80
+	defaultHeight = 24
+)
+
 // Console is the prompt's input and output. On a terminal it edits the line being typed in raw mode and prints
 // whatever is written to it (announcements, logs) above that line, then draws the line again; on anything else
 // (a pipe, a file, a container without a tty) it reads plain lines and prints no prompt. It is safe for one
@@ -39,15 +46,20 @@ type Console struct {
 	out io.Writer
 	in  *bufio.Reader // pipe mode
 
-	term       *term.Terminal // terminal mode; replaced by the reader after Ctrl-D
-	w, h       int            // terminal mode: its size
-	keys       *keyWatch      // terminal mode: what the terminal reads, watched for Ctrl-C and the end
-	long, junk bool           // terminal mode: seen while reading the current line (reader goroutine only)
-	restore    func() error
+	term       *term.Terminal               // terminal mode; replaced by the reader after Ctrl-D
+	w, h       int                          // terminal mode: the size the line editor was last given
+	size       func() (w, h int, err error) // terminal mode: reads the terminal's size; nil: fixed size
+	keys       *keyWatch                    // terminal mode: what the terminal reads, watched for Ctrl-C and the end
+	long, junk bool                         // terminal mode: seen while reading the current line (reader goroutine only)
+	restore    func() error                 // terminal mode: puts the terminal back
+	stopWinch  func()                       // terminal mode: stops watching for size changes and waits
 }
 
 // NewConsole makes the console of a process: terminal mode when both in and out are terminals, pipe mode
-// otherwise. Close restores the terminal.
+// otherwise. In terminal mode the terminal's size is read again before typed keys are drawn, before each write
+// and on SIGWINCH (`docker attach` sizes the container's terminal, which starts at 0×0); a size of 0 counts as
+// 80 columns. Pastes are asked to come bracketed, so that a paste too long for a line is refused at once (see
+// keyWatch). Close restores the terminal.
 func NewConsole(in, out *os.File) (*Console, error) {
 	inFd, outFd := int(in.Fd()), int(out.Fd())
 	if !term.IsTerminal(inFd) || !term.IsTerminal(outFd) {
@@ -58,11 +70,17 @@ func NewConsole(in, out *os.File) (*Console, error) {
 		return nil, err
 	}
 	c := newTermConsole(in, out)
-	if w, h, err := term.GetSize(outFd); err == nil {
-		c.w, c.h = w, h
-		c.term.SetSize(w, h)
+	c.size = func() (int, int, error) { return term.GetSize(outFd) }
+	c.keys.onKeys = c.resize
+	c.mu.Lock()
+	c.fitSize()
+	c.mu.Unlock()
+	c.term.SetBracketedPasteMode(true)
+	c.stopWinch = watchWinch(c.resize)
+	c.restore = func() error {
+		c.term.SetBracketedPasteMode(false)
+		return term.Restore(inFd, old)
 	}
-	c.restore = func() error { return term.Restore(inFd, old) }
 	return c, nil
 }
 
@@ -71,9 +89,47 @@ func newPipeConsole(in io.Reader, out io.Writer) *Console {
 }
 
 func newTermConsole(in io.Reader, out io.Writer) *Console {
-	c := &Console{out: out, keys: &keyWatch{r: in}}
+	c := &Console{out: out, keys: newKeyWatch(in), w: defaultWidth, h: defaultHeight}
 	c.term = c.newTerm()
 	return c
+}
+
+// resize gives the line editor the terminal's size now; it is called on SIGWINCH.
+func (c *Console) resize() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fitSize()
+}
+
+// fitSize reads the terminal's size and, if it changed, gives it to the line editor, which redraws the line
+// being typed. A size of 0 (a terminal nobody has sized yet) counts as defaultWidth × defaultHeight. c.mu is
+// held.
+func (c *Console) fitSize() {
+	if c.size == nil {
+		return
+	}
+	w, h, err := c.size()
+	if err != nil {
+		return
+	}
+	if w <= 0 {
+		w = defaultWidth
+	}
+	if h <= 0 {
+		h = defaultHeight
+	}
+	if w == c.w && h == c.h {
+		return
+	}
+	c.w, c.h = w, h
+	c.term.SetSize(w, h)
+}
+
+// width is the number of columns the line editor draws in.
+func (c *Console) width() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.w
 }
 
 func (c *Console) newTerm() *term.Terminal {
@@ -82,9 +138,7 @@ func (c *Console) newTerm() *term.Terminal {
 		io.Writer
 	}{c.keys, c.out}, "> ")
 	t.AutoCompleteCallback = c.watchKey
-	if c.w > 0 {
-		t.SetSize(c.w, c.h)
-	}
+	t.SetSize(c.w, c.h)
 	return t
 }
 
@@ -96,13 +150,21 @@ func (c *Console) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.term != nil {
+		c.fitSize()
 		return c.term.Write(p)
 	}
 	return c.out.Write(p)
 }
 
-// Close puts the terminal back as it was; a no-op in pipe mode.
+// Close stops watching the terminal's size and reading it (after the read under way), and puts the terminal
+// back as it was; a no-op in pipe mode. It is called once.
 func (c *Console) Close() error {
+	if c.stopWinch != nil {
+		c.stopWinch()
+	}
+	if c.keys != nil {
+		close(c.keys.stop)
+	}
 	if c.restore == nil {
 		return nil
 	}
@@ -162,7 +224,8 @@ func isText(b []byte) bool {
 }
 
 func (c *Console) readTerm() (string, error) {
-	c.long, c.junk, c.keys.interrupt = false, false, false
+	c.long, c.junk = false, false
+	c.keys.newLine()
 	line, err := c.term.ReadLine()
 	switch {
 	case errors.Is(err, term.ErrPasteIndicator):
@@ -177,10 +240,10 @@ func (c *Console) readTerm() (string, error) {
 	case err != nil:
 		return "", err
 	}
-	if c.long {
+	if c.long || c.keys.long {
 		return "", ErrLineTooLong
 	}
-	if c.junk {
+	if c.junk || c.keys.junk {
 		return "", ErrNotText
 	}
 	return line, nil
@@ -205,23 +268,4 @@ func (c *Console) watchKey(line string, _ int, key rune) (string, int, bool) {
 		c.junk = true
 	}
 	return "", 0, false
-}
-
-// keyWatch passes a terminal's bytes to the line editor, noting Ctrl-C (which the editor reports as the end of
-// input) and the real end of input. Only the reading goroutine touches it.
-type keyWatch struct {
-	r         io.Reader
-	interrupt bool
-	err       error
-}
-
-func (k *keyWatch) Read(p []byte) (int, error) {
-	n, err := k.r.Read(p)
-	if bytes.IndexByte(p[:n], ctrlC) >= 0 {
-		k.interrupt = true
-	}
-	if err != nil {
-		k.err = err
-	}
-	return n, err
 }

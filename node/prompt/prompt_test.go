@@ -37,7 +37,9 @@ func (f *fakeNode) Account(_ context.Context, a chain.Address) (view.Account, er
 	return view.Account{Address: a, Balance: 1000}, nil
 }
 
-func (f *fakeNode) Validators(context.Context) (uint64, []view.Validator, error) { return 0, nil, nil }
+func (f *fakeNode) Validators(context.Context) (uint64, []view.Validator, error) {
+	return 4, []view.Validator{{Address: chain.Address{1}, Stake: 100, Share: 0.1}, {Address: chain.Address{2}, Stake: 900, Share: 0.9}}, nil
+}
 
 func (f *fakeNode) Peers() []view.Peer { return nil }
 
@@ -144,7 +146,11 @@ func TestPromptPipe(t *testing.T) {
 		{"send 12D3KooWAddr\n", "usage: send <address> <amount>\n"},
 		{"stake\n", "usage: stake <amount>\n"},
 		{"stake -1\n", "error: out of range: an amount is a whole number from 1 to 18446744073709551615, got \"-1\""},
-		{"stake lots\n", `error: out of range: an amount is a whole number from 1 to 18446744073709551615, got "lots"`},
+		{"stake lots\n", `error: not a number: an amount is a whole number from 1 to 18446744073709551615, got "lots"`},
+		{"bpm abc\n", `error: not a number: bpm is a whole number from 1 to 300, got "abc"`},
+		{"bpm inf\n", `error: not a number: bpm is a whole number from 1 to 300, got "inf"`},
+		{"bpm 1e400\n", `error: out of range: bpm is a whole number from 1 to 300, got "1e400"`},
+		{"validators\n", "  " + chain.Address{1}.String() + "  stake 100  10.00%  (you)\n"},
 		{"chain 0\n", `error: out of range: the count is a whole number from 1 to 256, got "0"`},
 		{"status now\n", "usage: status\n"},
 		{"frobnicate now\n", `error: unknown command "frobnicate" (type help)`},

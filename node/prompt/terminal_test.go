@@ -37,3 +37,37 @@ func TestPromptTerminal(t *testing.T) {
 	s.out.expect(t, at, "interrupted: stopping")
 	<-s.quit
 }
+
+// Bracketed pastes on a terminal: pasted lines run one by one, markers split across reads are still markers, a
+// pasted Ctrl-C is refused as not text instead of stopping the node, and a pasted line too long is refused at
+// once without waiting for its end, the rest of it dropped.
+func TestPromptTerminalPaste(t *testing.T) {
+	s := startSession(t, true)
+	at := s.out.expect(t, 0, "`stake N` bonds N of them")
+	s.say("\x1b[200~status\r\n72\n\x1b[201~")
+	at = s.out.expect(t, at, "height 7")
+	at = s.out.expect(t, at, "bpm 72 submitted")
+
+	s.say("\x1b[20")
+	s.say("0~stat\x03us\r\x1b[2")
+	s.say("01~")
+	at = s.out.expect(t, at, "error: line ignored: it holds control characters")
+	s.say("status\r")
+	at = s.out.expect(t, at, "height 7")
+
+	s.say("\x1b[200~" + strings.Repeat("b", MaxLine+1)) // the paste has not ended yet
+	at = s.out.expect(t, at, "error: line ignored: longer than 4096 bytes")
+	s.say(strings.Repeat("b", 3000) + "\n73\n\x1b[201~")
+	at = s.out.expect(t, at, "bpm 73 submitted")
+	if got, want := s.node.submissions(), []string{"bpm 72", "bpm 73"}; !equal(got, want) {
+		t.Errorf("submitted %v, want %v", got, want)
+	}
+	select {
+	case <-s.quit:
+		t.Errorf("a pasted Ctrl-C stopped the node")
+	default:
+	}
+	if out := s.out.String(); strings.Contains(out, "bbbb") {
+		t.Errorf("the refused paste was drawn:\n%q", out)
+	}
+}

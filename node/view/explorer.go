@@ -19,6 +19,15 @@ const (
 	SlotUpcoming = "upcoming"
 )
 
+// How sure a slot's leader is (Slot.LeaderStatus).
+const (
+	// LeaderFinal: the lottery's inputs for the slot (its seed and its stake table, PROTOCOL.md §6) lie in the
+	// finalized part of the chain: no block the node accepts can change the leader.
+	LeaderFinal = "final"
+	// LeaderProjected: the inputs are on the canonical chain but not final; a reorg could still change them.
+	LeaderProjected = "projected"
+)
+
 // Slot is one slot of the explorer's grid (GET /api/slots).
 type Slot struct {
 	Slot  uint64    `json:"slot"`
@@ -26,11 +35,14 @@ type Slot struct {
 	Start time.Time `json:"start"` // when the slot begins (PROTOCOL.md §2)
 	State string    `json:"state"` // proposed | orphaned | missed | upcoming
 	// Leader is the slot's lottery winner on the canonical chain (PROTOCOL.md §6): the proposer of the block when
-	// there is one. Zero when nobody holds stake.
-	Leader  chain.Address `json:"leader,omitzero"`
-	Block   *chain.Hash   `json:"block,omitempty"` // the canonical block of the slot
-	Height  uint64        `json:"height,omitempty"`
-	Orphans []Orphan      `json:"orphans,omitempty"` // blocks of the slot that left or never joined the chain
+	// there is one. Zero when nobody holds stake, or when the slot's seed does not exist yet (an epoch too far
+	// ahead of the head): the node does not guess.
+	Leader chain.Address `json:"leader,omitzero"`
+	// LeaderStatus says how sure Leader is: LeaderFinal or LeaderProjected; empty without a leader.
+	LeaderStatus string      `json:"leader_status,omitempty"`
+	Block        *chain.Hash `json:"block,omitempty"` // the canonical block of the slot
+	Height       uint64      `json:"height,omitempty"`
+	Orphans      []Orphan    `json:"orphans,omitempty"` // blocks of the slot that left or never joined the chain
 }
 
 // Orphan is a block the node stored that is not on its canonical chain.

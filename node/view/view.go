@@ -111,7 +111,16 @@ type Account struct {
 type Validator struct {
 	Address chain.Address `json:"address"`
 	Stake   uint64        `json:"stake"` // tokens
-	Share   string        `json:"share"` // of the table's total, for people; consensus never uses it
+	Share   float64       `json:"share"` // fraction of the table's total, 0 to 1, for people; consensus never uses it
+}
+
+// EpochTable is the stake table in force for the slots FirstSlot..LastSlot of one epoch (PROTOCOL.md §6): the
+// table the lottery drew their leaders from.
+type EpochTable struct {
+	Epoch      uint64      `json:"epoch"`
+	FirstSlot  uint64      `json:"first_slot"`
+	LastSlot   uint64      `json:"last_slot"`
+	Validators []Validator `json:"validators"`
 }
 
 // TxStatus tells where a transaction is.
