@@ -13,7 +13,8 @@ import (
 const (
 	protoStatus    = "status"
 	protoBlocks    = "blocks"
-	statusSize     = 32 + 8 + 8 + 8
+	statusSizeV1   = 32 + 8 + 8 + 8 // a status without the responder's time, which nodes still accept
+	statusSize     = statusSizeV1 + 8
 	rangeReqSize   = 8 + 4 + 4
 	maxRangeBlocks = 256
 )
@@ -21,23 +22,26 @@ const (
 // ErrBadWire: bytes from a node do not follow PROTOCOL.md §10.
 var ErrBadWire = errors.New("bad sync message")
 
-// Status is a node's head as its status response tells it: head [32] | height u64 | slot u64 | justified_epoch u64.
+// Status is a node's head as its status response tells it: head [32] | height u64 | slot u64 | justified_epoch u64
+// | time_ms i64 (the responder's clock, Unix milliseconds; absent from the earlier 56-byte form).
 type Status struct {
 	Head      chain.Hash
 	Height    chain.Height
 	Slot      chain.Slot
 	Justified chain.Epoch
+	Time      int64 // 0 in a status of the earlier form
 }
 
 func (s Status) encode() []byte {
 	b := append(make([]byte, 0, statusSize), s.Head[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Height))
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Slot))
-	return binary.BigEndian.AppendUint64(b, uint64(s.Justified))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Justified))
+	return binary.BigEndian.AppendUint64(b, uint64(s.Time))
 }
 
 func decodeStatus(b []byte) (Status, error) {
-	if len(b) != statusSize {
+	if len(b) != statusSize && len(b) != statusSizeV1 {
 		return Status{}, fmt.Errorf("%w: status of %d bytes", ErrBadWire, len(b))
 	}
 	var s Status
@@ -45,6 +49,9 @@ func decodeStatus(b []byte) (Status, error) {
 	s.Height = chain.Height(binary.BigEndian.Uint64(b[32:]))
 	s.Slot = chain.Slot(binary.BigEndian.Uint64(b[40:]))
 	s.Justified = chain.Epoch(binary.BigEndian.Uint64(b[48:]))
+	if len(b) == statusSize {
+		s.Time = int64(binary.BigEndian.Uint64(b[56:]))
+	}
 	return s, nil
 }
 
