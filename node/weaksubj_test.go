@@ -68,15 +68,6 @@ func TestLongRangeAttackNeedsTheCheckpoint(t *testing.T) {
 		f, err := c.nodes[3].Finality(context.Background())
 		return err == nil && f.Finalized.Epoch > epochs
 	})
-	// The attacker rebuilds up to the present (the slot before the current one), and serves it alone.
-	now := consensus.SlotAt(c.gen.Time, slot, time.Now()) - 1
-	rebuilt := buildBranch(t, c.gen, old, now, nil, true, c.homes[attacker])
-	t.Logf("real chain: %d blocks built, then run live; rebuilt chain: %d blocks to slot %d, every slot its 3 keys win, with their votes",
-		len(realBlocks), len(rebuilt), now)
-	c.start(attacker)
-	if f, _ := c.nodes[attacker].Finality(context.Background()); f.Finalized.Epoch < epochs-3 {
-		t.Fatalf("the rebuilt chain finalized only %s; the attack needs it to finalize", f.Finalized)
-	}
 	realView, err := c.nodes[3].Finality(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +75,23 @@ func TestLongRangeAttackNeedsTheCheckpoint(t *testing.T) {
 	cp, err := chain.ParseCheckpoint(realView.Checkpoint) // the operator copies /api/finality's checkpoint field
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The attacker rebuilds up to the present (the slot before the current one), an epoch past the checkpoint's,
+	// and serves it alone.
+	cpSlot := chain.Slot(uint64(cp.Epoch) * c.gen.EpochLength)
+	waitFor(t, 10*time.Second, "an epoch past the checkpoint's", func() bool {
+		return consensus.SlotAt(c.gen.Time, slot, time.Now()) > cpSlot+chain.Slot(c.gen.EpochLength)
+	})
+	now := consensus.SlotAt(c.gen.Time, slot, time.Now()) - 1
+	rebuilt := buildBranch(t, c.gen, old, now, nil, true, c.homes[attacker])
+	if last := rebuilt[len(rebuilt)-1].Header.Slot; last < cpSlot {
+		t.Fatalf("the rebuilt chain ends at slot %d, before the checkpoint's epoch (slot %d)", last, cpSlot)
+	}
+	t.Logf("real chain: %d blocks built, then run live; rebuilt chain: %d blocks to slot %d, every slot its 3 keys win, with their votes",
+		len(realBlocks), len(rebuilt), now)
+	c.start(attacker)
+	if f, _ := c.nodes[attacker].Finality(context.Background()); f.Finalized.Epoch < epochs-3 {
+		t.Fatalf("the rebuilt chain finalized only %s; the attack needs it to finalize", f.Finalized)
 	}
 
 	// The fresh node with the checkpoint, bootstrapped to the attacker only.
