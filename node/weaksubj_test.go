@@ -245,3 +245,46 @@ func buildBranch(t *testing.T, g *chain.Genesis, keys []ed25519.PrivateKey, slot
 	}
 	return out
 }
+
+// At start (PROTOCOL.md §12): a trusted checkpoint the chain database or the clock contradicts stops the start
+// with what to do; a node on a genesis older than the period is out of touch without a checkpoint, and in touch
+// with one of the current epoch — on a chain with no block yet, genesis is that checkpoint (/api/finality's
+// target).
+func TestTrustedCheckpointAtStart(t *testing.T) {
+	c := newCluster(t, []uint64{10, 20}, time.Second, -time.Hour)
+	if err := BuildChain(c.homes[0], c.gen, c.keys, 40, 0); err != nil {
+		t.Fatal(err)
+	}
+	// open opens a node of home with cp and returns, if it opened, what keeps it from following; it closes it.
+	open := func(home string, cp *chain.Checkpoint) (string, error) {
+		n, err := New(Config{Home: home, Genesis: c.gen, Checkpoint: cp})
+		if err != nil {
+			return "", err
+		}
+		n.closePending()
+		n.guard.Close()
+		n.store.Close()
+		return n.outOfTouch, nil
+	}
+	other := chain.HashBytes([]byte("another chain"))
+	now := currentEpoch(Config{Genesis: c.gen, Now: time.Now}) // 450, or 451 past the slot 3607
+	for _, tc := range []struct {
+		name string
+		cp   chain.Checkpoint
+		says string
+	}{
+		{"epoch 0 not genesis", chain.Checkpoint{Epoch: 0, Hash: other}, "epoch 0's checkpoint is genesis"},
+		{"epoch not begun", chain.Checkpoint{Epoch: now + 2, Hash: other}, fmt.Sprintf("epoch %d has not begun", now+2)},
+		{"database on another chain", chain.Checkpoint{Epoch: 2, Hash: other}, "move it aside"},
+	} {
+		if _, err := open(c.homes[0], &tc.cp); err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: got %v, want an error saying %q", tc.name, err, tc.says)
+		}
+	}
+	if why, err := open(c.homes[1], nil); err != nil || !strings.Contains(why, "--checkpoint EPOCH:HASH") {
+		t.Errorf("genesis an hour old, no checkpoint: %v, out of touch %q", err, why)
+	}
+	if why, err := open(c.homes[1], &chain.Checkpoint{Epoch: now, Hash: c.gen.Hash()}); err != nil || why != "" {
+		t.Errorf("genesis an hour old, genesis as epoch %d's checkpoint: %v, out of touch %q", now, err, why)
+	}
+}
