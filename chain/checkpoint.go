@@ -34,15 +34,7 @@ func (t *Tree) Checkpoint(e Epoch) Checkpoint {
 
 // checkpointNode returns the block of the head's branch that is epoch e's checkpoint; lastBefore skips a
 // whole epoch per step (it is nil in epoch 0, whose only earlier block is genesis).
-func (t *Tree) checkpointNode(e Epoch) *node {
-	n := t.head
-	for n != t.root && t.cfg.Genesis.EpochOf(n.header.Slot) >= e {
-		if n = n.lastBefore; n == nil {
-			return t.root
-		}
-	}
-	return n
-}
+func (t *Tree) checkpointNode(e Epoch) *node { return t.checkpointOf(t.head, e) }
 
 // StakeTable returns the stake table of epoch e on the head's branch (PROTOCOL.md §6): the one the votes for
 // epoch e's checkpoint are counted against (§8a), read from the checkpoint block's state. It fails with

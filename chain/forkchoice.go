@@ -277,12 +277,16 @@ var (
 // builds on is stored beyond it (InsertBatch).
 const MaxVersionsPerSlot = 2
 
-// admit runs the checks that need no state before b is validated: it must descend from the finalized checkpoint
-// of the head's branch (ErrConflictsFinalized), and, when capped, its proposer may not have MaxVersionsPerSlot
-// blocks for its slot already (ErrTooManyVersions).
+// admit runs the checks that need no state before b is validated: its branch must contain the trusted
+// checkpoint, if the tree has one (ErrConflictsCheckpoint, PROTOCOL.md §12); it must descend from the finalized
+// checkpoint of the head's branch (ErrConflictsFinalized; see finalityLocks); and, when capped, its proposer may
+// not have MaxVersionsPerSlot blocks for its slot already (ErrTooManyVersions).
 func (t *Tree) admit(parent *node, b *Block, capped bool) error {
+	if err := t.admitTrusted(parent, b); err != nil {
+		return err
+	}
 	fin := t.head.fin.Finalized
-	if fn, ok := t.nodes[fin.Hash]; ok && !descends(parent, fn) {
+	if fn, ok := t.nodes[fin.Hash]; ok && t.finalityLocks(fn) && !descends(parent, fn) {
 		return fmt.Errorf("%w: parent %s at height %d does not descend from %s", ErrConflictsFinalized,
 			parent.hash.Short(), parent.height(), fin)
 	}

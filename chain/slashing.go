@@ -10,11 +10,12 @@ const (
 	// UnbondingEpochs is how long unstaked tokens stay locked: tokens unstaked in epoch e return to the balance
 	// when epoch e + UnbondingEpochs opens. Evidence has no expiry of its own: it is valid while its offender holds
 	// stake or unbonding tokens, so this lock is the time evidence has to travel. It is twice
-	// WeakSubjectivityEpochs (PROTOCOL.md §8b, §9).
+	// WeakSubjectivityEpochs (PROTOCOL.md §8b, §9, §12).
 	UnbondingEpochs = 256
 	// WeakSubjectivityEpochs is how old a finalized checkpoint a node may start from, or how long it may be cut off,
 	// and still trust what the chain shows it: within it every validator that could have signed a conflicting
-	// history is still locked, so its offence can still be punished (PROTOCOL.md §9).
+	// history is still locked, so its offence can still be punished (PROTOCOL.md §9, §12: Ethereum's formula
+	// with no churn limit, halved to leave the evidence its window).
 	WeakSubjectivityEpochs = UnbondingEpochs / 2
 	// SlashPercent is the share of an offender's stake and unbonding tokens that evidence burns.
 	SlashPercent = 50

@@ -31,6 +31,10 @@ type TreeConfig struct {
 	// until a Flush succeeds. Without it each insert stores its blocks, in one write, before the head moves.
 	// A crash loses the queued blocks (PROTOCOL.md §11).
 	WriteBehind bool
+	// Trusted, if set, is the operator's trusted checkpoint (PROTOCOL.md §12): the tree admits no block whose
+	// branch does not contain it (ErrConflictsCheckpoint). Blocks already stored are not checked again; the
+	// node checks the head's branch at start (Contains).
+	Trusted *Checkpoint
 	// snapshotBudget, if set, replaces defaultSnapshotBudget (tests).
 	snapshotBudget int
 	// maxUnflushed, if set, replaces MaxUnflushed (tests).

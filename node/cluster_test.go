@@ -26,6 +26,11 @@ type cluster struct {
 	logs  map[int]*zap.Logger // a node's logger instead of the test's, if set before its start
 }
 
+// clusterWSEpochs is the weak-subjectivity period of the nodes start runs: so long that they never find their view
+// of the chain too old (PROTOCOL.md §12). Many tests put genesis an hour back, or build long chains without votes,
+// to start late in a chain's life; TestLongRangeAttackNeedsTheCheckpoint runs its nodes with the rule.
+const clusterWSEpochs = 1 << 40
+
 // newCluster makes a genesis with one validator per stake and a home per node; genesis time is start from now.
 func newCluster(t *testing.T, stakes []uint64, slot time.Duration, start time.Duration) *cluster {
 	c := &cluster{t: t, nodes: make([]*Node, len(stakes)), stops: make([]func(), len(stakes))}
@@ -65,7 +70,7 @@ func (c *cluster) start(i int, bootstrap ...int) *Node {
 		log = zaptest.NewLogger(c.t).Named(fmt.Sprintf("node%d", i))
 	}
 	return c.run(i, Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: boot,
-		HTTP: "127.0.0.1:0", Logger: log})
+		HTTP: "127.0.0.1:0", Logger: log, wsEpochs: clusterWSEpochs})
 }
 
 // run starts node i with cfg and waits until its network is up; stop(i) ends it.

@@ -21,6 +21,7 @@ func (n *Node) Finality(ctx context.Context) (FinalityView, error) {
 	callErr := n.call(ctx, func() {
 		g, slot := n.cfg.Genesis, n.currentSlot()
 		v.Justified, v.Finalized = n.tree.Finality()
+		v.Checkpoint = v.Finalized.Text()
 		v.Slot, v.Epoch = uint64(slot), uint64(g.EpochOf(slot))
 		v.LagSlots = lagSlots(v.Finalized, slot, g.EpochLength)
 		v.Target = n.tree.Checkpoint(g.EpochOf(slot))

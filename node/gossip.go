@@ -41,6 +41,9 @@ func (n *Node) validateBlockMsg(ctx context.Context, from string, data []byte) p
 // or not. arrived is when the message reached the node: it tells the clock check (noteBlockClock) and fork choice
 // (consensus.Timely) how early or late the block came.
 func (n *Node) blockVerdict(b *chain.Block, from string, arrived time.Time) p2p.Verdict {
+	if n.outOfTouch != "" {
+		return p2p.Ignore // the node does not follow the network (PROTOCOL.md §12)
+	}
 	if !n.tree.Has(b.Hash()) {
 		n.checkOwnKey(b)
 		n.noteBlockClock(b, arrived)

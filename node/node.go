@@ -58,6 +58,11 @@ type Config struct {
 	// DoppelgangerSlots is how many slots after start the node watches for blocks signed with its key by another
 	// process before it signs anything (PROTOCOL.md §10); 0 skips the wait (tests). Detection runs either way.
 	DoppelgangerSlots uint64
+	// Checkpoint, if set, is the operator's trusted checkpoint (PROTOCOL.md §12): the node refuses every chain
+	// that does not contain it, and it renews the node's view of the chain for the weak-subjectivity rule.
+	Checkpoint *chain.Checkpoint
+	// wsEpochs, if set, replaces chain.WeakSubjectivityEpochs (tests: a long-range scenario in seconds).
+	wsEpochs uint64
 	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).
 	storeWrap func(chain.Store) chain.Store
 	// pendingSlack, if set, replaces pendingSlack: how many entries that may leave pending.txs wait for a rewrite
@@ -98,6 +103,9 @@ type Node struct {
 	evTopic    *p2p.Topic      // evidence
 	http       *httpapi.Server // nil without an API
 	genesis    BlockView       // the genesis as block 0
+	// outOfTouch is "" while the node may follow the network; else why not (weaksubj.go, PROTOCOL.md §12). Set
+	// by New, never changed: any goroutine may read it.
+	outOfTouch string
 
 	pendingSyncs sync.WaitGroup // commits of returned transactions to pendingLog (keepReturned)
 
@@ -184,10 +192,14 @@ func New(cfg Config) (*Node, error) {
 		treeStore = cfg.storeWrap(store)
 	}
 	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: treeStore, Elect: consensus.Leader,
-		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs, WriteBehind: true})
+		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs, WriteBehind: true, Trusted: cfg.Checkpoint})
 	if err != nil {
 		store.Close()
 		return nil, damagedDB(dbPath, fmt.Errorf("open chain: %w", err))
+	}
+	if err := checkTrusted(cfg, tree, dbPath); err != nil {
+		store.Close()
+		return nil, err
 	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
@@ -209,6 +221,7 @@ func New(cfg Config) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
+	n.checkInTouch()
 	head := tree.Head()
 	n.log.Info("chain opened", zap.Stringer("address", n.self), zap.Bool("new_key", created),
 		zap.Stringer("genesis", n.chainID), zap.Uint64("height", uint64(head.Height)), zap.Stringer("head", head.Hash))

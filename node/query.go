@@ -58,7 +58,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 			Peers: peers, Synced: n.synced && !n.syncing && peers > 0 && !n.clock.off, Mempool: n.pool.Len(),
 			Reachability: reach, RelayReservations: reservations, RelayService: n.cfg.RelayService,
 			Balance: uint64(acct.Balance), Stake: uint64(acct.Stake), TxFee: uint64(g.TxFee),
-			Doppelganger: n.doppelganger != ""}
+			Doppelganger: n.doppelganger != "", WeakSubjectivity: n.outOfTouch}
 		n.refreshSigning()
 		st.Signing, st.SigningBlocked = n.gate.Status(), n.gate.Kinds()
 		st.Justified, st.Finalized = n.tree.Finality()

@@ -24,10 +24,12 @@ type refusal struct {
 	err  error
 }
 
-// refreshSigning sets or clears the gate's reasons that follow the node's state: a sync under way, the
+// refreshSigning sets or clears the gate's reasons that follow the node's state: a view of the chain older than
+// the weak-subjectivity period (PROTOCOL.md §12), a sync under way, the
 // start-up doppelganger wait, a failing disk, the clock (clock.go) and the slashing protection record. Called on the event loop.
 func (n *Node) refreshSigning() {
 	s := n.currentSlot()
+	n.gate.Update(signgate.WeakSubjectivity, n.outOfTouch != "", signgate.All, "the view of the chain is older than the weak-subjectivity period")
 	n.gate.Update(signgate.Syncing, !n.synced || n.busySyncing(), signgate.All, "not caught up with the best peer yet")
 	n.gate.Update(signgate.DoppelgangerWait, s < n.signFrom, signgate.All,
 		fmt.Sprintf("waiting for the doppelganger check until slot %d", n.signFrom))

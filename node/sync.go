@@ -109,11 +109,20 @@ func (n *Node) pollPeers() {
 func (n *Node) syncer(ctx context.Context) {
 	last := map[string]time.Time{}        // when each peer was last synced with
 	conflicting := map[string]time.Time{} // when each peer last served a branch that conflicts with finality
+	var told time.Time                    // when the log last said that the node does not follow (outOfTouch)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case peer := <-n.syncReqs:
+			if n.outOfTouch != "" { // PROTOCOL.md §12
+				if time.Since(told) > outOfTouchLogEvery {
+					told = time.Now()
+					n.log.Error("not syncing: not following the network without a recent checkpoint", zap.String("peer", peer),
+						zap.String("why", n.outOfTouch))
+				}
+				continue
+			}
 			if time.Since(conflicting[peer]) < conflictBackoff {
 				continue
 			}

@@ -38,7 +38,12 @@ func (n *Node) judgeSync(peer string, err error) {
 		n.log.Debug("sync failed", zap.String("peer", peer), zap.Error(err))
 		return
 	}
-	n.log.Info("sync peer misbehaved", zap.String("peer", peer), zap.Int("points", points), zap.Error(err))
+	if errors.Is(err, chain.ErrConflictsCheckpoint) { // PROTOCOL.md §12
+		n.log.Warn("refused a peer's chain: it does not contain the trusted checkpoint", zap.String("peer", peer),
+			zap.Int("points", points), zap.Error(err))
+	} else {
+		n.log.Info("sync peer misbehaved", zap.String("peer", peer), zap.Int("points", points), zap.Error(err))
+	}
 	n.metrics.syncPenalties.Inc()
 	if banned, perr := n.host.Penalize(peer, points, "sync: "+err.Error()); perr == nil && banned {
 		n.announce("peer %s banned for its sync answers: %v", shortPeer(peer), err)
@@ -69,7 +74,7 @@ var blockFaults = []error{chain.ErrMalformed, chain.ErrBadVersion, chain.ErrTooM
 	chain.ErrWrongProposer, chain.ErrBadStateRoot, chain.ErrBadVRFProof, chain.ErrBadMix, chain.ErrInvalidVote,
 	chain.ErrInvalidEvidence, chain.ErrVoteTarget, chain.ErrVoteNotValidator, chain.ErrDuplicateVote,
 	chain.ErrAlreadySlashed, chain.ErrNothingToSlash, chain.ErrSlashed,
-	chain.ErrConflictsFinalized}
+	chain.ErrConflictsFinalized, chain.ErrConflictsCheckpoint}
 
 // invalidBlock reports whether err proves a block invalid.
 func invalidBlock(err error) bool {

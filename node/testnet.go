@@ -39,6 +39,8 @@ type FileConfig struct {
 	Listen    []string `json:"listen,omitempty"`
 	HTTP      string   `json:"http,omitempty"`
 	Bootstrap []string `json:"bootstrap,omitempty"`
+	// Checkpoint is a trusted checkpoint, EPOCH:HASH, as `posnode run --checkpoint` takes it (PROTOCOL.md §12).
+	Checkpoint string `json:"checkpoint,omitempty"`
 }
 
 // ConfigFile is the name of FileConfig in a node's home directory.

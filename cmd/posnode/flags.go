@@ -6,8 +6,28 @@ import (
 	"os"
 	"strings"
 
+	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/p2p"
 )
+
+// checkpointFlag is a trusted checkpoint, EPOCH:HASH (PROTOCOL.md §12); nil until set.
+type checkpointFlag struct{ c *chain.Checkpoint }
+
+func (f *checkpointFlag) String() string {
+	if f.c == nil {
+		return ""
+	}
+	return f.c.Text()
+}
+
+func (f *checkpointFlag) Set(v string) error {
+	c, err := chain.ParseCheckpoint(v)
+	if err != nil {
+		return err
+	}
+	f.c = &c
+	return nil
+}
 
 // listFlag is a repeatable string flag; from the environment it takes a comma-separated list.
 type listFlag []string

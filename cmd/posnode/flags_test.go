@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -47,6 +48,48 @@ func TestNATFlags(t *testing.T) {
 			}
 			if err != nil || reach != tt.wantReach || relay != tt.wantRelay {
 				t.Errorf("got %s, relay %v, %v; want %s, relay %v", reach, relay, err, tt.wantReach, tt.wantRelay)
+			}
+		})
+	}
+}
+
+// --checkpoint reads EPOCH:HASH from the command line or POSNODE_CHECKPOINT and refuses anything else, naming
+// what is wrong.
+func TestCheckpointFlag(t *testing.T) {
+	h := chain.HashBytes([]byte("cp"))
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		env     string
+		want    string
+		wantErr string
+	}{
+		{"unset", nil, "", "", ""},
+		{"flag", []string{"--checkpoint", "7:" + h.String()}, "", "7:" + h.String(), ""},
+		{"env", nil, "9:" + h.String(), "9:" + h.String(), ""},
+		{"flag beats env", []string{"--checkpoint", "7:" + h.String()}, "9:" + h.String(), "7:" + h.String(), ""},
+		{"no colon", []string{"--checkpoint", h.String()}, "", "", "want EPOCH:HASH"},
+		{"bad epoch", []string{"--checkpoint", "x:" + h.String()}, "", "", "not a decimal number"},
+		{"short hash", []string{"--checkpoint", "7:abcd"}, "", "", "want 64 hex digits"},
+		{"bad env", nil, "7:abcd", "", "POSNODE_CHECKPOINT"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("POSNODE_CHECKPOINT", tt.env)
+			}
+			fs := flag.NewFlagSet("run", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			var cp checkpointFlag
+			fs.Var(&cp, "checkpoint", "")
+			_, err := parse(fs, tt.args)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("got %v, want an error saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || cp.String() != tt.want {
+				t.Errorf("got %q, %v; want %q", cp.String(), err, tt.want)
 			}
 		})
 	}

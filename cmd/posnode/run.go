@@ -39,6 +39,8 @@ func cmdRun(args []string) error {
 	noPrompt := fs.Bool("no-prompt", false, "do not read commands from stdin")
 	logFormat := fs.String("log-format", "console", "log format: console or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	var trusted checkpointFlag
+	fs.Var(&trusted, "checkpoint", "trusted checkpoint EPOCH:HASH (the checkpoint field of a trusted operator's /api/finality): refuse every chain without it; needed to follow a network after longer than the weak-subjectivity period (posnode ws)")
 	dgEpochs := fs.Uint64("doppelganger-epochs", 2, "epochs to watch for blocks signed with this node's key by another process before signing; 0 disables the wait")
 	fs.Usage = usage(fs, "run [flags]", "Runs a node: joins the network, follows the canonical chain, proposes when it wins a slot,\nserves the HTTP API and, unless --no-prompt, reads commands from stdin (type help).")
 	set, err := parse(fs, args)
@@ -50,6 +52,11 @@ func cmdRun(args []string) error {
 		return err
 	}
 	applyFileConfig(set, fc, genesis, &listen, &bootstrap, httpAddr)
+	if !set["checkpoint"] && fc.Checkpoint != "" {
+		if err := trusted.Set(fc.Checkpoint); err != nil {
+			return fmt.Errorf("%s: checkpoint: %w", node.ConfigFile, err)
+		}
+	}
 	if len(listen) == 0 {
 		listen = listFlag{"/ip4/0.0.0.0/tcp/4001"}
 	}
@@ -86,7 +93,8 @@ func cmdRun(args []string) error {
 	p2p.RouteLibraryLogs(log.Named("libp2p"))
 	cfg := node.Config{Home: *home, Data: *data, Genesis: g, Listen: listen, Bootstrap: bootstrap, MDNS: *mdns,
 		Reachability: reach, RelayService: relayService,
-		HTTP: *httpAddr, Logger: log, Console: console, DoppelgangerSlots: saturatingMul(*dgEpochs, g.EpochLength)}
+		HTTP: *httpAddr, Logger: log, Console: console, DoppelgangerSlots: saturatingMul(*dgEpochs, g.EpochLength),
+		Checkpoint: trusted.c}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.New(cfg)

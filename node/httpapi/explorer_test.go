@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,9 @@ func TestExplorerPage(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("explorer page lacks %q", want)
 		}
+	}
+	if !regexp.MustCompile(`<code id="ws-checkpoint" class="mono">[0-9]+:[0-9a-f]{64}</code>`).MatchString(body) {
+		t.Error("explorer page lacks the finalized checkpoint as EPOCH:HASH")
 	}
 	for _, never := range []string{"http://", "https://", "//cdn"} {
 		if strings.Contains(body, never) {

@@ -1,5 +1,5 @@
 // Package signgate is the one place every reason a validator will not sign goes through (PROTOCOL.md §10, §11):
-// another process with its key, the slashing protection record, the disk, the clock, the start-up doppelganger
+// another process with its key, a view of the chain older than the weak-subjectivity period, the slashing protection record, the disk, the clock, the start-up doppelganger
 // wait, a sync under way. Whoever detects a reason sets it here and clears it when it ends; the proposer and the
 // voter ask Blocks before they sign; /api/status, the prompt, the posnode_signing_blocked metric and the log read
 // it. A reason is logged and announced once when it starts and once when it ends, never once per slot.
@@ -44,6 +44,9 @@ type Kind int
 const (
 	// Doppelganger: another process signs with this node's key; set until the node restarts (doppelganger.go).
 	Doppelganger Kind = iota
+	// WeakSubjectivity: the node's view of the chain is older than the weak-subjectivity period and it was given
+	// no checkpoint recent enough; set from start until a restart with one (PROTOCOL.md §12).
+	WeakSubjectivity
 	// SlashingProtection: the slashing protection record refuses: it holds a signature ahead of the clock (an
 	// imported far-future slot or epoch), refused one this slot or epoch, or cannot be written (PROTOCOL.md §11).
 	SlashingProtection
@@ -60,7 +63,7 @@ const (
 	numKinds
 )
 
-var kindNames = [numKinds]string{"doppelganger", "slashing-protection", "disk", "clock", "doppelganger-wait", "syncing"}
+var kindNames = [numKinds]string{"doppelganger", "weak-subjectivity", "slashing-protection", "disk", "clock", "doppelganger-wait", "syncing"}
 
 // String is the kind's stable name: the metric's reason label and the status's signing_blocked entries.
 func (k Kind) String() string {
@@ -76,6 +79,8 @@ func (k Kind) status(detail string) string {
 	switch k {
 	case Doppelganger:
 		return "stopped: " + detail
+	case WeakSubjectivity:
+		return "stopped: weak subjectivity: " + detail
 	case SlashingProtection:
 		return "refused by the slashing protection record: " + detail
 	case Disk:
@@ -93,6 +98,8 @@ func (k Kind) hint() string {
 	switch k {
 	case Doppelganger:
 		return "stop the other process, then restart this one"
+	case WeakSubjectivity:
+		return "restart with --checkpoint EPOCH:HASH from the checkpoint field of a trusted operator's /api/finality"
 	case SlashingProtection:
 		return "check the clock and any imported slashing protection record"
 	case Disk:
@@ -107,7 +114,7 @@ func (k Kind) hint() string {
 // process with the key ERROR.
 func (k Kind) level() zapcore.Level {
 	switch k {
-	case Doppelganger:
+	case Doppelganger, WeakSubjectivity:
 		return zapcore.ErrorLevel
 	case DoppelgangerWait, Syncing:
 		return zapcore.InfoLevel
@@ -134,7 +141,7 @@ type Gate struct {
 func New(log *zap.Logger, reg prometheus.Registerer, announce func(string)) *Gate {
 	g := &Gate{log: log, announce: announce, blocked: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "posnode_signing_blocked",
-		Help: "1 while this reason keeps the validator from signing blocks or votes (doppelganger, slashing-protection, disk, clock, doppelganger-wait, syncing).",
+		Help: "1 while this reason keeps the validator from signing blocks or votes (doppelganger, weak-subjectivity, slashing-protection, disk, clock, doppelganger-wait, syncing).",
 	}, []string{"reason"})}
 	for k := range numKinds {
 		g.blocked.WithLabelValues(k.String()).Set(0)

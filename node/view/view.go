@@ -55,8 +55,12 @@ type Status struct {
 	// "waiting for the doppelganger check until slot N", or "syncing: <why>"; "(blocks only)" or "(votes
 	// only)" ends it when the reason keeps the node from one duty only.
 	Signing string `json:"signing"`
+	// WeakSubjectivity is "" while the node follows the network; else why it does not (PROTOCOL.md §12): its
+	// newest finalized or trusted checkpoint is older than the weak-subjectivity period, so it neither syncs,
+	// imports blocks nor signs until restarted with a recent checkpoint, and what to do.
+	WeakSubjectivity string `json:"weak_subjectivity,omitempty"`
 	// SigningBlocked names every reason that holds, first the one Signing words: "doppelganger",
-	// "slashing-protection", "disk", "clock", "doppelganger-wait", "syncing"; empty when Signing is "active".
+	// "weak-subjectivity", "slashing-protection", "disk", "clock", "doppelganger-wait", "syncing"; empty when Signing is "active".
 	SigningBlocked []string `json:"signing_blocked"`
 	Doppelganger   bool     `json:"doppelganger"`
 	// ClockOffsetMs is how far the network's clock is estimated ahead of the node's, in milliseconds (negative:
@@ -145,6 +149,9 @@ type Finality struct {
 	LagSlots uint64 `json:"lag_slots"`
 	// Target is the current epoch's checkpoint on the head's branch: what validators vote for now.
 	Target chain.Checkpoint `json:"target"`
+	// Checkpoint is the finalized checkpoint as "EPOCH:HASH", the form `posnode run --checkpoint` takes: what a
+	// node joining or returning after longer than the weak-subjectivity period may trust (PROTOCOL.md §12).
+	Checkpoint string `json:"checkpoint"`
 }
 
 // Evidence is a proven offence the node knows of (GET /api/evidence; PROTOCOL.md §8b): pending until a canonical

@@ -38,6 +38,9 @@ type cluster struct {
 	stops []func() error
 	rec   *recorder
 	root  string
+	// checkpoint, if set, is every node's trusted checkpoint (a chain older than the weak-subjectivity period
+	// needs one, PROTOCOL.md §12).
+	checkpoint *chain.Checkpoint
 }
 
 // clusterSpec describes a cluster's genesis.
@@ -111,7 +114,7 @@ func (c *cluster) start(i int, bootstrap ...int) error {
 		boot = append(boot, c.nodes[j].Addrs()[0])
 	}
 	n, err := node.New(node.Config{Home: c.dirs[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
-		Bootstrap: boot, HTTP: "127.0.0.1:0", OnBlock: c.rec.hook(i), Logger: nodeLogger(i)})
+		Bootstrap: boot, HTTP: "127.0.0.1:0", OnBlock: c.rec.hook(i), Logger: nodeLogger(i), Checkpoint: c.checkpoint})
 	if err != nil {
 		return fmt.Errorf("node %d: %w", i, err)
 	}

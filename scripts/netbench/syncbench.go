@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"path/filepath"
 	"time"
 
+	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node"
 )
 
@@ -40,6 +42,11 @@ func syncFigure(w io.Writer, blocks, txs, runs int) error {
 		return fmt.Errorf("build chain: %w", err)
 	}
 	built := time.Since(t0)
+	cp, err := builtCheckpoint(c.dirs[0], c.gen)
+	if err != nil {
+		return fmt.Errorf("read the built chain's checkpoint: %w", err)
+	}
+	c.checkpoint = &cp
 	t0 = time.Now()
 	if err := c.start(0); err != nil {
 		return err
@@ -98,4 +105,26 @@ func joinAndSync(c *cluster, j, server int) (syncRun, error) {
 			return r, fmt.Errorf("node %d synced %d of %d blocks in %s", j, top.height, r.target, timeout)
 		}
 	}
+}
+
+// builtCheckpoint returns the checkpoint of the head's epoch of the single chain node.BuildChain wrote into dir
+// (PROTOCOL.md §8a: its newest block before the epoch's first slot): nodes on a chain older than the
+// weak-subjectivity period follow it only with a trusted checkpoint that recent (PROTOCOL.md §12).
+func builtCheckpoint(dir string, g *chain.Genesis) (chain.Checkpoint, error) {
+	store, err := chain.OpenBolt(filepath.Join(dir, "chain.db"))
+	if err != nil {
+		return chain.Checkpoint{}, err
+	}
+	defer store.Close()
+	cp := chain.Checkpoint{Hash: g.Hash()}
+	prev := cp.Hash
+	var prevEpoch chain.Epoch
+	err = store.ForEach(func(b *chain.Block) error {
+		if e := g.EpochOf(b.Header.Slot); e > prevEpoch {
+			cp = chain.Checkpoint{Epoch: e, Hash: prev}
+		}
+		prev, prevEpoch = b.Hash(), g.EpochOf(b.Header.Slot)
+		return nil
+	})
+	return cp, err
 }
