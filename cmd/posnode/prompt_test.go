@@ -122,7 +122,7 @@ func TestPromptThroughPipe(t *testing.T) {
 	at := tr.expect(t, 0, "you hold 1000 unstaked tokens (staked: 50); `stake N` bonds N of them")
 	steps := []struct{ in, want string }{
 		{"7", "bpm 7 submitted"}, // a heart rate, not an answer to a question nobody saw
-		{"stake lots", `error: out of range: an amount is a whole number from 1 to 18446744073709551615, got "lots"`},
+		{"stake lots", `error: not a number: an amount is a whole number from 1 to 18446744073709551615, got "lots"`},
 		{"-5", `error: out of range: bpm is a whole number from 1 to 300, got "-5"`},
 		{"send " + strings.Repeat("1", 10), "usage: send <address> <amount>"},
 		{"bpm 999", "error: out of range: bpm is a whole number from 1 to 300"},
