@@ -61,6 +61,11 @@ type Config struct {
 	// Checkpoint, if set, is the operator's trusted checkpoint (PROTOCOL.md §12): the node refuses every chain
 	// that does not contain it, and it renews the node's view of the chain for the weak-subjectivity rule.
 	Checkpoint *chain.Checkpoint
+	// IgnoreWSCheck lets a node follow a chain whose newest finalized or trusted checkpoint is older than the
+	// weak-subjectivity period, with a WARN instead of refusing (PROTOCOL.md §12). It is for a network whose every
+	// validator key its operator holds (a local testnet after a long stop), where no one else can have signed
+	// another history; never for a public network.
+	IgnoreWSCheck bool
 	// wsEpochs, if set, replaces chain.WeakSubjectivityEpochs (tests: a long-range scenario in seconds).
 	wsEpochs uint64
 	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).

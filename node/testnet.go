@@ -41,6 +41,9 @@ type FileConfig struct {
 	Bootstrap []string `json:"bootstrap,omitempty"`
 	// Checkpoint is a trusted checkpoint, EPOCH:HASH, as `posnode run --checkpoint` takes it (PROTOCOL.md §12).
 	Checkpoint string `json:"checkpoint,omitempty"`
+	// IgnoreWSCheck is `posnode run --ignore-ws-check` (node.Config.IgnoreWSCheck): set for the nodes of a
+	// local testnet, whose operator holds every key, so that it resumes after any stop.
+	IgnoreWSCheck bool `json:"ignore_ws_check,omitempty"`
 }
 
 // ConfigFile is the name of FileConfig in a node's home directory.
@@ -97,7 +100,7 @@ func WriteTestnet(o TestnetOptions) (*chain.Genesis, []TestnetNode, error) {
 
 // nodeConfig gives node i its ports and bootstraps it to the first (up to) four other nodes.
 func (o TestnetOptions) nodeConfig(i int, nodes []TestnetNode) FileConfig {
-	c := FileConfig{Genesis: "../genesis.json"}
+	c := FileConfig{Genesis: "../genesis.json", IgnoreWSCheck: true}
 	port, http := o.BasePort+i, fmt.Sprintf("127.0.0.1:%d", o.BaseHTTP+i)
 	if o.DNSPrefix != "" {
 		port, http = o.BasePort, fmt.Sprintf("0.0.0.0:%d", o.BaseHTTP)

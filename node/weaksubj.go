@@ -78,6 +78,11 @@ func (n *Node) checkInTouch() {
 		n.log.Info("weak subjectivity", fields...)
 		return
 	}
+	if n.cfg.IgnoreWSCheck {
+		n.log.Warn("following a chain older than the weak-subjectivity period without a recent checkpoint, as "+
+			"ignore_ws_check asks: safe only when this operator holds every validator key of the network", fields...)
+		return
+	}
 	n.outOfTouch = fmt.Sprintf("the %s is of epoch %d, %d epochs ago, older than the weak-subjectivity period of %d epochs (%s): "+
 		"validators of that time may have unbonded and signed another history unpunished. Get a recent checkpoint "+
 		"from an operator you trust (the checkpoint field of their node's GET /api/finality, EPOCH:HASH) and restart "+

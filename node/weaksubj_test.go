@@ -287,4 +287,14 @@ func TestTrustedCheckpointAtStart(t *testing.T) {
 	if why, err := open(c.homes[1], &chain.Checkpoint{Epoch: now, Hash: c.gen.Hash()}); err != nil || why != "" {
 		t.Errorf("genesis an hour old, genesis as epoch %d's checkpoint: %v, out of touch %q", now, err, why)
 	}
+	n, err := New(Config{Home: c.homes[1], Genesis: c.gen, IgnoreWSCheck: true}) // a local testnet's operator
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.closePending()
+	n.guard.Close()
+	n.store.Close()
+	if n.outOfTouch != "" {
+		t.Errorf("genesis an hour old, no checkpoint, IgnoreWSCheck: out of touch %q, want following", n.outOfTouch)
+	}
 }

@@ -41,6 +41,7 @@ func cmdRun(args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	var trusted checkpointFlag
 	fs.Var(&trusted, "checkpoint", "trusted checkpoint EPOCH:HASH (the checkpoint field of a trusted operator's /api/finality): refuse every chain without it; needed to follow a network after longer than the weak-subjectivity period (posnode ws)")
+	ignoreWS := fs.Bool("ignore-ws-check", false, "follow a chain older than the weak-subjectivity period without --checkpoint, with a warning; only for a network whose every validator key you hold (a local testnet)")
 	dgEpochs := fs.Uint64("doppelganger-epochs", 2, "epochs to watch for blocks signed with this node's key by another process before signing; 0 disables the wait")
 	fs.Usage = usage(fs, "run [flags]", "Runs a node: joins the network, follows the canonical chain, proposes when it wins a slot,\nserves the HTTP API and, unless --no-prompt, reads commands from stdin (type help).")
 	set, err := parse(fs, args)
@@ -56,6 +57,9 @@ func cmdRun(args []string) error {
 		if err := trusted.Set(fc.Checkpoint); err != nil {
 			return fmt.Errorf("%s: checkpoint: %w", node.ConfigFile, err)
 		}
+	}
+	if !set["ignore-ws-check"] && fc.IgnoreWSCheck {
+		*ignoreWS = true
 	}
 	if len(listen) == 0 {
 		listen = listFlag{"/ip4/0.0.0.0/tcp/4001"}
@@ -94,7 +98,7 @@ func cmdRun(args []string) error {
 	cfg := node.Config{Home: *home, Data: *data, Genesis: g, Listen: listen, Bootstrap: bootstrap, MDNS: *mdns,
 		Reachability: reach, RelayService: relayService,
 		HTTP: *httpAddr, Logger: log, Console: console, DoppelgangerSlots: saturatingMul(*dgEpochs, g.EpochLength),
-		Checkpoint: trusted.c}
+		Checkpoint: trusted.c, IgnoreWSCheck: *ignoreWS}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.New(cfg)
