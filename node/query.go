@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/consensus"
 	"github.com/posnode/posnode/node/view"
 )
 
@@ -77,10 +79,14 @@ func viewTx(tx chain.Tx) TxView {
 	return v
 }
 
+// viewBlock shows stored block b with its VRF proof, whose output withVRFOutput adds off the event loop, and
+// without its finality state, which blockFinality gives.
 func (n *Node) viewBlock(b *chain.Block) BlockView {
-	h := b.Header
+	h, g := b.Header, n.cfg.Genesis
 	v := BlockView{Hash: b.Hash(), Height: uint64(h.Height), Slot: uint64(h.Slot), Parent: h.Parent,
-		Proposer: h.Proposer, StateRoot: h.StateRoot, TxRoot: h.TxRoot, Txs: make([]TxView, len(b.Txs))}
+		Proposer: h.Proposer, StateRoot: h.StateRoot, TxRoot: h.TxRoot, Mix: h.Mix,
+		Time:     consensus.SlotStart(g.Time, time.Duration(g.SlotDuration), h.Slot).UTC(),
+		VRFProof: hex.EncodeToString(h.VRFProof[:]), Txs: make([]TxView, len(b.Txs))}
 	for i, tx := range b.Txs {
 		v.Txs[i] = viewTx(tx)
 	}
@@ -92,9 +98,44 @@ func (n *Node) viewBlock(b *chain.Block) BlockView {
 	return v
 }
 
-// genesisView is the genesis as block 0: its hash names the network; it has no proposer and no transactions.
+// blockFinality is the finality state of the tree's block h at height, as the tree holds it now (PROTOCOL.md
+// §8a): view.BlockFinal, view.BlockCommitted, or view.BlockOrphaned off the canonical chain. On the event loop.
+func (n *Node) blockFinality(h chain.Hash, height chain.Height) string {
+	switch c, ok := n.tree.CanonicalHash(height); {
+	case !ok || c != h:
+		return view.BlockOrphaned
+	case n.tree.IsFinal(h):
+		return view.BlockFinal
+	default:
+		return view.BlockCommitted
+	}
+}
+
+// withVRFOutput adds to v the output of its VRF proof (chain.VRFProof.Output: RFC 9381 proof_to_hash, 64 bytes),
+// off the event loop: the tree verified the proof when it accepted the block. The genesis has no proof. It fails
+// with chain.ErrBadVRFProof for a proof whose point does not decode, which a stored block cannot hold.
+func withVRFOutput(v *BlockView) error {
+	if v.VRFProof == "" {
+		return nil
+	}
+	var p chain.VRFProof
+	if _, err := hex.Decode(p[:], []byte(v.VRFProof)); err != nil {
+		return fmt.Errorf("%w: block %s: %w", chain.ErrBadVRFProof, v.Hash.Short(), err)
+	}
+	out, err := p.Output()
+	if err != nil {
+		return fmt.Errorf("block %s: %w", v.Hash.Short(), err)
+	}
+	v.VRFOutput = hex.EncodeToString(out[:])
+	return nil
+}
+
+// genesisView is the genesis as block 0: its hash names the network; it has no proposer, no VRF proof and no
+// transactions, and it is final. Its mix is the genesis mix and its time the genesis time (PROTOCOL.md §5, §6).
 func genesisView(g *chain.Genesis) BlockView {
-	return BlockView{Hash: g.Hash(), StateRoot: g.State().Root(), Txs: []TxView{}}
+	h := g.Hash()
+	return BlockView{Hash: h, StateRoot: g.State().Root(), Time: g.Time.UTC(), Finality: view.BlockFinal,
+		Mix: chain.GenesisMix(h), Txs: []TxView{}}
 }
 
 // Blocks returns the canonical blocks from height from to height to, inclusive (at most maxRangeBlocks); height
@@ -120,9 +161,14 @@ func (n *Node) Blocks(ctx context.Context, from, to uint64) ([]BlockView, error)
 				err = e
 				return
 			}
-			out = append(out, n.viewBlock(b))
+			v := n.viewBlock(b)
+			v.Finality = n.blockFinality(v.Hash, b.Header.Height)
+			out = append(out, v)
 		}
 	})
+	for i := range out {
+		err = errors.Join(err, withVRFOutput(&out[i]))
+	}
 	return out, errors.Join(callErr, err)
 }
 
@@ -151,11 +197,14 @@ func (n *Node) BlockByHash(ctx context.Context, h chain.Hash) (b BlockView, cano
 			return
 		}
 		b = n.viewBlock(blk)
-		c, ok := n.tree.CanonicalHash(blk.Header.Height)
-		canonical = ok && c == h
+		b.Finality = n.blockFinality(h, blk.Header.Height)
+		canonical = b.Finality != view.BlockOrphaned
 	})
 	if errors.Is(err, chain.ErrNotFound) {
 		err = fmt.Errorf("%w: no block %s", ErrNotFound, h)
+	}
+	if err == nil && callErr == nil {
+		err = withVRFOutput(&b)
 	}
 	return b, canonical, errors.Join(callErr, err)
 }

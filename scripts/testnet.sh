@@ -6,7 +6,7 @@
 #   scripts/testnet.sh reset       the same as down -v
 #   scripts/testnet.sh attach N    the prompt of node N (detach: Ctrl-P Ctrl-Q; "quit" or Ctrl-C stops the node)
 #   scripts/testnet.sh logs [N]    follow the logs (of node N, or of all)
-#   scripts/testnet.sh status      containers and each node's height and peers
+#   scripts/testnet.sh status      containers and each node's height, peers, slot and signing
 #   scripts/testnet.sh token N     print node N's API token (POST routes need "Authorization: Bearer <token>")
 #   scripts/testnet.sh build       only build the binary and the image
 #
@@ -102,6 +102,51 @@ urls() {
 	echo "  curl -XPOST -H \"Authorization: Bearer \$($0 token 1)\" 127.0.0.1:$(api_port 1)/api/bpm -d '{\"bpm\": 72}'"
 }
 
+# slot_ms prints the testnet's slot duration in milliseconds, from genesis.json ("1s", "500ms"); nothing for
+# another form.
+slot_ms() {
+	local d
+	d=$(sed -n 's/.*"slot_duration": "\(.*\)".*/\1/p' "$POSNODE_TESTNET_DIR/genesis.json" 2>/dev/null) || true
+	if [[ $d =~ ^([0-9]+)ms$ ]]; then
+		echo "${BASH_REMATCH[1]}"
+	elif [[ $d =~ ^([0-9]+)s$ ]]; then
+		echo $((BASH_REMATCH[1] * 1000))
+	fi
+}
+
+# signing_line turns node N's healthcheck line ("ok height H peers P slot S signing WHY") into when it signs:
+# a validator that starts sits out the doppelganger check (PROTOCOL.md §10) before it signs a block or a vote,
+# so after a down/up the testnet makes no block until the check ends. $3 is the slot duration in ms, or "".
+signing_line() {
+	local n=$1 line=$2 ms=$3 slot signing
+	if [[ ! $line =~ \ slot\ ([0-9]+)\ signing\ (.*)$ ]]; then
+		echo "node$n: signing unknown (${line:-no answer})"
+		return
+	fi
+	slot=${BASH_REMATCH[1]} signing=${BASH_REMATCH[2]}
+	if [[ $signing == active ]]; then
+		echo "node$n: signing"
+	elif [[ $signing =~ ^waiting\ for\ the\ doppelganger\ check\ until\ slot\ ([0-9]+) ]]; then
+		local until=${BASH_REMATCH[1]} about=""
+		if [[ -n $ms ]] && ((until > slot)); then
+			about=", about $(((until - slot) * ms / 1000)) s"
+		fi
+		echo "node$n: signing resumes at slot $until (doppelganger check$about)"
+	else
+		echo "node$n: not signing: $signing"
+	fi
+}
+
+# signing_report says when each node signs again (read from its /api/status, as status shows it).
+signing_report() {
+	local i ms line
+	ms=$(slot_ms)
+	for ((i = 1; i <= nodes; i++)); do
+		line=$("$bin" healthcheck --http "127.0.0.1:$(api_port "$i")" 2>&1) || true
+		signing_line "$i" "$line" "$ms"
+	done
+}
+
 status() {
 	compose ps
 	local i
@@ -122,6 +167,7 @@ up)
 	wait_healthy 90
 	echo "testnet $POSNODE_NAME is up:"
 	urls
+	signing_report
 	;;
 down)
 	if [[ ${1:-} == -v ]]; then

@@ -99,7 +99,7 @@ func cmdKeygen(args []string) error {
 func cmdHealthcheck(args []string) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	addr := fs.String("http", "127.0.0.1:8080", "the node's HTTP API address")
-	fs.Usage = usage(fs, "healthcheck [--http ADDR]", "Exits 0 when the node's API answers /api/status, 1 otherwise (for container healthchecks).")
+	fs.Usage = usage(fs, "healthcheck [--http ADDR]", "Exits 0 when the node's API answers /api/status, 1 otherwise (for container healthchecks); prints its height, peers, slot and signing.")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -118,6 +118,6 @@ func cmdHealthcheck(args []string) error {
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("status %d: %v", resp.StatusCode, err)
 	}
-	fmt.Fprintf(os.Stdout, "ok height %d peers %d\n", st.Height, st.Peers)
+	fmt.Fprintf(os.Stdout, "ok height %d peers %d slot %d signing %s\n", st.Height, st.Peers, st.Slot, st.Signing)
 	return nil
 }

@@ -6,6 +6,7 @@ package view
 
 import (
 	"errors"
+	"time"
 
 	"github.com/posnode/posnode/chain"
 )
@@ -85,7 +86,8 @@ type Tx struct {
 	Fee   uint64         `json:"fee"`
 }
 
-// Block is a canonical block. The genesis is block 0: its hash is the genesis hash, and it has no proposer.
+// Block is a block the node holds, canonical or not (Finality says which). The genesis is block 0: its hash is
+// the genesis hash, and it has no proposer and no VRF proof.
 type Block struct {
 	Hash      chain.Hash    `json:"hash"`
 	Height    uint64        `json:"height"`
@@ -94,9 +96,32 @@ type Block struct {
 	Proposer  chain.Address `json:"proposer,omitzero"` // none for the genesis
 	StateRoot chain.Hash    `json:"state_root"`
 	TxRoot    chain.Hash    `json:"tx_root"`
-	Txs       []Tx          `json:"txs"`
-	Evidence  []Evidence    `json:"evidence,omitempty"` // offences the block punishes, included (PROTOCOL.md §8b)
+	// Time is when the block's slot began: the genesis time plus slot × the slot duration (PROTOCOL.md §2).
+	Time time.Time `json:"time"`
+	// Finality is BlockFinal, BlockCommitted or BlockOrphaned.
+	Finality string `json:"finality"`
+	// Mix is the block's RANDAO mix, SHA-256(parent's mix [32] | VRFOutput [64]); the genesis's is
+	// SHA-256("posnode/randao/genesis/v1" | genesis hash) (PROTOCOL.md §6).
+	Mix chain.Hash `json:"mix"`
+	// VRFProof is the proposer's 80-byte VRF proof over the block's slot, and VRFOutput its 64-byte output, in hex
+	// (PROTOCOL.md §6): anyone can check the proof against the proposer's address (its ed25519 key) and the VRF
+	// input of the slot, and the mix against the parent's. Empty for the genesis.
+	VRFProof  string     `json:"vrf_proof,omitempty"`
+	VRFOutput string     `json:"vrf_output,omitempty"`
+	Txs       []Tx       `json:"txs"`
+	Evidence  []Evidence `json:"evidence,omitempty"` // offences the block punishes, included (PROTOCOL.md §8b)
 }
+
+// A block's finality state (Block.Finality; PROTOCOL.md §8a).
+const (
+	// BlockFinal: on the canonical chain at or below the finalized checkpoint; no reorg can revert it. The
+	// genesis is final.
+	BlockFinal = "final"
+	// BlockCommitted: on the canonical chain above the finalized checkpoint; a reorg could still replace it.
+	BlockCommitted = "committed"
+	// BlockOrphaned: stored, but not on the node's canonical chain.
+	BlockOrphaned = "orphaned"
+)
 
 // Account is an account's state at the head.
 type Account struct {
