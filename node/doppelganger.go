@@ -83,6 +83,30 @@ func (n *Node) checkOwnVote(v *chain.Vote) {
 		zap.Stringer("source", v.Source), zap.Stringer("target", v.Target))
 }
 
+// checkOwnEvidence is checkOwnKey for verified evidence against this node's key, from gossip or a block: each
+// header or vote of the pair that the slashing protection record does not hold is another process's. Two
+// processes with one key, and one network identity, may never see each other's blocks (gossip reaches one of
+// them, and a late block loses in fork choice), but a peer that sees both makes this evidence (PROTOCOL.md §10).
+func (n *Node) checkOwnEvidence(e *chain.Evidence) {
+	if e.Offender() != n.self || n.doppelganger != "" {
+		return
+	}
+	switch e.Kind {
+	case chain.EvidenceDoubleProposal:
+		for _, h := range []chain.Header{e.HeaderA, e.HeaderB} {
+			if n.guard.BlockOrigin(n.self, h.Slot, h.Hash()) == slashprot.NotSigned {
+				n.stopSigning(fmt.Sprintf("evidence of a double proposal at slot %d holds block %s, signed with this "+
+					"node's key by another process", h.Slot, h.Hash().Short()), zap.Uint64("slot", uint64(h.Slot)),
+					zap.Stringer("block", h.Hash()))
+				return
+			}
+		}
+	case chain.EvidenceDoubleVote:
+		n.checkOwnVote(&e.VoteA)
+		n.checkOwnVote(&e.VoteB)
+	}
+}
+
 // stopSigning stops every signature of this node until it restarts: another process signs with its key, as what
 // says.
 func (n *Node) stopSigning(what string, fields ...zap.Field) {

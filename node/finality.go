@@ -77,6 +77,7 @@ func (n *Node) includeEvidence(b *chain.Block, fresh bool) {
 		return
 	}
 	for i, e := range b.Evidence {
+		n.checkOwnEvidence(&e)
 		n.ffg.votes.Include(votepool.Included{Evidence: e, Block: h, Height: b.Header.Height, Slashing: slashings[i]})
 		if !fresh || !n.ffg.slashed.first(&e, n.cfg.Genesis.EpochOf(n.currentSlot())) {
 			continue // a reorg applied this offence again: counted and told once
@@ -99,6 +100,7 @@ func (n *Node) watchHeader(b *chain.Block) {
 
 // recordEvidence keeps evidence this node found itself and gossips it, if its offender can still be punished.
 func (n *Node) recordEvidence(e chain.Evidence) {
+	n.checkOwnEvidence(&e)
 	if !n.punishable(&e) {
 		return
 	}

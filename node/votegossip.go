@@ -176,6 +176,7 @@ func (n *Node) validateEvidenceMsg(ctx context.Context, from string, data []byte
 // branch (ErrNotPunishable); the pool refuses it expired, known, or when it holds evidence against the same
 // offender (votepool errors).
 func (n *Node) admitEvidence(e chain.Evidence) error {
+	n.checkOwnEvidence(&e)
 	if !n.punishable(&e) {
 		return fmt.Errorf("%w: %s", ErrNotPunishable, e.Offender().Short())
 	}
