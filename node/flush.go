@@ -37,6 +37,7 @@ var errNotDurable = errors.New("chain database cannot be written; not signing")
 // flushState is the event loop's bookkeeping of the write-behind.
 type flushState struct {
 	armed    bool      // the flush timer runs
+	timer    *Timer    // the flush timer, while armed
 	err      error     // the last flush's failure; nil once a flush succeeds
 	failedAt time.Time // when the current run of failures was last logged
 	job      *chain.FlushJob
@@ -66,7 +67,7 @@ func (m *metrics) addFlush() *flushMetrics {
 
 // scheduleFlush runs after every event of the loop: it starts a background flush when flushBlocks are queued, and
 // otherwise arms timer to start one flushAfter after the first block was queued. Called on the event loop.
-func (n *Node) scheduleFlush(timer *time.Timer) {
+func (n *Node) scheduleFlush() {
 	u := n.tree.Unflushed()
 	n.flushMetrics.unflushed.Set(float64(u))
 	switch {
@@ -74,8 +75,11 @@ func (n *Node) scheduleFlush(timer *time.Timer) {
 	case u >= flushBlocks && n.flushing.err == nil:
 		n.startFlush("threshold")
 	case !n.flushing.armed:
-		timer.Reset(flushAfter)
 		n.flushing.armed = true
+		n.flushing.timer = n.after(flushAfter, func() {
+			n.flushing.armed = false
+			n.startFlush("timer")
+		})
 	}
 }
 
@@ -89,22 +93,18 @@ func (n *Node) startFlush(why string) {
 	if err != nil || job == nil {
 		return
 	}
-	done, start := make(chan error, 1), time.Now()
+	done := make(chan error, 1)
 	n.flushing.job, n.flushing.jobWhy, n.flushing.done = job, why, done
-	go func() {
+	n.rt.Background(func() {
 		err := job.Write()
-		n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", job.Blocks()),
-			zap.Duration("took", time.Since(start)), zap.Error(err))
+		n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", job.Blocks()), zap.Error(err))
 		done <- err
-	}()
-}
-
-// flushDone is the channel on which the background write's result arrives; nil while none is out.
-func (n *Node) flushDone() <-chan error {
-	if n.flushing.job == nil {
-		return nil
-	}
-	return n.flushing.done
+		n.post(func() {
+			if n.flushing.job == job { // flush has not taken the result already
+				n.endFlush(<-done)
+			}
+		})
+	})
 }
 
 // endFlush takes the background write's result and reports whether it stored its blocks. Called on the event
@@ -125,10 +125,8 @@ func (n *Node) flush(why string) bool {
 	if u == 0 {
 		return true
 	}
-	start := time.Now()
 	err := n.tree.Flush()
-	n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", u),
-		zap.Duration("took", time.Since(start)))
+	n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", u))
 	return n.flushed(u, why, err)
 }
 
@@ -139,10 +137,10 @@ func (n *Node) flushed(u int, why string, err error) bool {
 	n.flushMetrics.unflushed.Set(float64(n.tree.Unflushed()))
 	if err != nil {
 		n.flushMetrics.failures.Inc()
-		if n.flushing.err == nil || time.Since(n.flushing.failedAt) >= flushLogEvery {
+		if n.flushing.err == nil || n.cfg.Now().Sub(n.flushing.failedAt) >= flushLogEvery {
 			n.log.Error("could not write accepted blocks to the chain database; not signing until it works",
 				zap.String("on", why), zap.Int("blocks", u), zap.Error(err))
-			n.flushing.failedAt = time.Now()
+			n.flushing.failedAt = n.cfg.Now()
 		}
 		n.flushing.err = err
 		return false

@@ -27,75 +27,76 @@ const (
 	regossipMax   = chain.MaxTxBatch
 )
 
-// loop is the event loop: the only goroutine that touches loopState.
-func (n *Node) loop(ctx context.Context) {
-	slotTimer := time.NewTimer(n.untilNextSlot())
-	defer slotTimer.Stop()
-	voteTimer := time.NewTimer(n.untilVoteTime())
-	defer voteTimer.Stop()
-	poll := time.NewTicker(pollEvery)
-	defer poll.Stop()
-	regossip := time.NewTicker(regossipEvery)
-	defer regossip.Stop()
-	flushTimer := time.NewTimer(flushAfter)
-	flushTimer.Stop()
-	defer flushTimer.Stop()
-	blockMsgs, txMsgs := n.blockTopic.Messages(), n.txTopic.Messages()
-	voteMsgs, evidenceMsgs := n.voteTopic.Messages(), n.evTopic.Messages()
+// loop is production's event loop: the only goroutine that touches loopState. It runs what the Runtime queued —
+// timers, the network's callbacks, calls from the API and the gossip validators — one at a time.
+func (n *Node) loop(ctx context.Context, rt *loopRuntime) {
 	for {
-		n.scheduleFlush(flushTimer)
 		select {
 		case <-ctx.Done():
+			n.stopTimers()
 			n.flush("shutdown")
 			return
-		case <-flushTimer.C:
-			n.flushing.armed = false
-			n.startFlush("timer")
-		case err := <-n.flushDone():
-			n.endFlush(err)
-		case <-slotTimer.C:
-			n.onSlot(n.currentSlot())
-			slotTimer.Reset(n.untilNextSlot())
-		case <-voteTimer.C:
-			n.voteDuty(n.currentSlot())
-			voteTimer.Reset(n.untilVoteTime())
-		case <-poll.C:
-			n.pollPeers()
-		case <-regossip.C:
-			n.pool.Revalidate(n.tree.HeadState()) // expiry
-			n.metrics.mempool.Set(float64(n.pool.Len()))
-			n.regossipRound()
-		case <-n.regossip.C():
-			n.regossipLook()
-		case f := <-n.calls:
+		case f := <-rt.calls:
 			f()
-		case <-n.txOut.C():
-			n.flushTxs()
-		case id := <-n.host.PeerEvents():
-			n.log.Debug("peer connected", zap.String("peer", id))
-			n.requestSync(id)
-			n.peerConnected()
-		case _, ok := <-blockMsgs:
-			// Blocks are imported while they are validated (validateBlockMsg); nothing is left to do.
-			if !ok {
-				blockMsgs = nil
-			}
-		case _, ok := <-txMsgs:
-			// Likewise, transactions enter the mempool during validation.
-			if !ok {
-				txMsgs = nil
-			}
-		case _, ok := <-voteMsgs: // and votes and evidence enter the vote pool
-			if !ok {
-				voteMsgs = nil
-			}
-		case _, ok := <-evidenceMsgs:
-			if !ok {
-				evidenceMsgs = nil
-			}
+		case f := <-rt.posts:
+			f()
 		}
 	}
 }
+
+// loopTimers are the loop's periodic duties, each re-armed when it runs.
+type loopTimers struct {
+	slot, vote, poll, regossip *Timer
+}
+
+// armTimers starts the loop's periodic duties; called on the loop once, by Start.
+func (n *Node) armTimers() {
+	t := &n.timers
+	t.slot = n.after(n.untilNextSlot(), n.slotTick)
+	t.vote = n.after(n.untilVoteTime(), n.voteTick)
+	t.poll = n.after(pollEvery, n.pollTick)
+	t.regossip = n.after(regossipEvery, n.regossipTick)
+}
+
+// stopTimers stops every timer of the loop: nothing more runs on its own.
+func (n *Node) stopTimers() {
+	for _, t := range []*Timer{n.timers.slot, n.timers.vote, n.timers.poll, n.timers.regossip, n.flushing.timer,
+		n.regossip.timer, n.txOut.timer, n.syncs.wake} {
+		t.Stop()
+	}
+}
+
+func (n *Node) slotTick() {
+	n.onSlot(n.currentSlot())
+	n.timers.slot = n.after(n.untilNextSlot(), n.slotTick)
+}
+
+func (n *Node) voteTick() {
+	n.voteDuty(n.currentSlot())
+	n.timers.vote = n.after(n.untilVoteTime(), n.voteTick)
+}
+
+func (n *Node) pollTick() {
+	n.pollPeers()
+	n.timers.poll = n.after(pollEvery, n.pollTick)
+}
+
+func (n *Node) regossipTick() {
+	n.pool.Revalidate(n.tree.HeadState()) // expiry
+	n.metrics.mempool.Set(float64(n.pool.Len()))
+	n.regossipRound()
+	n.timers.regossip = n.after(regossipEvery, n.regossipTick)
+}
+
+// onPeer runs when a peer connected: sync compares heads with it, and the pending transactions go out to it.
+func (n *Node) onPeer(id string) {
+	n.log.Debug("peer connected", zap.String("peer", id))
+	n.requestSync(id)
+	n.peerConnected()
+}
+
+// afterEvent runs after every event of the loop.
+func (n *Node) afterEvent() { n.scheduleFlush() }
 
 func (n *Node) currentSlot() chain.Slot {
 	g := n.cfg.Genesis
@@ -139,7 +140,7 @@ func (n *Node) onSlot(s chain.Slot) {
 	if s == 0 {
 		return
 	}
-	if !n.synced && !n.syncing && n.cfg.Now().Sub(n.startedAt) > syncGrace && len(n.host.Peers()) == 0 {
+	if !n.synced && !n.syncing && n.cfg.Now().Sub(n.startedAt) > syncGrace && len(n.net.Peers()) == 0 {
 		n.log.Info("no peers; proposing on the local chain")
 		n.synced = true
 	}

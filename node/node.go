@@ -3,8 +3,11 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	cryptorand "crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -66,6 +69,9 @@ type Config struct {
 	// validator key its operator holds (a local testnet after a long stop), where no one else can have signed
 	// another history; never for a public network.
 	IgnoreWSCheck bool
+	// Seed seeds the node's own random choices (which peers it polls); 0 draws one. A simulator sets it, so that a
+	// run replays.
+	Seed uint64
 	// wsEpochs, if set, replaces chain.WeakSubjectivityEpochs (tests: a long-range scenario in seconds).
 	wsEpochs uint64
 	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).
@@ -91,21 +97,21 @@ type Node struct {
 	ffgMetrics   *finalityMetrics
 	flushMetrics *flushMetrics
 
-	rangePace *rate.Limiter    // the syncer's own pace of range requests (rangePace)
-	calls     chan func()      // closures run by the event loop
-	syncReqs  chan string      // peers to sync from
-	pubs      chan publication // messages for the publisher
-	events    chan string      // announcements for the prompt (nil without a prompt)
-	newBlocks prompt.Blocks    // the prompt's lines for blocks that join the chain (loop only)
-	started   chan struct{}    // closed once the network is up and the loop runs
-	stopped   chan struct{}    // closed when the loop has exited
+	rangePace *rate.Limiter // sync's own pace of range requests (rangePace)
+	events    chan string   // announcements for the prompt (nil without a prompt)
+	newBlocks prompt.Blocks // the prompt's lines for blocks that join the chain (loop only)
+	started   chan struct{} // closed once the network is up and the loop runs
+	stopped   chan struct{} // closed when the loop has exited
 
-	head       atomic.Pointer[headView] // the head as of the loop's last change, for readers off the loop
-	host       *p2p.Host                // set before started is closed
-	blockTopic *p2p.Topic
-	txTopic    *p2p.Topic
-	voteTopic  *p2p.Topic      // checkpoint votes (PROTOCOL.md §10)
-	evTopic    *p2p.Topic      // evidence
+	head atomic.Pointer[headView] // the head as of the loop's last change, for readers off the loop
+	// The world the logic runs in (env.go), set by Start before started is closed.
+	net        Network
+	rt         Runtime
+	host       *p2p.Host // production's host behind net; nil under a simulator
+	blockTopic Topic
+	txTopic    Topic
+	voteTopic  Topic           // checkpoint votes (PROTOCOL.md §10)
+	evTopic    Topic           // evidence
 	http       *httpapi.Server // nil without an API
 	genesis    BlockView       // the genesis as block 0
 	// outOfTouch is "" while the node may follow the network; else why not (weaksubj.go, PROTOCOL.md §12). Set
@@ -141,6 +147,9 @@ type loopState struct {
 	pending      pendingState   // the pending-transaction log's bookkeeping (pending.go)
 	regossip     regossipState  // publishing pending transactions again (regossip.go)
 	clock        clockWatch     // what peers and blocks say of the local clock (clock.go)
+	syncs        syncState      // the sync client (syncclient.go)
+	timers       loopTimers     // the loop's periodic duties (loop.go)
+	rand         *rand.Rand     // the node's own random choices (which peers it polls); seeded by Config.Seed
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the
@@ -150,11 +159,6 @@ type loopState struct {
 type headView struct {
 	tip   chain.Tip
 	state *chain.State
-}
-
-type publication struct {
-	topic *p2p.Topic
-	data  []byte
 }
 
 // metaLastSigned is where versions before the slashing protection record kept the last signed slot, in
@@ -210,13 +214,20 @@ func New(cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
 		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, txOrder: newTxOrder(), metrics: newMetrics(),
 		rangePace: rate.NewLimiter(rangePace, rangePace),
-		calls:     make(chan func()), syncReqs: make(chan string, 32), pubs: make(chan publication, 1024),
-		started: make(chan struct{}), stopped: make(chan struct{}), genesis: genesisView(cfg.Genesis),
+		started:   make(chan struct{}), stopped: make(chan struct{}), genesis: genesisView(cfg.Genesis),
 	}
 	if cfg.Console != nil {
 		n.events = make(chan string, 256)
 	}
 	n.tree, n.pool, n.held = tree, newMempool(cfg.Genesis.TxFee, cfg.Now), held{}
+	n.syncs = syncState{last: map[string]time.Time{}, conflicting: map[string]time.Time{}}
+	seed := cfg.Seed
+	if seed == 0 {
+		var b [8]byte
+		cryptorand.Read(b[:])
+		seed = binary.LittleEndian.Uint64(b[:])
+	}
+	n.rand = rand.New(rand.NewPCG(seed, seed))
 	n.gate = signgate.New(n.log, n.metrics.reg, func(msg string) { n.announce("%s", msg) })
 	n.publishHead()
 	n.ffgMetrics = n.metrics.addFinality()
@@ -279,8 +290,13 @@ func (n *Node) ChainID() chain.Hash { return n.chainID }
 // Started is closed when Run has brought the network up and the event loop runs.
 func (n *Node) Started() <-chan struct{} { return n.started }
 
-// Addrs returns the node's dialable multiaddrs; valid after Started.
-func (n *Node) Addrs() []string { return n.host.Addrs() }
+// Addrs returns the node's dialable multiaddrs; valid after Started; none under a simulator.
+func (n *Node) Addrs() []string {
+	if n.host == nil {
+		return nil
+	}
+	return n.host.Addrs()
+}
 
 // HTTPAddr returns the address the API listens on; valid after Started; "" without an API.
 func (n *Node) HTTPAddr() string {
@@ -291,46 +307,93 @@ func (n *Node) HTTPAddr() string {
 }
 
 // Run brings the network up, runs the event loop until ctx is done, then stops every goroutine it started and
-// closes the store.
+// closes the store. It is production's wiring of the node's logic: libp2p, the wall clock and goroutines (env.go).
 func (n *Node) Run(ctx context.Context) error {
-	defer n.store.Close()
-	defer n.guard.Close()
-	defer n.closePending()
+	defer n.closeStores()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := n.listenHTTP(); err != nil {
 		return err
 	}
-	if err := n.startNetwork(ctx); err != nil {
+	hn, err := n.startHost(ctx)
+	if err != nil {
 		if n.http != nil {
 			n.http.Close()
 		}
 		return err
 	}
-	defer n.host.Close()
+	defer hn.Close()
+	rt := newLoopRuntime(n.stopped)
+	defer rt.work.Wait()
+	if err := n.Start(Env{Net: hn, Runtime: rt}); err != nil {
+		if n.http != nil {
+			n.http.Close()
+		}
+		return err
+	}
 	var wg sync.WaitGroup
 	if n.http != nil {
 		wg.Go(func() { n.http.Serve(ctx) })
 	}
-	wg.Go(func() { n.syncer(ctx) })
-	wg.Go(func() { n.publisher(ctx) })
 	if n.cfg.Console != nil {
 		wg.Go(func() {
 			prompt.Run(ctx, prompt.Config{Console: n.cfg.Console, Backend: n, Events: n.events, Quit: cancel})
 		})
 	}
-	n.startedAt = n.cfg.Now()
-	n.startDoppelgangerWatch()
-	if wait := n.cfg.Genesis.Time.Sub(n.startedAt); wait > 0 {
-		n.log.Info("waiting for genesis", zap.Time("genesis_time", n.cfg.Genesis.Time), zap.Duration("in", wait.Round(time.Millisecond)))
-	}
 	close(n.started)
-	n.loop(ctx)
+	n.loop(ctx, rt)
 	close(n.stopped)
 	cancel()
 	wg.Wait()
 	n.log.Info("node stopped", zap.Uint64("height", uint64(n.tree.Head().Height)))
 	return nil
+}
+
+// Start wires the node's logic to env — joins the topics, serves the protocols, arms the timers — and returns;
+// from then on env's Runtime runs it. Run calls it; a simulator calls it instead of Run, and Stop when its
+// process ends.
+func (n *Node) Start(env Env) error {
+	n.net, n.rt = env.Net, env.Runtime
+	var err error
+	if n.blockTopic, err = n.net.Join("blocks", n.validateBlockMsg); err == nil {
+		n.txTopic, err = n.net.Join("txs", n.validateTxMsg)
+	}
+	if err == nil {
+		err = n.joinFFG()
+	}
+	if err == nil {
+		err = n.net.Handle(protoStatus, n.serveStatus, statusLimits...)
+	}
+	if err == nil {
+		err = n.net.Handle(protoBlocks, n.serveBlocks, rangeLimits...)
+	}
+	if err != nil {
+		return fmt.Errorf("join topics: %w", err)
+	}
+	n.net.OnPeer(func(id string) { n.post(func() { n.onPeer(id) }) })
+	n.startedAt = n.cfg.Now()
+	n.startDoppelgangerWatch()
+	if wait := n.cfg.Genesis.Time.Sub(n.startedAt); wait > 0 {
+		n.log.Info("waiting for genesis", zap.Time("genesis_time", n.cfg.Genesis.Time), zap.Duration("in", wait.Round(time.Millisecond)))
+	}
+	n.post(n.armTimers)
+	return nil
+}
+
+// Stop ends a node that a simulator started: with clean, the accepted blocks are written first, as at the end of
+// Run; without, what was not written is lost, as in a crash. The stores are closed either way.
+func (n *Node) Stop(clean bool) {
+	if clean {
+		n.flush("shutdown")
+	}
+	n.stopTimers()
+	n.closeStores()
+}
+
+func (n *Node) closeStores() {
+	n.closePending()
+	n.guard.Close()
+	n.store.Close()
 }
 
 // listenHTTP binds the API's address, so that a port in use fails the start before the network is up. The
@@ -357,78 +420,49 @@ func (n *Node) listenHTTP() error {
 	return err
 }
 
-func (n *Node) startNetwork(ctx context.Context) error {
+// startHost starts the libp2p host, production's network.
+func (n *Node) startHost(ctx context.Context) (*hostNetwork, error) {
 	host, err := p2p.New(ctx, p2p.Config{
 		Key: n.key, Listen: n.cfg.Listen, Bootstrap: n.cfg.Bootstrap, MDNS: n.cfg.MDNS,
 		Reachability: n.cfg.Reachability, RelayService: n.cfg.RelayService,
 		PeersFile: filepath.Join(n.cfg.Data, "peers.json"), Namespace: n.chainID.String(), Logger: n.log.Named("p2p"),
 	})
 	if err != nil {
-		return fmt.Errorf("start p2p host: %w", err)
+		return nil, fmt.Errorf("start p2p host: %w", err)
 	}
 	n.host = host
-	if n.blockTopic, err = host.Join("blocks", n.validateBlockMsg); err == nil {
-		n.txTopic, err = host.Join("txs", n.validateTxMsg)
-	}
-	if err == nil {
-		err = n.joinFFG(host)
-	}
-	if err != nil {
-		host.Close()
-		return fmt.Errorf("join topics: %w", err)
-	}
 	n.metrics.watchPeers(func() float64 { return float64(len(host.Peers())) })
 	n.metrics.watchReachability(func() float64 { return float64(host.Reachability()) })
-	host.Handle(protoStatus, n.serveStatus, statusLimits...)
-	host.Handle(protoBlocks, n.serveBlocks, rangeLimits...)
 	for _, a := range host.Addrs() {
 		n.log.Info("listening", zap.String("addr", a))
 	}
-	return nil
+	return newHostNetwork(host, n.log.Named("p2p")), nil
 }
 
-// call runs f on the event loop and waits for it.
+// call runs f on the event loop and waits for it (Runtime.Call).
 func (n *Node) call(ctx context.Context, f func()) error {
-	done := make(chan struct{})
-	select {
-	case n.calls <- func() { f(); close(done) }:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.stopped:
+	if n.rt == nil {
 		return ErrStopped
 	}
-	<-done
-	return nil
+	return n.rt.Call(ctx, n.event(f))
 }
 
-// publisher sends gossip outside the event loop, so that a slow network never stalls consensus.
-func (n *Node) publisher(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case p := <-n.pubs:
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			switch err := p.topic.Publish(pctx, p.data); {
-			case err == nil, ctx.Err() != nil:
-			case errors.Is(err, p2p.ErrNoPeers):
-				n.log.Debug("nothing published: no peers on the topic yet; sync and re-gossip cover it")
-			default:
-				n.log.Warn("publish failed", zap.Error(err))
-			}
-			cancel()
-		}
+// post queues f for the event loop (Runtime.Post); any goroutine may call it.
+func (n *Node) post(f func()) { n.rt.Post(n.event(f)) }
+
+// after runs f on the event loop once d has passed (Runtime.After); called on the loop.
+func (n *Node) after(d time.Duration, f func()) *Timer { return n.rt.After(d, n.event(f)) }
+
+// event is f as one event of the loop: what runs after every event follows it.
+func (n *Node) event(f func()) func() {
+	return func() {
+		f()
+		n.afterEvent()
 	}
 }
 
-// publish queues a message for the publisher; called by the event loop, never blocks it.
-func (n *Node) publish(t *p2p.Topic, data []byte) {
-	select {
-	case n.pubs <- publication{t, data}:
-	default:
-		n.log.Warn("publish queue full; message left to sync")
-	}
-}
+// publish sends a message on a topic; called by the event loop, never blocks it (Topic.Publish).
+func (n *Node) publish(t Topic, data []byte) { t.Publish(data) }
 
 // announce shows a line on the prompt, if there is one, without ever blocking the loop.
 func (n *Node) announce(format string, args ...any) {

@@ -119,7 +119,9 @@ func (n *Node) keepReturned(reverted []*chain.Block) {
 	if b == nil {
 		return
 	}
-	n.pendingSyncs.Go(func() {
+	n.pendingSyncs.Add(1)
+	n.rt.Background(func() {
+		defer n.pendingSyncs.Done()
 		if err := n.pendingLog.Sync(b); err != nil {
 			n.log.Error("transactions returned by a reorg could not be stored in the pending-transaction log",
 				zap.Int("txs", added), zap.Error(err))

@@ -51,8 +51,14 @@ type (
 // cannot know that it is caught up; and while its clock is off (clock.go).
 func (n *Node) Status(ctx context.Context) (Status, error) {
 	var st Status
-	peers := len(n.host.Peers())
-	reach, reservations := n.host.Reachability().String(), n.host.RelayReservations()
+	if n.net == nil {
+		return st, ErrStopped
+	}
+	peers := len(n.net.Peers())
+	reach, reservations := "simulated", 0
+	if n.host != nil {
+		reach, reservations = n.host.Reachability().String(), n.host.RelayReservations()
+	}
 	err := n.call(ctx, func() {
 		g, head, acct, slot := n.cfg.Genesis, n.tree.Head(), n.tree.HeadState().Account(n.self), n.currentSlot()
 		st = Status{PeerID: n.self.String(), ChainID: g.ChainID, GenesisHash: n.chainID, Height: uint64(head.Height),
@@ -437,7 +443,10 @@ func containsHash(hs []chain.Hash, h chain.Hash) bool {
 
 // Peers lists the connected peers.
 func (n *Node) Peers() []PeerView {
-	peers := n.host.Peers()
+	if n.net == nil {
+		return nil
+	}
+	peers := n.net.Peers()
 	out := make([]PeerView, len(peers))
 	for i, p := range peers {
 		out[i] = PeerView{ID: p.ID, Addr: p.Addr, Direction: p.Direction}
@@ -447,4 +456,9 @@ func (n *Node) Peers() []PeerView {
 
 // Connect dials a peer by multiaddr. For a peer already connected, it still checks that the address given
 // answers as that peer, so a dead address is reported as such.
-func (n *Node) Connect(ctx context.Context, addr string) error { return n.host.Connect(ctx, addr) }
+func (n *Node) Connect(ctx context.Context, addr string) error {
+	if n.host == nil {
+		return errors.New("connect: no libp2p host (a simulated node)")
+	}
+	return n.host.Connect(ctx, addr)
+}

@@ -20,33 +20,17 @@ const (
 
 // regossipState is the re-publication of pending transactions (PROTOCOL.md §10); the event loop owns it.
 type regossipState struct {
-	timer *time.Timer // armed after a peer connected, until the transaction topic gains a peer
-	tries int         // looks left
-	peers int         // peers on the transaction topic when the last peer connected
-}
-
-// C is the channel on which the next look is due; nil while none is armed.
-func (r *regossipState) C() <-chan time.Time {
-	if r.timer == nil || r.tries == 0 {
-		return nil
-	}
-	return r.timer.C
+	timer *Timer // armed after a peer connected, until the transaction topic gains a peer
+	tries int    // looks left
+	peers int    // peers on the transaction topic when the last peer connected
 }
 
 // peerConnected arms the look for a new peer on the transaction topic; called on the event loop.
 func (n *Node) peerConnected() {
 	r := &n.regossip
 	r.tries, r.peers = joinRegossipTries, n.txTopic.Peers()
-	if r.timer == nil {
-		r.timer = time.NewTimer(joinRegossipAfter)
-		return
-	}
 	r.timer.Stop()
-	select { // drain a fire the loop has not taken
-	case <-r.timer.C:
-	default:
-	}
-	r.timer.Reset(joinRegossipAfter)
+	r.timer = n.after(joinRegossipAfter, n.regossipLook)
 }
 
 // regossipLook runs when the armed look is due: once the transaction topic has more peers than when the peer
@@ -62,7 +46,7 @@ func (n *Node) regossipLook() {
 		return
 	}
 	if r.tries > 0 {
-		r.timer.Reset(joinRegossipAfter)
+		r.timer = n.after(joinRegossipAfter, n.regossipLook)
 	}
 }
 

@@ -45,7 +45,7 @@ func (n *Node) judgeSync(peer string, err error) {
 		n.log.Info("sync peer misbehaved", zap.String("peer", peer), zap.Int("points", points), zap.Error(err))
 	}
 	n.metrics.syncPenalties.Inc()
-	if banned, perr := n.host.Penalize(peer, points, "sync: "+err.Error()); perr == nil && banned {
+	if banned, perr := n.net.Penalize(peer, points, "sync: "+err.Error()); perr == nil && banned {
 		n.announce("peer %s banned for its sync answers: %v", shortPeer(peer), err)
 	}
 }

@@ -18,15 +18,7 @@ const txFlushAfter = 20 * time.Millisecond
 // signature batch and one event-loop call on every peer, instead of one each. The event loop owns it.
 type outbox struct {
 	txs   []chain.Tx
-	timer *time.Timer // armed while txs is not empty
-}
-
-// C is the channel on which the outbox's flush is due; nil while it is empty.
-func (o *outbox) C() <-chan time.Time {
-	if o.timer == nil || len(o.txs) == 0 {
-		return nil
-	}
-	return o.timer.C
+	timer *Timer // armed while txs is not empty
 }
 
 // gossipTx queues tx for the transaction topic; called on the event loop.
@@ -36,10 +28,8 @@ func (n *Node) gossipTx(tx chain.Tx) {
 	switch {
 	case len(o.txs) >= chain.MaxTxBatch:
 		n.flushTxs()
-	case len(o.txs) == 1 && o.timer == nil:
-		o.timer = time.NewTimer(txFlushAfter)
 	case len(o.txs) == 1:
-		o.timer.Reset(txFlushAfter)
+		o.timer = n.after(txFlushAfter, n.flushTxs)
 	}
 }
 
@@ -52,9 +42,8 @@ func (n *Node) flushTxs() {
 		o.txs = o.txs[k:]
 	}
 	o.txs = nil
-	if o.timer != nil {
-		o.timer.Stop()
-	}
+	o.timer.Stop()
+	o.timer = nil
 }
 
 // validateTxMsg is the transaction topic's validator (PROTOCOL.md §10). A message is a batch of transactions:

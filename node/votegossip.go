@@ -35,12 +35,12 @@ const (
 )
 
 // joinFFG joins the vote and evidence topics.
-func (n *Node) joinFFG(host *p2p.Host) error {
+func (n *Node) joinFFG() error {
 	var err error
-	if n.voteTopic, err = host.Join(voteTopicName, n.validateVoteMsg); err != nil {
+	if n.voteTopic, err = n.net.Join(voteTopicName, n.validateVoteMsg); err != nil {
 		return err
 	}
-	n.evTopic, err = host.Join(evidenceTopicName, n.validateEvidenceMsg)
+	n.evTopic, err = n.net.Join(evidenceTopicName, n.validateEvidenceMsg)
 	return err
 }
 
