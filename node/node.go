@@ -498,3 +498,7 @@ func (n *Node) tell(c chain.Change) {
 		n.http.Publish(fe)
 	}
 }
+
+// Chain returns the node's block tree, for a driver that runs on the event loop itself (a simulator reading
+// heads, finality and blocks between events); never for another goroutine.
+func (n *Node) Chain() *chain.Tree { return n.tree }

@@ -1,0 +1,195 @@
+package simnet
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/posnode/posnode/node"
+	"github.com/posnode/posnode/p2p"
+)
+
+// Errors the simulated network gives a request.
+var (
+	errTimeout = errors.New("simulated request timed out")
+	errNoProto = errors.New("simulated peer does not serve the protocol")
+)
+
+// banFor is how long a peer that reached p2p.BanPoints stays disconnected, as in p2p.
+const banFor = 10 * time.Minute
+
+// link is the connection between two processes: up while both are, no partition separates them and neither
+// banned the other.
+type link struct {
+	a, b        int
+	bannedUntil time.Duration
+}
+
+// procNet is the node.Network of one process.
+type procNet struct {
+	sim     *Sim
+	p       *process
+	inc     uint64
+	topics  map[string]p2p.Validator
+	protos  map[string]p2p.Handler
+	onPeer  func(string)
+	penalty map[int]int
+}
+
+func (pn *procNet) Join(topic string, v p2p.Validator) (node.Topic, error) {
+	pn.topics[topic] = v
+	return simTopic{pn, topic}, nil
+}
+
+func (pn *procNet) Handle(proto string, h p2p.Handler, _ ...p2p.HandlerOption) error {
+	pn.protos[proto] = h
+	return nil
+}
+
+func (pn *procNet) OnPeer(f func(string)) { pn.onPeer = f }
+
+func (pn *procNet) Peers() []p2p.Peer {
+	var out []p2p.Peer
+	for _, j := range pn.sim.connected(pn.p.id) {
+		out = append(out, p2p.Peer{ID: pn.sim.procs[j].peerID, Direction: "simulated"})
+	}
+	return out
+}
+
+func (pn *procNet) Penalize(peer string, points int, _ string) (bool, error) {
+	j, ok := pn.sim.byPeer[peer]
+	if !ok {
+		return false, fmt.Errorf("unknown simulated peer %s", peer)
+	}
+	pn.penalty[j] += points
+	if pn.penalty[j] < p2p.BanPoints {
+		return false, nil
+	}
+	pn.penalty[j] = 0
+	pn.sim.ban(pn.p.id, j)
+	return true, nil
+}
+
+// Request delivers req after the link's latency, runs the peer's handler there, and the answer comes back after
+// the latency again; a lost message, a down link or a dead peer make it time out.
+func (pn *procNet) Request(peer, proto string, req []byte, timeout time.Duration, done func([]byte, error)) {
+	s, from := pn.sim, pn.p.id
+	j, ok := s.byPeer[peer]
+	timedOut := func() {
+		s.sched.at(s.sched.now+timeout, from, pn.inc, "timeout", func() { done(nil, errTimeout) })
+	}
+	if !ok || !s.linked(from, j) || s.lost() {
+		timedOut()
+		return
+	}
+	there := s.sched.now + s.delay(len(req))
+	start := s.sched.now
+	s.sched.at(there, j, s.procs[j].inc, "request:"+proto, func() {
+		q := s.procs[j]
+		h := q.net.protos[proto]
+		if h == nil || !s.linked(from, j) {
+			if h == nil {
+				s.sched.at(s.sched.now+s.delay(0), from, pn.inc, "answer", func() { done(nil, errNoProto) })
+				return
+			}
+			s.sched.at(start+timeout, from, pn.inc, "timeout", func() { done(nil, errTimeout) })
+			return
+		}
+		resp, err := h(context.Background(), pn.p.peerID, req)
+		back := s.sched.now + s.delay(len(resp))
+		if s.lost() || back-start > timeout {
+			s.sched.at(start+timeout, from, pn.inc, "timeout", func() { done(nil, errTimeout) })
+			return
+		}
+		s.sched.at(back, from, pn.inc, "answer:"+proto, func() { done(resp, err) })
+	})
+}
+
+// simTopic is a joined topic: a message floods the links, each process judging it (its validator) before it
+// passes it on, and dropping what it has seen — gossipsub's mesh with every connection in it.
+type simTopic struct {
+	pn   *procNet
+	name string
+}
+
+func (t simTopic) Publish(data []byte) {
+	s := t.pn.sim
+	id := sha256.Sum256(append([]byte(t.name+"\x00"), data...))
+	p := t.pn.p
+	if p.seen[id] {
+		return
+	}
+	p.seen[id] = true
+	s.stats.published++
+	for _, j := range s.connected(p.id) {
+		s.send(p.id, j, t.name, id, data)
+	}
+}
+
+func (t simTopic) Peers() int { return len(t.pn.sim.connected(t.pn.p.id)) }
+
+// send carries one gossip message over the link from → to: lost, or delivered once or twice after its delay.
+func (s *Sim) send(from, to int, topic string, id [32]byte, data []byte) {
+	if s.lost() {
+		s.stats.lost++
+		return
+	}
+	copies := 1
+	if s.cfg.DupPermille > 0 && s.rng.IntN(1000) < s.cfg.DupPermille {
+		copies = 2
+	}
+	for range copies {
+		s.sched.at(s.sched.now+s.delay(len(data)), to, s.procs[to].inc, "gossip:"+topic, func() {
+			s.deliver(from, to, topic, id, data)
+		})
+	}
+}
+
+// deliver hands a gossip message to a process: its validator judges it once, and an accepted one goes on to the
+// process's other links.
+func (s *Sim) deliver(from, to int, topic string, id [32]byte, data []byte) {
+	q := s.procs[to]
+	if !s.linked(from, to) {
+		return
+	}
+	s.stats.delivered++
+	if q.seen[id] {
+		s.stats.duplicates++
+		return
+	}
+	q.seen[id] = true
+	s.sched.traceNote(id[:8])
+	v := q.net.topics[topic]
+	if v == nil {
+		return
+	}
+	switch v(context.Background(), s.procs[from].peerID, data) {
+	case p2p.Accept:
+		for _, j := range s.connected(to) {
+			if j != from {
+				s.send(to, j, topic, id, data)
+			}
+		}
+	case p2p.Reject:
+		s.stats.rejected++
+		q.net.Penalize(s.procs[from].peerID, 10, "rejected message")
+	}
+}
+
+// delay is one message's time on a link: latency ± jitter, plus its size at the link's bandwidth.
+func (s *Sim) delay(size int) time.Duration {
+	d := s.cfg.Latency
+	if j := s.cfg.Jitter; j > 0 {
+		d += time.Duration(s.rng.Int64N(int64(2*j)+1)) - j
+	}
+	if s.cfg.Bandwidth > 0 {
+		d += time.Duration(int64(size) * int64(time.Second) / s.cfg.Bandwidth)
+	}
+	return max(d, time.Microsecond)
+}
+
+func (s *Sim) lost() bool {
+	return s.cfg.LossPermille > 0 && s.rng.IntN(1000) < s.cfg.LossPermille
+}

@@ -1,0 +1,259 @@
+package simnet
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node"
+	"github.com/posnode/posnode/p2p"
+)
+
+// Config is one simulated network and what happens to it. Everything a run does follows from it and Seed.
+type Config struct {
+	Seed       uint64
+	Nodes      int // processes
+	Validators int // processes 0..Validators-1 hold stake, equal shares; at most Nodes
+	Degree     int // links each process opens to random others at start (so about 2×Degree each); default 8
+
+	Slot     time.Duration // slot duration; default 1s
+	Epoch    uint64        // slots per epoch; default 8
+	Duration time.Duration // simulated time with faults and clients; the heal phase follows
+	Heal     time.Duration // simulated time after every fault healed and clients stopped; default 8 epochs
+
+	Latency      time.Duration // one-way link latency; default 50ms
+	Jitter       time.Duration // ± uniform around Latency; default 20ms
+	LossPermille int           // messages lost per thousand
+	DupPermille  int           // gossip messages delivered twice per thousand
+	Bandwidth    int64         // bytes per second per link; 0: unlimited
+
+	Faults Faults
+
+	// RecordEvery is how often a client submits a BPM record to a random live process (0: no clients).
+	RecordEvery time.Duration
+
+	Dir    string      // data directories of the processes; a tmpfs keeps disk time out of the run
+	Logger *zap.Logger // nil: the nodes log nothing
+}
+
+// Faults are the faults of the run's first phase, each drawn from the seed.
+type Faults struct {
+	CrashEvery     time.Duration // mean time between crashes (0: none); a crashed process restarts 5–30 s later
+	LoseChainDB    bool          // a restart may come without chain.db (a quarter of them); the key and slashing protection stay
+	PartitionEvery time.Duration // mean time between partitions into two sides (0: none); each lasts 5–40 s
+	ClockSkew      time.Duration // each process's clock is off by up to ± this (0: none)
+}
+
+// Result is what a run saw.
+type Result struct {
+	Seed       uint64
+	Trace      [32]byte // SHA-256 of every event run (time, process, kind) and every message delivered
+	Events     uint64
+	Violations []string // the invariants broken, each with when and where; empty when none
+	Stats      Stats
+}
+
+// Stats are the run's counts and figures.
+type Stats struct {
+	Height, FinalizedEpoch     uint64
+	Slots                      uint64 // slots that passed
+	Blocks                     uint64 // canonical blocks of the reference process
+	Records, Acked, Refused    int    // records submitted, acknowledged, refused
+	Crashes, Partitions        int
+	published, delivered       int
+	lost, duplicates, rejected int
+	MaxFinalityLag             uint64 // most epochs the finalized checkpoint trailed the current epoch at an epoch end
+}
+
+// Sim is one run.
+type Sim struct {
+	cfg    Config
+	gen    *chain.Genesis
+	sched  *scheduler
+	rng    *rand.Rand
+	procs  []*process
+	byPeer map[string]int
+	adj    [][]int
+	links  map[[2]int]*link
+	side   []int // partition side of each process; all 0 when none
+	phase  string
+	stats  Stats
+	viol   []string
+	acked  map[chain.Hash]int // records acknowledged, by the process that acknowledged them
+	log    *zap.Logger
+	fault  error // the simulator's own failure (fail)
+}
+
+// process is one simulated posnode process.
+type process struct {
+	id     int
+	dir    string
+	key    ed25519.PrivateKey
+	addr   chain.Address
+	peerID string
+	node   *node.Node
+	net    *procNet
+	up     bool
+	inc    uint64
+	skew   time.Duration
+	seen   map[[32]byte]bool
+}
+
+func (c *Config) defaults() {
+	if c.Degree == 0 {
+		c.Degree = 8
+	}
+	if c.Slot == 0 {
+		c.Slot = time.Second
+	}
+	if c.Epoch == 0 {
+		c.Epoch = 8
+	}
+	if c.Heal == 0 {
+		c.Heal = time.Duration(8*c.Epoch) * c.Slot
+	}
+	if c.Latency == 0 {
+		c.Latency, c.Jitter = 50*time.Millisecond, 20*time.Millisecond
+	}
+	if c.Validators == 0 || c.Validators > c.Nodes {
+		c.Validators = c.Nodes
+	}
+}
+
+// genesisTime is the virtual time zero of every run: fixed, so that a seed replays.
+var genesisTime = time.Unix(1_800_000_000, 0).UTC()
+
+// New prepares a run: keys, genesis, data directories and the links between processes.
+func New(cfg Config) (*Sim, error) {
+	cfg.defaults()
+	if cfg.Nodes < 1 || cfg.Dir == "" {
+		return nil, errors.New("simnet: need at least one process and a data directory")
+	}
+	s := &Sim{cfg: cfg, sched: newScheduler(), rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
+		byPeer: map[string]int{}, links: map[[2]int]*link{}, side: make([]int, cfg.Nodes),
+		acked: map[chain.Hash]int{}, log: cfg.Logger}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	g := &chain.Genesis{ChainID: fmt.Sprintf("simnet-%d", cfg.Seed), Time: genesisTime,
+		SlotDuration: chain.Duration(cfg.Slot), EpochLength: cfg.Epoch, BlockReward: 1, MinStake: 1, TxFee: 1}
+	for i := range cfg.Nodes {
+		seed := sha256.Sum256(fmt.Appendf(nil, "posnode/simnet/%d/%d", cfg.Seed, i))
+		key := ed25519.NewKeyFromSeed(seed[:])
+		addr := chain.AddressOf(key.Public().(ed25519.PublicKey))
+		p := &process{id: i, dir: filepath.Join(cfg.Dir, fmt.Sprintf("p%04d", i)), key: key, addr: addr, peerID: addr.String()}
+		if err := os.MkdirAll(p.dir, 0o700); err != nil {
+			return nil, err
+		}
+		if err := node.SaveKey(filepath.Join(p.dir, node.KeyFile), key); err != nil {
+			return nil, err
+		}
+		alloc := chain.Allocation{Address: addr, Balance: 1 << 30}
+		if i < cfg.Validators {
+			alloc.Stake = 1000
+		}
+		g.Allocations = append(g.Allocations, alloc)
+		s.procs = append(s.procs, p)
+		s.byPeer[p.peerID] = i
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("simnet genesis: %w", err)
+	}
+	s.gen = g
+	s.wire()
+	return s, nil
+}
+
+// wire opens the links: each process to Degree random others.
+func (s *Sim) wire() {
+	s.adj = make([][]int, s.cfg.Nodes)
+	add := func(a, b int) {
+		k := [2]int{min(a, b), max(a, b)}
+		if a == b || s.links[k] != nil {
+			return
+		}
+		s.links[k] = &link{a: k[0], b: k[1]}
+		s.adj[a] = append(s.adj[a], b)
+		s.adj[b] = append(s.adj[b], a)
+	}
+	for i := range s.cfg.Nodes {
+		if i > 0 { // a chain through all processes keeps the graph connected
+			add(i, i-1)
+		}
+		for range max(s.cfg.Degree-1, 0) {
+			add(i, s.rng.IntN(s.cfg.Nodes))
+		}
+	}
+}
+
+// linked reports whether messages pass between a and b now.
+func (s *Sim) linked(a, b int) bool {
+	l := s.links[[2]int{min(a, b), max(a, b)}]
+	return l != nil && s.procs[a].up && s.procs[b].up && s.side[a] == s.side[b] && l.bannedUntil <= s.sched.now
+}
+
+// connected lists the processes linked with a now, in a fixed order.
+func (s *Sim) connected(a int) []int {
+	var out []int
+	for _, b := range s.adj[a] {
+		if s.linked(a, b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// ban disconnects a from b for banFor.
+func (s *Sim) ban(a, b int) {
+	l := s.links[[2]int{min(a, b), max(a, b)}]
+	l.bannedUntil = s.sched.now + banFor
+	s.sched.at(l.bannedUntil, -1, 0, "unban", func() { s.connect(a, b) })
+}
+
+// connect tells both ends of a link that came up.
+func (s *Sim) connect(a, b int) {
+	if !s.linked(a, b) {
+		return
+	}
+	for _, e := range [][2]int{{a, b}, {b, a}} {
+		p := s.procs[e[0]]
+		if p.net.onPeer != nil {
+			p.net.onPeer(s.procs[e[1]].peerID)
+		}
+	}
+}
+
+// start opens and starts process p's node, and connects it to its live links.
+func (s *Sim) start(p *process) error {
+	n, err := node.New(node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
+		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
+		IgnoreWSCheck: true})
+	if err != nil {
+		return fmt.Errorf("process %d: %w", p.id, err)
+	}
+	p.inc++
+	p.up, p.node, p.seen = true, n, map[[32]byte]bool{}
+	p.net = &procNet{sim: s, p: p, inc: p.inc, topics: map[string]p2p.Validator{}, protos: map[string]p2p.Handler{},
+		penalty: map[int]int{}}
+	if err := n.Start(node.Env{Net: p.net, Runtime: procRuntime{sim: s, p: p, inc: p.inc}}); err != nil {
+		return fmt.Errorf("process %d: %w", p.id, err)
+	}
+	for _, j := range s.adj[p.id] {
+		s.connect(p.id, j)
+	}
+	return nil
+}
+
+// crash stops p at once: what its node had not written is lost.
+func (s *Sim) crash(p *process) {
+	p.node.Stop(false)
+	p.up, p.node = false, nil
+}
