@@ -14,12 +14,24 @@ var sigOptions = &voi.Options{Verify: voi.VerifyOptionsZIP_215}
 
 // verifySig reports whether sig is the owner of pub's ed25519 signature of msg under ZIP-215.
 func verifySig(pub Address, msg, sig []byte) bool {
+	if m := memo.Load(); m != nil {
+		return m.remembered(memoKey('s', pub[:], msg, sig), func() bool {
+			return voi.VerifyWithOptions(voi.PublicKey(pub[:]), msg, sig, sigOptions)
+		})
+	}
 	return voi.VerifyWithOptions(voi.PublicKey(pub[:]), msg, sig, sigOptions)
 }
 
 // IsSmallOrder reports whether the address is an ed25519 public key of small order (or not a curve point at all):
 // for such a key one fixed signature verifies every message, so it can never own an account (PROTOCOL.md §1).
 func (a Address) IsSmallOrder() bool {
+	if m := memo.Load(); m != nil {
+		return m.remembered(memoKey('o', a[:]), a.isSmallOrder)
+	}
+	return a.isSmallOrder()
+}
+
+func (a Address) isSmallOrder() bool {
 	var c curve.CompressedEdwardsY
 	var p curve.EdwardsPoint
 	if _, err := c.SetBytes(a[:]); err != nil {
@@ -40,6 +52,14 @@ func VerifyTxs(chainID Hash, txs []Tx) error {
 		return nil
 	case 1:
 		return txs[0].Verify(chainID)
+	}
+	if memo.Load() != nil { // one by one: each check is remembered
+		for i := range txs {
+			if err := txs[i].Verify(chainID); err != nil {
+				return fmt.Errorf("tx %d: %w", i, err)
+			}
+		}
+		return nil
 	}
 	bv := voi.NewBatchVerifierWithCapacity(len(txs))
 	checked := map[Address]struct{}{} // senders whose key is known not to be of small order: a batch repeats them

@@ -15,20 +15,23 @@ import (
 )
 
 func cmdSim(args []string) error {
-	if len(args) == 0 || args[0] != "grind" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Println(simUsage)
-			return nil
-		}
-		return fmt.Errorf("want a simulation name\n\n%s", simUsage)
+	switch {
+	case len(args) > 0 && args[0] == "grind":
+		return cmdSimGrind(args[1:])
+	case len(args) > 0 && args[0] == "net":
+		return cmdSimNet(args[1:])
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
+		fmt.Println(simUsage)
+		return nil
 	}
-	return cmdSimGrind(args[1:])
+	return fmt.Errorf("want a simulation name\n\n%s", simUsage)
 }
 
 const simUsage = `usage: posnode sim <simulation> [flags]
 
 simulations:
-  grind   what an adversary of stake α gains against the lottery under each seed rule (PROTOCOL.md §9)`
+  grind   what an adversary of stake α gains against the lottery under each seed rule (PROTOCOL.md §9)
+  net     a whole network of posnode processes, the node's own code, under virtual time and seeded faults`
 
 func cmdSimGrind(args []string) error {
 	fs := flag.NewFlagSet("sim grind", flag.ContinueOnError)

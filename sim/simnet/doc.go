@@ -1,0 +1,26 @@
+// Package simnet runs a whole posnode network in one process, deterministically under one seed: the node's own
+// code (node.Node, started with node.Start instead of node.Run, so the same event loop logic, sync state machine,
+// mempool, vote pool, slashing protection, pending-transaction log and bbolt stores), wired to a virtual clock, a
+// simulated network and an event queue instead of libp2p, the wall clock and goroutines (node/env.go).
+//
+// A run (Config, Sim.Run) starts every process at genesis. During Duration: links with latency ± jitter, loss and
+// duplication (so reordering), an optional bandwidth; partitions into two random sides that form and heal; crashes
+// that lose what a node had not written, with restarts 5–30 s later, a quarter of them without chain.db; clocks
+// skewed by up to ± ClockSkew; clients that submit BPM records to random live processes and remember what was
+// acknowledged. Then every fault heals and the clients stop for Heal. Invariants (invariants.go) are checked at
+// each epoch's start and at the end: no two live processes finalized conflicting checkpoints; while the network is
+// whole, finality lags at most maxFinalityLag epochs; every acknowledged record is on the chain exactly once; no
+// honest validator is slashed; each validator's share of blocks is within its binomial band.
+//
+// Determinism is checked, not assumed: every event run (its virtual time, process, incarnation and kind) and every
+// gossip message delivered goes into a SHA-256 trace, and a seed run twice must give the same trace
+// (TestSameSeedSameTrace; `posnode sim net --twice`). The processes draw their random choices from seeds of the
+// run; events at one virtual time run in the order they were queued.
+//
+// What the simulator does not model: libp2p itself (gossipsub's mesh management, peer scoring, the connection
+// manager, request rate limits — every link carries every gossip message, and a handler's limits are not applied),
+// disks that fill up or fail (the stores are real bbolt files, best kept on a tmpfs), byzantine validators (the
+// lottery's adversaries are package sim's), the HTTP API and the prompt. Signature, VRF and key checks are shared
+// across processes (chain.ShareVerification): an outcome depends only on the bytes checked, so CPU goes to
+// behaviour, and a process never sees a result it would not have computed itself.
+package simnet
