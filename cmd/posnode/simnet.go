@@ -18,6 +18,7 @@ func cmdSimNet(args []string) error {
 	seeds := fs.Int("seeds", 1, "how many seeds to run, from --seed on")
 	twice := fs.Bool("twice", false, "run each seed twice and fail when the two traces differ (the determinism check)")
 	verbose := fs.Bool("verbose", false, "the nodes' logs on stderr")
+	markdown := fs.String("markdown", "", "print the runs as the Markdown table NAME of BENCHMARKS.md, between its markers")
 	dir := fs.String("dir", "", "where the processes' data directories go (default: a new directory in /dev/shm, else the temporary directory)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "the run's seed: the same flags and seed replay the same run")
 	fs.IntVar(&c.Nodes, "nodes", 16, "processes")
@@ -54,6 +55,12 @@ func cmdSimNet(args []string) error {
 	replay := replayFlags(fs)
 	failed := 0
 	first := c.Seed
+	if *markdown != "" {
+		fmt.Printf("<!-- BEGIN %s -->\n", *markdown)
+		fmt.Println("| seed | processes | validators | simulated | CPU time | node-s per CPU-s | events | canonical blocks / slots | finalized epoch (max lag) | records acked / lost |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+		defer fmt.Printf("<!-- END %s -->\n", *markdown)
+	}
 	for s := first; s < first+uint64(max(*seeds, 1)); s++ {
 		c.Seed = s
 		r, took, err := runSim(c, *dir)
@@ -69,7 +76,11 @@ func cmdSimNet(args []string) error {
 				r.Violations = append(r.Violations, fmt.Sprintf("determinism: trace %x then %x", r.Trace[:8], r2.Trace[:8]))
 			}
 		}
-		printSimLine(c, r, took)
+		if *markdown != "" {
+			printSimRow(c, r, took)
+		} else {
+			printSimLine(c, r, took)
+		}
 		if len(r.Violations) > 0 {
 			failed++
 			for _, v := range r.Violations {
@@ -113,6 +124,16 @@ func printSimLine(c simnet.Config, r simnet.Result, took time.Duration) {
 		"%d crashes, %d partitions; %v simulated in %v (%.0f node-s per s)\n",
 		r.Seed, r.Trace[:8], r.Events, r.Stats.Height, r.Stats.FinalizedEpoch, r.Stats.MaxFinalityLag, r.Stats.Acked,
 		r.Stats.Records, r.Stats.Crashes, r.Stats.Partitions, simulated, took.Round(time.Millisecond), rate)
+}
+
+func printSimRow(c simnet.Config, r simnet.Result, took time.Duration) {
+	simulated, validators := time.Duration(r.Stats.Slots)*c.Slot, c.Validators
+	if validators == 0 {
+		validators = c.Nodes
+	}
+	fmt.Printf("| %d | %d | %d | %v | %v | %.0f | %d | %d / %d | %d (%d) | %d / %d |\n", r.Seed, c.Nodes, validators,
+		simulated, took.Round(100*time.Millisecond), simulated.Seconds()*float64(c.Nodes)/took.Seconds(), r.Events,
+		r.Stats.Blocks, r.Stats.Slots, r.Stats.FinalizedEpoch, r.Stats.MaxFinalityLag, r.Stats.Acked, r.Stats.Lost)
 }
 
 // replayFlags lists the flags set on the command line other than --seed, --seeds and --twice, to replay a seed.

@@ -140,6 +140,7 @@ func (s *Sim) checkRecords(ref *process, seen map[chain.Hash]int) {
 			example = fmt.Sprintf("record %s acknowledged by process %d is on the chain %d times", id.Short(), by, c)
 		}
 	}
+	s.stats.Lost, s.stats.Twice = lost, twice
 	if lost > 0 || twice > 0 {
 		s.violate("records: %d of %d acknowledged lost, %d committed twice on the chain of process %d; e.g. %s",
 			lost, len(s.acked), twice, ref.id, example)

@@ -67,6 +67,7 @@ type Stats struct {
 	Slots                      uint64 // slots that passed
 	Blocks                     uint64 // canonical blocks of the reference process
 	Records, Acked, Refused    int    // records submitted, acknowledged, refused
+	Lost, Twice                int    // acknowledged records not on the chain, or on it more than once, at the end
 	Crashes, Partitions        int
 	published, delivered       int
 	lost, duplicates, rejected int
