@@ -4,11 +4,14 @@
 // are in node/view, so that neither surface imports node.
 //
 // One event loop owns all mutable consensus state — the block tree, the mempool, the vote pool (node/votepool:
-// checkpoint votes and evidence), the sync and signing records. Slot ticks, gossip validation, sync batches, local
-// submissions and API queries all reach it as closures on one channel, so nothing else needs a lock. Goroutines around it (syncer, publisher, prompt, HTTP server) own no
-// chain state; each exits when the context passed to Run is done, and Run waits for them. The loop publishes its
-// head (headView) for the few readers that must not wait for it: status requests and the first check of gossiped
-// transactions.
+// checkpoint votes and evidence), the sync client and the signing records. Slot ticks, gossip validation, sync
+// answers, local submissions and API queries all reach it as closures, so nothing else needs a lock. The logic
+// reaches the world only through Env (env.go): a Network (gossip topics, request/response, peers, penalties), a
+// Runtime (the loop's closures, timers and background work) and Config.Now. Run wires production's — libp2p
+// behind hostNetwork, the wall clock, goroutines that own no chain state and exit when Run's context is done —
+// and package sim/simnet wires virtual time and a simulated network through Start, running the same code
+// deterministically. The loop publishes its head (headView) for the few readers that must not wait for it:
+// status requests and the first check of gossiped transactions.
 //
 // Peers are not trusted: sync checks every answer against its request and charges the peer for lies and stalls
 // (syncjudge.go), the mempool admits only what can apply (mempool*.go), and a validator stops signing when it
