@@ -7,7 +7,7 @@
 // parameters and first accounts; its hash is the chain ID that every signature commits to.
 //
 // State (state.go, ledger.go) holds accounts and the stake tables the leader lottery draws from:
-// stake changes committed in epoch e count from epoch e+2. Validation is split in two: stateless
+// stake changes committed in epoch e count from epoch e+StakeLag (e+3). Validation is split in two: stateless
 // checks (Tx.ValidateBasic, Block.ValidateBasic) and contextual ones (ValidateBlock: parent, height,
 // slot, proposer, signatures, state transition and state root).
 //
