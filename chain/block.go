@@ -25,7 +25,7 @@ const (
 // Domain separators of the block hashes and signature.
 const (
 	headerDomain = "posnode/header/v3"
-	txRootDomain = "posnode/txroot/v1"
+	txRootDomain = "posnode/txroot/v2"
 	blockDomain  = "posnode/block/v3"
 )
 
@@ -160,26 +160,49 @@ func DecodeBlock(data []byte) (*Block, error) {
 	return b, nil
 }
 
-// TxRoot returns SHA-256("posnode/txroot/v1" | u32 count | id_1 | … | id_n) (PROTOCOL.md §4).
-func TxRoot(txs []Tx) Hash {
+// TxRoot returns MerkleRoot("posnode/txroot/v2", ids) of the transactions' ids in block order
+// (PROTOCOL.md §4, §4a): a transaction's inclusion proof (TxProof) is logarithmic in the block's size.
+func TxRoot(txs []Tx) Hash { return txRootOf(txIDs(txs)) }
+
+func txIDs(txs []Tx) []Hash {
 	ids := make([]Hash, len(txs))
 	for i := range txs {
 		ids[i] = txs[i].ID()
 	}
-	return txRootOf(ids)
+	return ids
 }
 
-func txRootOf(ids []Hash) Hash {
-	buf := make([]byte, 0, len(txRootDomain)+4+len(ids)*len(Hash{}))
-	buf = append(buf, txRootDomain...)
-	buf = binary.BigEndian.AppendUint32(buf, uint32(len(ids)))
-	for _, id := range ids {
-		buf = append(buf, id[:]...)
+// txRootOf returns the tx root of ids.
+func txRootOf(ids []Hash) Hash { return merkleRoot(txRootDomain, idLeaves(ids)) }
+
+// idLeaves returns the leaf hashes H(0x00 | id) of ids.
+func idLeaves(ids []Hash) []Hash {
+	leaves := make([]Hash, len(ids))
+	for i := range ids {
+		leaves[i] = merkleLeaf(ids[i][:])
 	}
-	return HashBytes(buf)
+	return leaves
 }
 
-// SigningBytes returns what the proposer signs: "posnode/block/v2" | chainID | header bytes
+// TxProof returns the inclusion proof of txs[i] under TxRoot(txs) (PROTOCOL.md §4a). It returns ErrNotInList
+// for an index out of range.
+func TxProof(txs []Tx, i int) (MerkleProof, error) {
+	if i < 0 || i >= len(txs) {
+		return MerkleProof{}, fmt.Errorf("%w: tx %d of %d", ErrNotInList, i, len(txs))
+	}
+	return merkleProve(idLeaves(txIDs(txs)), i), nil
+}
+
+// VerifyTxProof checks that the transaction id is at proof.Index of a block of proof.Size transactions whose
+// header has root as TxRoot (PROTOCOL.md §4a). It returns ErrBadProof, wrapped.
+func VerifyTxProof(root Hash, id Hash, proof MerkleProof) error {
+	if err := verifyMerkle(txRootDomain, root, merkleLeaf(id[:]), proof); err != nil {
+		return fmt.Errorf("tx %s: %w", id.Short(), err)
+	}
+	return nil
+}
+
+// SigningBytes returns what the proposer signs: "posnode/block/v3" | chainID | header bytes
 // (PROTOCOL.md §4). The header commits to the transactions through TxRoot.
 func (b *Block) SigningBytes(chainID Hash) []byte {
 	out := make([]byte, 0, len(blockDomain)+len(chainID)+HeaderSize)

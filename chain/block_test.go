@@ -167,17 +167,22 @@ func TestDecodeBlockErrors(t *testing.T) {
 	}
 }
 
+// TestTxRoot spells out PROTOCOL.md §4a for three transactions: leaves H(0x00 | id), the first two paired,
+// the third moved up unpaired, and the tree head wrapped with the domain and the count.
 func TestTxRoot(t *testing.T) {
 	b := sampleBlock(3)
-	ids := []byte("posnode/txroot/v1\x00\x00\x00\x03")
+	var leaf [3]Hash
 	for i := range b.Txs {
 		id := b.Txs[i].ID()
-		ids = append(ids, id[:]...)
+		leaf[i] = HashBytes([]byte{0}, id[:])
 	}
-	if got, want := TxRoot(b.Txs), HashBytes(ids); got != want {
+	left := HashBytes([]byte{1}, leaf[0][:], leaf[1][:])
+	head := HashBytes([]byte{1}, left[:], leaf[2][:])
+	if got, want := TxRoot(b.Txs), HashBytes([]byte("posnode/txroot/v2\x00\x00\x00\x03"), head[:]); got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
-	if got, want := TxRoot(nil), HashBytes([]byte("posnode/txroot/v1\x00\x00\x00\x00")); got != want {
+	empty := HashBytes()
+	if got, want := TxRoot(nil), HashBytes([]byte("posnode/txroot/v2\x00\x00\x00\x00"), empty[:]); got != want {
 		t.Errorf("empty: got %s, want %s", got, want)
 	}
 	swapped := []Tx{b.Txs[1], b.Txs[0], b.Txs[2]}

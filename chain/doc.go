@@ -7,9 +7,14 @@
 // parameters and first accounts; its hash is the chain ID that every signature commits to.
 //
 // State (state.go, ledger.go) holds accounts and the stake tables the leader lottery draws from:
-// stake changes committed in epoch e count from epoch e+2. Validation is split in two: stateless
+// stake changes committed in epoch e count from epoch e+StakeLag (e+3). Validation is split in two: stateless
 // checks (Tx.ValidateBasic, Block.ValidateBasic) and contextual ones (ValidateBlock: parent, height,
 // slot, proposer, signatures, state transition and state root).
+//
+// A header commits to its transactions and to the state by Merkle roots (merkle.go, stateproof.go; RFC 9162's
+// tree), so that one transaction (TxProof), one account (State.AccountProof) or one stake table
+// (State.StakeTableProof) is proven against a header by a logarithmic path, which a client checks without
+// holding the chain.
 //
 // Blocks are kept behind the Store interface (an in-memory MemStore and a bbolt-backed BoltStore,
 // which checks its whole file before use so that a damaged one is an error, never a panic), and the

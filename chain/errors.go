@@ -66,6 +66,15 @@ var (
 	ErrBadStateRoot = errors.New("state root mismatch")
 )
 
+// Proof errors (PROTOCOL.md §4a).
+var (
+	// ErrBadProof: an inclusion proof does not lead from its leaf to the root it is checked against.
+	ErrBadProof = errors.New("proof does not verify")
+	// ErrNotInList: a proof is asked for a leaf the list does not hold (an index out of range, an account
+	// that does not exist, an epoch whose stake table the state does not keep).
+	ErrNotInList = errors.New("not in the list")
+)
+
 // ErrBadGenesis: a genesis file is unreadable or breaks a rule of PROTOCOL.md §5.
 var ErrBadGenesis = errors.New("bad genesis")
 

@@ -141,3 +141,87 @@ func FuzzDecodeTxBatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeMerkleProof: a transaction's inclusion proof comes from a peer. DecodeMerkleProof never panics,
+// whatever it accepts re-encodes to the same bytes, and the only proof that verifies the golden block's
+// transaction 2 against its TxRoot is the real one.
+func FuzzDecodeMerkleProof(f *testing.F) {
+	b := goldenBlock(f)
+	real, err := TxProof(b.Txs, 2)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(real.Encode())
+	for i := range b.Txs {
+		p, _ := TxProof(b.Txs, i)
+		f.Add(p.Encode())
+	}
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1, 0})
+	f.Add(bytes.Repeat([]byte{0xff}, merkleProofFixedSize+MaxMerkleDepth*32))
+	id := b.Txs[2].ID()
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := DecodeMerkleProof(in)
+		if err != nil {
+			return
+		}
+		if out := p.Encode(); !bytes.Equal(out, in) {
+			t.Fatalf("re-encoding differs:\n got %x\nwant %x", out, in)
+		}
+		if VerifyTxProof(b.Header.TxRoot, id, p) == nil && !bytes.Equal(in, real.Encode()) {
+			t.Fatalf("a second proof verified tx 2: %x", in)
+		}
+	})
+}
+
+// FuzzDecodeAccountProof: DecodeAccountProof never panics, whatever it accepts re-encodes to the same bytes, and
+// the only proof that verifies key 2's account against the state root is the real one.
+func FuzzDecodeAccountProof(f *testing.F) {
+	s := provenState(f)
+	real, err := s.AccountProof(testAddr(2))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(real.Encode())
+	f.Add(real.Encode()[:stateProofFixedSize])
+	root, acc := s.Root(), s.Account(testAddr(2))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := DecodeAccountProof(in)
+		if err != nil {
+			return
+		}
+		if out := p.Encode(); !bytes.Equal(out, in) {
+			t.Fatalf("re-encoding differs:\n got %x\nwant %x", out, in)
+		}
+		if VerifyAccountProof(root, testAddr(2), acc, p) == nil && !bytes.Equal(in, real.Encode()) {
+			t.Fatalf("a second proof verified the account: %x", in)
+		}
+	})
+}
+
+// FuzzDecodeStakeTableProof: DecodeStakeTableProof never panics, whatever it accepts re-encodes to the same
+// bytes, and the only proof that verifies the stake table of epoch 2 against the state root is the real one.
+func FuzzDecodeStakeTableProof(f *testing.F) {
+	s := provenState(f)
+	table, real, err := s.StakeTableProof(2)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(real.Encode())
+	for e := range Epoch(2) {
+		_, p, _ := s.StakeTableProof(e)
+		f.Add(p.Encode())
+	}
+	root := s.Root()
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := DecodeStakeTableProof(in)
+		if err != nil {
+			return
+		}
+		if out := p.Encode(); !bytes.Equal(out, in) {
+			t.Fatalf("re-encoding differs:\n got %x\nwant %x", out, in)
+		}
+		if VerifyStakeTable(root, 2, table, p) == nil && !bytes.Equal(in, real.Encode()) {
+			t.Fatalf("a second proof verified the table of epoch 2: %x", in)
+		}
+	})
+}

@@ -99,6 +99,7 @@ func computeGolden(t *testing.T) goldenFile {
 	evRoot, voteRoot := EvidenceRoot([]Evidence{dv, dp}), VoteRoot([]Vote{v})
 	add("votes/root", voteRoot[:])
 	add("evidence/root", evRoot[:])
+	addProofs(t, add, b)
 	for i, root := range stakeLagRoots(t, g) {
 		add(fmt.Sprintf("stake-lag/state_root-after-slot-%d", stakeLagSlots[i]), root[:])
 	}
@@ -107,6 +108,31 @@ func computeGolden(t *testing.T) goldenFile {
 		Genesis: g,
 		Vectors: vs,
 	}
+}
+
+// addProofs adds the vectors of PROTOCOL.md §4a: the inclusion proof of the golden block's transaction 2, and
+// after the block the state's sub-roots, the proof of proposer 2's account and of the stake table of epoch 2.
+func addProofs(t *testing.T, add func(string, []byte), b *Block) {
+	tp, err := TxProof(b.Txs, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("proof/tx-2", tp.Encode())
+	s := provenState(t)
+	_, leaves := s.accountLeaves()
+	accountsRoot, tablesRoot := merkleRoot(accountsDomain, leaves), s.tablesRoot()
+	add("proof/accounts_root", accountsRoot[:])
+	add("proof/tables_root", tablesRoot[:])
+	ap, err := s.AccountProof(testAddr(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("proof/account-key-2", ap.Encode())
+	_, sp, err := s.StakeTableProof(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("proof/stake-table-epoch-2", sp.Encode())
 }
 
 var stakeLagSlots = []Slot{10, 20, 30, 60}

@@ -69,14 +69,6 @@ func TestProposeSkipsInvalidTxs(t *testing.T) {
 	}
 }
 
-func txIDs(txs []Tx) []Hash {
-	ids := make([]Hash, len(txs))
-	for i := range txs {
-		ids[i] = txs[i].ID()
-	}
-	return ids
-}
-
 func TestProposeSlotNotAfterHead(t *testing.T) {
 	tr := openTestTree(t, testGenesis(), NewMemStore())
 	growHead(t, tr, 1, 0)

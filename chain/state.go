@@ -9,8 +9,16 @@ import (
 	"slices"
 )
 
-// stateDomain separates the state root from every other hash.
-const stateDomain = "posnode/state/v3"
+// Domain separators of the state root and its trees (PROTOCOL.md §4a).
+const (
+	stateDomain    = "posnode/state/v4"
+	accountsDomain = "posnode/accounts/v1"
+	tablesDomain   = "posnode/tables/v1"
+	stakesDomain   = "posnode/stakes/v1"
+)
+
+// accountLeafSize is the size of an account's leaf data: address | five u64 fields | slashed u8.
+const accountLeafSize = len(Address{}) + 5*8 + 1
 
 // Params are the ledger rules a genesis fixes (PROTOCOL.md §5).
 type Params struct {
@@ -169,38 +177,70 @@ func (s *State) rotate(e Epoch) error {
 	return nil
 }
 
-// Root returns SHA-256 of the state's canonical encoding (PROTOCOL.md §4): "posnode/state/v3" |
-// epoch u64 | the tables of epochs epoch, epoch+1 and epoch+2 | accounts sorted by address, where a table is u32 count |
-// (address [32] | stake u64)… and an account is address [32] | balance u64 | stake u64 | nonce u64 |
-// unbonding u64 | unbond epoch u64 | slashed u8.
+// Root returns the state root (PROTOCOL.md §4a): H("posnode/state/v4" | epoch u64 | tables root | accounts
+// root), where the accounts root is the Merkle root of the accounts sorted by address and the tables root the
+// Merkle root of the roots of the stake tables of epochs epoch, epoch+1 and epoch+2; so one account
+// (AccountProof) and one stake table (StakeTableProof) are proven by a logarithmic path.
 func (s *State) Root() Hash {
-	h := sha256.New()
-	var buf [64]byte
-	h.Write([]byte(stateDomain))
-	h.Write(binary.BigEndian.AppendUint64(buf[:0], uint64(s.epoch)))
-	for _, table := range s.tables {
-		h.Write(binary.BigEndian.AppendUint32(buf[:0], uint32(len(table))))
-		for _, st := range table {
-			b := append(buf[:0], st.Addr[:]...)
-			h.Write(binary.BigEndian.AppendUint64(b, uint64(st.Amount)))
-		}
-	}
-	addrs := slices.SortedFunc(maps.Keys(s.accounts), func(x, y Address) int { return bytes.Compare(x[:], y[:]) })
-	h.Write(binary.BigEndian.AppendUint32(buf[:0], uint32(len(addrs))))
-	for _, a := range addrs {
-		acc := s.accounts[a]
-		b := append(buf[:0], a[:]...)
-		b = binary.BigEndian.AppendUint64(b, uint64(acc.Balance))
-		b = binary.BigEndian.AppendUint64(b, uint64(acc.Stake))
-		b = binary.BigEndian.AppendUint64(b, uint64(acc.Nonce))
-		b = binary.BigEndian.AppendUint64(b, uint64(acc.Unbonding))
-		b = binary.BigEndian.AppendUint64(b, uint64(acc.UnbondEpoch))
-		h.Write(append(b, boolByte(acc.Slashed)))
-	}
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	_, leaves := s.accountLeaves()
+	return stateRootOf(s.epoch, s.tablesRoot(), merkleRoot(accountsDomain, leaves))
 }
+
+// stateRootOf returns H("posnode/state/v4" | epoch u64 | tables root | accounts root).
+func stateRootOf(e Epoch, tablesRoot, accountsRoot Hash) Hash {
+	var buf [len(stateDomain) + 8 + 2*len(Hash{})]byte
+	b := append(buf[:0], stateDomain...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e))
+	b = append(b, tablesRoot[:]...)
+	return sha256.Sum256(append(b, accountsRoot[:]...))
+}
+
+// accountLeaves returns the addresses sorted by their bytes and the leaf hash of each one's account.
+func (s *State) accountLeaves() ([]Address, []Hash) {
+	addrs := slices.SortedFunc(maps.Keys(s.accounts), func(x, y Address) int { return bytes.Compare(x[:], y[:]) })
+	leaves := make([]Hash, len(addrs))
+	for i, a := range addrs {
+		leaves[i] = accountLeaf(a, s.accounts[a])
+	}
+	return addrs, leaves
+}
+
+// accountLeaf returns H(0x00 | address [32] | balance u64 | stake u64 | nonce u64 | unbonding u64 |
+// unbond_epoch u64 | slashed u8).
+func accountLeaf(a Address, acc Account) Hash {
+	var buf [accountLeafSize]byte
+	b := append(buf[:0], a[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(acc.Balance))
+	b = binary.BigEndian.AppendUint64(b, uint64(acc.Stake))
+	b = binary.BigEndian.AppendUint64(b, uint64(acc.Nonce))
+	b = binary.BigEndian.AppendUint64(b, uint64(acc.Unbonding))
+	b = binary.BigEndian.AppendUint64(b, uint64(acc.UnbondEpoch))
+	return merkleLeaf(append(b, boolByte(acc.Slashed)))
+}
+
+// tableRoot returns MerkleRoot("posnode/stakes/v1", entries), an entry's leaf being H(0x00 | address | stake u64).
+func tableRoot(table []Stake) Hash {
+	leaves := make([]Hash, len(table))
+	var buf [len(Address{}) + 8]byte
+	for i, st := range table {
+		b := append(buf[:0], st.Addr[:]...)
+		leaves[i] = merkleLeaf(binary.BigEndian.AppendUint64(b, uint64(st.Amount)))
+	}
+	return merkleRoot(stakesDomain, leaves)
+}
+
+// tableLeaves returns the leaves of the tables tree: H(0x00 | table root) of each table the state keeps.
+func (s *State) tableLeaves() []Hash {
+	leaves := make([]Hash, len(s.tables))
+	for i, table := range s.tables {
+		r := tableRoot(table)
+		leaves[i] = merkleLeaf(r[:])
+	}
+	return leaves
+}
+
+// tablesRoot returns MerkleRoot("posnode/tables/v1", table roots).
+func (s *State) tablesRoot() Hash { return merkleRoot(tablesDomain, s.tableLeaves()) }
 
 func boolByte(b bool) byte {
 	if b {

@@ -19,6 +19,7 @@ commands:
   testnet              write genesis, keys and configs for a local network
   run                  run a node
   keygen               create a node key and print its address
+  client keygen        create a user's own key file (no node needed) and print its address
   ws                   print a network's weak-subjectivity period
   healthcheck          exit 0 when a node's HTTP API answers
   sim                  simulate attacks on the lottery (sim grind)
@@ -33,7 +34,7 @@ func main() {
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
-		"testnet": cmdTestnet, "run": cmdRun, "keygen": cmdKeygen, "healthcheck": cmdHealthcheck, "sim": cmdSim, "ws": cmdWS,
+		"testnet": cmdTestnet, "run": cmdRun, "client": cmdClient, "keygen": cmdKeygen, "healthcheck": cmdHealthcheck, "sim": cmdSim, "ws": cmdWS,
 		"slashing-protection": cmdSlashingProtection, "version": func([]string) error { fmt.Println("posnode", version); return nil },
 	}
 	name := os.Args[1]

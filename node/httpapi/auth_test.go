@@ -10,7 +10,7 @@ import (
 )
 
 // A state-changing route needs the token, a host that no DNS name could have been rebound to, and no foreign
-// origin; read-only routes need none of it.
+// origin, except POST /api/txs, which a signature authorises (ratelimit_test.go); read-only routes need none of it.
 func TestAPIAuth(t *testing.T) {
 	n := startNode(t)
 	addr := n.HTTPAddr()
@@ -30,7 +30,8 @@ func TestAPIAuth(t *testing.T) {
 			header: map[string]string{"Origin": "http://evil.example", "Content-Type": "text/plain"}}, 403},
 		{"null origin", request{method: "POST", path: "/api/bpm", body: bpm, auth: true,
 			header: map[string]string{"Origin": "null"}}, 403},
-		{"foreign tx without token", request{method: "POST", path: "/api/txs", body: `{"tx": "00"}`}, 401},
+		{"signed tx without token: decoded, not refused for want of it", request{method: "POST", path: "/api/txs",
+			body: `{"tx": "00"}`}, 400},
 		{"tx batch without token", request{method: "POST", path: "/api/txbatch", body: `{"txs": ["00"]}`}, 401},
 		{"same-host origin", request{method: "POST", path: "/api/bpm", body: bpm, auth: true,
 			header: map[string]string{"Origin": "http://" + addr}}, 200},

@@ -1,7 +1,8 @@
 // Package httpapi is the node's HTTP surface: the JSON API under /api/, the explorer pages (/, /block/, /tx/,
 // /account/, /search) and the Prometheus metrics. It talks to
 // the node through Backend, which *node.Node implements. Routes that change state (sign or submit a
-// transaction) need the node's bearer token and a request that is neither cross-site nor DNS-rebound; the
+// transaction) need the node's bearer token and a request that is neither cross-site nor DNS-rebound, except
+// POST /api/txs, which takes a transaction its sender signed from anyone, within a per-client rate limit; the
 // read-only routes are open.
 package httpapi
 
@@ -59,6 +60,10 @@ type Config struct {
 	Backend Backend
 	Metrics http.Handler // served at GET /metrics; nil: none
 	Logger  *zap.Logger  // nil: no logs
+	// Limits of POST /api/txs without the token, per client address (ratelimit.go); zero: the defaults.
+	TxRate     float64 // transactions a second, sustained (DefaultTxRate)
+	TxBurst    int     // transactions at once (DefaultTxBurst)
+	MaxClients int     // client budgets remembered (DefaultMaxClients)
 }
 
 // shutdownTimeout bounds how long Serve waits for open requests once its context is done.
@@ -70,7 +75,8 @@ type Server struct {
 	ln     net.Listener
 	log    *zap.Logger
 	hub    hub
-	window window // the explorer's recent blocks
+	window window        // the explorer's recent blocks
+	limits *clientLimits // budgets of the clients that send transactions without the token
 }
 
 // Listen binds cfg.Addr; Serve serves it.
@@ -85,7 +91,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)
 	}
-	return &Server{cfg: cfg, ln: ln, log: cfg.Logger}, nil
+	return &Server{cfg: cfg, ln: ln, log: cfg.Logger, limits: newClientLimits(cfg.TxRate, cfg.TxBurst, cfg.MaxClients)}, nil
 }
 
 // Addr is the address the server listens on (with the port chosen when cfg.Addr asked for port 0).
@@ -141,7 +147,7 @@ func (s *Server) Handler() http.Handler {
 		{"GET", "/search", s.getSearch},
 		{"GET", "/static/", staticFiles().ServeHTTP},
 		{"POST", "/api/bpm", s.guard(s.postBPM)},
-		{"POST", "/api/txs", s.guard(s.postTx)},
+		{"POST", "/api/txs", s.signed(s.postTx)},
 		{"POST", "/api/txbatch", s.guard(s.postTxBatch)},
 	}
 	if s.cfg.Metrics != nil {
