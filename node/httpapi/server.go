@@ -80,7 +80,8 @@ type Server struct {
 	ln     net.Listener
 	log    *zap.Logger
 	hub    hub
-	window window // the explorer's recent blocks
+	window window   // the explorer's recent blocks
+	lim    *limiter // the bound on concurrent requests, made by Handler
 }
 
 // Listen binds cfg.Addr; Serve serves it.
@@ -158,14 +159,14 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Metrics != nil {
 		routes = append(routes, route{"GET", "/metrics", s.cfg.Metrics.ServeHTTP})
 	}
-	lim := newLimiter(s.cfg)
+	s.lim = newLimiter(s.cfg)
 	mux := http.NewServeMux()
 	allow := map[string][]string{}
 	var paths []string
 	for _, rt := range routes {
 		h := rt.h
 		if rt.path != "/api/events" && rt.path != "/metrics" && rt.path != "/static/" {
-			h = lim.wrap(h)
+			h = s.lim.wrap(h)
 		}
 		mux.HandleFunc(rt.method+" "+rt.path, h)
 		if allow[rt.path] == nil {
