@@ -94,4 +94,6 @@ func (b accountBackend) Blocks(_ context.Context, from, to uint64) ([]view.Block
 	return out, nil
 }
 
-func (b accountBackend) StakeTables(context.Context, []uint64) ([]view.EpochTable, error) { return nil, nil }
+func (b accountBackend) StakeTables(context.Context, []uint64) ([]view.EpochTable, error) {
+	return nil, nil
+}
