@@ -163,7 +163,7 @@ func tally(t *testing.T, c *cluster, r skewRun, skewed chain.Address, seen map[c
 			r.share++
 		}
 	}
-	grid, err := n.slots(0, uint64(last)/c.gen.EpochLength)
+	grid, err := offlineSlots(t, n, 0, uint64(last)/c.gen.EpochLength)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,6 +119,8 @@ type Node struct {
 	outOfTouch string
 
 	pendingSyncs sync.WaitGroup // commits of returned transactions to pendingLog (keepReturned)
+	reads        readIndex      // the canonical chain for the read routes, off the loop (readindex.go)
+	tables       tableCache     // old epochs' stake tables, rebuilt off the loop (readcache.go)
 
 	loopState // owned by the event loop
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -86,7 +85,7 @@ func viewTx(tx chain.Tx) TxView {
 }
 
 // viewBlock shows stored block b with its VRF proof, whose output withVRFOutput adds off the event loop, and
-// without its finality state, which blockFinality gives.
+// without its finality state, which the read snapshot gives (readSnap.finality).
 func (n *Node) viewBlock(b *chain.Block) BlockView {
 	h, g := b.Header, n.cfg.Genesis
 	v := BlockView{Hash: b.Hash(), Height: uint64(h.Height), Slot: uint64(h.Slot), Parent: h.Parent,
@@ -102,19 +101,6 @@ func (n *Node) viewBlock(b *chain.Block) BlockView {
 		v.Evidence = append(v.Evidence, ev)
 	}
 	return v
-}
-
-// blockFinality is the finality state of the tree's block h at height, as the tree holds it now (PROTOCOL.md
-// §8a): view.BlockFinal, view.BlockCommitted, or view.BlockOrphaned off the canonical chain. On the event loop.
-func (n *Node) blockFinality(h chain.Hash, height chain.Height) string {
-	switch c, ok := n.tree.CanonicalHash(height); {
-	case !ok || c != h:
-		return view.BlockOrphaned
-	case n.tree.IsFinal(h):
-		return view.BlockFinal
-	default:
-		return view.BlockCommitted
-	}
 }
 
 // withVRFOutput adds to v the output of its VRF proof (chain.VRFProof.Output: RFC 9381 proof_to_hash, 64 bytes),
@@ -142,77 +128,6 @@ func genesisView(g *chain.Genesis) BlockView {
 	h := g.Hash()
 	return BlockView{Hash: h, StateRoot: g.State().Root(), Time: g.Time.UTC(), Finality: view.BlockFinal,
 		Mix: chain.GenesisMix(h), Txs: []TxView{}}
-}
-
-// Blocks returns the canonical blocks from height from to height to, inclusive (at most maxRangeBlocks); height
-// 0 is the genesis. A range past the head is cut at the head.
-func (n *Node) Blocks(ctx context.Context, from, to uint64) ([]BlockView, error) {
-	if to < from || to-from >= maxRangeBlocks {
-		return nil, view.Classed(view.ErrBadInput,
-			fmt.Errorf("range %d..%d: at most %d blocks, to ≥ from", from, to, maxRangeBlocks))
-	}
-	var out []BlockView
-	var err error
-	callErr := n.call(ctx, func() {
-		for h := from; h <= to; h++ {
-			if h == 0 {
-				out = append(out, n.genesis)
-				continue
-			}
-			b, e := n.tree.BlockAt(chain.Height(h))
-			if errors.Is(e, chain.ErrNotFound) {
-				return
-			}
-			if e != nil {
-				err = e
-				return
-			}
-			v := n.viewBlock(b)
-			v.Finality = n.blockFinality(v.Hash, b.Header.Height)
-			out = append(out, v)
-		}
-	})
-	for i := range out {
-		err = errors.Join(err, withVRFOutput(&out[i]))
-	}
-	return out, errors.Join(callErr, err)
-}
-
-// Block returns the canonical block at a height; 0 is the genesis.
-func (n *Node) Block(ctx context.Context, height uint64) (BlockView, error) {
-	bs, err := n.Blocks(ctx, height, height)
-	if err == nil && len(bs) == 0 {
-		err = fmt.Errorf("%w: no block at height %d", ErrNotFound, height)
-	}
-	if err != nil {
-		return BlockView{}, err
-	}
-	return bs[0], nil
-}
-
-// BlockByHash returns the block with hash h, canonical or not (canonical reports which); the genesis hash gives
-// the genesis. Errors: ErrNotFound.
-func (n *Node) BlockByHash(ctx context.Context, h chain.Hash) (b BlockView, canonical bool, err error) {
-	callErr := n.call(ctx, func() {
-		if h == n.chainID {
-			b, canonical = n.genesis, true
-			return
-		}
-		var blk *chain.Block
-		if blk, err = n.tree.Block(h); err != nil {
-			return
-		}
-		b = n.viewBlock(blk)
-		b.Finality = n.blockFinality(h, blk.Header.Height)
-		canonical = b.Finality != view.BlockOrphaned
-	})
-	if errors.Is(err, chain.ErrNotFound) {
-		err = fmt.Errorf("%w: no block %s", ErrNotFound, h)
-	}
-	if err == nil && callErr == nil {
-		err = withVRFOutput(&b)
-	}
-	return b, canonical, errors.Join(callErr, err)
 }
 
 // Mempool reports the size of the mempool and the transaction that has waited longest in it.
@@ -262,40 +177,6 @@ func validatorViews(table []chain.Stake) []ValidatorView {
 		vals = append(vals, ValidatorView{Address: s.Addr, Stake: uint64(s.Amount), Share: share})
 	}
 	return vals
-}
-
-// maxTableSlots bounds the slots of one StakeTables query: a window of blocks of the explorer, with room.
-const maxTableSlots = 4 * maxRangeBlocks
-
-// StakeTables returns the stake tables in force on the canonical chain for the epochs of the given slots
-// (PROTOCOL.md §6), one per epoch, oldest first: what the lottery drew each of those slots' leaders from. At
-// most maxTableSlots slots (view.ErrBadInput beyond).
-func (n *Node) StakeTables(ctx context.Context, slots []uint64) ([]view.EpochTable, error) {
-	if len(slots) > maxTableSlots {
-		return nil, view.Classed(view.ErrBadInput, fmt.Errorf("%d slots: at most %d", len(slots), maxTableSlots))
-	}
-	g := n.cfg.Genesis
-	var epochs []chain.Epoch
-	for _, s := range slots {
-		epochs = append(epochs, g.EpochOf(chain.Slot(s)))
-	}
-	slices.Sort(epochs)
-	epochs = slices.Compact(epochs)
-	var out []view.EpochTable
-	var err error
-	callErr := n.call(ctx, func() {
-		for _, e := range epochs {
-			table, terr := n.tree.StakeTable(e)
-			if terr != nil {
-				err = terr
-				return
-			}
-			first := uint64(e) * g.EpochLength
-			out = append(out, view.EpochTable{Epoch: uint64(e), FirstSlot: first, LastSlot: first + g.EpochLength - 1,
-				Validators: validatorViews(table)})
-		}
-	})
-	return out, errors.Join(callErr, err)
 }
 
 // Tx finds a transaction in the mempool, on the canonical chain, or among the transactions the mempool recently
@@ -392,29 +273,6 @@ func hexPrefix(prefix string, kind error) ([]byte, error) {
 			fmt.Errorf("%w: want %d to 64 hex digits, got %q", kind, MinTxPrefix, prefix))
 	}
 	return even, nil
-}
-
-// FindBlock finds a block the node holds, canonical or not (canonical says which), by its hash or a prefix of it
-// of at least MinTxPrefix hex digits; the genesis hash gives the genesis. Errors: ErrBadHashPrefix, ErrNotFound,
-// view.ErrAmbiguous when the prefix starts more than one block's hash.
-func (n *Node) FindBlock(ctx context.Context, prefix string) (b BlockView, canonical bool, err error) {
-	prefix = strings.ToLower(prefix)
-	even, err := hexPrefix(prefix, ErrBadHashPrefix)
-	if err != nil {
-		return BlockView{}, false, err
-	}
-	var matches []chain.Hash
-	err = n.call(ctx, func() { matches = matching(n.tree.BlockHashes(even, maxPrefixMatches), prefix) })
-	switch {
-	case err != nil:
-		return BlockView{}, false, err
-	case len(matches) == 0:
-		return BlockView{}, false, fmt.Errorf("%w: no block %s", ErrNotFound, prefix)
-	case len(matches) > 1:
-		return BlockView{}, false, fmt.Errorf("%w: %d blocks start with %s; give more digits", view.ErrAmbiguous,
-			len(matches), prefix)
-	}
-	return n.BlockByHash(ctx, matches[0])
 }
 
 // matching returns the distinct IDs among ids whose hex starts with prefix, in the order first seen.

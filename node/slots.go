@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/posnode/posnode/chain"
@@ -61,17 +62,17 @@ func (n *Node) Slots(ctx context.Context, from, to uint64) ([]view.Slot, error) 
 			"%d epoch(s) of %d slots; ask for fewer epochs, e.g. ?from=%d&to=%d", from, to, MaxGridSlots,
 			max(MaxGridSlots/length, 1), length, from, from+max(MaxGridSlots/length, 1)-1))
 	}
-	var out []view.Slot
-	var err error
-	callErr := n.call(ctx, func() { out, err = n.slots(from, to) })
-	if callErr != nil {
-		return nil, callErr
+	snap, err := n.readSnapshot(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return out, err
+	return n.slots(ctx, snap, from, to)
 }
 
-// slots runs on the event loop.
-func (n *Node) slots(fromEpoch, toEpoch uint64) ([]view.Slot, error) {
+// slots describes the slots of epochs fromEpoch..toEpoch on the snapshot's canonical chain, off the event loop:
+// the loop is called once, briefly, for the seeds of the slots no canonical block holds (and the sources of
+// stake tables the cache lacks, epochTables).
+func (n *Node) slots(ctx context.Context, snap *readSnap, fromEpoch, toEpoch uint64) ([]view.Slot, error) {
 	g := n.cfg.Genesis
 	length := max(g.EpochLength, 1)
 	first, last := chain.Slot(fromEpoch*length), chain.Slot(toEpoch*length+length-1)
@@ -79,35 +80,81 @@ func (n *Node) slots(fromEpoch, toEpoch uint64) ([]view.Slot, error) {
 		return nil, view.Classed(view.ErrBadInput, fmt.Errorf("epochs of %d slots: more than the %d slots one "+
 			"request holds", length, MaxGridSlots))
 	}
-	canon, err := n.canonicalSince(first)
-	if err != nil {
-		return nil, err
-	}
+	canon := snap.canonicalIn(first, last)
 	orphans := map[chain.Slot][]view.Orphan{}
-	for _, o := range n.orphans.blocks {
-		if h, ok := n.tree.CanonicalHash(chain.Height(o.Height)); (!ok || h != o.Hash) && chain.Slot(o.Slot) >= first {
+	for _, o := range snap.orphans {
+		if chain.Slot(o.Slot) >= first {
 			orphans[chain.Slot(o.Slot)] = append(orphans[chain.Slot(o.Slot)], o)
 		}
 	}
 	now := n.currentSlot()
 	out := make([]view.Slot, 0, last-first+1)
+	var open []openSlot
 	for s := first; s <= last; s++ {
 		v := view.Slot{Slot: uint64(s), Epoch: uint64(g.EpochOf(s)), Orphans: orphans[s],
 			Start: consensus.SlotStart(g.Time, time.Duration(g.SlotDuration), s)}
-		n.describeSlot(&v, s, now, canon)
+		if parent, proposed := n.describeBlock(&v, s, now, canon); !proposed {
+			open = append(open, openSlot{index: len(out), slot: s, parent: parent.hash})
+		}
 		out = append(out, v)
+	}
+	if err := n.openLeaders(ctx, snap, out, open); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		n.markLeader(&out[i], now, canon, snap)
 	}
 	return out, nil
 }
 
-// describeSlot fills the state, leader and block of slot s; canon holds the canonical blocks from the grid's
-// first slot on, oldest first, with the block before them (the parent of the first) at index 0.
-func (n *Node) describeSlot(v *view.Slot, s, now chain.Slot, canon []gridBlock) {
-	n.describeBlock(v, s, now, canon)
+// openSlot is a slot no canonical block holds: its leader is the lottery's on top of parent (PROTOCOL.md §6).
+type openSlot struct {
+	index  int
+	slot   chain.Slot
+	parent chain.Hash
+	seed   chain.Hash
+	seeded bool
+}
+
+// openLeaders fills the leaders of the open slots: seeds from the tree in one short loop call, stake tables
+// from epochTables, the lottery (consensus.Leader) off the loop.
+func (n *Node) openLeaders(ctx context.Context, snap *readSnap, out []view.Slot, open []openSlot) error {
+	if len(open) == 0 {
+		return nil
+	}
+	var epochs []chain.Epoch
+	for _, o := range open {
+		if e := n.cfg.Genesis.EpochOf(o.slot); !slices.Contains(epochs, e) {
+			epochs = append(epochs, e)
+		}
+	}
+	tables, err := n.epochTables(ctx, snap, epochs, func() {
+		for i := range open {
+			src, err := n.tree.SeedSource(open[i].parent, open[i].slot)
+			open[i].seed, open[i].seeded = src, err == nil
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, o := range open {
+		if !o.seeded {
+			continue
+		}
+		if leader, ok := consensus.Leader(tables[n.cfg.Genesis.EpochOf(o.slot)], o.seed, o.slot); ok {
+			out[o.index].Leader = leader
+		}
+	}
+	return nil
+}
+
+// markLeader says whether slot v's leader is final or projected, or clears it where the slot's seed does not
+// exist yet (leaderKnown).
+func (n *Node) markLeader(v *view.Slot, now chain.Slot, canon []gridBlock, snap *readSnap) {
 	if v.Leader.IsZero() {
 		return
 	}
-	known, final := n.leaderKnown(s, now, canon)
+	known, final := n.leaderKnown(chain.Slot(v.Slot), now, canon, snap)
 	switch {
 	case !known:
 		v.Leader = chain.Address{}
@@ -124,10 +171,9 @@ func (n *Node) describeSlot(v *view.Slot, s, now chain.Slot, canon []gridBlock) 
 // final once epoch e−1 or a later one is finalized; epochs 0 and 1 use the genesis. Under parent-hash the seed
 // is the parent's hash: it exists for the slots up to the head's next one and those already passed, and is final
 // when the parent is below the finalized checkpoint's epoch.
-func (n *Node) leaderKnown(s, now chain.Slot, canon []gridBlock) (known, final bool) {
+func (n *Node) leaderKnown(s, now chain.Slot, canon []gridBlock, snap *readSnap) (known, final bool) {
 	g := n.cfg.Genesis
-	head := n.tree.Head()
-	_, fin := n.tree.Finality()
+	headSlot, fin := snap.at(snap.headHeight()).slot, snap.finalized
 	finStart := chain.Slot(uint64(fin.Epoch) * max(g.EpochLength, 1)) // blocks before it are final
 	if g.Rule() == chain.SeedParentHash {
 		parent := canon[0]
@@ -137,28 +183,29 @@ func (n *Node) leaderKnown(s, now chain.Slot, canon []gridBlock) (known, final b
 			}
 			parent = b
 		}
-		return s <= max(head.Slot+1, now), parent.height == 0 || parent.slot < finStart
+		return s <= max(headSlot+1, now), parent.height == 0 || parent.slot < finStart
 	}
 	e := g.EpochOf(s)
 	if e < 2 {
 		return true, true
 	}
-	return g.EpochOf(head.Slot)+1 >= e, fin.Epoch+1 >= e
+	return g.EpochOf(headSlot)+1 >= e, fin.Epoch+1 >= e
 }
 
-// describeBlock fills the state and block of slot s, and the leader the canonical chain gives it.
-func (n *Node) describeBlock(v *view.Slot, s, now chain.Slot, canon []gridBlock) {
+// describeBlock fills the state and block of slot s; for a slot no canonical block holds it returns the block
+// its leader is drawn on top of (proposed false).
+func (n *Node) describeBlock(v *view.Slot, s, now chain.Slot, canon []gridBlock) (parent gridBlock, proposed bool) {
 	if s == 0 { // the genesis holds slot 0 (PROTOCOL.md §2)
 		h := n.chainID
 		v.State, v.Block = view.SlotProposed, &h
-		return
+		return gridBlock{}, true
 	}
-	parent := canon[0]
+	parent = canon[0]
 	for _, b := range canon[1:] {
 		if b.slot == s {
 			h := b.hash
 			v.State, v.Leader, v.Block, v.Height = view.SlotProposed, b.proposer, &h, uint64(b.height)
-			return
+			return b, true
 		}
 		if b.slot > s {
 			break
@@ -173,9 +220,7 @@ func (n *Node) describeBlock(v *view.Slot, s, now chain.Slot, canon []gridBlock)
 	default:
 		v.State = view.SlotMissed
 	}
-	if leader, ok, err := n.tree.LeaderOn(parent.hash, s); err == nil && ok {
-		v.Leader = leader
-	}
+	return parent, false
 }
 
 // gridBlock is what the grid needs of a canonical block.
@@ -186,26 +231,16 @@ type gridBlock struct {
 	proposer chain.Address
 }
 
-// canonicalSince returns the canonical blocks whose slot is first or later, oldest first, preceded by the newest
+// canonicalIn returns the snapshot's canonical blocks of slots first..last, oldest first, preceded by the newest
 // canonical block before first (the genesis if none).
-func (n *Node) canonicalSince(first chain.Slot) ([]gridBlock, error) {
-	var rev []gridBlock
-	for h := n.tree.Head().Height; h > 0; h-- {
-		hd, hash, ok := n.tree.CanonicalHeader(h)
-		if !ok {
-			return nil, fmt.Errorf("no canonical header at height %d below the head", h)
-		}
-		rev = append(rev, gridBlock{hash: hash, height: h, slot: hd.Slot, proposer: hd.Proposer})
-		if hd.Slot < first {
+func (s *readSnap) canonicalIn(first, last chain.Slot) []gridBlock {
+	var out []gridBlock
+	for h := s.lastBefore(first); h <= s.headHeight(); h++ {
+		e := s.at(h)
+		if h > 0 && e.slot > last {
 			break
 		}
+		out = append(out, gridBlock{hash: e.hash, height: h, slot: e.slot, proposer: e.proposer})
 	}
-	if len(rev) == 0 || rev[len(rev)-1].slot >= first {
-		rev = append(rev, gridBlock{hash: n.chainID})
-	}
-	out := make([]gridBlock, len(rev))
-	for i, b := range rev {
-		out[len(rev)-1-i] = b
-	}
-	return out, nil
+	return out
 }

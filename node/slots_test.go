@@ -38,7 +38,7 @@ func TestSlotGridAfterReorg(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	grid, err := n.slots(0, 0)
+	grid, err := offlineSlots(t, n, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestSlotsRange(t *testing.T) {
 	if !errors.Is(err, view.ErrBadInput) || !strings.Contains(err.Error(), fmt.Sprintf("?from=0&to=%d", fit-1)) {
 		t.Errorf("epochs 0..100: got %v, want view.ErrBadInput that names ?from=0&to=%d", err, fit-1)
 	}
-	grid, err := n.slots(0, fit-1)
+	grid, err := offlineSlots(t, n, 0, fit-1)
 	if err != nil {
 		t.Fatal(err)
 	}

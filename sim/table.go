@@ -103,10 +103,11 @@ func WriteTable(w io.Writer, c TableConfig, rs []Result) {
 		ks[i] = fmt.Sprintf("k = %d", k)
 	}
 	fmt.Fprintf(w, "Seed rule `%s`, epoch %d slots, seed %d.\n\n", c.Rule, c.EpochLength, c.Seed)
-	fmt.Fprintf(w, "Grind, %d slots: adversary's share of canonical blocks (deepest reorg it caused)\n\n", c.Slots)
-	fmt.Fprintf(w, "| α | %s |\n|---|%s\n", strings.Join(ks, " | "), strings.Repeat("---|", len(ks)))
+	fmt.Fprintf(w, "Grind, %d slots: adversary's share of canonical blocks (deepest reorg it caused); its fair share, "+
+		"what its stake wins without grinding, is α\n\n", c.Slots)
+	fmt.Fprintf(w, "| α | fair share | %s |\n|---|---|%s\n", strings.Join(ks, " | "), strings.Repeat("---|", len(ks)))
 	for _, a := range c.AlphasPermille {
-		fmt.Fprintf(w, "| %.2f |", float64(a)/1000)
+		fmt.Fprintf(w, "| %.2f | %.3f |", float64(a)/1000, float64(a)/1000)
 		for _, k := range c.Ks {
 			r := byKey[[3]int{strategyIndex(Grind), a, k}]
 			fmt.Fprintf(w, " %.3f (%d) |", r.Share(), r.DeepestReorg)
@@ -114,9 +115,9 @@ func WriteTable(w io.Writer, c TableConfig, rs []Result) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "\nPrivate branch from genesis released after %d slots: honest blocks it replaced (adversary's share after)\n\n", c.PrivateSlots)
-	fmt.Fprintf(w, "| α | %s |\n|---|%s\n", strings.Join(ks, " | "), strings.Repeat("---|", len(ks)))
+	fmt.Fprintf(w, "| α | fair share | %s |\n|---|---|%s\n", strings.Join(ks, " | "), strings.Repeat("---|", len(ks)))
 	for _, a := range c.AlphasPermille {
-		fmt.Fprintf(w, "| %.2f |", float64(a)/1000)
+		fmt.Fprintf(w, "| %.2f | %.3f |", float64(a)/1000, float64(a)/1000)
 		for _, k := range c.Ks {
 			r := byKey[[3]int{strategyIndex(PrivateBranch), a, k}]
 			fmt.Fprintf(w, " %d (%.3f) |", r.Replaced, r.Share())
@@ -124,10 +125,11 @@ func WriteTable(w io.Writer, c TableConfig, rs []Result) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "\nLate release, %d slots: the adversary holds each block until the next honest block on the same parent\n\n", c.Slots)
-	fmt.Fprintf(w, "| α | share | honest blocks orphaned | deepest reorg |\n|---|---|---|---|\n")
+	fmt.Fprintf(w, "| α | fair share | share | honest blocks orphaned | deepest reorg |\n|---|---|---|---|---|\n")
 	for _, a := range c.AlphasPermille {
 		r := byKey[[3]int{strategyIndex(LateRelease), a, 1}]
-		fmt.Fprintf(w, "| %.2f | %.3f | %d | %d |\n", float64(a)/1000, r.Share(), r.Replaced, r.DeepestReorg)
+		fmt.Fprintf(w, "| %.2f | %.3f | %.3f | %d | %d |\n", float64(a)/1000, float64(a)/1000, r.Share(), r.Replaced,
+			r.DeepestReorg)
 	}
 	fmt.Fprintln(w)
 }

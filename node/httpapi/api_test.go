@@ -111,6 +111,10 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		{"range too long", "GET", "/api/blocks?from=0&to=1000", "", 400, ""},
 		{"range backwards", "GET", "/api/blocks?from=5&to=1", "", 400, ""},
 		{"bad address", "GET", "/api/accounts/nobody", "", 400, ""},
+		{"records of a bad address", "GET", "/api/accounts/nobody/records", "", 400, ""},
+		{"records, limit 0", "GET", "/api/accounts/" + n.Address().String() + "/records?limit=0", "", 400, ""},
+		{"records, limit over the most", "GET", "/api/accounts/" + n.Address().String() + "/records?limit=501", "", 400, ""},
+		{"records, before not a height", "GET", "/api/accounts/" + n.Address().String() + "/records?before=x", "", 400, ""},
 		{"tx prefix too short", "GET", "/api/txs/83d4cf7", "", 400, ""},
 		{"tx prefix not hex", "GET", "/api/txs/83d4cf7z", "", 400, ""},
 		{"tx prefix of nothing", "GET", "/api/txs/00000000", "", 404, ""},
@@ -205,5 +209,37 @@ func TestAPIMetrics(t *testing.T) {
 		if !strings.Contains(string(metrics), name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
+	}
+}
+
+// An account's records come newest first, a page at a time: limit=1 holds the newer record and names the page of
+// the older one.
+func TestAPIRecords(t *testing.T) {
+	n := startNode(t)
+	var heights []uint64
+	for _, bpm := range []string{"72", "74"} { // the second is sent once the first is committed: another block
+		var posted struct{ ID chain.Hash }
+		if code := n.post(t, "/api/bpm", `{"bpm": `+bpm+`}`, &posted); code != 200 {
+			t.Fatalf("POST /api/bpm: got %d", code)
+		}
+		var tx view.TxStatus
+		waitFor(t, 20*time.Second, "the record to be committed", func() bool {
+			return n.get(t, "/api/txs/"+posted.ID.String(), &tx) == 200 && tx.Height > 0
+		})
+		heights = append(heights, tx.Height)
+	}
+	path := "/api/accounts/" + n.Address().String() + "/records"
+	var all, first, second view.Records
+	if code := n.get(t, path, &all); code != 200 || len(all.Records) != 2 || all.Records[0].BPM != 74 ||
+		all.Records[1].BPM != 72 || all.Records[1].Height != heights[0] || all.Next != 0 {
+		t.Fatalf("GET %s: got %d %+v; want 74 then 72 (height %d), no next page", path, code, all, heights[0])
+	}
+	if code := n.get(t, path+"?limit=1", &first); code != 200 || len(first.Records) != 1 || first.Records[0].BPM != 74 ||
+		first.Next != heights[1] {
+		t.Fatalf("GET %s?limit=1: got %d %+v; want 74, next %d", path, code, first, heights[1])
+	}
+	if code := n.get(t, path+"?limit=1&before="+itoa(first.Next), &second); code != 200 || len(second.Records) != 1 ||
+		second.Records[0].BPM != 72 || second.Records[0].Finality == "" {
+		t.Errorf("GET the next page: got %d %+v; want 72 with its finality", code, second)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +65,7 @@ var funcs = template.FuncMap{
 	"addr":      addrLink,
 	"hashLink":  hashLink,
 	"txLink":    txLink,
+	"group":     group,
 }
 
 // ago is how long before now t was, as the page's script writes it too.
@@ -94,7 +97,12 @@ type frame struct {
 	GenesisHash chain.Hash
 	Query       string // the search box's text
 	Live        bool   // the page follows /api/events
+	Stall       string // "" unless finality lags by more than stallEpochs: what the banner says
 }
+
+// stallEpochs is how many epochs the finalized checkpoint may lag the current epoch before the explorer says that
+// finality has stalled: it is 2 behind when every epoch is finalized in time (PROTOCOL.md §8a).
+const stallEpochs = 4
 
 // overview is the front page.
 type overview struct {
@@ -168,7 +176,32 @@ func slotTime(grid []view.Slot, s uint64) time.Time {
 }
 
 func frameOf(st view.Status, live bool) frame {
-	return frame{ChainID: st.ChainID, GenesisHash: st.GenesisHash, Live: live}
+	return frame{ChainID: st.ChainID, GenesisHash: st.GenesisHash, Live: live, Stall: stallOf(st)}
+}
+
+// stallOf is the finality-stall banner's text for st, or "" while finality keeps up.
+func stallOf(st view.Status) string {
+	fin := uint64(st.Finalized.Epoch)
+	if st.Epoch <= fin+stallEpochs {
+		return ""
+	}
+	return fmt.Sprintf("Finality has stalled: the newest finalized checkpoint is of epoch %s, %s epochs behind the "+
+		"current epoch %s. Blocks since are committed, not final: a reorg can still undo them. Finality needs "+
+		"validators with two thirds of the stake to vote (PROTOCOL.md §8a).", group(fin), group(st.Epoch-fin),
+		group(st.Epoch))
+}
+
+// group writes v in decimal with its digits in groups of three: 1,234,567.
+func group(v uint64) string {
+	s := strconv.FormatUint(v, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // render executes a page's template into a buffer first, so that a failing template sends a clean 500.

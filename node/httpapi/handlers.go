@@ -31,7 +31,12 @@ func parseHeight(s string) (uint64, error) {
 	return h, nil
 }
 
-// getBlocks answers ?from=A&to=B with the canonical blocks A..B (0 is the genesis), cut at the head.
+// MaxAnswerTxs bounds the transactions (records) of one GET /api/blocks answer: it ends before the block that
+// would pass it (though it always holds the first block asked for), and its Link header names the next page.
+const MaxAnswerTxs = 4096
+
+// getBlocks answers ?from=A&to=B with the canonical blocks A..B (0 is the genesis), cut at the head, and cut
+// before MaxAnswerTxs transactions with a Link: <…>; rel="next" header (RFC 8288) for the rest.
 func (s *Server) getBlocks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, err1 := parseHeight(q.Get("from"))
@@ -40,11 +45,43 @@ func (s *Server) getBlocks(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, fmt.Errorf("want ?from=A&to=B, e.g. ?from=0&to=10: %w", err))
 		return
 	}
-	bs, err := s.cfg.Backend.Blocks(r.Context(), from, to)
+	bs, next, err := s.cfg.Backend.BlocksPage(r.Context(), from, to, MaxAnswerTxs)
 	if bs == nil {
 		bs = []view.Block{}
 	}
+	if next != 0 {
+		w.Header().Set("Link", fmt.Sprintf("</api/blocks?from=%d&to=%d>; rel=\"next\"", next, to))
+	}
 	reply(w, bs, err)
+}
+
+// DefaultRecords is how many records GET /api/accounts/{addr}/records answers without ?limit=.
+const DefaultRecords = 100
+
+// getRecords answers /api/accounts/{addr}/records?before=H&limit=N: the account's BPM records of the canonical
+// blocks below height H (default: the head and below), newest first, at most N (default DefaultRecords), with
+// next, the before of the older page. A page reads a bounded number of blocks, so it may hold fewer records and
+// still have a next.
+func (s *Server) getRecords(w http.ResponseWriter, r *http.Request) {
+	addr, err := chain.ParseAddress(r.PathValue("addr"))
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	q := r.URL.Query()
+	before, limit, err := uint64(0), uint64(DefaultRecords), error(nil)
+	if q.Has("before") {
+		before, err = parseUint("before", q.Get("before"))
+	}
+	if err == nil && q.Has("limit") {
+		limit, err = parseUint("limit", q.Get("limit"))
+	}
+	if err != nil {
+		fail(w, http.StatusBadRequest, fmt.Errorf("want ?before=HEIGHT&limit=N, both optional: %w", err))
+		return
+	}
+	recs, err := s.cfg.Backend.Records(r.Context(), addr, before, int(min(limit, 1<<20)))
+	reply(w, recs, err)
 }
 
 func (s *Server) getValidators(w http.ResponseWriter, r *http.Request) {

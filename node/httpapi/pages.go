@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -68,7 +69,13 @@ type accountPage struct {
 	Window   int    // blocks searched for its activity
 	Proposed []view.Block
 	Txs      []accountTx
+	Records  view.Records  // its newest BPM records (plotRecords of them)
+	Stats    recordStats   // their min, average and max
+	Plot     template.HTML // drawRecords of them
 }
+
+// plotRecords is how many of an account's newest records its page plots.
+const plotRecords = 200
 
 // accountTx is a transaction of the window that the account sent or received.
 type accountTx struct {
@@ -108,10 +115,12 @@ func (s *Server) accountPage(ctx context.Context, addr chain.Address) (accountPa
 	if err2 == nil {
 		tables, err3 = b.StakeTables(ctx, slotsOf(blocks))
 	}
-	if err := errors.Join(err1, err2, err3); err != nil {
+	recs, err4 := b.Records(ctx, addr, 0, plotRecords)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return accountPage{}, err
 	}
-	pg := accountPage{frame: frameOf(st, false), Account: acct, Window: len(blocks)}
+	pg := accountPage{frame: frameOf(st, false), Account: acct, Window: len(blocks), Records: recs,
+		Stats: statsOf(recs.Records), Plot: drawRecords(recs)}
 	for _, row := range measureFairness(tables, blocks).Rows {
 		if row.Address == addr {
 			pg.Share = &row

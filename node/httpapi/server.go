@@ -29,6 +29,12 @@ type Backend interface {
 	Block(ctx context.Context, height uint64) (view.Block, error)
 	Account(ctx context.Context, addr chain.Address) (view.Account, error)
 	Validators(ctx context.Context) (epoch uint64, vals []view.Validator, err error)
+	// BlocksPage is Blocks that stops before the block that would take the answer past maxTxs transactions,
+	// though it holds the first block; next is the height to ask for next when it stopped so, else 0.
+	BlocksPage(ctx context.Context, from, to uint64, maxTxs int) (bs []view.Block, next uint64, err error)
+	// Records returns an account's BPM records, newest first, from the blocks below height before (0: the head
+	// and below), at most limit of them, looking at a bounded number of blocks (see view.Records).
+	Records(ctx context.Context, addr chain.Address, before uint64, limit int) (view.Records, error)
 	// StakeTables returns the stake tables in force for the epochs of slots, one per epoch, oldest first.
 	StakeTables(ctx context.Context, slots []uint64) ([]view.EpochTable, error)
 	// FindBlock returns a stored block, canonical or not (canonical says which), by its hash or a unique prefix
@@ -64,6 +70,10 @@ type Config struct {
 	TxRate     float64 // transactions a second, sustained (DefaultTxRate)
 	TxBurst    int     // transactions at once (DefaultTxBurst)
 	MaxClients int     // client budgets remembered (DefaultMaxClients)
+	// MaxInFlight, MaxQueued and QueueWait bound the requests served at once (limit.go); 0 takes
+	// DefaultMaxInFlight, DefaultMaxQueued, DefaultQueueWait. /api/events, /metrics and /static/ are not counted.
+	MaxInFlight, MaxQueued int
+	QueueWait              time.Duration
 }
 
 // shutdownTimeout bounds how long Serve waits for open requests once its context is done.
@@ -77,6 +87,7 @@ type Server struct {
 	hub    hub
 	window window        // the explorer's recent blocks
 	limits *clientLimits // budgets of the clients that send transactions without the token
+	lim    *limiter      // the bound on concurrent requests, made by Handler
 }
 
 // Listen binds cfg.Addr; Serve serves it.
@@ -133,6 +144,7 @@ func (s *Server) Handler() http.Handler {
 		{"GET", "/api/blocks", s.getBlocks},
 		{"GET", "/api/validators", s.getValidators},
 		{"GET", "/api/accounts/{addr}", s.getAccount},
+		{"GET", "/api/accounts/{addr}/records", s.getRecords},
 		{"GET", "/api/peers", s.getPeers},
 		{"GET", "/api/txs/{id}", s.getTx},
 		{"GET", "/api/finality", s.getFinality},
@@ -153,11 +165,16 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Metrics != nil {
 		routes = append(routes, route{"GET", "/metrics", s.cfg.Metrics.ServeHTTP})
 	}
+	s.lim = newLimiter(s.cfg)
 	mux := http.NewServeMux()
 	allow := map[string][]string{}
 	var paths []string
 	for _, rt := range routes {
-		mux.HandleFunc(rt.method+" "+rt.path, rt.h)
+		h := rt.h
+		if rt.path != "/api/events" && rt.path != "/metrics" && rt.path != "/static/" {
+			h = s.lim.wrap(h)
+		}
+		mux.HandleFunc(rt.method+" "+rt.path, h)
 		if allow[rt.path] == nil {
 			paths = append(paths, rt.path)
 		}

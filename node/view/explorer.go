@@ -64,3 +64,25 @@ type PendingTx struct {
 	Tx    Tx        `json:"tx"`
 	Since time.Time `json:"since"`
 }
+
+// Records is a page of an account's BPM records (GET /api/accounts/{address}/records), newest first: those of
+// the canonical blocks From..To (heights, To the newest). Next, when not 0, is the ?before= of the page of older
+// records: the page stopped at its limit of records or of blocks read.
+type Records struct {
+	Address chain.Address `json:"address"`
+	Records []Record      `json:"records"`
+	From    uint64        `json:"from"`
+	To      uint64        `json:"to"`
+	Next    uint64        `json:"next,omitempty"`
+}
+
+// Record is one BPM record of an account: a committed transaction of kind bpm (PROTOCOL.md §3).
+type Record struct {
+	BPM    uint64     `json:"bpm"`
+	Height uint64     `json:"height"`
+	Slot   uint64     `json:"slot"`
+	Time   time.Time  `json:"time"` // the start of its block's slot
+	Tx     chain.Hash `json:"tx"`
+	// Finality is its block's: BlockFinal or BlockCommitted (PROTOCOL.md §8a).
+	Finality string `json:"finality"`
+}

@@ -1,0 +1,99 @@
+package httpapi
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/view"
+)
+
+func TestGroupDigits(t *testing.T) {
+	for _, tt := range []struct {
+		in   uint64
+		want string
+	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {1234567, "1,234,567"}, {100000, "100,000"},
+		{18446744073709551615, "18,446,744,073,709,551,615"}} {
+		if got := group(tt.in); got != tt.want {
+			t.Errorf("group(%d): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// The banner shows when the finalized checkpoint lags the current epoch by more than stallEpochs, and not before.
+func TestFinalityStallBanner(t *testing.T) {
+	for _, tt := range []struct {
+		epoch, finalized uint64
+		stalled          bool
+	}{{0, 0, false}, {4, 0, false}, {5, 0, true}, {1006, 1002, false}, {1007, 1002, true}} {
+		st := view.Status{Epoch: tt.epoch, Finalized: chain.Checkpoint{Epoch: chain.Epoch(tt.finalized)}}
+		got := stallOf(st)
+		if (got != "") != tt.stalled || tt.stalled && !strings.Contains(got, "epoch "+group(tt.finalized)) {
+			t.Errorf("epoch %d, finalized %d: banner %q, want stalled %v", tt.epoch, tt.finalized, got, tt.stalled)
+		}
+	}
+}
+
+// The plot has a dot per record, filled for final ones and open for committed ones, and its min, avg and max.
+func TestDrawRecords(t *testing.T) {
+	page := view.Records{From: 10, To: 20, Records: []view.Record{
+		{BPM: 80, Height: 20, Finality: view.BlockCommitted}, {BPM: 60, Height: 15, Finality: view.BlockFinal},
+		{BPM: 70, Height: 11, Finality: view.BlockFinal}}}
+	svg := string(drawRecords(page))
+	for _, want := range []string{`<svg id="records"`, `class="record final"`, `class="record committed"`,
+		">min 60<", ">avg 70<", ">max 80<", "<polyline"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("plot lacks %q:\n%s", want, svg)
+		}
+	}
+	if n := strings.Count(svg, "<circle"); n != 3 {
+		t.Errorf("plot has %d dots, want 3", n)
+	}
+	if drawRecords(view.Records{From: 1, To: 5}) != "" {
+		t.Error("a page without records drew a plot")
+	}
+}
+
+// The account page shows the records' plot and stats, groups the balance's digits, and says when finality stalls.
+func TestAccountPageRecords(t *testing.T) {
+	addr := chain.Address{7}
+	be := accountBackend{readBackend: readBackend{asked: make(chan string, 8)}, addr: addr}
+	s := &Server{cfg: Config{Token: "t", Backend: be}}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/account/"+addr.String(), nil))
+	body := rec.Body.String()
+	for _, want := range []string{`<svg id="records"`, "min 72, average 72.0, max 72 bpm", "1,234,567 tokens",
+		`id="stall-banner"`} {
+		if rec.Code != 200 || !strings.Contains(body, want) {
+			t.Errorf("account page: got %d, lacks %q", rec.Code, want)
+		}
+	}
+}
+
+// accountBackend is a node with one account, one record and a finality 10 epochs behind.
+type accountBackend struct {
+	readBackend
+	addr chain.Address
+}
+
+func (b accountBackend) Status(_ context.Context) (view.Status, error) {
+	return view.Status{Height: 3, Epoch: 12, Finalized: chain.Checkpoint{Epoch: 2}}, nil
+}
+
+func (b accountBackend) Account(_ context.Context, a chain.Address) (view.Account, error) {
+	return view.Account{Address: a, Balance: 1234567}, nil
+}
+
+func (b accountBackend) Blocks(_ context.Context, from, to uint64) ([]view.Block, error) {
+	var out []view.Block
+	for h := from; h <= to; h++ {
+		out = append(out, view.Block{Height: h, Slot: h})
+	}
+	return out, nil
+}
+
+func (b accountBackend) StakeTables(context.Context, []uint64) ([]view.EpochTable, error) {
+	return nil, nil
+}
