@@ -1,16 +1,15 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"sort"
 	"testing"
 	"time"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/internal/adversary"
+	"github.com/posnode/posnode/node/mempool"
 )
 
 // unapplicable counts the transactions in node n's mempool that cannot apply on its head in order: those that
@@ -19,21 +18,16 @@ func unapplicable(t *testing.T, n *Node) (bad, total int) {
 	t.Helper()
 	n.call(context.Background(), func() {
 		st := n.tree.HeadState().Clone()
-		senders := make([]chain.Address, 0, len(n.pool.senders))
-		for a := range n.pool.senders {
-			senders = append(senders, a)
-		}
-		sort.Slice(senders, func(i, j int) bool { return bytes.Compare(senders[i][:], senders[j][:]) < 0 })
-		for _, a := range senders {
-			s := n.pool.senders[a]
+		for _, a := range n.pool.Senders() {
+			txs := n.pool.From(a)
 			applied := 0
-			for nonce := st.Account(a).Nonce; s.txs[nonce] != nil; nonce++ {
-				if st.ApplyTx(&s.txs[nonce].tx) != nil {
+			for i := range txs {
+				if txs[i].Nonce != st.Account(a).Nonce || st.ApplyTx(&txs[i]) != nil {
 					break
 				}
 				applied++
 			}
-			bad += len(s.txs) - applied
+			bad += len(txs) - applied
 		}
 		total = n.pool.Len()
 	})
@@ -117,8 +111,8 @@ func (c *cluster) userRecordsBehindAnOverspend(p *adversary.Peer, user ed25519.P
 	overspend := p.SignTx(user, chain.TxTransfer, 0, c.nodes[1].Address(), balance-uint64(c.gen.TxFee)-2, c.gen.TxFee)
 	_, err := c.nodes[0].Submit(ctx, overspend)
 	c.t.Logf("transfer ahead of 5 pending records, leaving 2 tokens for their fees: %v", err)
-	if !errors.Is(err, ErrBreaksLater) {
-		c.t.Fatalf("the transfer that starves the records: got %v, want ErrBreaksLater", err)
+	if !errors.Is(err, mempool.ErrBreaksLater) {
+		c.t.Fatalf("the transfer that starves the records: got %v, want mempool.ErrBreaksLater", err)
 	}
 	id, err := c.nodes[0].Submit(ctx, p.SignTx(user, chain.TxBPM, 0, chain.Address{}, 70, c.gen.TxFee))
 	if err != nil {

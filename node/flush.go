@@ -95,7 +95,7 @@ func (n *Node) startFlush(why string) {
 	}
 	done := make(chan error, 1)
 	n.flushing.job, n.flushing.jobWhy, n.flushing.done = job, why, done
-	n.rt.Background(func() {
+	n.background(func() {
 		err := job.Write()
 		n.log.Debug("flushed accepted blocks", zap.String("on", why), zap.Int("blocks", job.Blocks()), zap.Error(err))
 		done <- err

@@ -59,7 +59,7 @@ func fill(t *testing.T, dir string) string {
 // commits fail the same way, not with a stuck error of another kind; once space is freed the log works again
 // without a reopen, and after a reopen it holds exactly the commits that succeeded.
 func TestPendingLogFullDisk(t *testing.T) {
-	_, keys, id := mempoolFixture(t)
+	_, keys, id := txKeysFixture(t)
 	dir := t.TempDir()
 	mountTmpfs(t, dir, 64<<10)
 	path := filepath.Join(dir, "pending.txs")

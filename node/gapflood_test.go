@@ -9,20 +9,21 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/internal/adversary"
+	"github.com/posnode/posnode/node/mempool"
 )
 
 // gapSenders and gapNonces are the gap flood of issue 2: thirteen funded accounts without stake send nonces
 // 1..1,024 (never 0) at a fee above the minimum, again and again, to one node. (The issue's flood went to 4,096;
-// admission refuses anything beyond maxNonceGap outright, so this test signs only what could ever wait.)
+// admission refuses anything beyond mempool.MaxNonceGap outright, so this test signs only what could ever wait.)
 const (
 	gapSenders = 13
-	gapNonces  = maxNonceGap
+	gapNonces  = mempool.MaxNonceGap
 	gapFee     = 10
 )
 
 // The gap flood once filled every mempool with transactions that could never apply (forwarded, kept 30 s, never
 // evicted by the minimum fee), and 97 of 108 user submissions were refused "mempool full" while the attacker paid
-// nothing. Now each attacking account holds at most maxSenderWaiting transactions on any node, and the users'
+// nothing. Now each attacking account holds at most mempool.MaxSenderWaiting transactions on any node, and the users'
 // records are committed.
 func TestGapFloodCannotCensor(t *testing.T) {
 	slot := 500 * time.Millisecond
@@ -82,14 +83,14 @@ func TestGapFloodCannotCensor(t *testing.T) {
 		"node 0; attacker's transactions held at most %d on node 0, %d and %d on nodes 1 and 2 (bound %d); "+
 		"attacker paid %d fees; %d user records committed, the slowest %d slots after its submission",
 		batches.Load(), chain.MaxTxBatch, gapSenders, gapNonces, gapFee, judged, peak[0], peak[1], peak[2],
-		gapSenders*maxSenderWaiting, paid*gapFee, len(ids), worst)
+		gapSenders*mempool.MaxSenderWaiting, paid*gapFee, len(ids), worst)
 	if peak[0] == 0 {
 		t.Error("node 0 never held a transaction of the flood: it did not arrive")
 	}
 	for _, k := range nodes { // the adversary's flood publishing reaches the nodes that connect to it, too
-		if peak[k] > gapSenders*maxSenderWaiting {
+		if peak[k] > gapSenders*mempool.MaxSenderWaiting {
 			t.Errorf("node %d held %d of the attacker's transactions, more than %d senders × %d", k, peak[k],
-				gapSenders, maxSenderWaiting)
+				gapSenders, mempool.MaxSenderWaiting)
 		}
 	}
 }
@@ -138,9 +139,7 @@ func heldFrom(t *testing.T, n *Node, keys []ed25519.PrivateKey) int {
 	count := 0
 	n.call(context.Background(), func() {
 		for _, k := range keys {
-			if s := n.pool.senders[chain.AddressOf(k.Public().(ed25519.PublicKey))]; s != nil {
-				count += len(s.txs)
-			}
+			count += len(n.pool.From(chain.AddressOf(k.Public().(ed25519.PublicKey))))
 		}
 	})
 	return count

@@ -20,6 +20,7 @@ import (
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
 	"github.com/posnode/posnode/node/httpapi"
+	"github.com/posnode/posnode/node/mempool"
 	"github.com/posnode/posnode/node/pendinglog"
 	"github.com/posnode/posnode/node/prompt"
 	"github.com/posnode/posnode/node/signgate"
@@ -92,7 +93,7 @@ type Node struct {
 	pendingLog   *pendinglog.Log // pending.txs: users' and returned transactions until a final block holds them
 	guard        *slashprot.DB   // slashing protection: every signature recorded before it leaves (PROTOCOL.md §11)
 	sigs         *chain.SigCache // transactions whose signatures verified; shared by gossip, the API and the tree
-	txOrder      *txOrder        // gossiped batches reach the mempool in arrival order per sender; its own lock
+	txOrder      *mempool.Order  // gossiped batches reach the mempool in arrival order per sender; its own lock
 	metrics      *metrics
 	ffgMetrics   *finalityMetrics
 	flushMetrics *flushMetrics
@@ -128,7 +129,7 @@ type Node struct {
 // loopState is the mutable consensus state; only the event loop touches it.
 type loopState struct {
 	tree       *chain.Tree
-	pool       *mempool
+	pool       *mempool.Pool
 	held       held       // admitted transactions of this node's users that are not durable yet
 	txOut      outbox     // durable transactions waiting to share a gossip message
 	lastSigned chain.Slot // highest slot this key ever signed a block for, as guard records it
@@ -169,7 +170,7 @@ const metaLastSigned = "last_signed_slot"
 
 // sigCacheSize is how many verified transactions a node remembers: twice what its mempool holds, so that a
 // transaction is still remembered when its block arrives.
-const sigCacheSize = 2 * maxPoolTxs
+const sigCacheSize = 2 * mempool.MaxTxs
 
 // New opens the node's key, store and chain; the network starts in Run.
 func New(cfg Config) (*Node, error) {
@@ -214,14 +215,14 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, self: chain.AddressOf(key.Public().(ed25519.PublicKey)),
-		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, txOrder: newTxOrder(), metrics: newMetrics(),
+		chainID: cfg.Genesis.Hash(), store: store, sigs: sigs, txOrder: mempool.NewOrder(), metrics: newMetrics(),
 		rangePace: rate.NewLimiter(rangePace, rangePace),
 		started:   make(chan struct{}), stopped: make(chan struct{}), genesis: genesisView(cfg.Genesis),
 	}
 	if cfg.Console != nil {
 		n.events = make(chan string, 256)
 	}
-	n.tree, n.pool, n.held = tree, newMempool(cfg.Genesis.TxFee, cfg.Now), held{}
+	n.tree, n.pool, n.held = tree, mempool.New(cfg.Genesis.TxFee, cfg.Now), held{}
 	n.syncs = syncState{last: map[string]time.Time{}, conflicting: map[string]time.Time{}}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -449,11 +450,31 @@ func (n *Node) call(ctx context.Context, f func()) error {
 	return n.rt.Call(ctx, n.event(f))
 }
 
-// post queues f for the event loop (Runtime.Post); any goroutine may call it.
-func (n *Node) post(f func()) { n.rt.Post(n.event(f)) }
+// post queues f for the event loop (Runtime.Post); any goroutine may call it. Before Start it does nothing: no
+// loop will run.
+func (n *Node) post(f func()) {
+	if n.rt != nil {
+		n.rt.Post(n.event(f))
+	}
+}
 
-// after runs f on the event loop once d has passed (Runtime.After); called on the loop.
-func (n *Node) after(d time.Duration, f func()) *Timer { return n.rt.After(d, n.event(f)) }
+// after runs f on the event loop once d has passed (Runtime.After); called on the loop. Before Start the timer
+// never fires.
+func (n *Node) after(d time.Duration, f func()) *Timer {
+	if n.rt == nil {
+		return &Timer{stopped: true}
+	}
+	return n.rt.After(d, n.event(f))
+}
+
+// background runs work off the loop (Runtime.Background); before Start, at once.
+func (n *Node) background(work func()) {
+	if n.rt == nil {
+		work()
+		return
+	}
+	n.rt.Background(work)
+}
 
 // event is f as one event of the loop: what runs after every event follows it.
 func (n *Node) event(f func()) func() {

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/mempool"
 	"github.com/posnode/posnode/node/pendinglog"
 )
 
@@ -74,7 +75,7 @@ func (n *Node) restorePending(pending []chain.Tx) {
 		switch err := n.pool.AddLocal(tx, n.tree.HeadState()); {
 		case err == nil:
 			restored++
-		case errors.Is(err, ErrStaleTx), errors.Is(err, ErrDuplicateTx):
+		case errors.Is(err, mempool.ErrStaleTx), errors.Is(err, mempool.ErrDuplicateTx):
 			inBlocks++
 		default:
 			waiting++
@@ -120,7 +121,7 @@ func (n *Node) keepReturned(reverted []*chain.Block) {
 		return
 	}
 	n.pendingSyncs.Add(1)
-	n.rt.Background(func() {
+	n.background(func() {
 		defer n.pendingSyncs.Done()
 		if err := n.pendingLog.Sync(b); err != nil {
 			n.log.Error("transactions returned by a reorg could not be stored in the pending-transaction log",

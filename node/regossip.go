@@ -1,8 +1,6 @@
 package node
 
 import (
-	"bytes"
-	"sort"
 	"time"
 
 	"github.com/posnode/posnode/chain"
@@ -61,36 +59,4 @@ func (n *Node) regossipPending(before time.Time) {
 	if txs := n.durableOnly(n.pool.Stale(n.tree.HeadState(), before, regossipMax)); len(txs) > 0 {
 		n.publish(n.txTopic, chain.EncodeTxBatch(txs))
 	}
-}
-
-// Stale returns up to max transactions of the senders' runs on st (those that can apply next, in nonce order),
-// sender by sender, the sender whose next transaction was admitted first going first; a sender whose next
-// transaction was admitted after before is left out, unless before is the zero time.
-func (p *mempool) Stale(st *chain.State, before time.Time, max int) []chain.Tx {
-	type head struct {
-		from  chain.Address
-		first *poolTx
-	}
-	var heads []head
-	for from, s := range p.senders {
-		first := s.txs[st.Account(from).Nonce]
-		if first != nil && (before.IsZero() || !first.added.After(before)) {
-			heads = append(heads, head{from, first})
-		}
-	}
-	sort.Slice(heads, func(i, j int) bool {
-		a, b := heads[i].first, heads[j].first
-		if !a.added.Equal(b.added) {
-			return a.added.Before(b.added)
-		}
-		return bytes.Compare(heads[i].from[:], heads[j].from[:]) < 0
-	})
-	var out []chain.Tx
-	for _, h := range heads {
-		if len(out) >= max {
-			break
-		}
-		out = append(out, p.Run(h.from, st, max-len(out))...)
-	}
-	return out
 }

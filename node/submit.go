@@ -7,13 +7,14 @@ import (
 	"math"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/mempool"
 	"github.com/posnode/posnode/node/pendinglog"
 	"github.com/posnode/posnode/node/view"
 )
 
 // Submit admits a transaction signed elsewhere (PROTOCOL.md §3), and returns once it is durable in the pending-transaction log;
 // only then is it gossiped or proposed. Errors are of the kinds view.ErrInvalidTx, view.ErrBusy (mempool full,
-// ErrPoolFull; or the log cannot store it, ErrStorage, and then nothing of it is kept) or view.ErrStopped,
+// mempool.ErrPoolFull; or the log cannot store it, ErrStorage, and then nothing of it is kept) or view.ErrStopped,
 // with the cause in the message.
 func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 	if err := tx.ValidateBasic(); err != nil {
@@ -76,7 +77,7 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 // refused classes a submission's error for the surfaces: a full mempool is worth a retry, anything else is the
 // transaction's fault. The message stays the cause's own, so that it carries one prefix.
 func refused(err error) error {
-	if errors.Is(err, ErrPoolFull) {
+	if errors.Is(err, mempool.ErrPoolFull) {
 		return view.Classed(view.ErrBusy, err)
 	}
 	return view.Classed(view.ErrInvalidTx, err)
@@ -124,12 +125,12 @@ func (n *Node) SubmitBatch(ctx context.Context, txs []chain.Tx) (errs []error, e
 			}
 			if full[tx.From] {
 				// Its later nonces could not apply before it; a retry of the rest is worth as much.
-				errs[i] = refused(fmt.Errorf("%w: an earlier transaction of the sender in this batch was refused", ErrPoolFull))
+				errs[i] = refused(fmt.Errorf("%w: an earlier transaction of the sender in this batch was refused", mempool.ErrPoolFull))
 				continue
 			}
 			b, err := n.submit(tx)
 			if err != nil {
-				full[tx.From] = errors.Is(err, ErrPoolFull)
+				full[tx.From] = errors.Is(err, mempool.ErrPoolFull)
 				errs[i] = refused(err)
 				continue
 			}

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/mempool"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -76,18 +77,18 @@ func (n *Node) validateTxMsg(ctx context.Context, from string, data []byte) p2p.
 	if len(todo) == 0 {
 		return n.verdict("txs", p2p.Ignore)
 	}
-	turn := n.txOrder.enter(todo)
-	defer n.txOrder.leave(turn)
+	turn := n.txOrder.Enter(todo)
+	defer n.txOrder.Leave(turn)
 	if err := n.sigs.VerifyAll(todo); err != nil {
 		n.log.Debug("rejected gossiped transactions", zap.String("peer", from), zap.Error(err))
 		return n.verdict("txs", p2p.Reject)
 	}
-	n.txOrder.wait(ctx, turn)
+	n.txOrder.Wait(ctx, turn)
 	v := p2p.Ignore
 	n.call(ctx, func() {
 		st := n.tree.HeadState()
 		for _, tx := range todo {
-			if waiting, err := n.pool.admit(tx, st, false); err == nil && !waiting {
+			if waiting, err := n.pool.AddGossiped(tx, st); err == nil && !waiting {
 				v = p2p.Accept
 			}
 		}
@@ -106,7 +107,7 @@ func (n *Node) precheckTx(tx *chain.Tx) (v p2p.Verdict, ok bool) {
 	}
 	a := n.head.Load().state.Account(tx.From)
 	switch {
-	case a.Balance == 0 && a.Stake == 0, tx.Nonce < a.Nonce, tx.Nonce-a.Nonce >= maxSenderTxs+maxNonceGap:
+	case a.Balance == 0 && a.Stake == 0, tx.Nonce < a.Nonce, tx.Nonce-a.Nonce >= mempool.MaxSenderTxs+mempool.MaxNonceGap:
 		return p2p.Ignore, false
 	}
 	return p2p.Accept, true

@@ -11,6 +11,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node"
+	"github.com/posnode/posnode/node/mempool"
 )
 
 // tputNodes is the size of the throughput testnet.
@@ -116,7 +117,7 @@ func measureTput(rate int, d, slot time.Duration) (tputResult, error) {
 			if err != nil {
 				out[i].err = err
 			} else if errs[i] != nil {
-				out[i] = submitErr{err: errs[i], retry: errors.Is(errs[i], node.ErrPoolFull)}
+				out[i] = submitErr{err: errs[i], retry: errors.Is(errs[i], mempool.ErrPoolFull)}
 			}
 		}
 		return out

@@ -1,4 +1,4 @@
-package node
+package mempool
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // to reach the mempool first.
 const maxOrderWait = time.Second
 
-// txOrder admits the gossiped batches of one sender in the order they arrived, though they are validated
+// Order admits the gossiped batches of one sender in the order they arrived, though they are validated
 // concurrently (PROTOCOL.md §10). A sender's batches are published in nonce order, and one whose signatures are
 // checked faster than the one ahead of it would otherwise reach the mempool first, where all but a few of its
 // transactions would be refused for the gap (maxSenderWaiting) and not forwarded. A batch registers on arrival,
@@ -20,24 +20,25 @@ const maxOrderWait = time.Second
 // has left: each waits only for earlier ones, so none waits forever, and never longer than maxOrderWait. A forged
 // batch delays its successors by its own signature check at most, and is rejected. It has its own lock: the
 // validators run on gossip's goroutines, not on the event loop.
-type txOrder struct {
+type Order struct {
 	mu   sync.Mutex
-	last map[chain.Address]*orderTicket // the latest batch of each sender still in validation
+	last map[chain.Address]*Ticket // the latest batch of each sender still in validation
 }
 
-// orderTicket is one batch in validation.
-type orderTicket struct {
+// Ticket is one batch in validation.
+type Ticket struct {
 	senders []chain.Address
-	after   []*orderTicket // the batches of its senders that arrived before it and were in validation then
-	done    chan struct{}  // closed when it leaves
+	after   []*Ticket     // the batches of its senders that arrived before it and were in validation then
+	done    chan struct{} // closed when it leaves
 }
 
-func newTxOrder() *txOrder { return &txOrder{last: map[chain.Address]*orderTicket{}} }
+// NewOrder returns an Order with no batch in validation.
+func NewOrder() *Order { return &Order{last: map[chain.Address]*Ticket{}} }
 
 // enter registers a batch of txs as arrived; the caller must leave it once the mempool has seen it (or it was
 // refused).
-func (o *txOrder) enter(txs []chain.Tx) *orderTicket {
-	t := &orderTicket{done: make(chan struct{})}
+func (o *Order) Enter(txs []chain.Tx) *Ticket {
+	t := &Ticket{done: make(chan struct{})}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i := range txs {
@@ -56,7 +57,7 @@ func (o *txOrder) enter(txs []chain.Tx) *orderTicket {
 }
 
 // wait blocks until every batch t must follow has left, maxOrderWait has passed or ctx is done.
-func (o *txOrder) wait(ctx context.Context, t *orderTicket) {
+func (o *Order) Wait(ctx context.Context, t *Ticket) {
 	if len(t.after) == 0 {
 		return
 	}
@@ -74,7 +75,7 @@ func (o *txOrder) wait(ctx context.Context, t *orderTicket) {
 }
 
 // leave ends t's validation: the batches that wait for it may go on.
-func (o *txOrder) leave(t *orderTicket) {
+func (o *Order) Leave(t *Ticket) {
 	o.mu.Lock()
 	for _, from := range t.senders {
 		if o.last[from] == t {

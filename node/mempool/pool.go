@@ -1,4 +1,4 @@
-package node
+package mempool
 
 import (
 	"bytes"
@@ -30,16 +30,16 @@ var (
 
 // Mempool bounds (PROTOCOL.md §3: how spam is bounded).
 const (
-	maxPoolTxs   = 50_000 // transactions in the pool
-	maxSenderTxs = 10_000 // transactions of one sender
-	// maxNonceGap is how far beyond the sender's pending run a nonce may be to wait for the gap to be filled.
-	maxNonceGap = chain.MaxTxBatch
-	// maxSenderWaiting is how many transactions of one sender may wait behind a nonce gap, and maxWaitingTxs how
+	MaxTxs       = 50_000 // transactions in the pool
+	MaxSenderTxs = 10_000 // transactions of one sender
+	// MaxNonceGap is how far beyond the sender's pending run a nonce may be to wait for the gap to be filled.
+	MaxNonceGap = chain.MaxTxBatch
+	// MaxSenderWaiting is how many transactions of one sender may wait behind a nonce gap, and maxWaitingTxs how
 	// many of all senders: a transaction that cannot apply next pays nothing while it waits, so it gets only a
 	// small place of its own, never one that a transaction that can apply needs. Gossip batches of one sender
 	// that overtake each other in validation do not need it: they are admitted in the order they arrived
 	// (txorder.go).
-	maxSenderWaiting = 16
+	MaxSenderWaiting = 16
 	maxWaitingTxs    = 1024
 	// gapWait is how long a transaction behind a nonce gap waits for the gap to be filled before it is dropped.
 	gapWait = 5 * time.Second
@@ -56,14 +56,14 @@ type poolTx struct {
 	waiting bool // behind a nonce gap of its sender: it cannot apply next
 }
 
-// mempool holds signed transactions that can apply on top of the head, deduplicated by ID and indexed per sender
+// Pool holds signed transactions that can apply on top of the head, deduplicated by ID and indexed per sender
 // by nonce (PROTOCOL.md §3). For each sender, the pending nonces from its account nonce on form a run that
 // applies in order, funded by the sender's own balance (its pending transfers to itself do not count), then at
-// most maxSenderWaiting transactions, within maxNonceGap nonces of the run, waiting for a gap to be filled. It is
+// most MaxSenderWaiting transactions, within MaxNonceGap nonces of the run, waiting for a gap to be filled. It is
 // owned by the node's event loop and has no lock.
-type mempool struct {
+type Pool struct {
 	minFee     chain.Amount         // genesis tx_fee
-	maxTxs     int                  // maxPoolTxs; smaller in tests
+	maxTxs     int                  // MaxTxs; smaller in tests
 	maxWaiting int                  // maxWaitingTxs; smaller in tests
 	waiting    map[*poolTx]struct{} // the transactions that wait behind a gap
 	byID       map[chain.Hash]*poolTx
@@ -72,17 +72,19 @@ type mempool struct {
 	now        func() time.Time
 }
 
-func newMempool(minFee chain.Amount, now func() time.Time) *mempool {
-	return &mempool{minFee: minFee, maxTxs: maxPoolTxs, maxWaiting: maxWaitingTxs,
+// New returns an empty pool that refuses fees below minFee (the genesis tx_fee) and reads the time (for the
+// gap and age expiries) from now.
+func New(minFee chain.Amount, now func() time.Time) *Pool {
+	return &Pool{minFee: minFee, maxTxs: MaxTxs, maxWaiting: maxWaitingTxs,
 		waiting: map[*poolTx]struct{}{}, byID: map[chain.Hash]*poolTx{},
 		senders: map[chain.Address]*senderTxs{}, dropped: newDropLog(maxDropped), now: now}
 }
 
 // Len returns the number of pending transactions.
-func (p *mempool) Len() int { return len(p.byID) }
+func (p *Pool) Len() int { return len(p.byID) }
 
 // Has reports whether a transaction is pending.
-func (p *mempool) Has(id chain.Hash) bool {
+func (p *Pool) Has(id chain.Hash) bool {
 	_, ok := p.byID[id]
 	return ok
 }
@@ -90,24 +92,30 @@ func (p *mempool) Has(id chain.Hash) bool {
 // Add admits a transaction a peer gossiped, whose stateless checks and signature have passed, if it can apply
 // after its sender's pending ones on st, the head state (PROTOCOL.md §3): its sender exists, the fee is at least
 // the minimum, the nonce is not used, and the sender's balance covers every pending transaction of the sender with
-// it. One that cannot apply next waits behind the gap only within maxNonceGap of the run, with at most
-// maxSenderWaiting of its sender and maxWaitingTxs of all (ErrNonceGap, ErrPoolFull). A second transaction with
+// it. One that cannot apply next waits behind the gap only within MaxNonceGap of the run, with at most
+// MaxSenderWaiting of its sender and maxWaitingTxs of all (ErrNonceGap, ErrPoolFull). A second transaction with
 // the same sender and nonce replaces nothing: the first one stays (ErrDuplicateTx). A full pool takes it only by
 // evicting (evictFor).
-func (p *mempool) Add(tx chain.Tx, st *chain.State) error {
+func (p *Pool) Add(tx chain.Tx, st *chain.State) error {
 	_, err := p.admit(tx, st, false)
 	return err
 }
 
 // AddLocal is Add for a transaction of this node's users (prompt, API, journal): at equal fees it may evict a
 // gossiped transaction from a full pool (PROTOCOL.md §3).
-func (p *mempool) AddLocal(tx chain.Tx, st *chain.State) error {
+func (p *Pool) AddLocal(tx chain.Tx, st *chain.State) error {
 	_, err := p.admit(tx, st, true)
 	return err
 }
 
+// AddGossiped is Add for a transaction a peer gossiped; waiting reports that it was admitted behind a nonce gap:
+// such a transaction is never forwarded (PROTOCOL.md §10).
+func (p *Pool) AddGossiped(tx chain.Tx, st *chain.State) (waiting bool, err error) {
+	return p.admit(tx, st, false)
+}
+
 // admit is Add; waiting reports that the admitted transaction cannot apply next (it waits behind a gap).
-func (p *mempool) admit(tx chain.Tx, st *chain.State, local bool) (waiting bool, err error) {
+func (p *Pool) admit(tx chain.Tx, st *chain.State, local bool) (waiting bool, err error) {
 	id := tx.ID()
 	if p.Has(id) {
 		return false, ErrDuplicateTx
@@ -138,9 +146,9 @@ func (p *mempool) admit(tx chain.Tx, st *chain.State, local bool) (waiting bool,
 
 // makeRoom checks the bounds for tx, which joins s's run or, if waiting, waits behind its gap, and evicts what
 // must go for it to enter; an error says why it cannot.
-func (p *mempool) makeRoom(tx chain.Tx, s *senderTxs, waiting, local bool) error {
+func (p *Pool) makeRoom(tx chain.Tx, s *senderTxs, waiting, local bool) error {
 	if waiting {
-		if w := s.waiting(); w >= maxSenderWaiting {
+		if w := s.waiting(); w >= MaxSenderWaiting {
 			return fmt.Errorf("%w: nonce %d, the sender's next is %d and %d of its transactions already wait",
 				ErrNonceGap, tx.Nonce, s.run, w)
 		}
@@ -159,7 +167,7 @@ func (p *mempool) makeRoom(tx chain.Tx, s *senderTxs, waiting, local bool) error
 }
 
 // setWaiting marks pt as waiting behind a gap, or not, and keeps the count.
-func (p *mempool) setWaiting(pt *poolTx, waiting bool) {
+func (p *Pool) setWaiting(pt *poolTx, waiting bool) {
 	if pt == nil || pt.waiting == waiting {
 		return
 	}
@@ -178,7 +186,7 @@ func (p *mempool) setWaiting(pt *poolTx, waiting bool) {
 // nonce st has used is not put back (ErrStaleTx). Nothing else is checked here: call Revalidate with st after the
 // last Readmit, which checks each sender once, however many of its transactions came back, and drops, with the
 // reason, what can no longer apply.
-func (p *mempool) Readmit(tx chain.Tx, st *chain.State) error {
+func (p *Pool) Readmit(tx chain.Tx, st *chain.State) error {
 	id := tx.ID()
 	acct := st.Account(tx.From)
 	switch {
@@ -206,7 +214,7 @@ func (p *mempool) Readmit(tx chain.Tx, st *chain.State) error {
 }
 
 // sender returns from's pending transactions, brought up to date with its account on st.
-func (p *mempool) sender(from chain.Address, st *chain.State) *senderTxs {
+func (p *Pool) sender(from chain.Address, st *chain.State) *senderTxs {
 	s, ok := p.senders[from]
 	if !ok {
 		s = newSenderTxs(st.Account(from))
@@ -220,20 +228,20 @@ func (p *mempool) sender(from chain.Address, st *chain.State) *senderTxs {
 	return s
 }
 
-func (p *mempool) forgetIfEmpty(from chain.Address, s *senderTxs) {
+func (p *Pool) forgetIfEmpty(from chain.Address, s *senderTxs) {
 	if len(s.txs) == 0 {
 		delete(p.senders, from)
 	}
 }
 
 // Remove takes transactions out of the pool because a block holds them.
-func (p *mempool) Remove(txs []chain.Tx) {
+func (p *Pool) Remove(txs []chain.Tx) {
 	for i := range txs {
 		p.remove(txs[i].ID())
 	}
 }
 
-func (p *mempool) remove(id chain.Hash) *poolTx {
+func (p *Pool) remove(id chain.Hash) *poolTx {
 	pt, ok := p.byID[id]
 	if !ok {
 		return nil
@@ -249,7 +257,7 @@ func (p *mempool) remove(id chain.Hash) *poolTx {
 
 // Drop takes a transaction out of the pool because it cannot apply, with everything its sender has pending after
 // it (whose nonces it held up), and records why for Tx queries.
-func (p *mempool) Drop(tx chain.Tx, reason error) {
+func (p *Pool) Drop(tx chain.Tx, reason error) {
 	s := p.senders[tx.From]
 	if s == nil || s.txs[tx.Nonce] == nil || s.txs[tx.Nonce].id != tx.ID() {
 		return
@@ -258,7 +266,7 @@ func (p *mempool) Drop(tx chain.Tx, reason error) {
 }
 
 // dropFrom drops from's transactions with nonces ≥ first, the first for reason, the others as its followers.
-func (p *mempool) dropFrom(from chain.Address, s *senderTxs, first chain.Nonce, reason error) {
+func (p *Pool) dropFrom(from chain.Address, s *senderTxs, first chain.Nonce, reason error) {
 	for _, nonce := range s.noncesFrom(first) {
 		pt := p.remove(s.txs[nonce].id)
 		why := reason
@@ -271,7 +279,7 @@ func (p *mempool) dropFrom(from chain.Address, s *senderTxs, first chain.Nonce, 
 
 // NextNonce returns the nonce a new transaction of addr should carry: the account's nonce plus the run of
 // consecutive nonces already pending.
-func (p *mempool) NextNonce(addr chain.Address, st *chain.State) chain.Nonce {
+func (p *Pool) NextNonce(addr chain.Address, st *chain.State) chain.Nonce {
 	if _, ok := p.senders[addr]; !ok {
 		return st.Account(addr).Nonce // no entry for an address that is only looked at
 	}
@@ -284,7 +292,7 @@ func (p *mempool) NextNonce(addr chain.Address, st *chain.State) chain.Nonce {
 // Select returns up to max transactions that can go into the next block on top of st: for each sender its run
 // of consecutive nonces from its account nonce, taken round-robin over senders in address order so that no
 // sender crowds out the others.
-func (p *mempool) Select(st *chain.State, max int) []chain.Tx {
+func (p *Pool) Select(st *chain.State, max int) []chain.Tx {
 	senders := make([]chain.Address, 0, len(p.senders))
 	for a := range p.senders {
 		senders = append(senders, a)
@@ -311,7 +319,7 @@ func (p *mempool) Select(st *chain.State, max int) []chain.Tx {
 }
 
 // All returns every pending transaction, in no particular order.
-func (p *mempool) All() []chain.Tx {
+func (p *Pool) All() []chain.Tx {
 	out := make([]chain.Tx, 0, len(p.byID))
 	for _, pt := range p.byID {
 		out = append(out, pt.tx)
@@ -320,7 +328,7 @@ func (p *mempool) All() []chain.Tx {
 }
 
 // Run returns up to max pending transactions of one sender in nonce order, from its account nonce on.
-func (p *mempool) Run(addr chain.Address, st *chain.State, max int) []chain.Tx {
+func (p *Pool) Run(addr chain.Address, st *chain.State, max int) []chain.Tx {
 	s, ok := p.senders[addr]
 	if !ok {
 		return nil
@@ -337,10 +345,10 @@ func (p *mempool) Run(addr chain.Address, st *chain.State, max int) []chain.Tx {
 }
 
 // DropReason tells why a transaction recently left the pool without a block, if it did.
-func (p *mempool) DropReason(id chain.Hash) (string, bool) { return p.dropped.reason(id) }
+func (p *Pool) DropReason(id chain.Hash) (string, bool) { return p.dropped.reason(id) }
 
 // Get returns a pending transaction.
-func (p *mempool) Get(id chain.Hash) (chain.Tx, bool) {
+func (p *Pool) Get(id chain.Hash) (chain.Tx, bool) {
 	pt, ok := p.byID[id]
 	if !ok {
 		return chain.Tx{}, false
@@ -349,8 +357,8 @@ func (p *mempool) Get(id chain.Hash) (chain.Tx, bool) {
 }
 
 // Oldest returns the transaction that has waited longest and when it was admitted; ok is false for an empty pool.
-// It looks at every entry (at most maxPoolTxs), for people (the explorer).
-func (p *mempool) Oldest() (tx chain.Tx, since time.Time, ok bool) {
+// It looks at every entry (at most MaxTxs), for people (the explorer).
+func (p *Pool) Oldest() (tx chain.Tx, since time.Time, ok bool) {
 	var oldest *poolTx
 	for _, pt := range p.byID {
 		if oldest == nil || pt.added.Before(oldest.added) ||
@@ -362,4 +370,65 @@ func (p *mempool) Oldest() (tx chain.Tx, since time.Time, ok bool) {
 		return chain.Tx{}, time.Time{}, false
 	}
 	return oldest.tx, oldest.added, true
+}
+
+// Stale returns up to max transactions of the senders' runs on st (those that can apply next, in nonce order),
+// sender by sender, the sender whose next transaction was admitted first going first; a sender whose next
+// transaction was admitted after before is left out, unless before is the zero time.
+func (p *Pool) Stale(st *chain.State, before time.Time, max int) []chain.Tx {
+	type head struct {
+		from  chain.Address
+		first *poolTx
+	}
+	var heads []head
+	for from, s := range p.senders {
+		first := s.txs[st.Account(from).Nonce]
+		if first != nil && (before.IsZero() || !first.added.After(before)) {
+			heads = append(heads, head{from, first})
+		}
+	}
+	sort.Slice(heads, func(i, j int) bool {
+		a, b := heads[i].first, heads[j].first
+		if !a.added.Equal(b.added) {
+			return a.added.Before(b.added)
+		}
+		return bytes.Compare(heads[i].from[:], heads[j].from[:]) < 0
+	})
+	var out []chain.Tx
+	for _, h := range heads {
+		if len(out) >= max {
+			break
+		}
+		out = append(out, p.Run(h.from, st, max-len(out))...)
+	}
+	return out
+}
+
+// Senders lists the senders with pending transactions, sorted by address bytes.
+func (p *Pool) Senders() []chain.Address {
+	out := make([]chain.Address, 0, len(p.senders))
+	for a := range p.senders {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i][:], out[j][:]) < 0 })
+	return out
+}
+
+// From returns the pending transactions of sender a, in nonce order: its run first, then those waiting behind a
+// gap.
+func (p *Pool) From(a chain.Address) []chain.Tx {
+	s := p.senders[a]
+	if s == nil {
+		return nil
+	}
+	nonces := make([]chain.Nonce, 0, len(s.txs))
+	for n := range s.txs {
+		nonces = append(nonces, n)
+	}
+	sort.Slice(nonces, func(i, j int) bool { return nonces[i] < nonces[j] })
+	out := make([]chain.Tx, len(nonces))
+	for i, n := range nonces {
+		out[i] = s.txs[n].tx
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package node
+package mempool
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 // balance no longer covers it, the account is gone), with its followers; transactions older than maxTxAge, or
 // waiting longer than gapWait behind a nonce gap, are dropped too. Every drop is recorded with its reason. Call
 // Remove for the transactions of newly applied blocks first, or they are recorded as replaced.
-func (p *mempool) Revalidate(st *chain.State) {
+func (p *Pool) Revalidate(st *chain.State) {
 	for from, s := range p.senders {
 		if acct := st.Account(from); s.dirty || acct != s.base {
 			p.resync(from, s, acct)
@@ -23,7 +23,7 @@ func (p *mempool) Revalidate(st *chain.State) {
 }
 
 // resync recomputes from's run against its account acct, dropping what can no longer apply.
-func (p *mempool) resync(from chain.Address, s *senderTxs, acct chain.Account) {
+func (p *Pool) resync(from chain.Address, s *senderTxs, acct chain.Account) {
 	s.base, s.run, s.after, s.tail, s.dirty = acct, acct.Nonce, acct, acct, false
 	for _, nonce := range s.noncesBelow(acct.Nonce) {
 		pt := p.remove(s.txs[nonce].id)
@@ -72,7 +72,7 @@ func (s *senderTxs) noncesBelow(n chain.Nonce) []chain.Nonce {
 
 // expire drops transactions that waited too long: behind a nonce gap for gapWait, or pending for maxTxAge; each
 // with its sender's later transactions. The runs must be up to date.
-func (p *mempool) expire() {
+func (p *Pool) expire() {
 	now := p.now()
 	for from, s := range p.senders {
 		for n := s.base.Nonce; len(s.txs) > 0 && n <= s.top; n++ {
@@ -97,7 +97,7 @@ func (p *mempool) expire() {
 // evictWaiting makes room for tx by dropping a transaction of another sender that waits behind a gap and pays less
 // than tx (the lowest fee, the most recent among equals), with its sender's later ones; it reports whether it
 // found one. Waiting transactions go first: they pay nothing until their gap is filled.
-func (p *mempool) evictWaiting(tx chain.Tx) bool {
+func (p *Pool) evictWaiting(tx chain.Tx) bool {
 	var victim *poolTx
 	for pt := range p.waiting { // at most maxWaitingTxs; the choice does not depend on the order
 		if pt.tx.From == tx.From || pt.tx.Fee >= tx.Fee {
@@ -122,7 +122,7 @@ func (p *mempool) evictWaiting(tx chain.Tx) bool {
 // a local tx (local: of this node's users) also evicts a gossiped one that pays as much. Ranking by the last
 // transaction of each run is ranking by what each run would lose. When nothing pays less, the error says what
 // fee would get in.
-func (p *mempool) evictFor(tx chain.Tx, local bool) error {
+func (p *Pool) evictFor(tx chain.Tx, local bool) error {
 	var victim *poolTx
 	need := ^chain.Amount(0) // the least fee that would evict something
 	for from, s := range p.senders {

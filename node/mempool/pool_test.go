@@ -1,4 +1,4 @@
-package node
+package mempool
 
 import (
 	"context"
@@ -20,7 +20,7 @@ type poolFixture struct {
 	keys  []ed25519.PrivateKey // 0 and 1 funded, 2 without an account
 	id    chain.Hash
 	now   time.Time
-	pool  *mempool
+	pool  *Pool
 	proto *chain.Genesis
 }
 
@@ -41,7 +41,7 @@ func newPoolFixtureWith(t *testing.T, balance chain.Amount) *poolFixture {
 		}
 	}
 	f.st, f.id = g.State(), g.Hash()
-	f.pool = newMempool(g.TxFee, func() time.Time { return f.now })
+	f.pool = New(g.TxFee, func() time.Time { return f.now })
 	return f
 }
 
@@ -95,7 +95,7 @@ func TestMempoolAdmission(t *testing.T) {
 		{"same nonce, other content", other, ErrDuplicateTx},
 		{"sender without an account", f.bpm(2, 0), chain.ErrUnknownAccount},
 		{"fee below the minimum", f.tx(0, chain.TxBPM, 2, 70, 0), chain.ErrFeeTooLow},
-		{"nonce too far beyond the run", f.bpm(0, 2+maxNonceGap+1), ErrNonceGap},
+		{"nonce too far beyond the run", f.bpm(0, 2+MaxNonceGap+1), ErrNonceGap},
 		{"transfer over the balance", f.tx(0, chain.TxTransfer, 2, 100, 1), chain.ErrInsufficientBalance},
 		{"stake of what the pending records leave, plus one", f.tx(0, chain.TxStake, 2, 98, 1), chain.ErrInsufficientBalance},
 		{"unstake over the stake", f.tx(0, chain.TxUnstake, 2, 6, 1), chain.ErrInsufficientStake},
@@ -282,12 +282,6 @@ func TestDropLogKeepsTheLatest(t *testing.T) {
 	}
 }
 
-// mempoolFixture returns the state, the funded keys and the chain ID of a poolFixture.
-func mempoolFixture(t *testing.T) (*chain.State, []ed25519.PrivateKey, chain.Hash) {
-	f := newPoolFixture(t)
-	return f.st, f.keys[:2], f.id
-}
-
 // Looking up the next nonce of an address with nothing pending leaves no trace in the pool.
 func TestMempoolNextNonceKeepsNoEntry(t *testing.T) {
 	f := newPoolFixture(t)
@@ -375,8 +369,8 @@ func TestMempoolReadmitThenRevalidate(t *testing.T) {
 }
 
 // Gossip validates batches concurrently, so a batch can finish its signature check before the one ahead of it:
-// txOrder holds it until the one ahead has reached the pool, and the whole of both is kept. Without the order,
-// the later batch would wait behind the gap, where a sender has room for maxSenderWaiting transactions only.
+// Order holds it until the one ahead has reached the pool, and the whole of both is kept. Without the order,
+// the later batch would wait behind the gap, where a sender has room for MaxSenderWaiting transactions only.
 func TestMempoolKeepsABatchThatOvertookTheOneAhead(t *testing.T) {
 	f := newPoolFixtureWith(t, 1<<20)
 	batch := func(first chain.Nonce) []chain.Tx {
@@ -386,17 +380,17 @@ func TestMempoolKeepsABatchThatOvertookTheOneAhead(t *testing.T) {
 		}
 		return out
 	}
-	order := newTxOrder()
+	order := NewOrder()
 	ahead, behind := batch(0), batch(chain.MaxTxBatch)
-	first, second := order.enter(ahead), order.enter(behind) // arrival order
+	first, second := order.Enter(ahead), order.Enter(behind) // arrival order
 	admitted := make(chan []error, 1)
 	go func() { // the second batch's signatures checked first
-		order.wait(context.Background(), second)
+		order.Wait(context.Background(), second)
 		var errs []error
 		for _, tx := range behind {
 			errs = append(errs, f.pool.Add(tx, f.st))
 		}
-		order.leave(second)
+		order.Leave(second)
 		admitted <- errs
 	}()
 	select {
@@ -405,7 +399,7 @@ func TestMempoolKeepsABatchThatOvertookTheOneAhead(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	f.mustAdd(t, ahead...)
-	order.leave(first)
+	order.Leave(first)
 	for i, err := range <-admitted {
 		if err != nil {
 			t.Fatalf("nonce %d of the second batch: %v", behind[i].Nonce, err)
@@ -419,7 +413,7 @@ func TestMempoolKeepsABatchThatOvertookTheOneAhead(t *testing.T) {
 	}
 }
 
-// A batch that overtook the one ahead of it anyway (it came by another path) keeps maxSenderWaiting transactions
+// A batch that overtook the one ahead of it anyway (it came by another path) keeps MaxSenderWaiting transactions
 // behind the gap and refuses the rest; the one ahead then joins the run with them.
 func TestMempoolWaitingIsBoundedPerSender(t *testing.T) {
 	f := newPoolFixtureWith(t, 1<<20)
@@ -434,12 +428,12 @@ func TestMempoolWaitingIsBoundedPerSender(t *testing.T) {
 			t.Fatalf("nonce %d: %v", n, err)
 		}
 	}
-	if refused != 40-maxSenderWaiting || len(f.pool.waiting) != maxSenderWaiting {
-		t.Fatalf("refused %d, waiting %d; want %d and %d", refused, len(f.pool.waiting), 40-maxSenderWaiting, maxSenderWaiting)
+	if refused != 40-MaxSenderWaiting || len(f.pool.waiting) != MaxSenderWaiting {
+		t.Fatalf("refused %d, waiting %d; want %d and %d", refused, len(f.pool.waiting), 40-MaxSenderWaiting, MaxSenderWaiting)
 	}
 	f.mustAdd(t, f.bpm(0, 0))
-	if got := len(f.pool.Select(f.st, 100)); got != maxSenderWaiting+1 || len(f.pool.waiting) != 0 {
-		t.Errorf("after the gap is filled: %d selectable, %d waiting; want %d and 0", got, len(f.pool.waiting), maxSenderWaiting+1)
+	if got := len(f.pool.Select(f.st, 100)); got != MaxSenderWaiting+1 || len(f.pool.waiting) != 0 {
+		t.Errorf("after the gap is filled: %d selectable, %d waiting; want %d and 0", got, len(f.pool.waiting), MaxSenderWaiting+1)
 	}
 }
 
@@ -525,7 +519,7 @@ func TestMempoolChargesWaitingTransactionsInOrder(t *testing.T) {
 		f := newPoolFixtureWith(t, 60)
 		from := addrOf(f.keys[0])
 		var txs []chain.Tx
-		for n := range chain.Nonce(maxSenderWaiting + 1) { // never more waiting than a sender may have
+		for n := range chain.Nonce(MaxSenderWaiting + 1) { // never more waiting than a sender may have
 			kind, value := chain.TxBPM, uint64(70)
 			switch rng.IntN(6) {
 			case 0:

@@ -1,4 +1,4 @@
-package node
+package mempool
 
 import (
 	"fmt"
@@ -39,10 +39,10 @@ func (s *senderTxs) admits(tx *chain.Tx) (projection, error) {
 		return projection{}, fmt.Errorf("%w: nonce %d, account is at %d", ErrStaleTx, tx.Nonce, s.base.Nonce)
 	case s.txs[tx.Nonce] != nil:
 		return projection{}, fmt.Errorf("%w: sender already has nonce %d pending", ErrDuplicateTx, tx.Nonce)
-	case tx.Nonce > s.run+maxNonceGap:
+	case tx.Nonce > s.run+MaxNonceGap:
 		return projection{}, fmt.Errorf("%w: nonce %d, the sender's next is %d (at most %d ahead)", ErrNonceGap,
-			tx.Nonce, s.run, maxNonceGap)
-	case len(s.txs) >= maxSenderTxs:
+			tx.Nonce, s.run, MaxNonceGap)
+	case len(s.txs) >= MaxSenderTxs:
 		return projection{}, fmt.Errorf("%w: the sender has %d transactions pending", ErrPoolFull, len(s.txs))
 	}
 	return s.project(tx)
