@@ -47,28 +47,58 @@ func (s *State) applyTx(tx *Tx, j *journal) error {
 	if err != nil {
 		return err
 	}
+	if from, err = Spend(from, tx); err != nil {
+		return fmt.Errorf("sender %s: %w", tx.From.Short(), err)
+	}
+	switch tx.Kind {
+	case TxTransfer:
+		return s.transfer(j, tx, from)
+	case TxUnstake:
+		// The unbonding tokens return to the balance when epoch current + UnbondingEpochs opens (a second unstake
+		// moves the release of all of them to its own date); the stake table still counts the stake until the lag
+		// of the stake table has passed (PROTOCOL.md §6, §8b).
+		from.UnbondEpoch = s.epoch + UnbondingEpochs
+	}
+	s.set(j, tx.From, from)
+	return nil
+}
+
+// Spend returns the sender's account a after tx (PROTOCOL.md §3, rules 3–6): the fee, plus the value of a
+// transfer or stake, leaves the balance, and the nonce moves on; a stake moves the value into the stake (never for
+// a slashed account); an unstake moves it to the unbonding tokens, whose release epoch (UnbondEpoch) the caller
+// sets. It checks neither the nonce, the fee floor nor the recipient: State.ApplyTx does, with this rule, and the
+// mempool forecasts a sender's pending run with it. Errors: ErrOverflow, ErrInsufficientBalance, ErrSlashed,
+// ErrInsufficientStake.
+func Spend(a Account, tx *Tx) (Account, error) {
 	cost := tx.Fee
 	if tx.Kind == TxTransfer || tx.Kind == TxStake {
 		var ok bool
 		if cost, ok = addAmount(Amount(tx.Value), tx.Fee); !ok {
-			return fmt.Errorf("%w: value %d plus fee %d", ErrOverflow, tx.Value, tx.Fee)
+			return a, fmt.Errorf("%w: value %d plus fee %d", ErrOverflow, tx.Value, tx.Fee)
 		}
 	}
-	if from.Balance < cost {
-		return fmt.Errorf("%w: %s has %d, needs %d", ErrInsufficientBalance, tx.From.Short(), from.Balance, cost)
+	if a.Balance < cost {
+		return a, fmt.Errorf("%w: has %d, needs %d", ErrInsufficientBalance, a.Balance, cost)
 	}
-	from.Balance -= cost
-	from.Nonce++
+	a.Balance -= cost
+	a.Nonce++
 	switch tx.Kind {
-	case TxTransfer:
-		return s.transfer(j, tx, from)
 	case TxStake:
-		return s.stake(j, tx, from)
+		if a.Slashed {
+			return a, fmt.Errorf("%w: a slashed account cannot stake", ErrSlashed)
+		}
+		var ok bool
+		if a.Stake, ok = addAmount(a.Stake, Amount(tx.Value)); !ok {
+			return a, fmt.Errorf("%w: stake", ErrOverflow)
+		}
 	case TxUnstake:
-		return s.unstake(j, tx, from)
+		if Amount(tx.Value) > a.Stake {
+			return a, fmt.Errorf("%w: unstakes %d of %d", ErrInsufficientStake, tx.Value, a.Stake)
+		}
+		a.Stake -= Amount(tx.Value)
+		a.Unbonding += Amount(tx.Value) // stake and unbonding together are within the supply
 	}
-	s.set(j, tx.From, from) // bpm: only the fee and the nonce change
-	return nil
+	return a, nil
 }
 
 // checkSender returns the sender's account if it exists, the nonce matches and the fee suffices.
@@ -95,34 +125,6 @@ func (s *State) transfer(j *journal, tx *Tx, from Account) error {
 	}
 	s.set(j, tx.From, from)
 	s.set(j, tx.To, to)
-	return nil
-}
-
-// stake moves Value from the (already debited) balance into the stake; a slashed account cannot stake
-// (ErrSlashed).
-func (s *State) stake(j *journal, tx *Tx, from Account) error {
-	if from.Slashed {
-		return fmt.Errorf("%w: %s", ErrSlashed, tx.From.Short())
-	}
-	var ok bool
-	if from.Stake, ok = addAmount(from.Stake, Amount(tx.Value)); !ok {
-		return fmt.Errorf("%w: stake of %s", ErrOverflow, tx.From.Short())
-	}
-	s.set(j, tx.From, from)
-	return nil
-}
-
-// unstake moves Value from the stake to the unbonding tokens, which return to the balance when epoch
-// current + UnbondingEpochs opens (a second unstake moves the release of all of them to its own date); the
-// stake table still counts the stake until the lag of the stake table has passed (PROTOCOL.md §6, §8b).
-func (s *State) unstake(j *journal, tx *Tx, from Account) error {
-	if Amount(tx.Value) > from.Stake {
-		return fmt.Errorf("%w: %s unstakes %d of %d", ErrInsufficientStake, tx.From.Short(), tx.Value, from.Stake)
-	}
-	from.Stake -= Amount(tx.Value)
-	from.Unbonding += Amount(tx.Value) // stake and unbonding together are within the supply
-	from.UnbondEpoch = s.epoch + UnbondingEpochs
-	s.set(j, tx.From, from)
 	return nil
 }
 

@@ -136,40 +136,12 @@ func (s *senderTxs) waiting() int { return len(s.txs) - int(s.run-s.base.Nonce) 
 // nextRun returns the nonce after the sender's run.
 func (s *senderTxs) nextRun() chain.Nonce { return s.run }
 
-// spend applies tx to its sender's account as the ledger would (PROTOCOL.md §3, rules 3–6; chain.State.ApplyTx
-// is the rule, and a test holds this to it): the fee, plus the value of a transfer or stake, leaves the balance;
-// a stake moves the value to the stake (never for a slashed account); an unstake moves it to the unbonding tokens,
-// which cannot be spent (their release epoch is the ledger's to set, and the forecast leaves it alone). The nonce
-// is the caller's concern.
+// spend applies tx to its sender's account as the ledger does (chain.Spend, PROTOCOL.md §3, rules 3–6), at the
+// place of tx in its sender's pending run. The nonce is the caller's concern.
 func spend(a chain.Account, tx *chain.Tx) (chain.Account, error) {
-	cost := uint64(tx.Fee)
-	if tx.Kind == chain.TxTransfer || tx.Kind == chain.TxStake {
-		if cost+tx.Value < cost {
-			return a, fmt.Errorf("%w: value %d plus fee %d", chain.ErrOverflow, tx.Value, tx.Fee)
-		}
-		cost += tx.Value
+	next, err := chain.Spend(a, tx)
+	if err != nil {
+		return a, fmt.Errorf("nonce %d, after the pending transactions before it: %w", tx.Nonce, err)
 	}
-	if uint64(a.Balance) < cost {
-		return a, fmt.Errorf("%w: nonce %d needs %d, %d left after the pending ones before it",
-			chain.ErrInsufficientBalance, tx.Nonce, cost, a.Balance)
-	}
-	a.Balance -= chain.Amount(cost)
-	a.Nonce++
-	switch tx.Kind {
-	case chain.TxStake:
-		if a.Slashed {
-			return a, fmt.Errorf("%w: stake", chain.ErrSlashed)
-		}
-		if a.Stake+chain.Amount(tx.Value) < a.Stake {
-			return a, fmt.Errorf("%w: stake", chain.ErrOverflow)
-		}
-		a.Stake += chain.Amount(tx.Value)
-	case chain.TxUnstake:
-		if chain.Amount(tx.Value) > a.Stake {
-			return a, fmt.Errorf("%w: unstake %d of %d", chain.ErrInsufficientStake, tx.Value, a.Stake)
-		}
-		a.Stake -= chain.Amount(tx.Value)
-		a.Unbonding += chain.Amount(tx.Value)
-	}
-	return a, nil
+	return next, nil
 }
