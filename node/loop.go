@@ -280,8 +280,6 @@ func (n *Node) applyChange(c chain.Change) {
 // publishHead publishes the tree's head for readers off the loop (headView); called on the loop.
 func (n *Node) publishHead() { n.head.Store(&headView{tip: n.tree.Head(), state: n.tree.HeadState()}) }
 
-func encodeSlot(s chain.Slot) []byte { return binary.BigEndian.AppendUint64(nil, uint64(s)) }
-
 func decodeSlot(b []byte) (chain.Slot, error) {
 	if len(b) != 8 {
 		return 0, errors.New("want 8 bytes")

@@ -3,6 +3,7 @@ package node
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -34,3 +35,7 @@ func txKeysFixture(t *testing.T) (*chain.State, []ed25519.PrivateKey, chain.Hash
 	}
 	return g.State(), keys, g.Hash()
 }
+
+// encodeSlot is how versions before the slashing protection record stored the last signed slot in chain.db
+// (metaLastSigned), for the tests of the move.
+func encodeSlot(s chain.Slot) []byte { return binary.BigEndian.AppendUint64(nil, uint64(s)) }
