@@ -50,14 +50,19 @@ type Client struct {
 	st      saved
 	cur     int               // the peer asked first
 	liars   map[string]string // peers caught lying, with what they did
-	bytes   map[chain.Epoch]int
+	bytes   map[chain.Epoch]Traffic
 	started bool // trust initialised (genesis, or a bootstrapped checkpoint)
+	tracks  uint64
+
+	nonce      chain.Nonce      // the account's nonce in the finalized state of nonceAt
+	nonceAt    chain.Checkpoint //
+	nonceKnown bool
 }
 
 // Load returns a client with the state of cfg.StatePath, or a fresh one. It fails with ErrState when the file is
 // of another network.
 func Load(cfg Config) (*Client, error) {
-	c := &Client{cfg: cfg, liars: map[string]string{}, bytes: map[chain.Epoch]int{}}
+	c := &Client{cfg: cfg, liars: map[string]string{}, bytes: map[chain.Epoch]Traffic{}}
 	s, err := load(cfg.StatePath)
 	if err != nil {
 		return nil, err
@@ -93,12 +98,19 @@ func (c *Client) Records() (pending, final []Record) {
 	return append([]Record(nil), c.st.Pending...), append([]Record(nil), c.st.History...)
 }
 
-// BytesPerEpoch returns the bytes of answers the client downloaded, by the epoch of the checkpoint it was
-// following then (an update counts for its target's epoch).
-func (c *Client) BytesPerEpoch() map[chain.Epoch]int {
+// Traffic is the bytes of answers a client downloaded: finality updates and bootstrap headers, and the rest
+// (inclusion and account proofs, submission answers).
+type Traffic struct {
+	Updates int
+	Proofs  int
+}
+
+// BytesPerEpoch returns the bytes of answers the client downloaded, by the epoch it was following then: the one
+// after its justified checkpoint's.
+func (c *Client) BytesPerEpoch() map[chain.Epoch]Traffic {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[chain.Epoch]int, len(c.bytes))
+	out := make(map[chain.Epoch]Traffic, len(c.bytes))
 	for e, b := range c.bytes {
 		out[e] = b
 	}
@@ -143,7 +155,13 @@ func (c *Client) ask(ctx context.Context, proto string, req []byte, epoch chain.
 			}
 			continue
 		}
-		c.bytes[epoch] += len(resp)
+		tr := c.bytes[epoch]
+		if proto == light.ProtoUpdate || proto == light.ProtoBootstrap {
+			tr.Updates += len(resp)
+		} else {
+			tr.Proofs += len(resp)
+		}
+		c.bytes[epoch] = tr
 		if err := check(resp); err != nil {
 			c.liars[p] = err.Error()
 			c.logf("node %s lied (%v); turning to another node", p, err)

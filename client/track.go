@@ -88,6 +88,9 @@ func (c *Client) nextNonce(ctx context.Context) (chain.Nonce, error) {
 // block's state root (PROTOCOL.md §4a); 0 for an account the state does not hold yet.
 func (c *Client) finalNonce(ctx context.Context) (chain.Nonce, error) {
 	f := c.st.Trust.Finalized
+	if c.nonceKnown && c.nonceAt == f.Checkpoint {
+		return c.nonce, nil
+	}
 	req := light.AccountRequest{Address: c.Address(), At: f.Checkpoint}
 	var nonce chain.Nonce
 	err := c.ask(ctx, light.ProtoAccount, req.Encode(), c.followed(), func(resp []byte) error {
@@ -99,7 +102,10 @@ func (c *Client) finalNonce(ctx context.Context) (chain.Nonce, error) {
 		return chain.VerifyAccountProof(f.StateRoot, req.Address, a.Account, a.Proof)
 	})
 	if err != nil && strings.Contains(err.Error(), chain.ErrNotInList.Error()) {
-		return 0, nil // no proof of absence exists (§4a); a lie here only gets a transaction refused
+		nonce, err = 0, nil // no proof of absence exists (§4a); a lie here only gets a transaction refused
+	}
+	if err == nil {
+		c.nonce, c.nonceAt, c.nonceKnown = nonce, f.Checkpoint, true
 	}
 	return nonce, err
 }
@@ -113,30 +119,49 @@ func (c *Client) Track(ctx context.Context) ([]Event, error) {
 	if len(c.st.Pending) == 0 {
 		return nil, nil
 	}
+	c.tracks++
 	final, err := c.finalNonce(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var events []Event
 	keep := c.st.Pending[:0]
+	asked := 0
 	for _, r := range c.st.Pending {
 		if r.Nonce < final {
+			if r.Status != StatusCommitted { // final before it was seen committed: prove where it is first
+				if _, err := c.prove(ctx, &r); err != nil {
+					c.logf("record %s: %v", r.ID.Short(), err)
+				}
+			}
 			r.Status, r.Epoch = StatusFinal, c.st.Trust.Finalized.Checkpoint.Epoch
 			c.st.History = append(c.st.History, r)
 			events = append(events, Event{Kind: StatusFinal, Record: r})
 			continue
 		}
-		ev, err := c.prove(ctx, &r)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			c.logf("record %s: %v", r.ID.Short(), err)
-		}
-		if ev != nil {
-			events = append(events, *ev)
+		if asked < maxProofsPerTrack && c.due(r) {
+			asked++
+			ev, err := c.prove(ctx, &r)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				c.logf("record %s: %v", r.ID.Short(), err)
+			}
+			if ev != nil {
+				events = append(events, *ev)
+			}
 		}
 		keep = append(keep, r)
 	}
 	c.st.Pending = slices.Clip(keep)
 	return events, c.st.store(c.cfg.StatePath)
+}
+
+// maxProofsPerTrack bounds the inclusion proofs one Track asks for, within a node's limits (PROTOCOL.md §13).
+const maxProofsPerTrack = 16
+
+// due reports whether r's inclusion is worth asking about in this Track: always while it is not proven, and for
+// a committed record (to see a reorg take it out) every eighth Track, spread over the records by nonce.
+func (c *Client) due(r Record) bool {
+	return r.Status != StatusCommitted || (uint64(r.Nonce)+c.tracks)%8 == 0
 }
 
 // prove asks for r's inclusion proof and updates r: committed at the proven block's height, or submitted again

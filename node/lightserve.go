@@ -16,7 +16,7 @@ import (
 // node into a download server.
 var (
 	lightUpdateLimits = []p2p.HandlerOption{p2p.RateLimit(5, 20), p2p.ByteRate(1<<20, 4<<20)}
-	lightSmallLimits  = []p2p.HandlerOption{p2p.RateLimit(20, 100), p2p.ByteRate(256<<10, 1<<20)}
+	lightSmallLimits  = []p2p.HandlerOption{p2p.RateLimit(50, 200), p2p.ByteRate(256<<10, 1<<20)}
 	lightSubmitLimits = []p2p.HandlerOption{p2p.RateLimit(20, 200)}
 )
 
