@@ -84,30 +84,50 @@ func (c *Client) nextNonce(ctx context.Context) (chain.Nonce, error) {
 	return n, nil
 }
 
-// finalNonce is the wallet's account nonce in the state after the finalized checkpoint, proven against that
-// block's state root (PROTOCOL.md §4a); 0 for an account the state does not hold yet.
+// finalNonce is the wallet's account nonce in the state after the finalized checkpoint (finalAccount), cached
+// per checkpoint.
 func (c *Client) finalNonce(ctx context.Context) (chain.Nonce, error) {
 	f := c.st.Trust.Finalized
 	if c.nonceKnown && c.nonceAt == f.Checkpoint {
 		return c.nonce, nil
 	}
+	acc, err := c.finalAccount(ctx)
+	if err == nil {
+		c.nonce, c.nonceAt, c.nonceKnown = acc.Nonce, f.Checkpoint, true
+	}
+	return acc.Nonce, err
+}
+
+// Account returns the wallet's account in the state after the finalized checkpoint the client trusts, proven
+// against that block's state root, and that checkpoint.
+func (c *Client) Account(ctx context.Context) (chain.Account, light.Point, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.bootstrap(ctx); err != nil {
+		return chain.Account{}, light.Point{}, err
+	}
+	acc, err := c.finalAccount(ctx)
+	return acc, c.st.Trust.Finalized, err
+}
+
+// finalAccount asks for the wallet's account in the state after the finalized checkpoint and checks its proof
+// (PROTOCOL.md §4a); the zero account for one the state does not hold yet.
+func (c *Client) finalAccount(ctx context.Context) (chain.Account, error) {
+	f := c.st.Trust.Finalized
 	req := light.AccountRequest{Address: c.Address(), At: f.Checkpoint}
-	var nonce chain.Nonce
+	var acc chain.Account
 	err := c.ask(ctx, light.ProtoAccount, req.Encode(), c.followed(), func(resp []byte) error {
 		a, err := light.DecodeAccountAnswer(resp)
 		if err != nil {
 			return err
 		}
-		nonce = a.Account.Nonce
+		acc = a.Account
 		return chain.VerifyAccountProof(f.StateRoot, req.Address, a.Account, a.Proof)
 	})
 	if err != nil && strings.Contains(err.Error(), chain.ErrNotInList.Error()) {
-		nonce, err = 0, nil // no proof of absence exists (§4a); a lie here only gets a transaction refused
+		return chain.Account{}, nil // no proof of absence exists (§4a); a lie here only gets a transaction refused
 	}
-	if err == nil {
-		c.nonce, c.nonceAt, c.nonceKnown = nonce, f.Checkpoint, true
-	}
-	return nonce, err
+	return acc, err
 }
 
 // Track proves what it can of the pending records (PROTOCOL.md §13): the ones whose nonce the finalized state
