@@ -61,6 +61,15 @@ func (h *Header) AppendTo(b []byte) []byte {
 // Encode returns the 320-byte encoding of h.
 func (h *Header) Encode() []byte { return h.AppendTo(make([]byte, 0, HeaderSize)) }
 
+// DecodeHeader decodes exactly one 320-byte header encoding (PROTOCOL.md §4); other lengths fail with
+// ErrMalformed, wrapped. It checks nothing else.
+func DecodeHeader(b []byte) (Header, error) {
+	if len(b) != HeaderSize {
+		return Header{}, fmt.Errorf("%w: header is %d bytes, want %d", ErrMalformed, len(b), HeaderSize)
+	}
+	return decodeHeader(b), nil
+}
+
 // decodeHeader reads a header from exactly HeaderSize bytes.
 func decodeHeader(b []byte) Header {
 	var h Header

@@ -1,5 +1,6 @@
 // Package client is what a program needs to take part in a posnode network with a key of its own and no node:
-// it builds and signs the user's transactions (PROTOCOL.md §3) and checks what a node answers against headers
-// instead of trusting it — that a transaction is in a block (PROTOCOL.md §4a). The command posnode client uses
-// it. It imports chain and keyfile only: no network, no node.
+// it builds and signs the user's transactions (PROTOCOL.md §3), follows finality from a trusted checkpoint by
+// verified updates, and proves each submitted transaction committed and then final (PROTOCOL.md §4a, §13),
+// trusting no node it asks: a node whose answer does not verify is dropped for the next. The command posnode
+// client uses it. It reaches nodes through a Transport (*p2p.Host is one) and imports no libp2p and no node.
 package client

@@ -370,6 +370,9 @@ func (n *Node) Start(env Env) error {
 	if err == nil {
 		err = n.net.Handle(protoBlocks, n.serveBlocks, rangeLimits...)
 	}
+	if err == nil {
+		err = n.handleLight()
+	}
 	if err != nil {
 		return fmt.Errorf("join topics: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/keyfile"
@@ -17,23 +18,36 @@ import (
 // ClientKeyFile is the name of the client's key file in the default home.
 const ClientKeyFile = "client.key"
 
-const clientUsage = `usage: posnode client <command> [flags]
+const clientUsage = `usage: posnode client [<command>] [flags] [arguments]
 
-The client holds a user's own key: it signs the user's transactions, so that no node's key or token is needed.
+The client holds a user's own key: it signs the user's transactions, so that no node's key or token is needed,
+sends them to full nodes over libp2p (--peer MULTIADDR), and proves each committed and then final without
+trusting the nodes (PROTOCOL.md §13). Without a command it opens a prompt ("BPM> 72").
 
 commands:
-  keygen   create a key file and print its address
+  keygen    create a key file and print its address
+  bpm       record a heart rate:           posnode client bpm --genesis FILE --peer ADDR 72
+  send      transfer tokens:               posnode client send [flags] ADDRESS AMOUNT
+  stake     stake tokens:                  posnode client stake [flags] AMOUNT
+  unstake   unstake tokens:                posnode client unstake [flags] AMOUNT
+  status    the proven account and the trusted checkpoints
+  history   the account's final BPM records
 
 "posnode client <command> --help" describes a command's flags.`
 
 func cmdClient(args []string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		fmt.Println(clientUsage)
 		return nil
 	}
-	switch args[0] {
-	case "keygen":
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return runClient("", args, os.Stdout)
+	}
+	if args[0] == "keygen" {
 		return clientKeygen(args[1:], os.Stdout)
+	}
+	if _, ok := clientCommands[args[0]]; ok {
+		return runClient(args[0], args[1:], os.Stdout)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", args[0], clientUsage)
 }

@@ -1,0 +1,79 @@
+package client
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/light"
+)
+
+// maxUpdatesPerSync bounds the updates one Sync applies, so that a client far behind returns to its caller
+// between batches.
+const maxUpdatesPerSync = 64
+
+// Sync follows finality (PROTOCOL.md §13): it asks for the update after its justified checkpoint and verifies it
+// (light.Verify), until a node says there is none yet. It returns how many updates it applied; a node whose
+// update does not verify is a liar, and the next is asked. Errors: ErrNoPeer, the context's, a state file that
+// cannot be written.
+func (c *Client) Sync(ctx context.Context) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.bootstrap(ctx); err != nil {
+		return 0, err
+	}
+	applied := 0
+	for ; applied < maxUpdatesPerSync; applied++ {
+		next, err := c.nextUpdate(ctx)
+		if err != nil {
+			if remoteRefusal(err) {
+				break
+			}
+			return applied, err
+		}
+		c.st.Trust = next
+	}
+	if applied > 0 {
+		return applied, c.st.store(c.cfg.StatePath)
+	}
+	return 0, nil
+}
+
+// nextUpdate asks for and verifies the update after the justified checkpoint, returning the trust after it.
+func (c *Client) nextUpdate(ctx context.Context) (light.Trust, error) {
+	t := c.st.Trust
+	var next light.Trust
+	g := c.cfg.Genesis
+	err := c.ask(ctx, light.ProtoUpdate, light.EncodeCheckpoint(t.Justified.Checkpoint), t.Justified.Checkpoint.Epoch+1,
+		func(resp []byte) error {
+			u, err := light.DecodeUpdate(resp)
+			if err != nil {
+				return err
+			}
+			next, err = light.Verify(g.Hash(), g.EpochLength, t, &u)
+			return err
+		})
+	return next, err
+}
+
+// bootstrap sets the trust of a client started from a checkpoint (PROTOCOL.md §12): the header of the
+// checkpoint's block, from any node, checked against the checkpoint's hash.
+func (c *Client) bootstrap(ctx context.Context) error {
+	if c.started {
+		return nil
+	}
+	cp := *c.cfg.Checkpoint
+	err := c.ask(ctx, light.ProtoBootstrap, light.EncodeCheckpoint(cp), cp.Epoch, func(resp []byte) error {
+		h, err := chain.DecodeHeader(resp)
+		if err != nil {
+			return err
+		}
+		c.st.Trust, err = light.CheckpointTrust(cp, h)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("bootstrap from checkpoint %s: %w", cp, err)
+	}
+	c.started = true
+	return c.st.store(c.cfg.StatePath)
+}

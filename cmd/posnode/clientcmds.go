@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/client"
+)
+
+const clientAbout = "Runs the light client (PROTOCOL.md §13) with the user's own key: it signs the user's transactions,\n" +
+	"sends them to full nodes over libp2p, and proves each committed and then final, following finality from\n" +
+	"genesis or --checkpoint without trusting the nodes. Without a command it opens a prompt: a line \"72\" or\n" +
+	"\"bpm 72\" records a heart rate; \"send ADDR N\", \"stake N\", \"unstake N\", \"status\", \"history\", \"quit\"."
+
+// clientCommands are the one-shot commands of posnode client, by name.
+var clientCommands = map[string]struct {
+	synopsis string
+	run      func(ctx context.Context, s *session, o *clientOpts, args []string) error
+}{
+	"bpm": {"client bpm [flags] BPM", func(ctx context.Context, s *session, o *clientOpts, a []string) error {
+		return oneShot(ctx, s, o, "bpm", a)
+	}},
+	"send": {"client send [flags] ADDRESS AMOUNT", func(ctx context.Context, s *session, o *clientOpts, a []string) error {
+		return oneShot(ctx, s, o, "send", a)
+	}},
+	"stake": {"client stake [flags] AMOUNT", func(ctx context.Context, s *session, o *clientOpts, a []string) error {
+		return oneShot(ctx, s, o, "stake", a)
+	}},
+	"unstake": {"client unstake [flags] AMOUNT", func(ctx context.Context, s *session, o *clientOpts, a []string) error {
+		return oneShot(ctx, s, o, "unstake", a)
+	}},
+	"status":  {"client status [flags]", func(ctx context.Context, s *session, _ *clientOpts, _ []string) error { return status(ctx, s) }},
+	"history": {"client history [flags]", func(ctx context.Context, s *session, _ *clientOpts, _ []string) error { history(s); return nil }},
+}
+
+// runClient runs the prompt (name "") or one command of posnode client.
+func runClient(name string, args []string, w io.Writer) error {
+	synopsis := "client [flags]"
+	if c, ok := clientCommands[name]; ok {
+		synopsis = c.synopsis
+	}
+	o, pos, err := parseClient("client "+name, synopsis, clientAbout, args)
+	if err != nil {
+		return err
+	}
+	if name == "" && len(pos) > 0 {
+		return fmt.Errorf("unknown command %q\n\n%s", pos[0], clientUsage)
+	}
+	ctx, cancel := withSignals()
+	defer cancel()
+	s, err := openSession(ctx, o, w)
+	if err != nil {
+		return err
+	}
+	defer s.host.Close()
+	s.follow(ctx)
+	if name == "" {
+		return clientPrompt(ctx, s, os.Stdin)
+	}
+	return clientCommands[name].run(ctx, s, o, pos)
+}
+
+// oneShot submits one transaction from a command's arguments and waits for it to be final.
+func oneShot(ctx context.Context, s *session, o *clientOpts, cmd string, args []string) error {
+	r, err := submitLine(ctx, s, append([]string{cmd}, args...))
+	if err != nil || o.wait == 0 {
+		return err
+	}
+	return s.waitFinal(ctx, r.ID, o.wait)
+}
+
+// submitLine signs and sends what a line or a command asks: bpm N, send ADDR N, stake N, unstake N.
+func submitLine(ctx context.Context, s *session, f []string) (client.Record, error) {
+	kinds := map[string]chain.TxKind{"bpm": chain.TxBPM, "send": chain.TxTransfer, "stake": chain.TxStake, "unstake": chain.TxUnstake}
+	kind, ok := kinds[f[0]]
+	want := 2
+	if kind == chain.TxTransfer {
+		want = 3
+	}
+	if !ok || len(f) != want {
+		return client.Record{}, fmt.Errorf("usage: bpm N | send ADDRESS AMOUNT | stake AMOUNT | unstake AMOUNT")
+	}
+	var to chain.Address
+	if kind == chain.TxTransfer {
+		var err error
+		if to, err = chain.ParseAddress(f[1]); err != nil {
+			return client.Record{}, fmt.Errorf("address %q: %w", f[1], err)
+		}
+	}
+	v, err := strconv.ParseUint(f[want-1], 10, 64)
+	if err != nil {
+		return client.Record{}, fmt.Errorf("%q is not a whole number", f[want-1])
+	}
+	r, err := s.cl.Submit(ctx, kind, to, v)
+	if err != nil {
+		return r, err
+	}
+	s.out.emit(map[string]any{"event": "submitted", "id": r.ID, "kind": r.Kind, "value": r.Value, "nonce": r.Nonce},
+		"submitted %s (%s %d, nonce %d)", r.ID, r.Kind, r.Value, r.Nonce)
+	return r, nil
+}
+
+// status prints the trusted checkpoints, the account in the finalized state and the pending records.
+func status(ctx context.Context, s *session) error {
+	acc, at, err := s.cl.Account(ctx)
+	if err != nil {
+		return err
+	}
+	tr := s.cl.Trust()
+	pending, _ := s.cl.Records()
+	s.out.emit(map[string]any{"address": s.cl.Address(), "justified": tr.Justified.Checkpoint, "finalized": tr.Finalized.Checkpoint,
+		"finalized_height": at.Height, "account": acc, "pending": pending},
+		"address    %s\njustified  %s\nfinalized  %s (height %d)\nbalance    %d  stake %d  nonce %d (in the finalized state, proven)\npending    %d records",
+		s.cl.Address(), tr.Justified.Checkpoint, tr.Finalized.Checkpoint, at.Height, acc.Balance, acc.Stake, acc.Nonce, len(pending))
+	return nil
+}
+
+// history prints the account's final BPM records, oldest first.
+func history(s *session) {
+	_, final := s.cl.Records()
+	for _, r := range final {
+		if r.Kind == chain.TxBPM.String() {
+			s.out.emit(r, "height %-8d bpm %-4d %s", r.Height, r.Value, r.ID.Short())
+		}
+	}
+}
+
+// clientPrompt reads lines until EOF or quit, following finality every slot meanwhile.
+func clientPrompt(ctx context.Context, s *session, in io.Reader) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(time.Duration(s.g.SlotDuration))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				s.follow(ctx)
+			}
+		}
+	}()
+	s.out.note("address %s; type a BPM (\"72\"), \"help\" or \"quit\"", s.cl.Address())
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		if done := promptLine(ctx, s, strings.Fields(sc.Text())); done {
+			return nil
+		}
+	}
+	return sc.Err()
+}
+
+// promptLine runs one line of the prompt; it reports whether the user asked to quit.
+func promptLine(ctx context.Context, s *session, f []string) bool {
+	if len(f) == 0 {
+		return false
+	}
+	if _, err := strconv.ParseUint(f[0], 10, 64); err == nil && len(f) == 1 {
+		f = []string{"bpm", f[0]}
+	}
+	var err error
+	switch f[0] {
+	case "quit", "exit":
+		return true
+	case "help":
+		s.out.note("%s", clientAbout)
+	case "status":
+		err = status(ctx, s)
+	case "history":
+		history(s)
+	default:
+		_, err = submitLine(ctx, s, f)
+	}
+	if err != nil {
+		s.out.note("error: %v", err)
+	}
+	return false
+}
