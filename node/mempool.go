@@ -67,6 +67,7 @@ type mempool struct {
 	maxWaiting int                  // maxWaitingTxs; smaller in tests
 	waiting    map[*poolTx]struct{} // the transactions that wait behind a gap
 	byID       map[chain.Hash]*poolTx
+	byPrefix   idPrefixes // byID's keys by their first four bytes, for prefix searches (mempool_ids.go)
 	senders    map[chain.Address]*senderTxs
 	dropped    *dropLog
 	now        func() time.Time
@@ -74,7 +75,7 @@ type mempool struct {
 
 func newMempool(minFee chain.Amount, now func() time.Time) *mempool {
 	return &mempool{minFee: minFee, maxTxs: maxPoolTxs, maxWaiting: maxWaitingTxs,
-		waiting: map[*poolTx]struct{}{}, byID: map[chain.Hash]*poolTx{},
+		waiting: map[*poolTx]struct{}{}, byID: map[chain.Hash]*poolTx{}, byPrefix: idPrefixes{},
 		senders: map[chain.Address]*senderTxs{}, dropped: newDropLog(maxDropped), now: now}
 }
 
@@ -129,6 +130,7 @@ func (p *mempool) admit(tx chain.Tx, st *chain.State, local bool) (waiting bool,
 	first := s.run
 	s.insert(pt, pr)
 	p.byID[id] = pt
+	p.byPrefix.add(id)
 	for n := first; n < s.run; n++ { // the run grew through the transactions that waited for tx
 		p.setWaiting(s.txs[n], false)
 	}
@@ -202,6 +204,7 @@ func (p *mempool) Readmit(tx chain.Tx, st *chain.State) error {
 	s.txs[tx.Nonce] = pt
 	s.dirty = true
 	p.byID[id] = pt
+	p.byPrefix.add(id)
 	return nil
 }
 
@@ -239,6 +242,7 @@ func (p *mempool) remove(id chain.Hash) *poolTx {
 		return nil
 	}
 	delete(p.byID, id)
+	p.byPrefix.remove(id)
 	p.setWaiting(pt, false)
 	if s := p.senders[pt.tx.From]; s != nil {
 		s.delete(pt.tx.Nonce)
