@@ -200,12 +200,31 @@ func (t *Tree) txBlocks(id Hash) ([]Hash, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	for _, h := range t.queue.index()[id] {
+	for _, h := range t.UnflushedTxBlocks(id) {
 		if !slices.Contains(hs, h) { // a flush job's block can be in both until EndFlush
 			hs = append(hs, h)
 		}
 	}
 	return hs, nil
+}
+
+// UnflushedTxBlocks returns the hashes of the blocks accepted and not yet stored that hold transaction id: what
+// Store.TxBlocks cannot know yet. A block leaves this queue only once stored (EndFlush), so a reader that asks
+// here first and the store after misses no block.
+func (t *Tree) UnflushedTxBlocks(id Hash) []Hash {
+	return slices.Clone(t.queue.index()[id])
+}
+
+// UnflushedTxIDs returns up to max distinct IDs of transactions in the blocks accepted and not yet stored that
+// start with prefix, in no order: what Store.TxIDs cannot know yet.
+func (t *Tree) UnflushedTxIDs(prefix []byte, max int) []Hash {
+	var ids []Hash
+	for id := range t.queue.index() {
+		if len(ids) < max && bytes.HasPrefix(id[:], prefix) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // TxIDs returns, in byte order, up to max distinct IDs of transactions in the tree's blocks, stored or accepted
@@ -215,8 +234,8 @@ func (t *Tree) TxIDs(prefix []byte, max int) ([]Hash, error) {
 	if err != nil {
 		return nil, err
 	}
-	for id := range t.queue.index() {
-		if bytes.HasPrefix(id[:], prefix) && !slices.Contains(ids, id) {
+	for _, id := range t.UnflushedTxIDs(prefix, max) {
+		if !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}

@@ -67,6 +67,7 @@ type Pool struct {
 	maxWaiting int                  // maxWaitingTxs; smaller in tests
 	waiting    map[*poolTx]struct{} // the transactions that wait behind a gap
 	byID       map[chain.Hash]*poolTx
+	byPrefix   idPrefixes // byID's keys by their first four bytes, for prefix searches (ids.go)
 	senders    map[chain.Address]*senderTxs
 	dropped    *dropLog
 	now        func() time.Time
@@ -76,7 +77,7 @@ type Pool struct {
 // gap and age expiries) from now.
 func New(minFee chain.Amount, now func() time.Time) *Pool {
 	return &Pool{minFee: minFee, maxTxs: MaxTxs, maxWaiting: maxWaitingTxs,
-		waiting: map[*poolTx]struct{}{}, byID: map[chain.Hash]*poolTx{},
+		waiting: map[*poolTx]struct{}{}, byID: map[chain.Hash]*poolTx{}, byPrefix: idPrefixes{},
 		senders: map[chain.Address]*senderTxs{}, dropped: newDropLog(maxDropped), now: now}
 }
 
@@ -137,6 +138,7 @@ func (p *Pool) admit(tx chain.Tx, st *chain.State, local bool) (waiting bool, er
 	first := s.run
 	s.insert(pt, pr)
 	p.byID[id] = pt
+	p.byPrefix.add(id)
 	for n := first; n < s.run; n++ { // the run grew through the transactions that waited for tx
 		p.setWaiting(s.txs[n], false)
 	}
@@ -210,6 +212,7 @@ func (p *Pool) Readmit(tx chain.Tx, st *chain.State) error {
 	s.txs[tx.Nonce] = pt
 	s.dirty = true
 	p.byID[id] = pt
+	p.byPrefix.add(id)
 	return nil
 }
 
@@ -247,6 +250,7 @@ func (p *Pool) remove(id chain.Hash) *poolTx {
 		return nil
 	}
 	delete(p.byID, id)
+	p.byPrefix.remove(id)
 	p.setWaiting(pt, false)
 	if s := p.senders[pt.tx.From]; s != nil {
 		s.delete(pt.tx.Nonce)

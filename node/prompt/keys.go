@@ -3,6 +3,7 @@ package prompt
 import (
 	"bytes"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -144,6 +145,10 @@ func (k *keyWatch) sort() bool {
 				k.mark(bytes.Equal(m, pasteStart))
 				continue
 			}
+			if a, ok := keyAlias(k.in); ok && !k.pasting {
+				k.in, k.out, used = k.in[len(a[0]):], append(k.out, a[1]...), true
+				continue
+			}
 		}
 		b := k.in[0]
 		k.in, used = k.in[1:], true
@@ -165,7 +170,8 @@ func (k *keyWatch) sort() bool {
 	return used
 }
 
-// marker returns the paste marker k.in starts with, or reports that k.in is a part of one.
+// marker returns the paste marker k.in starts with, or reports that k.in is a part of one, or, out of a paste,
+// of a key alias.
 func (k *keyWatch) marker() (m []byte, partial bool) {
 	for _, m := range [][]byte{pasteStart, pasteEnd} {
 		if bytes.HasPrefix(k.in, m) {
@@ -175,7 +181,32 @@ func (k *keyWatch) marker() (m []byte, partial bool) {
 			partial = true
 		}
 	}
+	for _, a := range keyAliases {
+		if !k.pasting && len(k.in) < len(a[0]) && strings.HasPrefix(a[0], string(k.in)) {
+			partial = true
+		}
+	}
 	return nil, partial
+}
+
+// keyAliases are keys that terminals send in forms the line editor (golang.org/x/term) does not know, with the
+// form it knows: Home and End as tmux, screen and the Linux console send them (ESC [1~, ESC [4~), as rxvt does
+// (ESC [7~, ESC [8~), and in application cursor mode (ESC O H, ESC O F, as Ctrl-A and Ctrl-E), and the arrows in
+// application cursor mode (ESC O A … D).
+var keyAliases = [][2]string{
+	{"\x1b[1~", "\x01"}, {"\x1b[4~", "\x05"}, {"\x1b[7~", "\x01"}, {"\x1b[8~", "\x05"},
+	{"\x1bOH", "\x01"}, {"\x1bOF", "\x05"},
+	{"\x1bOA", "\x1b[A"}, {"\x1bOB", "\x1b[B"}, {"\x1bOC", "\x1b[C"}, {"\x1bOD", "\x1b[D"},
+}
+
+// keyAlias returns the alias in starts with.
+func keyAlias(in []byte) ([2]string, bool) {
+	for _, a := range keyAliases {
+		if bytes.HasPrefix(in, []byte(a[0])) {
+			return a, true
+		}
+	}
+	return [2]string{}, false
 }
 
 // mark starts or ends a paste (a bracketed one, or a burst). At its end, the pasted part of the line goes to the

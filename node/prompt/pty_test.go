@@ -73,6 +73,12 @@ func TestPromptPseudoTerminal(t *testing.T) {
 	typeKeys("status\r")
 	at = out.expect(t, at, "> status\r\n") // at 0×0: one row, not ">\r\n \r\n s\r\n t..."
 	at = out.expect(t, at, "height 7")
+	// Home and End as tmux and screen send them, and an arrow in application cursor mode, edit the line.
+	// Each batch stays under burstBytes, so that the keys cannot reach the console in one read that looks pasted.
+	typeKeys("pm 2\x1b[1~b")
+	at = out.expect(t, at, "bpm 2")
+	typeKeys("\x1b[4~\x1bOD7\r")
+	at = out.expect(t, at, "bpm 72 submitted")
 
 	// docker attach sizes the terminal; the kernel signals the terminal's foreground process, which here is
 	// not the test, so the test signals itself.
@@ -126,8 +132,8 @@ func TestPromptPseudoTerminal(t *testing.T) {
 	typeKeys("status\r")
 	at = out.expect(t, at, "> status\r\n")
 	out.expect(t, at, "height 7")
-	if got := node.submissions(); len(got) != 0 {
-		t.Errorf("submitted %v, want nothing", got)
+	if got := node.submissions(); len(got) != 1 || got[0] != "bpm 72" {
+		t.Errorf("submitted %v, want only the edited line's bpm 72", got)
 	}
 }
 
