@@ -68,6 +68,11 @@ type State struct {
 	// tables[i] is the stake table of epoch epoch+i, for i below the lag; the slice and the tables are
 	// replaced, never modified in place.
 	tables [][]Stake
+	// tableRoots[i] is tableRoot(rootsOf[i]), set where tables is (rotate, Genesis.State): a table changes once an
+	// epoch at most, so Root hashes it once, not at every block. A root is used only while tables[i] is the very
+	// slice rootsOf[i] (tableRootCached), so a table replaced anywhere else is hashed afresh.
+	tableRoots []Hash
+	rootsOf    [][]Stake
 }
 
 // Params returns the ledger rules the state follows.
@@ -172,7 +177,17 @@ func (s *State) rotate(e Epoch) error {
 	for i := n - int(d); i < n; i++ {
 		tables[i] = live
 	}
-	s.tables = tables
+	roots := make([]Hash, n)
+	for i := range n - int(d) {
+		roots[i] = s.tableRootCached(i + int(d))
+	}
+	if d > 0 {
+		liveRoot := tableRoot(live)
+		for i := n - int(d); i < n; i++ {
+			roots[i] = liveRoot
+		}
+	}
+	s.tables, s.tableRoots, s.rootsOf = tables, roots, tables
 	s.epoch = e
 	return nil
 }
@@ -232,11 +247,21 @@ func tableRoot(table []Stake) Hash {
 // tableLeaves returns the leaves of the tables tree: H(0x00 | table root) of each table the state keeps.
 func (s *State) tableLeaves() []Hash {
 	leaves := make([]Hash, len(s.tables))
-	for i, table := range s.tables {
-		r := tableRoot(table)
+	for i := range s.tables {
+		r := s.tableRootCached(i)
 		leaves[i] = merkleLeaf(r[:])
 	}
 	return leaves
+}
+
+// tableRootCached returns tableRoot(s.tables[i]), from tableRoots while the table is the one it was computed for.
+func (s *State) tableRootCached(i int) Hash {
+	t := s.tables[i]
+	if i < len(s.rootsOf) && i < len(s.tableRoots) && len(s.rootsOf[i]) == len(t) &&
+		(len(t) == 0 || &s.rootsOf[i][0] == &t[0]) {
+		return s.tableRoots[i]
+	}
+	return tableRoot(t)
 }
 
 // tablesRoot returns MerkleRoot("posnode/tables/v1", table roots).

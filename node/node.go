@@ -72,6 +72,9 @@ type Config struct {
 	// Seed seeds the node's own random choices (which peers it polls); 0 draws one. A simulator sets it, so that a
 	// run replays.
 	Seed uint64
+	// OpenStore, if set, opens the chain database at path instead of chain.OpenBolt (a simulator keeps each
+	// process's store in memory across its crashes; sim/simnet).
+	OpenStore func(path string) (chain.Store, error)
 	// wsEpochs, if set, replaces chain.WeakSubjectivityEpochs (tests: a long-range scenario in seconds).
 	wsEpochs uint64
 	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).
@@ -171,6 +174,14 @@ const metaLastSigned = "last_signed_slot"
 // transaction is still remembered when its block arrives.
 const sigCacheSize = 2 * maxPoolTxs
 
+// openStore opens the chain database at path: cfg.OpenStore's, else a bbolt file.
+func openStore(cfg Config, path string) (chain.Store, error) {
+	if cfg.OpenStore != nil {
+		return cfg.OpenStore(path)
+	}
+	return chain.OpenBolt(path)
+}
+
 // New opens the node's key, store and chain; the network starts in Run.
 func New(cfg Config) (*Node, error) {
 	if cfg.Genesis == nil {
@@ -193,12 +204,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	dbPath := filepath.Join(cfg.Data, "chain.db")
-	store, err := chain.OpenBolt(dbPath)
+	store, err := openStore(cfg, dbPath)
 	if err != nil {
 		return nil, damagedDB(dbPath, fmt.Errorf("open chain database: %w", err))
 	}
 	sigs := chain.NewSigCache(cfg.Genesis.Hash(), sigCacheSize)
-	var treeStore chain.Store = store
+	treeStore := store
 	if cfg.storeWrap != nil {
 		treeStore = cfg.storeWrap(store)
 	}

@@ -101,6 +101,7 @@ func (s *Sim) restart(p *process, lose bool) {
 		return
 	}
 	if lose {
+		p.disk.wipe()
 		if err := os.Remove(filepath.Join(p.dir, "chain.db")); err != nil && !os.IsNotExist(err) {
 			s.fail(fmt.Errorf("remove chain.db of process %d: %w", p.id, err))
 			return
