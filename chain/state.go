@@ -73,6 +73,10 @@ type State struct {
 	// slice rootsOf[i] (tableRootCached), so a table replaced anywhere else is hashed afresh.
 	tableRoots []Hash
 	rootsOf    [][]Stake
+	// acct is the accounts tree as it was when settleRoot last ran (nil: never), and changed the addresses set
+	// since then (stateroot.go); both are shared with clones and replaced, never modified in place.
+	acct    *acctTree
+	changed []Address
 }
 
 // Params returns the ledger rules the state follows.
@@ -89,6 +93,7 @@ func (s *State) Supply() Amount { return s.supply }
 func (s *State) Clone() *State {
 	c := *s
 	c.accounts = maps.Clone(s.accounts)
+	c.changed = slices.Clip(s.changed) // appends to the clone's list must not write into s's
 	if c.accounts == nil {
 		c.accounts = make(map[Address]Account)
 	}
@@ -197,8 +202,7 @@ func (s *State) rotate(e Epoch) error {
 // Merkle root of the roots of the stake tables of epochs epoch, epoch+1 and epoch+2; so one account
 // (AccountProof) and one stake table (StakeTableProof) are proven by a logarithmic path.
 func (s *State) Root() Hash {
-	_, leaves := s.accountLeaves()
-	return stateRootOf(s.epoch, s.tablesRoot(), merkleRoot(accountsDomain, leaves))
+	return stateRootOf(s.epoch, s.tablesRoot(), s.accountsRoot())
 }
 
 // stateRootOf returns H("posnode/state/v4" | epoch u64 | tables root | accounts root).
