@@ -55,6 +55,9 @@ type Config struct {
 	// durable then, and not yet published) or imported from a peer (validated and accepted; it reaches chain.db
 	// with the next flush, PROTOCOL.md §11). It must return quickly; benchmarks use it to time propagation.
 	OnBlock func(b *chain.Block, local bool)
+	// OnHead, if set, is called on the event loop each time the canonical chain changes, with the change (the blocks
+	// that left it and joined it). It must return quickly; the simulator measures reorg depth with it.
+	OnHead func(c chain.Change)
 	// OnVote, if set, is called on the event loop with each checkpoint vote this node signs, after the slashing
 	// protection record holds it and before it is pooled or published. It must return quickly; tests use it.
 	OnVote func(v chain.Vote)

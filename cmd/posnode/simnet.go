@@ -73,8 +73,7 @@ func cmdSimNet(args []string) error {
 	first := c.Seed
 	if *markdown != "" {
 		fmt.Printf("<!-- BEGIN %s -->\n", *markdown)
-		fmt.Println("| seed | processes | validators | simulated | CPU time | node-s per CPU-s | events | canonical blocks / slots | finalized epoch (max lag) | records acked / lost |")
-		fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Println(simTableHead)
 		defer fmt.Printf("<!-- END %s -->\n", *markdown)
 	}
 	for s := first; s < first+uint64(max(*seeds, 1)); s++ {
@@ -153,22 +152,42 @@ func runSim(c simnet.Config, parent string) (simnet.Result, cost, error) {
 }
 
 func printSimLine(c simnet.Config, r simnet.Result, took cost) {
-	simulated := time.Duration(r.Stats.Slots) * c.Slot
+	st := r.Stats
+	simulated := time.Duration(st.Slots) * c.Slot
 	fmt.Printf("seed %d: trace %x, %d events, height %d, finalized epoch %d (max lag %d), records %d acked of %d, "+
 		"%d crashes, %d partitions; %v simulated in %v CPU, %v wall (%.0f node-s per CPU-s)\n",
-		r.Seed, r.Trace[:8], r.Events, r.Stats.Height, r.Stats.FinalizedEpoch, r.Stats.MaxFinalityLag, r.Stats.Acked,
-		r.Stats.Records, r.Stats.Crashes, r.Stats.Partitions, simulated, took.cpu.Round(time.Millisecond), took.wall.Round(time.Millisecond), took.rate(c, r))
+		r.Seed, r.Trace[:8], r.Events, st.Height, st.FinalizedEpoch, st.MaxFinalityLag, st.Acked,
+		st.Records, st.Crashes, st.Partitions, simulated, took.cpu.Round(time.Millisecond), took.wall.Round(time.Millisecond),
+		took.rate(c, r))
+	fmt.Printf("  slot fill %.1f%% (%d of %d slots), %d reorgs (deepest %d), finality lag %d epochs median, %d most; "+
+		"propagation p50 %v, p99 %v, max %v (%d arrivals)\n", 100*st.SlotFill, st.Blocks, st.Slots, st.Reorgs,
+		st.ReorgDepth, st.FinalityLagP50, st.MaxFinalityLag, ms(st.PropagationP50), ms(st.PropagationP99),
+		ms(st.PropagationMax), st.Propagated)
 }
 
+// simTableHead is the header of the --markdown table.
+const simTableHead = "| seed | processes / validators | links | latency, loss | simulated | CPU time | node-s per CPU-s | " +
+	"events | slot fill | reorgs (deepest) | finality lag, median / max | propagation p50 / p99 | records acked / lost |\n" +
+	"|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+
 func printSimRow(c simnet.Config, r simnet.Result, took cost) {
-	simulated, validators := time.Duration(r.Stats.Slots)*c.Slot, c.Validators
+	st, validators := r.Stats, c.Validators
 	if validators == 0 {
 		validators = c.Nodes
 	}
-	fmt.Printf("| %d | %d | %d | %v | %v | %.0f | %d | %d / %d | %d (%d) | %d / %d |\n", r.Seed, c.Nodes, validators,
-		simulated, took.cpu.Round(100*time.Millisecond), took.rate(c, r), r.Events,
-		r.Stats.Blocks, r.Stats.Slots, r.Stats.FinalizedEpoch, r.Stats.MaxFinalityLag, r.Stats.Acked, r.Stats.Lost)
+	links := fmt.Sprintf("%d out, all flood", c.Degree)
+	if c.Mesh > 0 {
+		links = fmt.Sprintf("%d out, mesh %d", c.Degree, c.Mesh)
+	}
+	fmt.Printf("| %d | %d / %d | %s | %v ± %v, %.1f %% | %v | %v | %.0f | %d | %.1f %% | %d (%d) | %d / %d epochs | %v / %v | %d / %d |\n",
+		r.Seed, c.Nodes, validators, links, c.Latency, c.Jitter, float64(c.LossPermille)/10,
+		time.Duration(st.Slots)*c.Slot, took.cpu.Round(100*time.Millisecond), took.rate(c, r), r.Events,
+		100*st.SlotFill, st.Reorgs, st.ReorgDepth, st.FinalityLagP50, st.MaxFinalityLag, ms(st.PropagationP50),
+		ms(st.PropagationP99), st.Acked, st.Lost)
 }
+
+// ms rounds a duration to the millisecond.
+func ms(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 // replayFlags lists the flags set on the command line other than --seed, --seeds and --twice, to replay a seed.
 func replayFlags(fs *flag.FlagSet) string {

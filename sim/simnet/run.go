@@ -52,6 +52,7 @@ func (s *Sim) Run() (Result, error) {
 		}
 	}
 	s.stats.Slots = uint64(end / s.cfg.Slot)
+	s.summarize()
 	var r Result
 	r.Seed, r.Events, r.Violations, r.Stats = s.cfg.Seed, s.sched.events, s.viol, s.stats
 	copy(r.Trace[:], s.sched.trace.Sum(nil))

@@ -77,6 +77,14 @@ type Stats struct {
 	published, delivered       int
 	lost, duplicates, rejected int
 	MaxFinalityLag             uint64 // most epochs the finalized checkpoint trailed the current epoch at an epoch end
+
+	// Figures of the run (metrics.go).
+	SlotFill                       float64       // Blocks / Slots
+	Reorgs, ReorgDepth             int           // head changes that reverted blocks, at any process; the most reverted at once
+	FinalityLagP50                 uint64        // median finality lag of the epoch checks, in epochs
+	Propagated                     int           // acceptances of a block by a process other than its proposer
+	PropagationP50, PropagationP99 time.Duration // from a block's proposal to its acceptance at another process
+	PropagationMax                 time.Duration
 }
 
 // Sim is one run.
@@ -97,6 +105,7 @@ type Sim struct {
 	acked  map[chain.Hash]int // records acknowledged, by the process that acknowledged them
 	log    *zap.Logger
 	fault  error // the simulator's own failure (fail)
+	m      metrics
 }
 
 // process is one simulated posnode process.
@@ -246,9 +255,11 @@ func (s *Sim) connect(a, b int) {
 
 // start opens and starts process p's node, and connects it to its live links.
 func (s *Sim) start(p *process) error {
-	n, err := node.New(node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
+	cfg := node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
 		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
-		IgnoreWSCheck: true, OpenStore: s.storeOf(p)})
+		IgnoreWSCheck: true, OpenStore: s.storeOf(p)}
+	s.watch(&cfg, p)
+	n, err := node.New(cfg)
 	if err != nil {
 		return fmt.Errorf("process %d: %w", p.id, err)
 	}
