@@ -143,6 +143,19 @@ func (s *State) Validators(e Epoch) []Stake {
 	}
 }
 
+// IsValidator reports whether a is in Validators(e), without copying a table.
+func (s *State) IsValidator(e Epoch, a Address) bool {
+	switch {
+	case e < s.epoch:
+		return false
+	case e-s.epoch < Epoch(len(s.tables)):
+		return inTable(s.tables[e-s.epoch], a)
+	default:
+		acc := s.accounts[a]
+		return acc.Stake > 0 && acc.Stake >= s.params.MinStake && !acc.Slashed
+	}
+}
+
 // mayStake reports whether a is in one of s's stake tables or has live stake (at least MinStake) in s:
 // whether a can be in the stake table of a child of s without staking again first (PROTOCOL.md §6).
 func (s *State) mayStake(a Address) bool {

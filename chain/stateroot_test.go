@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -106,8 +107,24 @@ func TestSettledRootMatchesFull(t *testing.T) {
 			t.Fatalf("block %d changed its parent's root from %s to %s", h, roots[pi].Short(), got.Short())
 		}
 		states, roots = append(states, s), append(roots, want)
+		checkIsValidator(t, s)
 	}
 	if len(states) < 200 {
 		t.Fatalf("only %d of 300 blocks applied: the test does not exercise the kept tree", len(states)-1)
+	}
+}
+
+// checkIsValidator: IsValidator agrees with membership of Validators for the state's epochs and the next few.
+func checkIsValidator(t *testing.T, s *State) {
+	t.Helper()
+	for e := s.epoch - min(s.epoch, 1); e <= s.epoch+StakeLag+1; e++ {
+		table := s.Validators(e)
+		for i := range 16 {
+			a := testAddr(i)
+			want := slices.ContainsFunc(table, func(st Stake) bool { return st.Addr == a })
+			if got := s.IsValidator(e, a); got != want {
+				t.Fatalf("state in epoch %d: IsValidator(%d, key %d) = %v, Validators says %v", s.epoch, e, i, got, want)
+			}
+		}
 	}
 }
