@@ -1,7 +1,8 @@
 // Package simnet runs a whole posnode network in one process, deterministically under one seed: the node's own
 // code (node.Node, started with node.Start instead of node.Run, so the same event loop logic, sync state machine,
-// mempool, vote pool, slashing protection, pending-transaction log and bbolt stores), wired to a virtual clock, a
-// simulated network and an event queue instead of libp2p, the wall clock and goroutines (node/env.go).
+// mempool, vote pool, slashing protection and pending-transaction log; chain.db in memory or in bbolt), wired to a
+// virtual clock, a simulated network and an event queue instead of libp2p, the wall clock and goroutines
+// (node/env.go).
 //
 // A run (Config, Sim.Run) starts every process at genesis. During Duration: links with latency ± jitter, loss and
 // duplication (so reordering), an optional bandwidth; partitions into two random sides that form and heal; crashes
