@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -127,4 +128,13 @@ func checkIsValidator(t *testing.T, s *State) {
 			}
 		}
 	}
+}
+
+// sameState reports whether a and b hold the same ledger, whatever roots and trees each has kept to hash it.
+func sameState(a, b *State) bool {
+	x, y := *a, *b
+	for _, s := range []*State{&x, &y} {
+		s.tableRoots, s.rootsOf, s.acct, s.changed = nil, nil, nil, nil
+	}
+	return reflect.DeepEqual(&x, &y)
 }

@@ -2,8 +2,7 @@
 # Runs posnode's benchmark suite on this machine and rewrites the generated tables of BENCHMARKS.md (the parts
 # between <!-- BEGIN name --> and <!-- END name --> markers; the text around them is kept).
 #
-#   scripts/bench.sh                 # everything, about 45 minutes on 2 cores (12 of them the WAN testbed, as root,
-#                                    # about 15 the simulator's 256- and 1,024-process runs)
+#   scripts/bench.sh                 # everything, about 25 minutes on 2 cores (12 of them the WAN testbed, as root)
 #   COUNT=2 NETBENCH_FLAGS="-window-slots 10 -window-time 5s -tput-time 10s -tput-runs 1 -sync-blocks 2000 \
 #     -scale-nodes 16 -prop-nodes 4,16 -res-idle 5s -res-page 5s -res-load 5s" scripts/bench.sh   # a quick smoke run
 #
@@ -68,9 +67,7 @@ honest="--crash-every 0 --partition-every 0 --dup 0 --clock-skew 0"
 		$honest $SIM_FLAGS
 	build/posnode sim net --markdown sim-speed-mesh --seeds 3 --nodes 64 --mesh 8 --duration 60s --loss 0 \
 		--record-every 100ms $honest $SIM_FLAGS
-	build/posnode sim net --markdown sim-long --nodes 256 --mesh 8 --duration 9m44s --heal 16s --loss 5 $honest \
-		$SIM_FLAGS
-	build/posnode sim net --markdown sim-big --nodes 1024 --mesh 8 --duration 48s --heal 16s --loss 5 $honest \
+	build/posnode sim net --markdown sim-scale --nodes 256 --mesh 8 --duration 30s --heal 16s --loss 5 $honest \
 		$SIM_FLAGS
 } >>"$out/results.md" 2> >(tee "$out/sim.log" >&2)
 
