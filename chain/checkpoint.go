@@ -47,6 +47,16 @@ func (t *Tree) StakeTable(e Epoch) ([]Stake, error) {
 	return st.Validators(e), nil
 }
 
+// InStakeTable reports whether a is in StakeTable(e), without copying the table (a vote's admission asks it of
+// every vote). It fails as StakeTable does.
+func (t *Tree) InStakeTable(e Epoch, a Address) (bool, error) {
+	st, err := t.stateOf(t.checkpointNode(e))
+	if err != nil {
+		return false, err
+	}
+	return st.IsValidator(e, a), nil
+}
+
 // IsFinal reports whether block h is on the canonical chain at or below the finalized checkpoint of the head's
 // branch: no block the tree accepts can revert it (ErrConflictsFinalized, PROTOCOL.md §8). Genesis is final.
 func (t *Tree) IsFinal(h Hash) bool {

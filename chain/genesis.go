@@ -277,8 +277,11 @@ func (g *Genesis) State() *State {
 	}
 	s.tables = make([][]Stake, tableLag)
 	live := s.Stakes()
+	root := tableRoot(live)
+	s.tableRoots = make([]Hash, tableLag)
 	for i := range s.tables {
-		s.tables[i] = live
+		s.tables[i], s.tableRoots[i] = live, root
 	}
+	s.rootsOf = s.tables
 	return s
 }

@@ -19,6 +19,9 @@ func (s *State) set(j *journal, addr Address, acc Account) {
 		*j = append(*j, undo{addr: addr, prev: prev, existed: ok})
 	}
 	s.accounts[addr] = acc
+	if s.acct != nil {
+		s.changed = append(s.changed, addr)
+	}
 }
 
 // rollback restores every account recorded in j, newest change first.

@@ -83,7 +83,7 @@ func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, body B
 	if err := post.ApplyBlock(b); err != nil {
 		return nil, rejected, fmt.Errorf("apply proposed block: %w", err)
 	}
-	b.Header.StateRoot = post.Root()
+	b.Header.StateRoot = post.settleRoot()
 	b.Sign(t.chainID, key)
 	return b, rejected, nil
 }

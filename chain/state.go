@@ -68,6 +68,15 @@ type State struct {
 	// tables[i] is the stake table of epoch epoch+i, for i below the lag; the slice and the tables are
 	// replaced, never modified in place.
 	tables [][]Stake
+	// tableRoots[i] is tableRoot(rootsOf[i]), set where tables is (rotate, Genesis.State): a table changes once an
+	// epoch at most, so Root hashes it once, not at every block. A root is used only while tables[i] is the very
+	// slice rootsOf[i] (tableRootCached), so a table replaced anywhere else is hashed afresh.
+	tableRoots []Hash
+	rootsOf    [][]Stake
+	// acct is the accounts tree as it was when settleRoot last ran (nil: never), and changed the addresses set
+	// since then (stateroot.go); both are shared with clones and replaced, never modified in place.
+	acct    *acctTree
+	changed []Address
 }
 
 // Params returns the ledger rules the state follows.
@@ -84,6 +93,7 @@ func (s *State) Supply() Amount { return s.supply }
 func (s *State) Clone() *State {
 	c := *s
 	c.accounts = maps.Clone(s.accounts)
+	c.changed = slices.Clip(s.changed) // appends to the clone's list must not write into s's
 	if c.accounts == nil {
 		c.accounts = make(map[Address]Account)
 	}
@@ -133,6 +143,19 @@ func (s *State) Validators(e Epoch) []Stake {
 	}
 }
 
+// IsValidator reports whether a is in Validators(e), without copying a table.
+func (s *State) IsValidator(e Epoch, a Address) bool {
+	switch {
+	case e < s.epoch:
+		return false
+	case e-s.epoch < Epoch(len(s.tables)):
+		return inTable(s.tables[e-s.epoch], a)
+	default:
+		acc := s.accounts[a]
+		return acc.Stake > 0 && acc.Stake >= s.params.MinStake && !acc.Slashed
+	}
+}
+
 // mayStake reports whether a is in one of s's stake tables or has live stake (at least MinStake) in s:
 // whether a can be in the stake table of a child of s without staking again first (PROTOCOL.md §6).
 func (s *State) mayStake(a Address) bool {
@@ -172,7 +195,17 @@ func (s *State) rotate(e Epoch) error {
 	for i := n - int(d); i < n; i++ {
 		tables[i] = live
 	}
-	s.tables = tables
+	roots := make([]Hash, n)
+	for i := range n - int(d) {
+		roots[i] = s.tableRootCached(i + int(d))
+	}
+	if d > 0 {
+		liveRoot := tableRoot(live)
+		for i := n - int(d); i < n; i++ {
+			roots[i] = liveRoot
+		}
+	}
+	s.tables, s.tableRoots, s.rootsOf = tables, roots, tables
 	s.epoch = e
 	return nil
 }
@@ -182,8 +215,7 @@ func (s *State) rotate(e Epoch) error {
 // Merkle root of the roots of the stake tables of epochs epoch, epoch+1 and epoch+2; so one account
 // (AccountProof) and one stake table (StakeTableProof) are proven by a logarithmic path.
 func (s *State) Root() Hash {
-	_, leaves := s.accountLeaves()
-	return stateRootOf(s.epoch, s.tablesRoot(), merkleRoot(accountsDomain, leaves))
+	return stateRootOf(s.epoch, s.tablesRoot(), s.accountsRoot())
 }
 
 // stateRootOf returns H("posnode/state/v4" | epoch u64 | tables root | accounts root).
@@ -232,11 +264,21 @@ func tableRoot(table []Stake) Hash {
 // tableLeaves returns the leaves of the tables tree: H(0x00 | table root) of each table the state keeps.
 func (s *State) tableLeaves() []Hash {
 	leaves := make([]Hash, len(s.tables))
-	for i, table := range s.tables {
-		r := tableRoot(table)
+	for i := range s.tables {
+		r := s.tableRootCached(i)
 		leaves[i] = merkleLeaf(r[:])
 	}
 	return leaves
+}
+
+// tableRootCached returns tableRoot(s.tables[i]), from tableRoots while the table is the one it was computed for.
+func (s *State) tableRootCached(i int) Hash {
+	t := s.tables[i]
+	if i < len(s.rootsOf) && i < len(s.tableRoots) && len(s.rootsOf[i]) == len(t) &&
+		(len(t) == 0 || &s.rootsOf[i][0] == &t[0]) {
+		return s.tableRoots[i]
+	}
+	return tableRoot(t)
 }
 
 // tablesRoot returns MerkleRoot("posnode/tables/v1", table roots).

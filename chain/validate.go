@@ -65,7 +65,7 @@ func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leade
 	if err := st.ApplyBlock(b); err != nil {
 		return nil, err
 	}
-	if root := st.Root(); root != b.Header.StateRoot {
+	if root := st.settleRoot(); root != b.Header.StateRoot {
 		return nil, fmt.Errorf("%w: header has %s, state gives %s", ErrBadStateRoot, b.Header.StateRoot.Short(), root.Short())
 	}
 	return st, nil

@@ -238,6 +238,9 @@ func (n *Node) applyChange(c chain.Change) {
 	if len(c.Applied) == 0 && len(c.Reverted) == 0 {
 		return
 	}
+	if n.cfg.OnHead != nil {
+		n.cfg.OnHead(c)
+	}
 	for _, b := range c.Reverted {
 		n.orphans.add(b)
 	}

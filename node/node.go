@@ -56,6 +56,9 @@ type Config struct {
 	// durable then, and not yet published) or imported from a peer (validated and accepted; it reaches chain.db
 	// with the next flush, PROTOCOL.md §11). It must return quickly; benchmarks use it to time propagation.
 	OnBlock func(b *chain.Block, local bool)
+	// OnHead, if set, is called on the event loop each time the canonical chain changes, with the change (the blocks
+	// that left it and joined it). It must return quickly; the simulator measures reorg depth with it.
+	OnHead func(c chain.Change)
 	// OnVote, if set, is called on the event loop with each checkpoint vote this node signs, after the slashing
 	// protection record holds it and before it is pooled or published. It must return quickly; tests use it.
 	OnVote func(v chain.Vote)
@@ -73,6 +76,9 @@ type Config struct {
 	// Seed seeds the node's own random choices (which peers it polls); 0 draws one. A simulator sets it, so that a
 	// run replays.
 	Seed uint64
+	// OpenStore, if set, opens the chain database at path instead of chain.OpenBolt (a simulator keeps each
+	// process's store in memory across its crashes; sim/simnet).
+	OpenStore func(path string) (chain.Store, error)
 	// wsEpochs, if set, replaces chain.WeakSubjectivityEpochs (tests: a long-range scenario in seconds).
 	wsEpochs uint64
 	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).
@@ -172,6 +178,14 @@ const metaLastSigned = "last_signed_slot"
 // transaction is still remembered when its block arrives.
 const sigCacheSize = 2 * mempool.MaxTxs
 
+// openStore opens the chain database at path: cfg.OpenStore's, else a bbolt file.
+func openStore(cfg Config, path string) (chain.Store, error) {
+	if cfg.OpenStore != nil {
+		return cfg.OpenStore(path)
+	}
+	return chain.OpenBolt(path)
+}
+
 // New opens the node's key, store and chain; the network starts in Run.
 func New(cfg Config) (*Node, error) {
 	if cfg.Genesis == nil {
@@ -194,12 +208,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	dbPath := filepath.Join(cfg.Data, "chain.db")
-	store, err := chain.OpenBolt(dbPath)
+	store, err := openStore(cfg, dbPath)
 	if err != nil {
 		return nil, damagedDB(dbPath, fmt.Errorf("open chain database: %w", err))
 	}
 	sigs := chain.NewSigCache(cfg.Genesis.Hash(), sigCacheSize)
-	var treeStore chain.Store = store
+	treeStore := store
 	if cfg.storeWrap != nil {
 		treeStore = cfg.storeWrap(store)
 	}

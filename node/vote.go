@@ -2,7 +2,6 @@ package node
 
 import (
 	"encoding/binary"
-	"slices"
 
 	"go.uber.org/zap"
 
@@ -95,12 +94,12 @@ func (n *Node) republishVote(s chain.Slot) {
 // checkpoint to e's checkpoint. ok is false when the node is not in e's stake table, or when the head already
 // justified e (the vote could only repeat the source).
 func (n *Node) dueVote(e chain.Epoch) (chain.Vote, bool) {
-	table, err := n.tree.StakeTable(e)
+	in, err := n.tree.InStakeTable(e, n.self)
 	if err != nil {
 		n.log.Error("reading the stake table", zap.Uint64("epoch", uint64(e)), zap.Error(err))
 		return chain.Vote{}, false
 	}
-	if !slices.ContainsFunc(table, func(s chain.Stake) bool { return s.Addr == n.self }) {
+	if !in {
 		return chain.Vote{}, false
 	}
 	source, _ := n.tree.Finality()

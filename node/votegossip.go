@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"go.uber.org/zap"
 
@@ -133,11 +132,11 @@ func (n *Node) admitVote(v chain.Vote) error {
 	if !chain.Countable(v.Target.Epoch, now) {
 		return fmt.Errorf("%w: epoch %d, now %d", ErrVoteEpoch, v.Target.Epoch, now)
 	}
-	table, err := n.tree.StakeTable(v.Target.Epoch)
+	in, err := n.tree.InStakeTable(v.Target.Epoch, v.Validator)
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(table, func(s chain.Stake) bool { return s.Addr == v.Validator }) {
+	if !in {
 		return fmt.Errorf("%w: %s in epoch %d", chain.ErrVoteNotValidator, v.Validator.Short(), v.Target.Epoch)
 	}
 	ev, err := n.ffg.votes.AddVote(v)

@@ -55,6 +55,22 @@ step "network figures"
 build/netbench -figures tput,fill,prop,scale,sync,res -posnode build/posnode $NETBENCH_FLAGS \
 	>>"$out/results.md" 2> >(tee "$out/netbench.log" >&2)
 
+step "deterministic simulator"
+# Honest networks, no faults: the node's own code under virtual time (posnode sim net). CPU time is the process's
+# (every thread, the garbage collector's too), and node-seconds per CPU-second divide the simulated time of every
+# process by it. SIM_FLAGS adds flags to every run (e.g. "--duration 20s" for a smoke run).
+SIM_FLAGS=${SIM_FLAGS:-}
+honest="--crash-every 0 --partition-every 0 --dup 0 --clock-skew 0"
+# shellcheck disable=SC2086 # honest and SIM_FLAGS are lists of flags
+{
+	build/posnode sim net --markdown sim-speed --seeds 3 --nodes 64 --duration 60s --loss 0 --record-every 100ms \
+		$honest $SIM_FLAGS
+	build/posnode sim net --markdown sim-speed-mesh --seeds 3 --nodes 64 --mesh 8 --duration 60s --loss 0 \
+		--record-every 100ms $honest $SIM_FLAGS
+	build/posnode sim net --markdown sim-scale --nodes 256 --mesh 8 --duration 30s --heal 16s --loss 5 $honest \
+		$SIM_FLAGS
+} >>"$out/results.md" 2> >(tee "$out/sim.log" >&2)
+
 step "WAN testbed"
 # 16 processes in network namespaces with shaped links (scripts/wan.sh); needs root, iproute2 and nftables. Its
 # table is kept as it was when it cannot run. WAN_FLAGS adds or overrides -wan-* flags.

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,11 +21,13 @@ func cmdSimNet(args []string) error {
 	twice := fs.Bool("twice", false, "run each seed twice and fail when the two traces differ (the determinism check)")
 	verbose := fs.Bool("verbose", false, "the nodes' logs on stderr")
 	markdown := fs.String("markdown", "", "print the runs as the Markdown table NAME of BENCHMARKS.md, between its markers")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file (go tool pprof)")
 	dir := fs.String("dir", "", "where the processes' data directories go (default: a new directory in /dev/shm, else the temporary directory)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "the run's seed: the same flags and seed replay the same run")
 	fs.IntVar(&c.Nodes, "nodes", 16, "processes")
 	fs.IntVar(&c.Validators, "validators", 0, "processes that hold stake, equal shares (default: all)")
 	fs.IntVar(&c.Degree, "degree", 8, "links each process opens at start")
+	fs.IntVar(&c.Mesh, "mesh", 0, "gossip goes out on this many of a process's live links, gossipsub's D (0: all)")
 	fs.DurationVar(&c.Slot, "slot", time.Second, "slot duration")
 	fs.Uint64Var(&c.Epoch, "epoch", 8, "slots per epoch")
 	fs.DurationVar(&c.Duration, "duration", 2*time.Minute, "simulated time with faults and clients")
@@ -34,6 +38,7 @@ func cmdSimNet(args []string) error {
 	fs.IntVar(&c.DupPermille, "dup", 5, "gossip messages delivered twice per thousand")
 	fs.Int64Var(&c.Bandwidth, "bandwidth", 0, "bytes per second per link (0: unlimited)")
 	fs.DurationVar(&c.Faults.CrashEvery, "crash-every", 20*time.Second, "mean time between crashes (0: none)")
+	fs.BoolVar(&c.Bolt, "bolt", false, "keep each process's chain.db in a bbolt file instead of in memory")
 	fs.BoolVar(&c.Faults.LoseChainDB, "lose-chaindb", true, "a quarter of the restarts come without chain.db")
 	fs.DurationVar(&c.Faults.PartitionEvery, "partition-every", 45*time.Second, "mean time between partitions (0: none)")
 	fs.DurationVar(&c.Faults.ClockSkew, "clock-skew", 300*time.Millisecond, "each clock off by up to ± this")
@@ -53,12 +58,22 @@ func cmdSimNet(args []string) error {
 		c.Logger = log
 	}
 	replay := replayFlags(fs)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	failed := 0
 	first := c.Seed
 	if *markdown != "" {
 		fmt.Printf("<!-- BEGIN %s -->\n", *markdown)
-		fmt.Println("| seed | processes | validators | simulated | CPU time | node-s per CPU-s | events | canonical blocks / slots | finalized epoch (max lag) | records acked / lost |")
-		fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Println(simTableHead)
 		defer fmt.Printf("<!-- END %s -->\n", *markdown)
 	}
 	for s := first; s < first+uint64(max(*seeds, 1)); s++ {
@@ -95,8 +110,27 @@ func cmdSimNet(args []string) error {
 	return nil
 }
 
+// cost is what a run took: wall-clock time and the CPU time of the whole process (user and system, every thread:
+// the garbage collector's too).
+type cost struct{ wall, cpu time.Duration }
+
+// cpuTime returns the CPU time the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rate is the run's simulated node-seconds per CPU-second.
+func (t cost) rate(c simnet.Config, r simnet.Result) float64 {
+	simulated := time.Duration(r.Stats.Slots) * c.Slot
+	return simulated.Seconds() * float64(c.Nodes) / t.cpu.Seconds()
+}
+
 // runSim runs one seed in a data directory of its own, removed afterwards.
-func runSim(c simnet.Config, parent string) (simnet.Result, time.Duration, error) {
+func runSim(c simnet.Config, parent string) (simnet.Result, cost, error) {
 	if parent == "" {
 		if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 			parent = "/dev/shm"
@@ -104,43 +138,62 @@ func runSim(c simnet.Config, parent string) (simnet.Result, time.Duration, error
 	}
 	d, err := os.MkdirTemp(parent, "posnode-simnet-")
 	if err != nil {
-		return simnet.Result{}, 0, err
+		return simnet.Result{}, cost{}, err
 	}
 	defer os.RemoveAll(d)
 	c.Dir = d
 	s, err := simnet.New(c)
 	if err != nil {
-		return simnet.Result{}, 0, err
+		return simnet.Result{}, cost{}, err
 	}
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	r, err := s.Run()
-	return r, time.Since(start), err
+	return r, cost{time.Since(start), cpuTime() - cpu}, err
 }
 
-func printSimLine(c simnet.Config, r simnet.Result, took time.Duration) {
-	simulated := time.Duration(r.Stats.Slots) * c.Slot
-	rate := simulated.Seconds() * float64(c.Nodes) / took.Seconds()
+func printSimLine(c simnet.Config, r simnet.Result, took cost) {
+	st := r.Stats
+	simulated := time.Duration(st.Slots) * c.Slot
 	fmt.Printf("seed %d: trace %x, %d events, height %d, finalized epoch %d (max lag %d), records %d acked of %d, "+
-		"%d crashes, %d partitions; %v simulated in %v (%.0f node-s per s)\n",
-		r.Seed, r.Trace[:8], r.Events, r.Stats.Height, r.Stats.FinalizedEpoch, r.Stats.MaxFinalityLag, r.Stats.Acked,
-		r.Stats.Records, r.Stats.Crashes, r.Stats.Partitions, simulated, took.Round(time.Millisecond), rate)
+		"%d crashes, %d partitions; %v simulated in %v CPU, %v wall (%.0f node-s per CPU-s)\n",
+		r.Seed, r.Trace[:8], r.Events, st.Height, st.FinalizedEpoch, st.MaxFinalityLag, st.Acked,
+		st.Records, st.Crashes, st.Partitions, simulated, took.cpu.Round(time.Millisecond), took.wall.Round(time.Millisecond),
+		took.rate(c, r))
+	fmt.Printf("  slot fill %.1f%% (%d of %d slots), %d reorgs (deepest %d), finality lag %d epochs median, %d most; "+
+		"propagation p50 %v, p99 %v, max %v (%d arrivals)\n", 100*st.SlotFill, st.Blocks, st.Slots, st.Reorgs,
+		st.ReorgDepth, st.FinalityLagP50, st.MaxFinalityLag, ms(st.PropagationP50), ms(st.PropagationP99),
+		ms(st.PropagationMax), st.Propagated)
 }
 
-func printSimRow(c simnet.Config, r simnet.Result, took time.Duration) {
-	simulated, validators := time.Duration(r.Stats.Slots)*c.Slot, c.Validators
+// simTableHead is the header of the --markdown table.
+const simTableHead = "| seed | processes / validators | links | latency, loss | simulated | CPU time | node-s per CPU-s | " +
+	"events | slot fill | reorgs (deepest) | finality lag, median / max | propagation p50 / p99 | records acked / lost |\n" +
+	"|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+
+func printSimRow(c simnet.Config, r simnet.Result, took cost) {
+	st, validators := r.Stats, c.Validators
 	if validators == 0 {
 		validators = c.Nodes
 	}
-	fmt.Printf("| %d | %d | %d | %v | %v | %.0f | %d | %d / %d | %d (%d) | %d / %d |\n", r.Seed, c.Nodes, validators,
-		simulated, took.Round(100*time.Millisecond), simulated.Seconds()*float64(c.Nodes)/took.Seconds(), r.Events,
-		r.Stats.Blocks, r.Stats.Slots, r.Stats.FinalizedEpoch, r.Stats.MaxFinalityLag, r.Stats.Acked, r.Stats.Lost)
+	links := fmt.Sprintf("%d out, all flood", c.Degree)
+	if c.Mesh > 0 {
+		links = fmt.Sprintf("%d out, mesh %d", c.Degree, c.Mesh)
+	}
+	fmt.Printf("| %d | %d / %d | %s | %v ± %v, %.1f %% | %v | %v | %.0f | %d | %.1f %% | %d (%d) | %d / %d epochs | %v / %v | %d / %d |\n",
+		r.Seed, c.Nodes, validators, links, c.Latency, c.Jitter, float64(c.LossPermille)/10,
+		time.Duration(st.Slots)*c.Slot, took.cpu.Round(100*time.Millisecond), took.rate(c, r), r.Events,
+		100*st.SlotFill, st.Reorgs, st.ReorgDepth, st.FinalityLagP50, st.MaxFinalityLag, ms(st.PropagationP50),
+		ms(st.PropagationP99), st.Acked, st.Lost)
 }
+
+// ms rounds a duration to the millisecond.
+func ms(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 // replayFlags lists the flags set on the command line other than --seed, --seeds and --twice, to replay a seed.
 func replayFlags(fs *flag.FlagSet) string {
 	var b strings.Builder
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "seed" && f.Name != "seeds" && f.Name != "twice" {
+		if f.Name != "seed" && f.Name != "seeds" && f.Name != "twice" && f.Name != "cpuprofile" && f.Name != "markdown" {
 			fmt.Fprintf(&b, " --%s=%s", f.Name, f.Value)
 		}
 	})

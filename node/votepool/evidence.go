@@ -93,9 +93,22 @@ func (p *Pool) Included() []Included {
 
 // Prune moves the pool to epoch now: it drops votes and headers older than Window epochs, and pending evidence
 // that expired or for which useful reports false (its offender can no longer be punished on the head's
-// branch).
+// branch). Votes and headers are swept only when now moves: AddVote and AddHeader keep only what is in the
+// window of the pool's epoch, so at an unchanged epoch nothing held can have left it.
 func (p *Pool) Prune(now chain.Epoch, useful func(*chain.Evidence) bool) {
-	p.now = now
+	if now != p.now {
+		p.now = now
+		p.sweep()
+	}
+	for id, e := range p.pending {
+		if p.expired(&e) || !useful(&e) {
+			p.drop(id)
+		}
+	}
+}
+
+// sweep drops the votes and headers outside the window of the pool's epoch.
+func (p *Pool) sweep() {
 	for a, held := range p.votes {
 		maps.DeleteFunc(held, func(e chain.Epoch, _ chain.Vote) bool { return !p.inWindow(e) })
 		if len(held) == 0 {
@@ -105,11 +118,6 @@ func (p *Pool) Prune(now chain.Epoch, useful func(*chain.Evidence) bool) {
 	maps.DeleteFunc(p.headers, func(k headerKey, _ signedHeader) bool {
 		return !p.inWindow(chain.Epoch(uint64(k.slot) / p.epochLength))
 	})
-	for id, e := range p.pending {
-		if p.expired(&e) || !useful(&e) {
-			p.drop(id)
-		}
-	}
 }
 
 // drop removes pending evidence id, if any.

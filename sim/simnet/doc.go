@@ -1,7 +1,8 @@
 // Package simnet runs a whole posnode network in one process, deterministically under one seed: the node's own
 // code (node.Node, started with node.Start instead of node.Run, so the same event loop logic, sync state machine,
-// mempool, vote pool, slashing protection, pending-transaction log and bbolt stores), wired to a virtual clock, a
-// simulated network and an event queue instead of libp2p, the wall clock and goroutines (node/env.go).
+// mempool, vote pool, slashing protection and pending-transaction log; chain.db in memory or in bbolt), wired to a
+// virtual clock, a simulated network and an event queue instead of libp2p, the wall clock and goroutines
+// (node/env.go).
 //
 // A run (Config, Sim.Run) starts every process at genesis. During Duration: links with latency ± jitter, loss and
 // duplication (so reordering), an optional bandwidth; partitions into two random sides that form and heal; crashes
@@ -17,10 +18,25 @@
 // (TestSameSeedSameTrace; `posnode sim net --twice`). The processes draw their random choices from seeds of the
 // run; events at one virtual time run in the order they were queued.
 //
-// What the simulator does not model: libp2p itself (gossipsub's mesh management, peer scoring, the connection
-// manager, request rate limits — every link carries every gossip message, and a handler's limits are not applied),
-// disks that fill up or fail (the stores are real bbolt files, best kept on a tmpfs), byzantine validators (the
-// lottery's adversaries are package sim's), the HTTP API and the prompt. Signature, VRF and key checks are shared
+// Gossip and storage. By default every live link carries every gossip message; with Config.Mesh = D a process
+// sends on only the first D of its live links (mesh.go), as gossipsub keeps a mesh of D = 8 peers per topic out of
+// its connections, so a message crosses about D×N links instead of every link twice, with the same flood order and
+// validation at every hop. The mesh re-forms at once from the live links after a crash or partition; gossipsub's
+// IHAVE/IWANT repair of lost messages is not modeled, so a lost message reaches a process only by another mesh
+// path (or by sync). chain.db is in memory (store.go) unless Config.Bolt; the crash semantics are bbolt's on a
+// tmpfs, where a simulated crash loses exactly what the node had not written — store.go says why. Slashing
+// protection and the pending-transaction log stay real files.
+//
+// Figures (metrics.go, in Stats): slot fill (canonical blocks of the reference process per slot), the reorgs every
+// process saw and the deepest (node.Config.OnHead), the finality lag at each epoch check (median and most), and
+// block propagation: the virtual time from a block's proposal to its acceptance by each other process
+// (node.Config.OnBlock; the first acceptance by a process only, so a resync after a restart counts once, and late).
+// The hooks only observe: a run gives the same trace with or without them.
+//
+// What the simulator does not model: libp2p itself (gossipsub's mesh management and gossip repair, peer scoring,
+// the connection manager, request rate limits — a handler's limits are not applied), disks that fill up or fail or
+// lose written but unsynced pages, byzantine validators (the lottery's adversaries are package sim's), the HTTP API
+// and the prompt. Signature, VRF and key checks are shared
 // across processes (chain.ShareVerification): an outcome depends only on the bytes checked, so CPU goes to
 // behaviour, and a process never sees a result it would not have computed itself.
 package simnet

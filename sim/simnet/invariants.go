@@ -78,6 +78,7 @@ func (s *Sim) checkEpoch() {
 		return
 	}
 	s.stats.MaxFinalityLag = max(s.stats.MaxFinalityLag, lag)
+	s.noteLag(lag)
 	whole := s.cfg.Faults == (Faults{}) && s.cfg.LossPermille < 100 ||
 		s.phase == "heal" && s.sched.now >= s.cfg.Duration+time.Duration(healLagGrace*s.cfg.Epoch)*s.cfg.Slot
 	if whole && lag > maxFinalityLag {

@@ -40,7 +40,7 @@ type procNet struct {
 
 func (pn *procNet) Join(topic string, v p2p.Validator) (node.Topic, error) {
 	pn.topics[topic] = v
-	return simTopic{pn, topic}, nil
+	return simTopic{pn, topic, "gossip:" + topic}, nil
 }
 
 func (pn *procNet) Handle(proto string, h p2p.Handler, _ ...p2p.HandlerOption) error {
@@ -112,6 +112,7 @@ func (pn *procNet) Request(peer, proto string, req []byte, timeout time.Duration
 type simTopic struct {
 	pn   *procNet
 	name string
+	kind string // the trace's name of its deliveries
 }
 
 func (t simTopic) Publish(data []byte) {
@@ -123,15 +124,15 @@ func (t simTopic) Publish(data []byte) {
 	}
 	p.seen[id] = true
 	s.stats.published++
-	for _, j := range s.connected(p.id) {
-		s.send(p.id, j, t.name, id, data)
+	for _, h := range s.forwardTo(p.id, -1) {
+		s.send(p.id, h, t.name, t.kind, id, data)
 	}
 }
 
 func (t simTopic) Peers() int { return len(t.pn.sim.connected(t.pn.p.id)) }
 
 // send carries one gossip message over the link from → to: lost, or delivered once or twice after its delay.
-func (s *Sim) send(from, to int, topic string, id [32]byte, data []byte) {
+func (s *Sim) send(from int, h hop, topic, kind string, id [32]byte, data []byte) {
 	if s.lost() {
 		s.stats.lost++
 		return
@@ -141,17 +142,17 @@ func (s *Sim) send(from, to int, topic string, id [32]byte, data []byte) {
 		copies = 2
 	}
 	for range copies {
-		s.sched.at(s.sched.now+s.delay(len(data)), to, s.procs[to].inc, "gossip:"+topic, func() {
-			s.deliver(from, to, topic, id, data)
+		s.sched.at(s.sched.now+s.delay(len(data)), h.to, s.procs[h.to].inc, kind, func() {
+			s.deliver(from, h, topic, kind, id, data)
 		})
 	}
 }
 
 // deliver hands a gossip message to a process: its validator judges it once, and an accepted one goes on to the
 // process's other links.
-func (s *Sim) deliver(from, to int, topic string, id [32]byte, data []byte) {
-	q := s.procs[to]
-	if !s.linked(from, to) {
+func (s *Sim) deliver(from int, h hop, topic, kind string, id [32]byte, data []byte) {
+	to, q := h.to, s.procs[h.to]
+	if !s.up(h.l, from, to) {
 		return
 	}
 	s.stats.delivered++
@@ -167,10 +168,8 @@ func (s *Sim) deliver(from, to int, topic string, id [32]byte, data []byte) {
 	}
 	switch v(context.Background(), s.procs[from].peerID, data) {
 	case p2p.Accept:
-		for _, j := range s.connected(to) {
-			if j != from {
-				s.send(to, j, topic, id, data)
-			}
+		for _, next := range s.forwardTo(to, from) {
+			s.send(to, next, topic, kind, id, data)
 		}
 	case p2p.Reject:
 		s.stats.rejected++

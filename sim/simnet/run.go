@@ -52,6 +52,7 @@ func (s *Sim) Run() (Result, error) {
 		}
 	}
 	s.stats.Slots = uint64(end / s.cfg.Slot)
+	s.summarize()
 	var r Result
 	r.Seed, r.Events, r.Violations, r.Stats = s.cfg.Seed, s.sched.events, s.viol, s.stats
 	copy(r.Trace[:], s.sched.trace.Sum(nil))
@@ -101,6 +102,7 @@ func (s *Sim) restart(p *process, lose bool) {
 		return
 	}
 	if lose {
+		p.disk.wipe()
 		if err := os.Remove(filepath.Join(p.dir, "chain.db")); err != nil && !os.IsNotExist(err) {
 			s.fail(fmt.Errorf("remove chain.db of process %d: %w", p.id, err))
 			return

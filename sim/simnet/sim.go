@@ -23,6 +23,7 @@ type Config struct {
 	Nodes      int // processes
 	Validators int // processes 0..Validators-1 hold stake, equal shares; at most Nodes
 	Degree     int // links each process opens to random others at start (so about 2×Degree each); default 8
+	Mesh       int // gossip goes out on the first Mesh live links of a process (gossipsub's D; mesh.go); 0: on all
 
 	Slot     time.Duration // slot duration; default 1s
 	Epoch    uint64        // slots per epoch; default 8
@@ -39,6 +40,10 @@ type Config struct {
 
 	// RecordEvery is how often a client submits a BPM record to a random live process (0: no clients).
 	RecordEvery time.Duration
+
+	// Bolt keeps each process's chain.db in a bbolt file, as production does; false keeps it in memory across the
+	// process's crashes (store.go says what that does not model).
+	Bolt bool
 
 	Dir    string      // data directories of the processes; a tmpfs keeps disk time out of the run
 	Logger *zap.Logger // nil: the nodes log nothing
@@ -72,6 +77,14 @@ type Stats struct {
 	published, delivered       int
 	lost, duplicates, rejected int
 	MaxFinalityLag             uint64 // most epochs the finalized checkpoint trailed the current epoch at an epoch end
+
+	// Figures of the run (metrics.go).
+	SlotFill                       float64       // Blocks / Slots
+	Reorgs, ReorgDepth             int           // head changes that reverted blocks, at any process; the most reverted at once
+	FinalityLagP50                 uint64        // median finality lag of the epoch checks, in epochs
+	Propagated                     int           // acceptances of a block by a process other than its proposer
+	PropagationP50, PropagationP99 time.Duration // from a block's proposal to its acceptance at another process
+	PropagationMax                 time.Duration
 }
 
 // Sim is one run.
@@ -83,6 +96,7 @@ type Sim struct {
 	procs  []*process
 	byPeer map[string]int
 	adj    [][]int
+	adjL   [][]*link // adjL[a][i] is the link between a and adj[a][i]
 	links  map[[2]int]*link
 	side   []int // partition side of each process; all 0 when none
 	phase  string
@@ -91,6 +105,7 @@ type Sim struct {
 	acked  map[chain.Hash]int // records acknowledged, by the process that acknowledged them
 	log    *zap.Logger
 	fault  error // the simulator's own failure (fail)
+	m      metrics
 }
 
 // process is one simulated posnode process.
@@ -106,6 +121,7 @@ type process struct {
 	inc    uint64
 	skew   time.Duration
 	seen   map[[32]byte]bool
+	disk   memDisk // chain.db when not Config.Bolt
 }
 
 func (c *Config) defaults() {
@@ -175,15 +191,16 @@ func New(cfg Config) (*Sim, error) {
 
 // wire opens the links: each process to Degree random others.
 func (s *Sim) wire() {
-	s.adj = make([][]int, s.cfg.Nodes)
+	s.adj, s.adjL = make([][]int, s.cfg.Nodes), make([][]*link, s.cfg.Nodes)
 	add := func(a, b int) {
 		k := [2]int{min(a, b), max(a, b)}
 		if a == b || s.links[k] != nil {
 			return
 		}
-		s.links[k] = &link{a: k[0], b: k[1]}
-		s.adj[a] = append(s.adj[a], b)
-		s.adj[b] = append(s.adj[b], a)
+		l := &link{a: k[0], b: k[1]}
+		s.links[k] = l
+		s.adj[a], s.adjL[a] = append(s.adj[a], b), append(s.adjL[a], l)
+		s.adj[b], s.adjL[b] = append(s.adj[b], a), append(s.adjL[b], l)
 	}
 	for i := range s.cfg.Nodes {
 		if i > 0 { // a chain through all processes keeps the graph connected
@@ -197,15 +214,19 @@ func (s *Sim) wire() {
 
 // linked reports whether messages pass between a and b now.
 func (s *Sim) linked(a, b int) bool {
-	l := s.links[[2]int{min(a, b), max(a, b)}]
+	return s.up(s.links[[2]int{min(a, b), max(a, b)}], a, b)
+}
+
+// up reports whether messages pass over l, the link between a and b (nil: none), now.
+func (s *Sim) up(l *link, a, b int) bool {
 	return l != nil && s.procs[a].up && s.procs[b].up && s.side[a] == s.side[b] && l.bannedUntil <= s.sched.now
 }
 
 // connected lists the processes linked with a now, in a fixed order.
 func (s *Sim) connected(a int) []int {
 	var out []int
-	for _, b := range s.adj[a] {
-		if s.linked(a, b) {
+	for i, b := range s.adj[a] {
+		if s.up(s.adjL[a][i], a, b) {
 			out = append(out, b)
 		}
 	}
@@ -234,9 +255,11 @@ func (s *Sim) connect(a, b int) {
 
 // start opens and starts process p's node, and connects it to its live links.
 func (s *Sim) start(p *process) error {
-	n, err := node.New(node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
+	cfg := node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
 		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
-		IgnoreWSCheck: true})
+		IgnoreWSCheck: true, OpenStore: s.storeOf(p)}
+	s.watch(&cfg, p)
+	n, err := node.New(cfg)
 	if err != nil {
 		return fmt.Errorf("process %d: %w", p.id, err)
 	}
