@@ -2,7 +2,6 @@ package simnet
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -115,8 +114,16 @@ type simTopic struct {
 }
 
 func (t simTopic) Publish(data []byte) {
+	if t.pn.sim.intercept(t, data) { // a byzantine process's strategies (byzantine.go)
+		return
+	}
+	t.send(data)
+}
+
+// send floods data from the topic's process over its links.
+func (t simTopic) send(data []byte) {
 	s := t.pn.sim
-	id := sha256.Sum256(append([]byte(t.name+"\x00"), data...))
+	id := msgID(t.name, data)
 	p := t.pn.p
 	if p.seen[id] {
 		return
@@ -162,11 +169,12 @@ func (s *Sim) deliver(from, to int, topic string, id [32]byte, data []byte) {
 	q.seen[id] = true
 	s.sched.traceNote(id[:8])
 	v := q.net.topics[topic]
-	if v == nil {
+	if v == nil || s.adv.ownTwins[id] == to+1 { // a byzantine process ignores its own second halves (byzantine.go)
 		return
 	}
 	switch v(context.Background(), s.procs[from].peerID, data) {
 	case p2p.Accept:
+		s.checkForwarded(to, id)
 		for _, j := range s.connected(to) {
 			if j != from {
 				s.send(to, j, topic, id, data)

@@ -39,6 +39,21 @@ type Config struct {
 
 	// RecordEvery is how often a client submits a BPM record to a random live process (0: no clients).
 	RecordEvery time.Duration
+	// GapFloodEvery is how often a client sends a batch of nonce-gapped transactions to a random live process as
+	// a peer would (0: none; clients.go).
+	GapFloodEvery time.Duration
+
+	// Byzantine is the share of the validators (the last ones, never process 0) that follow Strategies
+	// (byzantine.go); at least one when above 0.
+	Byzantine  float64
+	Strategies Strategies
+
+	// PendingSlack sets node.Config.PendingSlack (0: the node's default): how many final entries the
+	// pending-transaction log drops at once.
+	PendingSlack int
+	// DoppelgangerSlots sets node.Config.DoppelgangerSlots: how many slots after each start a node watches for its
+	// key's blocks before it signs (0: none; detection runs either way).
+	DoppelgangerSlots uint64
 
 	Dir    string      // data directories of the processes; a tmpfs keeps disk time out of the run
 	Logger *zap.Logger // nil: the nodes log nothing
@@ -72,6 +87,9 @@ type Stats struct {
 	published, delivered       int
 	lost, duplicates, rejected int
 	MaxFinalityLag             uint64 // most epochs the finalized checkpoint trailed the current epoch at an epoch end
+	Equivocations, Punished    int    // offences the byzantine validators released; of those validators, slashed at the end
+	AdversaryBlocks            int    // canonical blocks of the byzantine validators
+	GapTxs                     int    // gap transactions the clients sent
 }
 
 // Sim is one run.
@@ -89,6 +107,7 @@ type Sim struct {
 	stats  Stats
 	viol   []string
 	acked  map[chain.Hash]int // records acknowledged, by the process that acknowledged them
+	adv    adversary          // byzantine processes and clients, and what the invariants remember of them
 	log    *zap.Logger
 	fault  error // the simulator's own failure (fail)
 }
@@ -106,6 +125,8 @@ type process struct {
 	inc    uint64
 	skew   time.Duration
 	seen   map[[32]byte]bool
+	since  time.Duration // when it last started
+	signed time.Duration // when its node last signed a block or vote; -1 before it first did
 }
 
 func (c *Config) defaults() {
@@ -140,7 +161,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, sched: newScheduler(), rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		byPeer: map[string]int{}, links: map[[2]int]*link{}, side: make([]int, cfg.Nodes),
-		acked: map[chain.Hash]int{}, log: cfg.Logger}
+		acked: map[chain.Hash]int{}, adv: newAdversary(), log: cfg.Logger}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -164,7 +185,9 @@ func New(cfg Config) (*Sim, error) {
 		g.Allocations = append(g.Allocations, alloc)
 		s.procs = append(s.procs, p)
 		s.byPeer[p.peerID] = i
+		p.signed = -1
 	}
+	g.Allocations = append(g.Allocations, s.clientAllocations()...)
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("simnet genesis: %w", err)
 	}
@@ -236,12 +259,14 @@ func (s *Sim) connect(a, b int) {
 func (s *Sim) start(p *process) error {
 	n, err := node.New(node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
 		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
-		IgnoreWSCheck: true})
+		IgnoreWSCheck: true, PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: s.cfg.DoppelgangerSlots,
+		OnBlock: func(b *chain.Block, local bool) { s.onBlock(p, b, local) },
+		OnVote:  func(v chain.Vote) { s.onVote(p, v) }})
 	if err != nil {
 		return fmt.Errorf("process %d: %w", p.id, err)
 	}
 	p.inc++
-	p.up, p.node, p.seen = true, n, map[[32]byte]bool{}
+	p.up, p.node, p.seen, p.since = true, n, map[[32]byte]bool{}, s.sched.now
 	p.net = &procNet{sim: s, p: p, inc: p.inc, topics: map[string]p2p.Validator{}, protos: map[string]p2p.Handler{},
 		penalty: map[int]int{}}
 	if err := n.Start(node.Env{Net: p.net, Runtime: procRuntime{sim: s, p: p, inc: p.inc}}); err != nil {
