@@ -40,7 +40,7 @@ for patch in "$root"/sim/simnet/testdata/defects/*.patch; do
 	# shellcheck disable=SC2086
 	out="$("$work/posnode-$name" sim net --seeds "$seeds" --stop-at-first-violation $flags 2>&1 || true)"
 	ran="$(grep -c '^seed ' <<<"$out" || true)"
-	first="$(grep -m1 '  violated: ' <<<"$out" | sed -E 's/^  violated: t=[^)]*\), [a-z]+ phase\): //' || true)"
+	first="$(grep -m1 '  violated: ' <<<"$out" | sed -E "s/^  violated: t=[^)]*\\): //" || true)"
 	if [[ -z "$first" ]]; then
 		echo "| $name | \`$flags\` | not found in $ran | — |"
 	else
