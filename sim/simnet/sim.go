@@ -51,8 +51,8 @@ type Config struct {
 	// PendingSlack sets node.Config.PendingSlack (0: the node's default): how many final entries the
 	// pending-transaction log drops at once.
 	PendingSlack int
-	// DoppelgangerSlots sets node.Config.DoppelgangerSlots: how many slots after each start a node watches for its
-	// key's blocks before it signs (0: none; detection runs either way).
+	// DoppelgangerSlots sets node.Config.DoppelgangerSlots of each restart: how many slots a node watches for its
+	// key's blocks before it signs again (0: none; detection runs either way). The first start does not wait.
 	DoppelgangerSlots uint64
 
 	Dir    string      // data directories of the processes; a tmpfs keeps disk time out of the run
@@ -257,9 +257,13 @@ func (s *Sim) connect(a, b int) {
 
 // start opens and starts process p's node, and connects it to its live links.
 func (s *Sim) start(p *process) error {
+	wait := s.cfg.DoppelgangerSlots
+	if p.inc == 0 {
+		wait = 0 // the network's first start: nothing was signed before genesis
+	}
 	n, err := node.New(node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
 		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
-		IgnoreWSCheck: true, PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: s.cfg.DoppelgangerSlots,
+		IgnoreWSCheck: true, PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: wait,
 		OnBlock: func(b *chain.Block, local bool) { s.onBlock(p, b, local) },
 		OnVote:  func(v chain.Vote) { s.onVote(p, v) }})
 	if err != nil {
