@@ -84,9 +84,14 @@ func (pn *procNet) Request(peer, proto string, req []byte, timeout time.Duration
 		return
 	}
 	there := s.sched.now + s.delay(len(req))
-	start := s.sched.now
-	s.sched.at(there, j, s.procs[j].inc, "request:"+proto, func() {
+	start, inc := s.sched.now, s.procs[j].inc
+	// A simulator event, not the peer's: a peer that crashed meanwhile must still make the request time out.
+	s.sched.at(there, -1, 0, "request:"+proto, func() {
 		q := s.procs[j]
+		if !q.up || q.inc != inc {
+			s.sched.at(start+timeout, from, pn.inc, "timeout", func() { done(nil, errTimeout) })
+			return
+		}
 		h := q.net.protos[proto]
 		if h == nil || !s.linked(from, j) {
 			if h == nil {
