@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/p2p"
 )
 
 // Strategy is one behaviour of a byzantine validator. A byzantine process runs the node's own code like every
@@ -69,9 +70,9 @@ func (ss Strategies) String() string {
 // equivocation is one offence a byzantine process committed and released: its offender, when the second half
 // went out, and what it was.
 type equivocation struct {
-	proc     int
-	released time.Duration
-	what     string
+	proc           int
+	made, released time.Duration
+	what           string
 }
 
 // byzantineIDs returns how many of the validators are byzantine: the last ones, so that process 0 stays honest.
@@ -125,9 +126,11 @@ func (s *Sim) twinVote(p *process, v chain.Vote) chain.Vote {
 func (s *Sim) equivocate(p *process, topic string, data []byte, what string) {
 	id := msgID(topic, data)
 	s.adv.ownTwins[id] = p.id + 1
+	made := s.sched.now
 	publish := func() {
 		if p.up {
-			s.adv.equivocations = append(s.adv.equivocations, equivocation{proc: p.id, released: s.sched.now, what: what})
+			s.adv.equivocations = append(s.adv.equivocations, equivocation{proc: p.id, made: made, released: s.sched.now,
+				what: what})
 			simTopic{p.net, topic}.send(data)
 		}
 	}
@@ -172,7 +175,7 @@ func (s *Sim) splitVote(t simTopic, data []byte) bool {
 	}
 	p.seen[vid], p.seen[wid] = true, true
 	s.adv.ownTwins[wid] = p.id + 1
-	s.adv.equivocations = append(s.adv.equivocations, equivocation{proc: p.id, released: s.sched.now,
+	s.adv.equivocations = append(s.adv.equivocations, equivocation{proc: p.id, made: s.sched.now, released: s.sched.now,
 		what: fmt.Sprintf("split vote for epoch %d", v.Target.Epoch)})
 	for i, j := range s.connected(p.id) {
 		if i%2 == 0 {
@@ -195,6 +198,7 @@ type adversary struct {
 	equivocations []equivocation   // offences released, in order
 	gapMsgs       map[[32]byte]bool
 	gapSent       int                        // gap transactions the clients sent
+	gapVerdicts   map[p2p.Verdict]int        // how the first process judged each gap flood message
 	forwarded     int                        // gap messages an honest process accepted (forwarded)
 	nonces        map[chain.Hash]chain.Nonce // acknowledged records' nonces
 	shareSum      float64                    // sum over epoch checks of the byzantine validators' stake share
@@ -202,7 +206,8 @@ type adversary struct {
 }
 
 func newAdversary() adversary {
-	return adversary{ownTwins: map[[32]byte]int{}, gapMsgs: map[[32]byte]bool{}, nonces: map[chain.Hash]chain.Nonce{}}
+	return adversary{ownTwins: map[[32]byte]int{}, gapMsgs: map[[32]byte]bool{}, nonces: map[chain.Hash]chain.Nonce{},
+		gapVerdicts: map[p2p.Verdict]int{}}
 }
 
 // onBlock runs on p's loop for every block that joins its tree (node.Config.OnBlock).

@@ -66,7 +66,12 @@ func (s *Sim) gapFlood() {
 	s.adv.gapSent += len(txs)
 	p.seen[id] = true
 	v := p.net.topics["txs"]
-	if v == nil || v(context.Background(), "gap-flooder", data) != p2p.Accept {
+	if v == nil {
+		return
+	}
+	verdict := v(context.Background(), "gap-flooder", data)
+	s.adv.gapVerdicts[verdict]++
+	if verdict != p2p.Accept {
 		return
 	}
 	s.checkForwarded(p.id, id)

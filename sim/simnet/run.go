@@ -47,6 +47,9 @@ func (s *Sim) Run() (Result, error) {
 	}
 	s.sched.now = end
 	s.checkEnd()
+	if s.endHook != nil {
+		s.endHook()
+	}
 	for _, p := range s.procs {
 		if p.up {
 			p.node.Stop(true)

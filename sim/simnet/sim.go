@@ -110,6 +110,8 @@ type Sim struct {
 	adv    adversary          // byzantine processes and clients, and what the invariants remember of them
 	log    *zap.Logger
 	fault  error // the simulator's own failure (fail)
+	// endHook, if set, runs after the end's checks while the processes are still up (tests craft violations).
+	endHook func()
 }
 
 // process is one simulated posnode process.
