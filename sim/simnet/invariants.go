@@ -13,7 +13,8 @@ import (
 // (PROTOCOL.md §8a: a checkpoint is justified in its epoch's votes, finalized by the next).
 const maxFinalityLag = 3
 
-// healLagGrace is how many epochs after the heal the network has to finalize again.
+// healLagGrace is how many epochs after the heal the network has to finalize again, after the restarted
+// validators' doppelganger wait (Config.DoppelgangerSlots).
 const healLagGrace = 4
 
 // violate records a broken invariant with the time and what broke it.
@@ -82,7 +83,7 @@ func (s *Sim) checkEpoch() {
 	}
 	s.stats.MaxFinalityLag = max(s.stats.MaxFinalityLag, lag)
 	whole := s.cfg.Faults == (Faults{}) && s.cfg.LossPermille < 100 ||
-		s.phase == "heal" && s.sched.now >= s.cfg.Duration+time.Duration(healLagGrace*s.cfg.Epoch)*s.cfg.Slot
+		s.phase == "heal" && s.sched.now >= s.cfg.Duration+time.Duration(healLagGrace*s.cfg.Epoch+s.cfg.DoppelgangerSlots)*s.cfg.Slot
 	if whole && lag > maxFinalityLag {
 		s.violate("liveness: finalized epoch %d in epoch %d (lag %d > %d) with every process up and connected",
 			f.Epoch, epoch, lag, maxFinalityLag)
