@@ -19,8 +19,15 @@
 //
 // What the simulator does not model: libp2p itself (gossipsub's mesh management, peer scoring, the connection
 // manager, request rate limits — every link carries every gossip message, and a handler's limits are not applied),
-// disks that fill up or fail (the stores are real bbolt files, best kept on a tmpfs), byzantine validators (the
-// lottery's adversaries are package sim's), the HTTP API and the prompt. Signature, VRF and key checks are shared
-// across processes (chain.ShareVerification): an outcome depends only on the bytes checked, so CPU goes to
-// behaviour, and a process never sees a result it would not have computed itself.
+// disks that fill up or fail (the stores are real bbolt files, best kept on a tmpfs), the HTTP API and the prompt.
+//
+// Byzantine validators (Config.Byzantine, Config.Strategies; byzantine.go, grind.go) run the honest node and only
+// intercept what it publishes or sign more with its key: double proposals and votes, withheld and late blocks,
+// split votes, stake grinding at epoch tails. A client floods nonce-gapped transactions (clients.go). Their
+// invariants (invariants_adv.go): accountability, gap forwarding, bounded mempools, durable acknowledgements,
+// signing after restarts, the adversary's share of blocks. docs/SIMULATION.md shows the defects they find.
+//
+// Signature, VRF and key checks are shared across processes (chain.ShareVerification): an outcome depends only
+// on the bytes checked, so CPU goes to behaviour, and a process never sees a result it would not have computed
+// itself.
 package simnet
