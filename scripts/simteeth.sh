@@ -45,7 +45,7 @@ for patch in "$root"/sim/simnet/testdata/defects/*.patch; do
 		echo "| $name | \`$flags\` | not found in $ran | — |"
 	else
 		what="$(cut -d: -f1 <<<"$first")"
-		detail="$(cut -c1-160 <<<"$first" | sed 's/|/\\|/g')"
+		detail="$(cut -d: -f2- <<<"$first" | cut -c2-150 | sed "s/|/\\\\|/g")"
 		echo "| $name | \`$flags\` | $ran | **$what**: $detail |"
 	fi
 	git -C "$root" worktree remove --force "$wt" >/dev/null 2>&1
