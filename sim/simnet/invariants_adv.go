@@ -1,6 +1,7 @@
 package simnet
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"time"
@@ -27,7 +28,7 @@ const (
 // pending-transaction log until the sender's nonce in its finalized state has passed the record's. Reported
 // once per check, with the count.
 func (s *Sim) checkDurability() {
-	missing, example := 0, ""
+	missing, example, first := 0, "", chain.Hash{}
 	for id, by := range s.acked {
 		p := s.procs[by]
 		nonce, ok := s.adv.nonces[id]
@@ -39,9 +40,9 @@ func (s *Sim) checkDurability() {
 			continue
 		}
 		missing++
-		if example == "" {
+		if example == "" || bytes.Compare(id[:], first[:]) < 0 { // the lowest ID: the message does not follow map order
 			_, f := p.node.Chain().Finality()
-			example = recordExample(id, by, nonce, f)
+			example, first = recordExample(id, by, nonce, f), id
 		}
 	}
 	if missing > 0 {
