@@ -83,9 +83,9 @@ type Config struct {
 	wsEpochs uint64
 	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).
 	storeWrap func(chain.Store) chain.Store
-	// pendingSlack, if set, replaces pendingSlack: how many entries that may leave pending.txs wait for a rewrite
-	// (tests compact at every chance with 1).
-	pendingSlack int
+	// PendingSlack, if set, replaces pendingSlack: how many entries that may leave pending.txs wait for a rewrite
+	// (tests and the simulator compact at every chance with 1).
+	PendingSlack int
 }
 
 // Node is one posnode peer. Create it with New, then Run it.

@@ -154,7 +154,7 @@ func (n *Node) compactPending() {
 			kept = append(kept, entries[i])
 		}
 	}
-	if len(entries)-len(kept) >= cmp.Or(n.cfg.pendingSlack, pendingSlack) {
+	if len(entries)-len(kept) >= cmp.Or(n.cfg.PendingSlack, pendingSlack) {
 		dropped, err := n.pendingLog.Compact(passed)
 		if err != nil {
 			n.log.Error("pending-transaction log compaction failed", zap.Error(err))
@@ -165,6 +165,11 @@ func (n *Node) compactPending() {
 	}
 	n.reoffer(kept)
 }
+
+// PendingHolds reports whether the pending-transaction log holds transaction id, in its file or in a commit
+// under way. The simulator checks PROTOCOL.md §11's rule with it (an acknowledged transaction stays until the
+// finalized state passes its nonce); any goroutine may call it.
+func (n *Node) PendingHolds(id chain.Hash) bool { return n.pendingLog.Holds(id) }
 
 // passedBy returns the rule by which an entry leaves the log (PROTOCOL.md §11): final, the state of the finalized
 // checkpoint, has used the entry's nonce for its sender, with the entry itself or with another transaction.

@@ -188,7 +188,7 @@ func TestPendingCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := New(Config{Home: home, Genesis: g, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: log,
-		Bootstrap: []string{os.Getenv(pendPeerEnv)}, pendingSlack: 1})
+		Bootstrap: []string{os.Getenv(pendPeerEnv)}, PendingSlack: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestReorgCompactionRestartLosesNothing(t *testing.T) {
 	c := newCluster(t, []uint64{25, 75}, 200*time.Millisecond, 0)
 	cfg := func(i int, boot ...string) Config {
 		return Config{Home: c.homes[i], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: boot,
-			Logger: zap.NewNop(), pendingSlack: 1}
+			Logger: zap.NewNop(), PendingSlack: 1}
 	}
 	a := c.run(0, cfg(0))
 	b := c.run(1, cfg(1))

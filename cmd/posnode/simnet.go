@@ -43,11 +43,21 @@ func cmdSimNet(args []string) error {
 	fs.DurationVar(&c.Faults.PartitionEvery, "partition-every", 45*time.Second, "mean time between partitions (0: none)")
 	fs.DurationVar(&c.Faults.ClockSkew, "clock-skew", 300*time.Millisecond, "each clock off by up to ± this")
 	fs.DurationVar(&c.RecordEvery, "record-every", 250*time.Millisecond, "how often a client submits a record (0: none)")
+	fs.DurationVar(&c.GapFloodEvery, "gap-flood-every", 0, "how often a client sends a batch of nonce-gapped transactions (0: none)")
+	fs.Float64Var(&c.Byzantine, "byzantine", 0, "share of the validators that are byzantine (at least one when above 0)")
+	strategy := fs.String("strategy", "", "the byzantine validators' strategies, comma-separated: equivocate, withhold, splitvote, grind")
+	fs.IntVar(&c.PendingSlack, "pending-slack", 0, "final entries the pending-transaction log drops at once (0: the node's default)")
+	fs.Uint64Var(&c.DoppelgangerSlots, "doppelganger-slots", 0, "slots each node watches for its own key's blocks after a start before it signs")
+	stopFirst := fs.Bool("stop-at-first-violation", false, "stop the sweep at the first seed that violates an invariant")
 	fs.Usage = usage(fs, "sim net [flags]", "Runs a whole posnode network — the node's own code, N processes in one — under virtual time,\n"+
 		"a seeded network and seeded faults, then checks the invariants (safety, finality lag, every acknowledged\n"+
 		"record committed once, no honest validator slashed, fair shares). One line per seed; a violation prints\n"+
 		"what broke and the command that replays it, and the exit status is 1.")
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	var err error
+	if c.Strategies, err = simnet.ParseStrategies(*strategy); err != nil {
 		return err
 	}
 	if *verbose {
@@ -69,7 +79,7 @@ func cmdSimNet(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	failed := 0
+	failed, ran := 0, 0
 	first := c.Seed
 	if *markdown != "" {
 		fmt.Printf("<!-- BEGIN %s -->\n", *markdown)
@@ -78,6 +88,7 @@ func cmdSimNet(args []string) error {
 	}
 	for s := first; s < first+uint64(max(*seeds, 1)); s++ {
 		c.Seed = s
+		ran++
 		r, took, err := runSim(c, *dir)
 		if err != nil {
 			return err
@@ -102,10 +113,13 @@ func cmdSimNet(args []string) error {
 				fmt.Printf("  violated: %s\n", v)
 			}
 			fmt.Printf("  replay: posnode sim net --seed %d%s\n", s, replay)
+			if *stopFirst {
+				break
+			}
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d seeds violated an invariant", failed, max(*seeds, 1))
+		return fmt.Errorf("%d of %d seeds run violated an invariant", failed, ran)
 	}
 	return nil
 }
@@ -163,6 +177,10 @@ func printSimLine(c simnet.Config, r simnet.Result, took cost) {
 		"propagation p50 %v, p99 %v, max %v (%d arrivals)\n", 100*st.SlotFill, st.Blocks, st.Slots, st.Reorgs,
 		st.ReorgDepth, st.FinalityLagP50, st.MaxFinalityLag, ms(st.PropagationP50), ms(st.PropagationP99),
 		ms(st.PropagationMax), st.Propagated)
+	if c.Byzantine > 0 || c.GapFloodEvery > 0 {
+		fmt.Printf("  adversary: %d offences released, %d byzantine validators slashed, %d canonical blocks theirs, "+
+			"%d gap transactions sent\n", st.Equivocations, st.Punished, st.AdversaryBlocks, st.GapTxs)
+	}
 }
 
 // simTableHead is the header of the --markdown table.

@@ -33,10 +33,15 @@
 // (node.Config.OnBlock; the first acceptance by a process only, so a resync after a restart counts once, and late).
 // The hooks only observe: a run gives the same trace with or without them.
 //
+// Byzantine validators (Config.Byzantine, Config.Strategies; byzantine.go, grind.go) run the honest node and only
+// intercept what it publishes or sign more with its key: double proposals and votes, withheld and late blocks,
+// split votes, stake grinding at epoch tails. A client floods nonce-gapped transactions (clients.go). Their
+// invariants (invariants_adv.go): accountability, gap forwarding, bounded mempools, durable acknowledgements,
+// signing after restarts, the adversary's share of blocks. docs/SIMULATION.md shows the defects they find.
+//
 // What the simulator does not model: libp2p itself (gossipsub's mesh management and gossip repair, peer scoring,
 // the connection manager, request rate limits — a handler's limits are not applied), disks that fill up or fail or
-// lose written but unsynced pages, byzantine validators (the lottery's adversaries are package sim's), the HTTP API
-// and the prompt. Signature, VRF and key checks are shared
-// across processes (chain.ShareVerification): an outcome depends only on the bytes checked, so CPU goes to
-// behaviour, and a process never sees a result it would not have computed itself.
+// lose written but unsynced pages, the HTTP API and the prompt. Signature, VRF and key checks are shared across
+// processes (chain.ShareVerification): an outcome depends only on the bytes checked, so CPU goes to behaviour, and
+// a process never sees a result it would not have computed itself.
 package simnet

@@ -13,7 +13,8 @@ import (
 // (PROTOCOL.md §8a: a checkpoint is justified in its epoch's votes, finalized by the next).
 const maxFinalityLag = 3
 
-// healLagGrace is how many epochs after the heal the network has to finalize again.
+// healLagGrace is how many epochs after the heal the network has to finalize again, after the restarted
+// validators' doppelganger wait (Config.DoppelgangerSlots).
 const healLagGrace = 4
 
 // violate records a broken invariant with the time and what broke it.
@@ -47,7 +48,7 @@ func (s *Sim) checkSafety(ref *process) {
 			continue
 		}
 		_, f := p.node.Chain().Finality()
-		if f.Epoch == 0 {
+		if f.Epoch == 0 || f.Hash == s.gen.Hash() { // the genesis, which every chain holds
 			continue
 		}
 		b, err := p.node.Chain().Block(f.Hash)
@@ -71,8 +72,11 @@ func (s *Sim) checkEpoch() {
 		return
 	}
 	s.checkSafety(ref)
+	s.checkDurability()
+	s.checkMemory()
 	_, f := ref.node.Chain().Finality()
 	epoch := uint64(s.sched.now/s.cfg.Slot) / s.cfg.Epoch
+	s.noteShares(ref, epoch)
 	lag := epoch - min(epoch, uint64(f.Epoch))
 	if epoch <= healLagGrace {
 		return
@@ -80,7 +84,7 @@ func (s *Sim) checkEpoch() {
 	s.stats.MaxFinalityLag = max(s.stats.MaxFinalityLag, lag)
 	s.noteLag(lag)
 	whole := s.cfg.Faults == (Faults{}) && s.cfg.LossPermille < 100 ||
-		s.phase == "heal" && s.sched.now >= s.cfg.Duration+time.Duration(healLagGrace*s.cfg.Epoch)*s.cfg.Slot
+		s.phase == "heal" && s.sched.now >= s.cfg.Duration+time.Duration(healLagGrace*s.cfg.Epoch+s.cfg.DoppelgangerSlots)*s.cfg.Slot
 	if whole && lag > maxFinalityLag {
 		s.violate("liveness: finalized epoch %d in epoch %d (lag %d > %d) with every process up and connected",
 			f.Epoch, epoch, lag, maxFinalityLag)
@@ -119,6 +123,13 @@ func (s *Sim) checkEnd() {
 	s.checkRecords(ref, seen)
 	s.checkSlashing(ref)
 	s.checkShares(proposed, int(head.Height))
+	s.checkAccountability(ref)
+	s.checkSignsAgain()
+	s.checkAdversaryShare(proposed, int(head.Height))
+	if s.adv.forwarded > 0 {
+		s.violate("gap forwarding: honest processes accepted %d of the %d gap flood messages", s.adv.forwarded,
+			s.adv.gapSent/gapBatch)
+	}
 }
 
 func (s *Sim) isAcked(id chain.Hash) bool {
@@ -130,6 +141,9 @@ func (s *Sim) checkRecords(ref *process, seen map[chain.Hash]int) {
 	lost, twice := 0, 0
 	var example string
 	for id, by := range s.acked {
+		if s.isByzantine(by) {
+			continue // a byzantine process's acknowledgements promise nothing
+		}
 		switch c := seen[id]; {
 		case c == 0:
 			lost++
@@ -151,7 +165,7 @@ func (s *Sim) checkRecords(ref *process, seen map[chain.Hash]int) {
 func (s *Sim) checkSlashing(ref *process) {
 	st := ref.node.Chain().HeadState()
 	for i := range s.cfg.Validators {
-		if a := st.Account(s.procs[i].addr); a.Slashed {
+		if a := st.Account(s.procs[i].addr); a.Slashed && !s.isByzantine(i) {
 			s.violate("slashing: honest validator %d was slashed", i)
 		}
 	}
@@ -159,17 +173,21 @@ func (s *Sim) checkSlashing(ref *process) {
 
 // checkShares checks that each validator proposed a number of the canonical blocks within 5 standard deviations
 // of its binomial expectation (equal stakes), where that expectation is at least 10 blocks.
+// Byzantine validators are left out; an honest one's share lies between 1/Validators and 1/(honest validators),
+// as the byzantine ones may lose their stake to slashing or their blocks to their own withholding.
 func (s *Sim) checkShares(proposed map[chain.Address]int, blocks int) {
 	p := 1 / float64(s.cfg.Validators)
+	hi := 1 / float64(s.cfg.Validators-s.cfg.byzantineCount())
 	mean := float64(blocks) * p
 	if mean < 10 {
 		return
 	}
-	band := 5*math.Sqrt(mean*(1-p)) + 1
+	band := 5*math.Sqrt(float64(blocks)*hi*(1-p)) + 1
 	for i := range s.cfg.Validators {
 		got := float64(proposed[s.procs[i].addr])
-		if math.Abs(got-mean) > band {
-			s.violate("fairness: validator %d proposed %.0f of %d canonical blocks, expected %.1f ± %.1f", i, got, blocks, mean, band)
+		if !s.isByzantine(i) && (got < mean-band || got > float64(blocks)*hi+band) {
+			s.violate("fairness: validator %d proposed %.0f of %d canonical blocks, expected %.1f to %.1f ± %.1f", i,
+				got, blocks, mean, float64(blocks)*hi, band)
 		}
 	}
 }

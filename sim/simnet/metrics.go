@@ -27,7 +27,10 @@ type blockSeen struct {
 
 // watch is the part of node.Config that reports to the run's metrics for process p.
 func (s *Sim) watch(cfg *node.Config, p *process) {
-	cfg.OnBlock = func(b *chain.Block, local bool) { s.blockJoined(p, b, local) }
+	cfg.OnBlock = func(b *chain.Block, local bool) {
+		s.blockJoined(p, b, local)
+		s.onBlock(p, b, local)
+	}
 	cfg.OnHead = func(c chain.Change) { s.headMoved(c) }
 }
 

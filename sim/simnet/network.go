@@ -2,7 +2,6 @@ package simnet
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -85,9 +84,14 @@ func (pn *procNet) Request(peer, proto string, req []byte, timeout time.Duration
 		return
 	}
 	there := s.sched.now + s.delay(len(req))
-	start := s.sched.now
-	s.sched.at(there, j, s.procs[j].inc, "request:"+proto, func() {
+	start, inc := s.sched.now, s.procs[j].inc
+	// A simulator event, not the peer's: a peer that crashed meanwhile must still make the request time out.
+	s.sched.at(there, -1, 0, "request:"+proto, func() {
 		q := s.procs[j]
+		if !q.up || q.inc != inc {
+			s.sched.at(start+timeout, from, pn.inc, "timeout", func() { done(nil, errTimeout) })
+			return
+		}
 		h := q.net.protos[proto]
 		if h == nil || !s.linked(from, j) {
 			if h == nil {
@@ -116,8 +120,16 @@ type simTopic struct {
 }
 
 func (t simTopic) Publish(data []byte) {
+	if t.pn.sim.intercept(t, data) { // a byzantine process's strategies (byzantine.go)
+		return
+	}
+	t.send(data)
+}
+
+// send floods data from the topic's process over its links.
+func (t simTopic) send(data []byte) {
 	s := t.pn.sim
-	id := sha256.Sum256(append([]byte(t.name+"\x00"), data...))
+	id := msgID(t.name, data)
 	p := t.pn.p
 	if p.seen[id] {
 		return
@@ -163,11 +175,12 @@ func (s *Sim) deliver(from int, h hop, topic, kind string, id [32]byte, data []b
 	q.seen[id] = true
 	s.sched.traceNote(id[:8])
 	v := q.net.topics[topic]
-	if v == nil {
+	if v == nil || s.adv.ownTwins[id] == to+1 { // a byzantine process ignores its own second halves (byzantine.go)
 		return
 	}
 	switch v(context.Background(), s.procs[from].peerID, data) {
 	case p2p.Accept:
+		s.checkForwarded(to, id)
 		for _, next := range s.forwardTo(to, from) {
 			s.send(to, next, topic, kind, id, data)
 		}

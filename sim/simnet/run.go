@@ -23,6 +23,8 @@ func (s *Sim) Run() (Result, error) {
 	s.phase = "faults"
 	s.scheduleFaults()
 	s.scheduleClients()
+	s.scheduleGapFlood()
+	s.scheduleGrind()
 	epoch := time.Duration(s.cfg.Epoch) * s.cfg.Slot
 	for t := epoch; t <= s.cfg.Duration+s.cfg.Heal; t += epoch {
 		s.sched.at(t+s.cfg.Slot/4, -1, 0, "epoch-check", s.checkEpoch)
@@ -45,6 +47,9 @@ func (s *Sim) Run() (Result, error) {
 	}
 	s.sched.now = end
 	s.checkEnd()
+	if s.endHook != nil {
+		s.endHook()
+	}
 	for _, p := range s.procs {
 		if p.up {
 			p.node.Stop(true)
@@ -196,6 +201,7 @@ func (s *Sim) record() {
 	}
 	s.stats.Acked++
 	s.acked[id] = p.id
+	s.rememberNonce(p, id)
 }
 
 // fault is the first error of the simulator itself (not of the network it runs), which ends the run.

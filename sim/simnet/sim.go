@@ -40,6 +40,21 @@ type Config struct {
 
 	// RecordEvery is how often a client submits a BPM record to a random live process (0: no clients).
 	RecordEvery time.Duration
+	// GapFloodEvery is how often a client sends a batch of nonce-gapped transactions to a random live process as
+	// a peer would (0: none; clients.go).
+	GapFloodEvery time.Duration
+
+	// Byzantine is the share of the validators (the last ones, never process 0) that follow Strategies
+	// (byzantine.go); at least one when above 0.
+	Byzantine  float64
+	Strategies Strategies
+
+	// PendingSlack sets node.Config.PendingSlack (0: the node's default): how many final entries the
+	// pending-transaction log drops at once.
+	PendingSlack int
+	// DoppelgangerSlots sets node.Config.DoppelgangerSlots of each restart: how many slots a node watches for its
+	// key's blocks before it signs again (0: none; detection runs either way). The first start does not wait.
+	DoppelgangerSlots uint64
 
 	// Bolt keeps each process's chain.db in a bbolt file, as production does; false keeps it in memory across the
 	// process's crashes (store.go says what that does not model).
@@ -85,6 +100,11 @@ type Stats struct {
 	Propagated                     int           // acceptances of a block by a process other than its proposer
 	PropagationP50, PropagationP99 time.Duration // from a block's proposal to its acceptance at another process
 	PropagationMax                 time.Duration
+
+	// The adversary (byzantine.go, clients.go).
+	Equivocations, Punished int // offences the byzantine validators released; of those validators, slashed at the end
+	AdversaryBlocks         int // canonical blocks of the byzantine validators
+	GapTxs                  int // gap transactions the clients sent
 }
 
 // Sim is one run.
@@ -103,9 +123,12 @@ type Sim struct {
 	stats  Stats
 	viol   []string
 	acked  map[chain.Hash]int // records acknowledged, by the process that acknowledged them
+	adv    adversary          // byzantine processes and clients, and what the invariants remember of them
 	log    *zap.Logger
 	fault  error // the simulator's own failure (fail)
 	m      metrics
+	// endHook, if set, runs after the end's checks while the processes are still up (tests craft violations).
+	endHook func()
 }
 
 // process is one simulated posnode process.
@@ -121,7 +144,9 @@ type process struct {
 	inc    uint64
 	skew   time.Duration
 	seen   map[[32]byte]bool
-	disk   memDisk // chain.db when not Config.Bolt
+	disk   memDisk       // chain.db when not Config.Bolt
+	since  time.Duration // when it last started
+	signed time.Duration // when its node last signed a block or vote; -1 before it first did
 }
 
 func (c *Config) defaults() {
@@ -156,7 +181,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, sched: newScheduler(), rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		byPeer: map[string]int{}, links: map[[2]int]*link{}, side: make([]int, cfg.Nodes),
-		acked: map[chain.Hash]int{}, log: cfg.Logger}
+		acked: map[chain.Hash]int{}, adv: newAdversary(), log: cfg.Logger}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -180,7 +205,9 @@ func New(cfg Config) (*Sim, error) {
 		g.Allocations = append(g.Allocations, alloc)
 		s.procs = append(s.procs, p)
 		s.byPeer[p.peerID] = i
+		p.signed = -1
 	}
+	g.Allocations = append(g.Allocations, s.clientAllocations()...)
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("simnet genesis: %w", err)
 	}
@@ -255,16 +282,21 @@ func (s *Sim) connect(a, b int) {
 
 // start opens and starts process p's node, and connects it to its live links.
 func (s *Sim) start(p *process) error {
+	wait := s.cfg.DoppelgangerSlots
+	if p.inc == 0 {
+		wait = 0 // the network's first start: nothing was signed before genesis
+	}
 	cfg := node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
 		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
-		IgnoreWSCheck: true, OpenStore: s.storeOf(p)}
+		IgnoreWSCheck: true, OpenStore: s.storeOf(p), PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: wait,
+		OnVote: func(v chain.Vote) { s.onVote(p, v) }}
 	s.watch(&cfg, p)
 	n, err := node.New(cfg)
 	if err != nil {
 		return fmt.Errorf("process %d: %w", p.id, err)
 	}
 	p.inc++
-	p.up, p.node, p.seen = true, n, map[[32]byte]bool{}
+	p.up, p.node, p.seen, p.since = true, n, map[[32]byte]bool{}, s.sched.now
 	p.net = &procNet{sim: s, p: p, inc: p.inc, topics: map[string]p2p.Validator{}, protos: map[string]p2p.Handler{},
 		penalty: map[int]int{}}
 	if err := n.Start(node.Env{Net: p.net, Runtime: procRuntime{sim: s, p: p, inc: p.inc}}); err != nil {
