@@ -9,45 +9,63 @@ import (
 // 0 to 2 from the justified checkpoint to the epoch's checkpoint, so that every epoch is justified and the one
 // before it finalized (PROTOCOL.md §8a). Neither the blocks nor the votes are signed: they are meant for a store
 // that a tree replays, which checks state roots, not signatures.
-func finalChain(tb testing.TB, g *Genesis, n int) []*Block {
+func finalChain(tb testing.TB, g *Genesis, n int) []*Block { return newChainGen(g).next(tb, n) }
+
+// chainGen makes finalChain's blocks a chunk at a time.
+type chainGen struct {
+	g   *Genesis
+	st  *State
+	tip Tip
+	fin *Finality
+}
+
+func newChainGen(g *Genesis) *chainGen {
+	st := g.State()
+	return &chainGen{g: g, st: st, tip: g.Tip(), fin: GenesisFinality(g.Hash(), st.Validators(0))}
+}
+
+// next returns the next n blocks of the chain.
+func (c *chainGen) next(tb testing.TB, n int) []*Block {
 	tb.Helper()
-	id := g.Hash()
-	st, tip := g.State(), g.Tip()
-	fin := GenesisFinality(id, st.Validators(0))
 	blocks := make([]*Block, 0, n)
 	for range n {
-		slot := tip.Slot + 1
-		e := g.EpochOf(slot)
-		entered, err := fin.Next(e, tip.Hash, st, nil, nil, testFinality)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var votes []Vote
-		if target, ok := entered.Target(e); ok && e > 0 && !entered.IsJustified(target) {
-			for i := range 3 {
-				votes = append(votes, Vote{Validator: testAddr(i), Source: entered.Justified, Target: target})
-			}
-		}
-		leader, _ := treeElect(st.Validators(e), tip.Hash, slot)
-		b := &Block{Header: Header{Height: tip.Height + 1, Slot: slot, Parent: tip.Hash, Proposer: leader,
-			TxRoot: TxRoot(nil), VoteRoot: VoteRoot(votes), EvRoot: EvidenceRoot(nil),
-			VRFProof: ProveVRF(testKey(keyIndex(tb, leader)), id, slot)}, Votes: votes}
-		out, err := b.Header.VRFProof.Output()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		b.Header.Mix = NextMix(tip.Mix, out)
-		if fin, err = fin.Next(e, tip.Hash, st, nil, votes, testFinality); err != nil {
-			tb.Fatalf("block %d: %v", b.Header.Height, err)
-		}
-		if err := st.ApplyBlock(b); err != nil {
-			tb.Fatalf("block %d: %v", b.Header.Height, err)
-		}
-		b.Header.StateRoot = st.Root()
-		blocks = append(blocks, b)
-		tip = b.Tip()
+		blocks = append(blocks, c.block(tb))
 	}
 	return blocks
+}
+
+func (c *chainGen) block(tb testing.TB) *Block {
+	id, tip, st := c.g.Hash(), c.tip, c.st
+	slot := tip.Slot + 1
+	e := c.g.EpochOf(slot)
+	entered, err := c.fin.Next(e, tip.Hash, st, nil, nil, testFinality)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var votes []Vote
+	if target, ok := entered.Target(e); ok && e > 0 && !entered.IsJustified(target) {
+		for i := range 3 {
+			votes = append(votes, Vote{Validator: testAddr(i), Source: entered.Justified, Target: target})
+		}
+	}
+	leader, _ := treeElect(st.Validators(e), tip.Hash, slot)
+	b := &Block{Header: Header{Height: tip.Height + 1, Slot: slot, Parent: tip.Hash, Proposer: leader,
+		TxRoot: TxRoot(nil), VoteRoot: VoteRoot(votes), EvRoot: EvidenceRoot(nil),
+		VRFProof: ProveVRF(testKey(keyIndex(tb, leader)), id, slot)}, Votes: votes}
+	out, err := b.Header.VRFProof.Output()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b.Header.Mix = NextMix(tip.Mix, out)
+	if c.fin, err = c.fin.Next(e, tip.Hash, st, nil, votes, testFinality); err != nil {
+		tb.Fatalf("block %d: %v", b.Header.Height, err)
+	}
+	if err := st.ApplyBlock(b); err != nil {
+		tb.Fatalf("block %d: %v", b.Header.Height, err)
+	}
+	b.Header.StateRoot = st.Root()
+	c.tip = b.Tip()
+	return b
 }
 
 // openFinalChain stores blocks in s and opens a tree over it with the retention window retain.
