@@ -18,6 +18,11 @@ import (
 // ErrPruned: what was asked for lies below what the node keeps (PROTOCOL.md §13). It wraps ErrNotFound.
 var ErrPruned = fmt.Errorf("%w: pruned", ErrNotFound)
 
+// DefaultRetainEpochs is a node's retention window unless its operator sets one (PROTOCOL.md §13): twice the
+// weak-subjectivity period, so that a peer cut off for up to a whole period still finds, a period later, the blocks
+// from its last finalized checkpoint on.
+const DefaultRetainEpochs = 2 * WeakSubjectivityEpochs
+
 // floorStubs is how many of the floor's lastBefore ancestors the tree keeps (hash, header and mix only): the seed
 // of a block on the floor's branch reads at most two of them (PROTOCOL.md §6).
 const floorStubs = 3
