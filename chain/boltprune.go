@@ -12,32 +12,65 @@ import (
 // pruned blocks and the snapshot, all in one bbolt transaction per Finalize.
 
 // Finalize applies f in one synced transaction: a crash leaves either all of it or none.
+// The transaction index file then drops the deleted blocks' entries (derived data: a crash before that leaves
+// entries that name no stored block, which readers skip).
 func (s *BoltStore) Finalize(f *Finalization) error {
+	var removed []pendingBlock
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		removed = removed[:0]
 		canon := tx.Bucket(bucketCanon)
 		for i, h := range f.Canon {
 			if err := canon.Put(heightKey(f.From+Height(i)), h[:]); err != nil {
 				return err
 			}
 		}
-		if err := pruneBelow(tx, f.PruneBelow); err != nil {
+		if err := pruneBelow(tx, f.PruneBelow, &removed); err != nil {
 			return err
 		}
 		for _, r := range f.Delete {
-			if err := deleteBlock(tx, blockKey(r.Height, r.Hash)); err != nil {
+			if err := deleteBlock(tx, blockKey(r.Height, r.Hash), &removed); err != nil {
 				return err
 			}
 		}
 		return tx.Bucket(bucketMeta).Put([]byte(metaSnapshot), f.Snapshot)
 	})
-	return s.wrap("finalize", err)
+	if err != nil {
+		return s.wrap("finalize", err)
+	}
+	s.idx.remove(removed)
+	return nil
+}
+
+// remove deletes the index entries of blocks deleted from the store. A failure is kept for Err, as a failed
+// write of the index is: the entries left name no stored block.
+func (x *txIndex) remove(bs []pendingBlock) {
+	if len(bs) == 0 {
+		return
+	}
+	err := x.db.Update(func(tx *bolt.Tx) error {
+		txs, done := tx.Bucket(bucketIndexTxs), tx.Bucket(bucketIndexBlocks)
+		for _, p := range bs {
+			for _, id := range p.ids {
+				if err := txs.Delete(append(id[:], p.hash[:]...)); err != nil {
+					return err
+				}
+			}
+			if err := done.Delete(p.hash[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	x.mu.Lock()
+	x.err = err
+	x.mu.Unlock()
 }
 
 // heightKey is the canonical index's key of height: u64 big-endian.
 func heightKey(h Height) []byte { return binary.BigEndian.AppendUint64(nil, uint64(h)) }
 
-// pruneBelow deletes every block and canonical index entry below height.
-func pruneBelow(tx *bolt.Tx, height Height) error {
+// pruneBelow deletes every block and canonical index entry below height, adding the deleted blocks to removed.
+func pruneBelow(tx *bolt.Tx, height Height, removed *[]pendingBlock) error {
 	if height == 0 {
 		return nil
 	}
@@ -49,7 +82,7 @@ func pruneBelow(tx *bolt.Tx, height Height) error {
 			keys = append(keys, bytes.Clone(k))
 		}
 		for _, k := range keys {
-			if err := deleteKey(tx, name, k); err != nil {
+			if err := deleteKey(tx, name, k, removed); err != nil {
 				return err
 			}
 		}
@@ -58,15 +91,23 @@ func pruneBelow(tx *bolt.Tx, height Height) error {
 }
 
 // deleteKey deletes k from bucket name; a block key takes its height record with it.
-func deleteKey(tx *bolt.Tx, name, k []byte) error {
+func deleteKey(tx *bolt.Tx, name, k []byte, removed *[]pendingBlock) error {
 	if bytes.Equal(name, bucketBlocks) {
-		return deleteBlock(tx, k)
+		return deleteBlock(tx, k, removed)
 	}
 	return tx.Bucket(name).Delete(k)
 }
 
-// deleteBlock deletes the block stored under key, and its height record; a key not stored is no error.
-func deleteBlock(tx *bolt.Tx, key []byte) error {
+// deleteBlock deletes the block stored under key, and its height record, adding it to removed; a key not stored
+// is no error.
+func deleteBlock(tx *bolt.Tx, key []byte, removed *[]pendingBlock) error {
+	v := tx.Bucket(bucketBlocks).Get(key)
+	if v == nil {
+		return nil
+	}
+	if b, err := decodeRecord(key, v); err == nil {
+		*removed = append(*removed, pendingOf(b))
+	}
 	if err := tx.Bucket(bucketBlocks).Delete(key); err != nil {
 		return err
 	}
