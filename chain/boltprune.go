@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -47,6 +48,14 @@ func (x *txIndex) remove(bs []pendingBlock) {
 	if len(bs) == 0 {
 		return
 	}
+	x.mu.Lock()
+	if x.gone == nil {
+		x.gone = map[Hash]bool{}
+	}
+	for _, p := range bs {
+		x.gone[p.hash] = true // a pending block is skipped by the write that would index it
+	}
+	x.mu.Unlock()
 	err := x.db.Update(func(tx *bolt.Tx) error {
 		txs, done := tx.Bucket(bucketIndexTxs), tx.Bucket(bucketIndexBlocks)
 		for _, p := range bs {
@@ -62,8 +71,13 @@ func (x *txIndex) remove(bs []pendingBlock) {
 		return nil
 	})
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	x.err = err
-	x.mu.Unlock()
+	for h := range x.gone { // only a block still pending can be written again
+		if !slices.ContainsFunc(x.pending, func(p pendingBlock) bool { return p.hash == h }) {
+			delete(x.gone, h)
+		}
+	}
 }
 
 // heightKey is the canonical index's key of height: u64 big-endian.
