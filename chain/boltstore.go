@@ -17,7 +17,11 @@ var (
 	bucketHeights = []byte("heights") // hash → height u64
 	bucketTxs     = []byte("txs")     // empty: the transaction index of versions before it had a file of its own
 	bucketMeta    = []byte("meta")    // key → value
+	bucketCanon   = []byte("canon")   // height u64 → hash of the canonical block below the tree's floor
 )
+
+// metaSnapshot is the meta record that holds the tree's snapshot (PROTOCOL.md §13).
+const metaSnapshot = "tree/snapshot"
 
 // boltLockTimeout bounds the wait for the file lock, so that a second process opening the same file
 // fails instead of hanging.
@@ -49,8 +53,12 @@ func OpenBolt(path string) (*BoltStore, error) {
 				return err
 			}
 		}
-		return createBuckets(tx, bucketBlocks, bucketHeights, bucketTxs, bucketMeta)
+		return createBuckets(tx, bucketBlocks, bucketHeights, bucketTxs, bucketMeta, bucketCanon)
 	})
+	if errors.Is(err, berrors.ErrIncompatibleValue) { // a bucket's record damaged into a value
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w: %w", path, ErrCorruptStore, err)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w: %w", path, ErrStoreFailed, err)
@@ -149,10 +157,13 @@ func decodeRecord(key, v []byte) (*Block, error) {
 
 // ForEach calls fn for every stored block in key order: by height, then by hash. It holds a read
 // transaction while it runs, so fn must not write to the store.
-func (s *BoltStore) ForEach(fn func(*Block) error) error {
+func (s *BoltStore) ForEach(fn func(*Block) error) error { return s.ForEachFrom(0, fn) }
+
+// ForEachFrom is ForEach from height from.
+func (s *BoltStore) ForEachFrom(from Height, fn func(*Block) error) error {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketBlocks).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
+		for k, v := c.Seek(blockKey(from, Hash{})); k != nil; k, v = c.Next() {
 			b, err := decodeRecord(k, v)
 			if err != nil {
 				return err

@@ -1,6 +1,9 @@
 package chain
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // What the node asks of the tree about finality (PROTOCOL.md §8a, §8b): the head branch's checkpoints and
 // stake tables, to vote; which blocks are final, to tell users; what evidence did, to show it.
@@ -27,20 +30,35 @@ func (t *Tree) HoldsVote(target Checkpoint, a Address) bool { return t.head.fin.
 // Checkpoint returns the checkpoint of epoch e on the head's branch (PROTOCOL.md §8a): the newest block of the
 // branch whose slot is before e's first slot, or genesis for epoch 0. For an epoch after the head's, that is the
 // head itself, and stays so unless a block of an earlier slot than e's first extends the branch.
+// Below the floor it is the one the tree recorded, within UnbondingEpochs of the floor; for an older epoch the
+// hash is zero (PROTOCOL.md §13).
 func (t *Tree) Checkpoint(e Epoch) Checkpoint {
-	n := t.checkpointNode(e)
-	return Checkpoint{Epoch: e, Hash: n.hash}
+	if n := t.checkpointNode(e); n != nil {
+		return Checkpoint{Epoch: e, Hash: n.hash}
+	}
+	return Checkpoint{Epoch: e, Hash: t.old[e].ckpt}
 }
 
 // checkpointNode returns the block of the head's branch that is epoch e's checkpoint; lastBefore skips a
-// whole epoch per step (it is nil in epoch 0, whose only earlier block is genesis).
+// whole epoch per step (it is nil in epoch 0, whose only earlier block is genesis). It is nil for a checkpoint
+// below the floor.
 func (t *Tree) checkpointNode(e Epoch) *node { return t.checkpointOf(t.head, e) }
 
 // StakeTable returns the stake table of epoch e on the head's branch (PROTOCOL.md §6): the one the votes for
 // epoch e's checkpoint are counted against (§8a), read from the checkpoint block's state. It fails with
-// ErrCorruptStore if that state cannot be rebuilt from the store. The slice is the caller's.
+// ErrCorruptStore if that state cannot be rebuilt from the store. Below the floor it is the table the tree
+// recorded, within UnbondingEpochs of the floor (§8b), or ErrPruned for an older epoch (§13). The slice is the
+// caller's.
 func (t *Tree) StakeTable(e Epoch) ([]Stake, error) {
-	st, err := t.stateOf(t.checkpointNode(e))
+	n := t.checkpointNode(e)
+	if n == nil {
+		o, ok := t.old[e]
+		if !ok {
+			return nil, fmt.Errorf("%w: stake table of epoch %d", ErrPruned, e)
+		}
+		return slices.Clone(o.table), nil
+	}
+	st, err := t.stateOf(n)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +79,13 @@ func (t *Tree) InStakeTable(e Epoch, a Address) (bool, error) {
 // branch: no block the tree accepts can revert it (ErrConflictsFinalized, PROTOCOL.md §8). Genesis is final.
 func (t *Tree) IsFinal(h Hash) bool {
 	n, ok := t.nodes[h]
-	if !ok || !t.isCanonical(n) {
+	if !ok {
+		return t.belowFloor(h)
+	}
+	if n == t.root || n == t.floor {
+		return true
+	}
+	if !t.isCanonical(n) {
 		return false
 	}
 	fin, ok := t.nodes[t.head.fin.Finalized.Hash]
@@ -73,8 +97,8 @@ func (t *Tree) IsFinal(h Hash) bool {
 // modify it. It fails with ErrCorruptStore if the state must be rebuilt and cannot be.
 func (t *Tree) FinalizedState() (*State, Height, error) {
 	n, ok := t.nodes[t.head.fin.Finalized.Hash]
-	if !ok {
-		n = t.root
+	if !ok || n.height() < t.base {
+		n = t.floor
 	}
 	s, err := t.stateOf(n)
 	return s, n.height(), err
@@ -86,7 +110,13 @@ func (t *Tree) FinalizedState() (*State, Height, error) {
 func (t *Tree) Slashings(h Hash) ([]Slashing, error) {
 	n, ok := t.nodes[h]
 	if !ok || n == t.root {
+		if t.belowFloor(h) {
+			return nil, fmt.Errorf("%w: slashings of block %s below the floor", ErrPruned, h.Short())
+		}
 		return nil, fmt.Errorf("%w: block %s", ErrNotFound, h.Short())
+	}
+	if n == t.floor {
+		return nil, fmt.Errorf("%w: slashings of the floor block %s", ErrPruned, h.Short())
 	}
 	b, err := t.load(h)
 	if err != nil {

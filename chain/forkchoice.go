@@ -28,10 +28,14 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 // read back from the store at start counts as late.
 func (t *Tree) InsertTimely(b *Block, maxSlot Slot, timely bool) (Change, error) {
 	h := b.Hash()
-	if _, ok := t.nodes[h]; ok {
+	if _, ok := t.nodes[h]; ok || b.Header.Height < t.base && t.belowFloor(h) {
 		return Change{}, fmt.Errorf("%w: %s at height %d", ErrKnownBlock, h.Short(), b.Header.Height)
 	}
 	parent, ok := t.nodes[b.Header.Parent]
+	if !ok && b.Header.Height <= t.base {
+		return Change{}, fmt.Errorf("%w: block %s at height %d, below the floor at %d", ErrConflictsFinalized,
+			h.Short(), b.Header.Height, t.base)
+	}
 	if !ok {
 		return Change{}, fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
 	}
@@ -61,6 +65,7 @@ func (t *Tree) InsertTimely(b *Block, maxSlot Slot, timely bool) (Change, error)
 	}
 	t.setHead(n)
 	t.prune(n)
+	t.raise()
 	return ch, nil
 }
 
@@ -83,11 +88,16 @@ func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Bl
 	fresh := make(map[Hash]*Block, len(bs))
 	for i, b := range bs {
 		h := b.Hash()
-		if _, ok := t.nodes[h]; ok {
+		if _, ok := t.nodes[h]; ok || b.Header.Height < t.base && t.belowFloor(h) {
 			continue
 		}
 		extended := i+1 < len(bs) && bs[i+1].Header.Parent == h
 		parent, ok := t.nodes[b.Header.Parent]
+		if !ok && b.Header.Height <= t.base {
+			err = fmt.Errorf("%w: block %s at height %d, below the floor at %d", ErrConflictsFinalized,
+				h.Short(), b.Header.Height, t.base)
+			break
+		}
 		if !ok {
 			err = fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
 			break
@@ -128,6 +138,7 @@ func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Bl
 	for _, n := range added {
 		t.prune(n)
 	}
+	t.raise()
 	return ch, inserted, err
 }
 
@@ -251,15 +262,15 @@ func branches(a, b *node) (fromA, toB []*node) {
 // setHead makes n the head and updates the canonical index.
 func (t *Tree) setHead(n *node) {
 	t.head = n
-	h := int(n.height())
+	h := int(n.height() - t.base)
 	if h+1 <= len(t.canon) {
 		clear(t.canon[h+1:])
 		t.canon = t.canon[:h+1]
 	} else {
 		t.canon = append(t.canon, make([]*node, h+1-len(t.canon))...)
 	}
-	for m := n; t.canon[m.height()] != m; m = m.parent {
-		t.canon[m.height()] = m
+	for m := n; t.canon[m.height()-t.base] != m; m = m.parent {
+		t.canon[m.height()-t.base] = m
 	}
 }
 
@@ -286,7 +297,14 @@ func (t *Tree) admit(parent *node, b *Block, capped bool) error {
 		return err
 	}
 	fin := t.head.fin.Finalized
-	if fn, ok := t.nodes[fin.Hash]; ok && t.finalityLocks(fn) && !descends(parent, fn) {
+	if t.floor != t.root && !descends(parent, t.floor) {
+		return fmt.Errorf("%w: parent %s at height %d does not descend from the floor at height %d",
+			ErrConflictsFinalized, parent.hash.Short(), parent.height(), t.base)
+	}
+	// A finalized checkpoint at or below the floor is an ancestor of the floor (both are on the head's branch), so
+	// the floor's check covers it; the floor's own ancestry is not linked in memory. After a restart the head's
+	// finalized checkpoint can be below the floor: the block that finalized the floor was not stored before a crash.
+	if fn, ok := t.nodes[fin.Hash]; ok && fn.height() > t.base && t.finalityLocks(fn) && !descends(parent, fn) {
 		return fmt.Errorf("%w: parent %s at height %d does not descend from %s", ErrConflictsFinalized,
 			parent.hash.Short(), parent.height(), fin)
 	}

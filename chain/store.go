@@ -44,6 +44,16 @@ type Store interface {
 	PutMeta(key string, val []byte) error
 	// Meta returns the record stored under key, or nil, nil when there is none.
 	Meta(key string) ([]byte, error)
+	// ForEachFrom is ForEach for the blocks at height from and above.
+	ForEachFrom(from Height, fn func(*Block) error) error
+	// Finalize applies f in one durable write (PROTOCOL.md §13): it indexes f.Canon by height, deletes f.Delete
+	// and every block and index entry below f.PruneBelow, and replaces the snapshot with f.Snapshot. After a
+	// crash either all of it is done or none.
+	Finalize(f *Finalization) error
+	// Snapshot returns the stored snapshot, or nil, nil when there is none.
+	Snapshot() ([]byte, error)
+	// CanonicalAt returns the hash the canonical index holds for height, or an error wrapping ErrNotFound.
+	CanonicalAt(height Height) (Hash, error)
 	// Close releases the store; later calls fail with ErrStoreClosed.
 	Close() error
 }
@@ -69,6 +79,8 @@ type MemStore struct {
 	keys   [][]byte          // block keys in byte order
 	txs    map[Hash][]Hash   // tx id → hashes of blocks holding it, sorted
 	meta   map[string][]byte // meta records
+	canon  map[Height]Hash   // the canonical index below the tree's floor
+	snap   []byte            // the snapshot
 }
 
 // NewMemStore returns an empty MemStore.
@@ -77,6 +89,7 @@ func NewMemStore() *MemStore {
 		blocks: make(map[Hash][]byte),
 		txs:    make(map[Hash][]Hash),
 		meta:   make(map[string][]byte),
+		canon:  make(map[Height]Hash),
 	}
 }
 
@@ -135,15 +148,21 @@ func (m *MemStore) Block(h Hash) (*Block, error) {
 
 // ForEach calls fn for every block in height order. It works on a snapshot of the store taken when
 // it is called.
-func (m *MemStore) ForEach(fn func(*Block) error) error {
+func (m *MemStore) ForEach(fn func(*Block) error) error { return m.ForEachFrom(0, fn) }
+
+// ForEachFrom calls fn for every block at height from and above, in height order.
+func (m *MemStore) ForEachFrom(from Height, fn func(*Block) error) error {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return ErrStoreClosed
 	}
-	encs := make([][]byte, len(m.keys))
-	for i, k := range m.keys {
-		encs[i] = m.blocks[Hash(k[8:])]
+	first := blockKey(from, Hash{})
+	var encs [][]byte
+	for _, k := range m.keys {
+		if bytes.Compare(k, first) >= 0 {
+			encs = append(encs, m.blocks[Hash(k[8:])])
+		}
 	}
 	m.mu.Unlock()
 	for _, enc := range encs {
@@ -196,11 +215,68 @@ func (m *MemStore) Meta(key string) ([]byte, error) {
 	return append([]byte{}, v...), nil
 }
 
+// Finalize applies f (Store.Finalize).
+func (m *MemStore) Finalize(f *Finalization) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrStoreClosed
+	}
+	for i, h := range f.Canon {
+		m.canon[f.From+Height(i)] = h
+	}
+	for h := range m.canon {
+		if h < f.PruneBelow {
+			delete(m.canon, h)
+		}
+	}
+	m.snap = append([]byte{}, f.Snapshot...)
+	if len(f.Delete) == 0 && f.PruneBelow == 0 {
+		return nil
+	}
+	gone := map[string]bool{}
+	for _, r := range f.Delete {
+		gone[string(blockKey(r.Height, r.Hash))] = true
+	}
+	below := blockKey(f.PruneBelow, Hash{})
+	kept := m.keys[:0]
+	for _, k := range m.keys {
+		if gone[string(k)] || bytes.Compare(k, below) < 0 {
+			delete(m.blocks, Hash(k[8:]))
+			continue
+		}
+		kept = append(kept, k)
+	}
+	m.keys = kept
+	return nil
+}
+
+// Snapshot returns the stored snapshot, or nil.
+func (m *MemStore) Snapshot() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrStoreClosed
+	}
+	return m.snap, nil
+}
+
+// CanonicalAt returns the canonical index's hash at height.
+func (m *MemStore) CanonicalAt(height Height) (Hash, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h, ok := m.canon[height]
+	if !ok {
+		return Hash{}, fmt.Errorf("%w: canonical block at height %d", ErrNotFound, height)
+	}
+	return h, nil
+}
+
 // Close marks the store closed and drops its contents. Closing twice is not an error.
 func (m *MemStore) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
-	m.blocks, m.keys, m.txs, m.meta = nil, nil, nil, nil
+	m.blocks, m.keys, m.txs, m.meta, m.canon, m.snap = nil, nil, nil, nil, nil, nil
 	return nil
 }

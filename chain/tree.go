@@ -35,6 +35,11 @@ type TreeConfig struct {
 	// branch does not contain it (ErrConflictsCheckpoint). Blocks already stored are not checked again; the
 	// node checks the head's branch at start (Contains).
 	Trusted *Checkpoint
+	// RetainEpochs is the retention window on disk (PROTOCOL.md §13): below the finalized checkpoint the store
+	// keeps the canonical blocks of the last RetainEpochs × EpochLength heights under it, and deletes older ones
+	// and every side branch. 0 keeps every canonical block (an archive node); side branches below the finalized
+	// checkpoint are deleted either way.
+	RetainEpochs uint64
 	// snapshotBudget, if set, replaces defaultSnapshotBudget (tests).
 	snapshotBudget int
 	// maxUnflushed, if set, replaces MaxUnflushed (tests).
@@ -57,9 +62,12 @@ var errTreeConfig = errors.New("incomplete tree config")
 // metaChainID is the meta record that ties a store to the chain it holds.
 const metaChainID = "tree/chain-id"
 
-// Tree is the tree of known blocks rooted at genesis, with fork choice over its tips (PROTOCOL.md §7,
-// §8). It keeps every header in memory, but post-states only for blocks within 512 heights of the
-// head, for genesis, and below that window at checkpoints: heights that are multiples of 64. An older
+// Tree is the tree of known blocks rooted at its floor, the finalized checkpoint block (genesis until one
+// is finalized), with fork choice over its tips (PROTOCOL.md §7, §8, §13). Below the floor it keeps no block in
+// memory: canonical blocks and their hashes come from the store, and of each epoch within UnbondingEpochs of the
+// floor it keeps the checkpoint and the stake table (evidence checks need them). Above the floor it keeps every
+// header, but post-states only for blocks within 512 heights of the head, for the floor, and below that window
+// at snapshot heights: multiples of 64. An older
 // state is rebuilt by replaying stored blocks from the nearest ancestor whose state is kept, so a
 // rebuild replays at most 63 blocks. The checkpoint states have a memory budget (2^19 account
 // entries); past it their spacing doubles, so memory stays bounded and rebuilds grow only
@@ -72,9 +80,17 @@ type Tree struct {
 	cfg      TreeConfig
 	chainID  Hash
 	root     *node          // the virtual genesis block
-	nodes    map[Hash]*node // every block in the tree, genesis included
-	levels   [][]*node      // levels[h]: the blocks at height h
-	canon    []*node        // canon[h]: the canonical block at height h; canon[0] is genesis
+	floor    *node          // the finalized block the tree is rooted at (root until one is finalized)
+	base     Height         // the floor's height
+	nodes    map[Hash]*node // every block in the tree: the floor and its descendants, and genesis
+	levels   [][]*node      // levels[h-base]: the blocks at height h
+	canon    []*node        // canon[h-base]: the canonical block at height h; canon[0] is the floor
+	old      map[Epoch]oldEpoch
+	oldest   Height        // the lowest height whose canonical block the store holds (0: every one)
+	pending  *Finalization // the store's part of the floor's last raises, not written yet
+	orphans  []BlockRef    // stored blocks that replay found outside the tree, to delete
+	finErr   error         // why the last write of pending failed
+	opening  bool          // OpenTree is replaying the store
 	head     *node
 	swept    Height             // the lowest height whose states have not been swept out of the window
 	versions map[versionKey]int // blocks in the tree per proposer and slot (at most MaxVersionsPerSlot)
@@ -108,9 +124,9 @@ func (n *node) tip() Tip {
 		Timely: n.timely}
 }
 
-// OpenTree builds the tree from the blocks in cfg.Store. It replays every stored block, parents
-// first, without checking signatures again but checking each state root, and chooses the head among
-// them. A store that holds blocks of another genesis fails with ErrGenesisMismatch.
+// OpenTree builds the tree from cfg.Store: it loads the newest state snapshot (PROTOCOL.md §13), if any, as
+// its floor, and replays every stored block above it, parents first, without checking signatures again but
+// checking each state root, and chooses the head among them. A store that holds blocks of another genesis fails with ErrGenesisMismatch.
 func OpenTree(cfg TreeConfig) (*Tree, error) {
 	if cfg.Genesis == nil || cfg.Store == nil || cfg.Elect == nil || cfg.Better == nil ||
 		cfg.Finality.Supermajority == nil || cfg.Finality.Finalizes == nil {
@@ -129,6 +145,8 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 		cfg:      cfg,
 		chainID:  chainID,
 		root:     root,
+		floor:    root,
+		old:      map[Epoch]oldEpoch{},
 		nodes:    map[Hash]*node{chainID: root},
 		levels:   [][]*node{{root}},
 		canon:    []*node{root},
@@ -137,9 +155,15 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 		versions: map[versionKey]int{},
 		snaps:    snapshots{every: snapshotEvery, budget: cmp.Or(cfg.snapshotBudget, defaultSnapshotBudget)},
 	}
-	if err := cfg.Store.ForEach(t.replay); err != nil {
+	from, err := t.resume()
+	if err != nil {
+		return nil, err
+	}
+	t.opening = true
+	if err := cfg.Store.ForEachFrom(from, t.replay); err != nil {
 		return nil, fmt.Errorf("replay stored blocks: %w", err)
 	}
+	t.endOpening()
 	return t, nil
 }
 
@@ -166,6 +190,12 @@ func claimStore(s Store, chainID Hash) error {
 func (t *Tree) replay(b *Block) error {
 	h := b.Hash()
 	parent := t.nodes[b.Header.Parent]
+	if parent == nil && t.floor != t.root {
+		// A block a crash stored after its branch was pruned, or a side branch below the floor: not part of the
+		// tree, deleted at the next raise.
+		t.orphans = append(t.orphans, BlockRef{Height: b.Header.Height, Hash: h})
+		return nil
+	}
 	if parent == nil {
 		return fmt.Errorf("%w: block %s at height %d has no parent %s", ErrCorruptStore, h, b.Header.Height, b.Header.Parent)
 	}
@@ -202,6 +232,7 @@ func (t *Tree) replay(b *Block) error {
 		t.setHead(n)
 	}
 	t.prune(n)
+	t.raise()
 	return nil
 }
 
@@ -254,10 +285,11 @@ func (t *Tree) attach(h Hash, b *Block, parent *node, post *State, fin *Finality
 		n.lastBefore = parent.lastBefore
 	}
 	t.nodes[h] = n
-	if int(hd.Height) == len(t.levels) {
+	i := hd.Height - t.base
+	if int(i) == len(t.levels) {
 		t.levels = append(t.levels, nil)
 	}
-	t.levels[hd.Height] = append(t.levels[hd.Height], n)
+	t.levels[i] = append(t.levels[i], n)
 	return n
 }
 
@@ -265,10 +297,11 @@ func (t *Tree) attach(h Hash, b *Block, parent *node, post *State, fin *Finality
 func (t *Tree) detach(n *node) {
 	delete(t.nodes, n.hash)
 	t.versions[versionKey{n.header.Proposer, n.header.Slot}]--
-	lv := t.levels[n.height()]
-	t.levels[n.height()] = lv[:len(lv)-1]
-	if len(t.levels[n.height()]) == 0 {
-		t.levels = t.levels[:n.height()]
+	i := n.height() - t.base
+	lv := t.levels[i]
+	t.levels[i] = lv[:len(lv)-1]
+	if len(t.levels[i]) == 0 {
+		t.levels = t.levels[:i]
 	}
 }
 
@@ -285,51 +318,72 @@ func (t *Tree) Genesis() *Genesis { return t.cfg.Genesis }
 // ChainID returns the genesis hash, which identifies the network.
 func (t *Tree) ChainID() Hash { return t.chainID }
 
-// Has reports whether the block with hash h is in the tree; the genesis hash is.
+// Has reports whether the block with hash h is in the tree, or is a canonical block below the floor that the
+// store holds; the genesis hash is.
 func (t *Tree) Has(h Hash) bool {
 	_, ok := t.nodes[h]
-	return ok
+	return ok || t.belowFloor(h)
 }
 
-// CanonicalHash returns the hash of the canonical block at height; height 0 gives the genesis hash.
+// CanonicalHash returns the hash of the canonical block at height; height 0 gives the genesis hash. Below the
+// floor it reads the store's canonical index, and reports false for a height pruned from it (PROTOCOL.md §13).
 func (t *Tree) CanonicalHash(height Height) (Hash, bool) {
-	if height >= Height(len(t.canon)) {
+	if height == 0 {
+		return t.chainID, true
+	}
+	if height < t.base {
+		return t.canonBelow(height)
+	}
+	if height-t.base >= Height(len(t.canon)) {
 		return Hash{}, false
 	}
-	return t.canon[height].hash, true
+	return t.canon[height-t.base].hash, true
 }
 
-// CanonicalHeader returns the header and hash of the canonical block at height (1 to the head's height) from
-// memory, without reading the store.
+// CanonicalHeader returns the header and hash of the canonical block at height (1 to the head's height): from
+// memory at and above the floor, and from the store below it.
 func (t *Tree) CanonicalHeader(height Height) (Header, Hash, bool) {
-	if height == 0 || height >= Height(len(t.canon)) {
+	if height > 0 && height < t.base {
+		b, err := t.BlockAt(height)
+		if err != nil {
+			return Header{}, Hash{}, false
+		}
+		return b.Header, b.Hash(), true
+	}
+	if height == 0 || height-t.base >= Height(len(t.canon)) {
 		return Header{}, Hash{}, false
 	}
-	n := t.canon[height]
+	n := t.canon[height-t.base]
 	return n.header, n.hash, true
 }
 
-// isCanonical reports whether n is on the canonical chain.
+// isCanonical reports whether n, a block of the tree, is on the canonical chain.
 func (t *Tree) isCanonical(n *node) bool {
-	return n.height() < Height(len(t.canon)) && t.canon[n.height()] == n
+	i := n.height() - t.base
+	return n.height() >= t.base && i < Height(len(t.canon)) && t.canon[i] == n
 }
 
 // Block returns block h of the tree, from the store or from the blocks accepted and not yet stored (which the
 // caller must not modify). Genesis is virtual and has no block.
 func (t *Tree) Block(h Hash) (*Block, error) {
 	n, ok := t.nodes[h]
-	if !ok || n == t.root {
+	if (!ok && !t.belowFloor(h)) || n == t.root {
 		return nil, fmt.Errorf("%w: block %s", ErrNotFound, h.Short())
 	}
 	return t.load(h)
 }
 
-// BlockAt returns the canonical block at height (1 to the head's height).
+// BlockAt returns the canonical block at height (1 to the head's height). Below the oldest block the store holds
+// it fails with ErrPruned (PROTOCOL.md §13).
 func (t *Tree) BlockAt(height Height) (*Block, error) {
-	if height == 0 || height >= Height(len(t.canon)) {
+	if height > 0 && height < t.oldest {
+		return nil, fmt.Errorf("%w: height %d, oldest held %d", ErrPruned, height, t.oldest)
+	}
+	h, ok := t.CanonicalHash(height)
+	if height == 0 || !ok {
 		return nil, fmt.Errorf("%w: no block at height %d", ErrNotFound, height)
 	}
-	return t.load(t.canon[height].hash)
+	return t.load(h)
 }
 
 // TxHeight returns the height and hash of the canonical block that holds transaction id.
@@ -341,6 +395,11 @@ func (t *Tree) TxHeight(id Hash) (Height, Hash, bool) {
 	for _, h := range hs {
 		if n, ok := t.nodes[h]; ok && t.isCanonical(n) {
 			return n.height(), h, true
+		}
+		if b, err := t.cfg.Store.Block(h); err == nil && b.Header.Height < t.base {
+			if c, ok := t.CanonicalHash(b.Header.Height); ok && c == h {
+				return b.Header.Height, h, true
+			}
 		}
 	}
 	return 0, Hash{}, false

@@ -113,7 +113,7 @@ func (t *Tree) prune(n *node) {
 	keep, unswept := n.state, n.height() < t.swept // unswept: below the window, so sweep never saw n
 	if h := t.head.height(); h > keepStates {
 		for ; t.swept < h-keepStates; t.swept++ {
-			for _, m := range t.levels[t.swept] {
+			for _, m := range t.levels[t.swept-t.base] {
 				t.sweep(m)
 			}
 		}
@@ -125,7 +125,7 @@ func (t *Tree) prune(n *node) {
 	if unswept && t.snaps.isSnapshot(n) {
 		t.snaps.keep(n)
 	}
-	if p := n.parent; p != t.root && p.state != nil && !t.snaps.isSnapshot(p) {
+	if p := n.parent; p != nil && p != t.root && p != t.floor && p.state != nil && !t.snaps.isSnapshot(p) {
 		p.state = nil
 	}
 }
@@ -133,7 +133,7 @@ func (t *Tree) prune(n *node) {
 // sweep drops m's state as m leaves the window, unless m is a snapshot.
 func (t *Tree) sweep(m *node) {
 	switch {
-	case m.state == nil:
+	case m.state == nil, m == t.floor:
 	case t.snaps.isSnapshot(m):
 		t.snaps.keep(m)
 	default:

@@ -52,6 +52,7 @@ type txIndex struct {
 	pending []pendingBlock  // in store order
 	ids     map[Hash][]Hash // the pending blocks' transactions: tx id → block hashes
 	err     error           // the last write's failure; nil once one succeeds
+	gone    map[Hash]bool   // blocks deleted from the store while pending: write skips them (remove)
 
 	stop, done chan struct{}
 }
@@ -229,7 +230,12 @@ func (x *txIndex) write() {
 	if len(batch) == 0 {
 		return
 	}
-	err := x.db.Update(func(tx *bolt.Tx) error { return putIndex(tx, batch) })
+	err := x.db.Update(func(tx *bolt.Tx) error {
+		x.mu.Lock()
+		live := slices.DeleteFunc(slices.Clone(batch), func(p pendingBlock) bool { return x.gone[p.hash] })
+		x.mu.Unlock()
+		return putIndex(tx, live)
+	})
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.err = err

@@ -65,16 +65,23 @@ func (t *Tree) Contains(h Hash, c Checkpoint) (contains, ok bool) {
 		return false, false
 	}
 	if c.Epoch == 0 || (n != t.root && t.cfg.Genesis.EpochOf(n.header.Slot) >= c.Epoch) {
-		return t.checkpointOf(n, c.Epoch).hash == c.Hash, true
+		if cn := t.checkpointOf(n, c.Epoch); cn != nil {
+			return cn.hash == c.Hash, true
+		}
+		return t.old[c.Epoch].ckpt == c.Hash, true // below the floor (PROTOCOL.md §13)
 	}
 	cn, known := t.nodes[c.Hash]
 	return !known || descends(cn, n), true
 }
 
 // checkpointOf returns the block that is epoch e's checkpoint on the branch that ends at n: the newest block of
-// the branch whose slot is before e's first slot (genesis for epoch 0; n itself when n is before it).
+// the branch whose slot is before e's first slot (genesis for epoch 0; n itself when n is before it); nil when
+// that block is below the floor, whose checkpoints the tree keeps in t.old.
 func (t *Tree) checkpointOf(n *node, e Epoch) *node {
 	for n != t.root && t.cfg.Genesis.EpochOf(n.header.Slot) >= e {
+		if n == t.floor {
+			return nil
+		}
 		if n = n.lastBefore; n == nil {
 			return t.root
 		}

@@ -99,6 +99,7 @@ func (t *Tree) Flush() error {
 		return fmt.Errorf("store %d accepted blocks: %w", len(t.queue.blocks), err)
 	}
 	t.queue.reset()
+	t.writeFinal()
 	return nil
 }
 
@@ -147,6 +148,7 @@ func (t *Tree) EndFlush(job *FlushJob, err error) error {
 		return err
 	}
 	t.queue.dropFirst(len(job.blocks))
+	t.writeFinal()
 	return nil
 }
 

@@ -19,7 +19,7 @@ var (
 	ErrState = errors.New("bad client state file")
 )
 
-// Transport is how a Client reaches full nodes by request/response (PROTOCOL.md §10, §13): *p2p.Host is one. A
+// Transport is how a Client reaches full nodes by request/response (PROTOCOL.md §10, §14): *p2p.Host is one. A
 // failure the server reports comes back as an error whose text holds the server's.
 type Transport interface {
 	Request(ctx context.Context, peer, proto string, req []byte) ([]byte, error)
@@ -41,7 +41,7 @@ type Config struct {
 	Log func(format string, args ...any)
 }
 
-// Client is a light client (PROTOCOL.md §13): it follows finality from a trusted checkpoint, submits the user's
+// Client is a light client (PROTOCOL.md §14): it follows finality from a trusted checkpoint, submits the user's
 // transactions and proves each committed, then final, asking full nodes and trusting none of them. Its methods
 // are safe for concurrent use; they run one at a time.
 type Client struct {
@@ -135,7 +135,7 @@ func (c *Client) logf(format string, args ...any) {
 }
 
 // ask sends req to the peers in turn, from the current one, until one answers and check accepts the answer;
-// check's error marks the peer a liar, and the next one is asked (PROTOCOL.md §13). A peer that fails to answer
+// check's error marks the peer a liar, and the next one is asked (PROTOCOL.md §14). A peer that fails to answer
 // is passed over without blame. Bytes are counted to epoch. Called with c.mu held.
 func (c *Client) ask(ctx context.Context, proto string, req []byte, epoch chain.Epoch, check func([]byte) error) error {
 	var last error

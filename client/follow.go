@@ -12,7 +12,7 @@ import (
 // between batches.
 const maxUpdatesPerSync = 64
 
-// Sync follows finality (PROTOCOL.md §13): it asks for the update after its justified checkpoint and verifies it
+// Sync follows finality (PROTOCOL.md §14): it asks for the update after its justified checkpoint and verifies it
 // (light.Verify), until a node says there is none yet. It returns how many updates it applied; a node whose
 // update does not verify is a liar, and the next is asked. Errors: ErrNoPeer, the context's, a state file that
 // cannot be written.

@@ -18,7 +18,7 @@ type Event struct {
 	Record Record
 }
 
-// Submit signs a transaction of kind with the next nonce and sends it to a node (PROTOCOL.md §3, §13); the
+// Submit signs a transaction of kind with the next nonce and sends it to a node (PROTOCOL.md §3, §14); the
 // record then waits for Track. to matters for transfers only. Errors: the wallet's (chain.ErrInvalidTx), a
 // node's refusal, ErrNoPeer.
 func (c *Client) Submit(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (Record, error) {
@@ -130,7 +130,7 @@ func (c *Client) finalAccount(ctx context.Context) (chain.Account, error) {
 	return acc, err
 }
 
-// Track proves what it can of the pending records (PROTOCOL.md §13): the ones whose nonce the finalized state
+// Track proves what it can of the pending records (PROTOCOL.md §14): the ones whose nonce the finalized state
 // has consumed are final; each other is looked up for an inclusion proof, committed when one verifies, and
 // submitted again when a record proven before is in no canonical block any more (a reorg returned it).
 func (c *Client) Track(ctx context.Context) ([]Event, error) {
@@ -175,7 +175,7 @@ func (c *Client) Track(ctx context.Context) ([]Event, error) {
 	return events, c.st.store(c.cfg.StatePath)
 }
 
-// maxProofsPerTrack bounds the inclusion proofs one Track asks for, within a node's limits (PROTOCOL.md §13).
+// maxProofsPerTrack bounds the inclusion proofs one Track asks for, within a node's limits (PROTOCOL.md §14).
 const maxProofsPerTrack = 16
 
 // due reports whether r's inclusion is worth asking about in this Track: always while it is not proven, and for

@@ -1,4 +1,4 @@
-// Package light is the light-client protocol of PROTOCOL.md §13: the messages a full node serves to a client
+// Package light is the light-client protocol of PROTOCOL.md §14: the messages a full node serves to a client
 // that holds no chain (finality updates, inclusion and account proofs, bootstrap headers, submitted
 // transactions), their strict decoders, and the verification that lets the client follow finality from a
 // trusted checkpoint without trusting the server: each update is a Casper FFG supermajority link whose votes

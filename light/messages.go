@@ -8,7 +8,7 @@ import (
 	"github.com/posnode/posnode/chain"
 )
 
-// Protocol names of the light-client requests (PROTOCOL.md §13); the p2p layer prefixes them with the network
+// Protocol names of the light-client requests (PROTOCOL.md §14); the p2p layer prefixes them with the network
 // name, as it does the sync protocols'.
 const (
 	ProtoUpdate    = "light-update"
@@ -18,7 +18,7 @@ const (
 	ProtoSubmit    = "light-submit"
 )
 
-// Bounds of the messages (PROTOCOL.md §13), checked by the decoders before they allocate.
+// Bounds of the messages (PROTOCOL.md §14), checked by the decoders before they allocate.
 const (
 	// MaxTable bounds the entries of a stake table in an update: 400,000 bytes of entries.
 	MaxTable = 10_000
@@ -39,7 +39,7 @@ const (
 var ErrMalformed = errors.New("malformed light-client message")
 
 // Update is a full node's answer to "what is justified after my checkpoint": a Casper FFG supermajority link
-// from Source to Target (PROTOCOL.md §8a, §13), carried as the signatures of the voters of Target's epoch.
+// from Source to Target (PROTOCOL.md §8a, §14), carried as the signatures of the voters of Target's epoch.
 type Update struct {
 	Source chain.Checkpoint
 	Target chain.Checkpoint
@@ -63,7 +63,7 @@ const (
 	signatureSize  = 2 + 64
 )
 
-// Encode returns u's encoding (PROTOCOL.md §13): source [40] | target [40] | header [320] | anchor u8 |
+// Encode returns u's encoding (PROTOCOL.md §14): source [40] | target [40] | header [320] | anchor u8 |
 // ntable u16 | ntable × (address [32] | stake u64) | proof length u16 | stake-table proof | nvotes u16 |
 // nvotes × (index u16 | sig [64]).
 func (u *Update) Encode() []byte {
@@ -110,7 +110,7 @@ func DecodeUpdate(data []byte) (Update, error) {
 }
 
 // Inclusion answers "where is transaction id": the canonical block that holds it and the proof of its id under
-// the block's tx_root (PROTOCOL.md §4a, §13).
+// the block's tx_root (PROTOCOL.md §4a, §14).
 type Inclusion struct {
 	Header chain.Header
 	Proof  chain.MerkleProof

@@ -8,7 +8,7 @@ import (
 	"github.com/posnode/posnode/consensus"
 )
 
-// Verification errors (PROTOCOL.md §13): each means the server answered something the chain does not hold, and
+// Verification errors (PROTOCOL.md §14): each means the server answered something the chain does not hold, and
 // the client turns to another server.
 var (
 	// ErrWrongSource: an update links from a checkpoint other than the client's justified one: the server's
@@ -33,7 +33,7 @@ type Point struct {
 	Height     chain.Height     `json:"height"`
 }
 
-// Trust is what a light client holds (PROTOCOL.md §13): its newest justified and finalized checkpoints, and
+// Trust is what a light client holds (PROTOCOL.md §14): its newest justified and finalized checkpoints, and
 // the stake table that justified the former (for a skip's overlap rule).
 type Trust struct {
 	Justified Point         `json:"justified"`
@@ -60,7 +60,7 @@ func CheckpointTrust(c chain.Checkpoint, h chain.Header) (Trust, error) {
 	return Trust{Justified: p, Finalized: p}, nil
 }
 
-// Verify checks an update against the client's trust and returns the trust after it (PROTOCOL.md §13):
+// Verify checks an update against the client's trust and returns the trust after it (PROTOCOL.md §14):
 //
 //   - it starts at the trusted justified checkpoint and ends at a later one whose block is the header sent, a
 //     block of a slot before the target epoch's first (epochLength slots an epoch);

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"errors"
+
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
@@ -31,6 +33,9 @@ func (n *Node) openFFG() error {
 	head := n.tree.Head().Height
 	for h := head - min(head, includedScan) + 1; h <= head && h > 0; h++ {
 		b, err := n.tree.BlockAt(h)
+		if errors.Is(err, chain.ErrPruned) { // below the retention window (PROTOCOL.md §13)
+			continue
+		}
 		if err != nil {
 			return err
 		}

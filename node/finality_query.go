@@ -25,6 +25,8 @@ func (n *Node) Finality(ctx context.Context) (FinalityView, error) {
 		v.Slot, v.Epoch = uint64(slot), uint64(g.EpochOf(slot))
 		v.LagSlots = lagSlots(v.Finalized, slot, g.EpochLength)
 		v.Target = n.tree.Checkpoint(g.EpochOf(slot))
+		_, oldest, window, _ := n.tree.Retention()
+		v.RetainEpochs, v.OldestHeight = window, uint64(oldest)
 		if v.Finalized.Hash != n.chainID {
 			var b *chain.Block
 			if b, err = n.tree.Block(v.Finalized.Hash); err == nil {

@@ -17,7 +17,7 @@ import (
 )
 
 // TestLightClientRecordsFinal: over real libp2p, a client with a fresh key, funded by a transfer, submits 100
-// records through the nodes it is connected to (PROTOCOL.md §13); each is proven committed, then final, the
+// records through the nodes it is connected to (PROTOCOL.md §14); each is proven committed, then final, the
 // client following finality from genesis by verified updates. Its state file stays under 1 MB; the bytes it
 // downloaded per epoch followed are printed.
 func TestLightClientRecordsFinal(t *testing.T) {

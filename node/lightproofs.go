@@ -9,7 +9,7 @@ import (
 )
 
 // serveLightBootstrap answers a checkpoint with its block's 320-byte header, which the client checks against the
-// checkpoint's hash (PROTOCOL.md §13).
+// checkpoint's hash (PROTOCOL.md §14).
 func (n *Node) serveLightBootstrap(ctx context.Context, _ string, req []byte) ([]byte, error) {
 	c, err := light.DecodeCheckpoint(req)
 	if err != nil {
@@ -23,7 +23,7 @@ func (n *Node) serveLightBootstrap(ctx context.Context, _ string, req []byte) ([
 }
 
 // serveLightTx answers a transaction id with the canonical block that holds it and the id's inclusion proof
-// (PROTOCOL.md §4a, §13); ErrNotFound when no canonical block holds it.
+// (PROTOCOL.md §4a, §14); ErrNotFound when no canonical block holds it.
 func (n *Node) serveLightTx(ctx context.Context, _ string, req []byte) ([]byte, error) {
 	id, err := light.DecodeHash(req)
 	if err != nil {
@@ -55,7 +55,7 @@ func (n *Node) serveLightTx(ctx context.Context, _ string, req []byte) ([]byte, 
 }
 
 // serveLightAccount answers an account request with the account in the state after the requested checkpoint's
-// block and its proof against that block's state root (PROTOCOL.md §4a, §13).
+// block and its proof against that block's state root (PROTOCOL.md §4a, §14).
 func (n *Node) serveLightAccount(ctx context.Context, _ string, req []byte) ([]byte, error) {
 	r, err := light.DecodeAccountRequest(req)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/posnode/posnode/p2p"
 )
 
-// Served light-client request limits per peer (PROTOCOL.md §13): a client following finality asks for an update
+// Served light-client request limits per peer (PROTOCOL.md §14): a client following finality asks for an update
 // about once a slot and a proof per transaction it tracks; the byte rates keep a hammering client from turning a
 // node into a download server.
 var (
@@ -28,7 +28,7 @@ var (
 	ErrNoUpdate = errors.New("no newer justified checkpoint")
 )
 
-// handleLight registers the light-client protocols (PROTOCOL.md §13).
+// handleLight registers the light-client protocols (PROTOCOL.md §14).
 func (n *Node) handleLight() error {
 	for _, p := range []struct {
 		proto string
@@ -50,7 +50,7 @@ func (n *Node) handleLight() error {
 
 // serveLightUpdate answers a checkpoint the client trusts as justified with the supermajority link from it to
 // the next checkpoint of this node's canonical chain that has one, within light.MaxSkip epochs
-// (PROTOCOL.md §13), read off the event loop.
+// (PROTOCOL.md §14), read off the event loop.
 func (n *Node) serveLightUpdate(ctx context.Context, _ string, req []byte) ([]byte, error) {
 	src, err := light.DecodeCheckpoint(req)
 	if err != nil {
@@ -133,7 +133,7 @@ func (n *Node) linkVotes(ctx context.Context, snap *readSnap, src, target chain.
 }
 
 // lightTable sets u's header, and its table of the target epoch with the proof: against the source block's
-// state when it keeps that table, else against the target block's (a skip, PROTOCOL.md §13).
+// state when it keeps that table, else against the target block's (a skip, PROTOCOL.md §14).
 func (n *Node) lightTable(ctx context.Context, u *light.Update) error {
 	b, err := n.readBlock(ctx, u.Target.Hash)
 	if err != nil {

@@ -79,6 +79,8 @@ type Config struct {
 	// OpenStore, if set, opens the chain database at path instead of chain.OpenBolt (a simulator keeps each
 	// process's store in memory across its crashes; sim/simnet).
 	OpenStore func(path string) (chain.Store, error)
+	// RetainEpochs is the retention window (chain.TreeConfig.RetainEpochs, PROTOCOL.md §13); 0 keeps every block.
+	RetainEpochs uint64
 	// wsEpochs, if set, replaces chain.WeakSubjectivityEpochs (tests: a long-range scenario in seconds).
 	wsEpochs uint64
 	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).
@@ -218,7 +220,8 @@ func New(cfg Config) (*Node, error) {
 		treeStore = cfg.storeWrap(store)
 	}
 	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: treeStore, Elect: consensus.Leader,
-		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs, WriteBehind: true, Trusted: cfg.Checkpoint})
+		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs, WriteBehind: true, Trusted: cfg.Checkpoint,
+		RetainEpochs: cfg.RetainEpochs})
 	if err != nil {
 		store.Close()
 		return nil, damagedDB(dbPath, fmt.Errorf("open chain: %w", err))

@@ -55,6 +55,9 @@ func (n *Node) serveBlocks(ctx context.Context, _ string, req []byte) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
+	if resp, pruned, err := n.servePruned(ctx, r); pruned || err != nil { // PROTOCOL.md §13
+		return resp, err
+	}
 	var encoded [][]byte
 	err = n.call(ctx, func() { encoded, err = n.canonicalRange(r) })
 	if err != nil {

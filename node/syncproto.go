@@ -1,9 +1,11 @@
 package node
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/posnode/posnode/chain"
 )
@@ -28,7 +30,35 @@ var (
 	// ErrBadRange: a range response does not answer its request: blocks from another height, not a chain, or
 	// more blocks or bytes than asked for.
 	ErrBadRange = errors.New("range response does not match the request")
+	// ErrPrunedRange: the peer answered that it holds no block below a height above the range's start (PROTOCOL.md
+	// §10, §13). It is no fault of the peer: ask another, or sync from a trusted checkpoint.
+	ErrPrunedRange = errors.New("peer pruned the range")
 )
+
+// prunedMark is the count field of a pruned answer: u32 0xFFFFFFFF | oldest u64, the lowest height whose canonical
+// block the responder holds (PROTOCOL.md §10).
+const (
+	prunedMark = math.MaxUint32
+	prunedSize = 4 + 8
+)
+
+// encodePruned returns the answer "pruned below height oldest" to a range request that starts below it.
+func encodePruned(oldest chain.Height) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(make([]byte, 0, prunedSize), prunedMark), uint64(oldest))
+}
+
+// servePruned answers a range request that starts below the oldest canonical block the node holds with a pruned
+// answer (ok); a request it can serve gets ok false (PROTOCOL.md §10, §13).
+func (n *Node) servePruned(ctx context.Context, r rangeReq) (resp []byte, ok bool, err error) {
+	var oldest chain.Height
+	if err := n.call(ctx, func() { _, oldest, _, _ = n.tree.Retention() }); err != nil {
+		return nil, false, err
+	}
+	if r.From >= oldest {
+		return nil, false, nil
+	}
+	return encodePruned(oldest), true, nil
+}
 
 // status is a node's answer to a status request: its head, with what fork choice compares (PROTOCOL.md §8,
 // §10): the epoch of the newest checkpoint its branch justified; and its clock, for the asker's clock check.
@@ -144,12 +174,19 @@ func encodeBlocks(encoded [][]byte) []byte {
 	return b
 }
 
-// decodeBlocks parses a range response; every block must decode and the input must end exactly.
+// decodeBlocks parses a range response; every block must decode and the input must end exactly. A pruned answer
+// (prunedMark) fails with ErrPrunedRange, naming the responder's oldest height.
 func decodeBlocks(b []byte) ([]*chain.Block, error) {
 	if len(b) < 4 {
 		return nil, fmt.Errorf("%w: range response of %d bytes", ErrBadSyncMessage, len(b))
 	}
 	n := binary.BigEndian.Uint32(b)
+	if n == prunedMark {
+		if len(b) != prunedSize {
+			return nil, fmt.Errorf("%w: pruned answer of %d bytes, want %d", ErrBadSyncMessage, len(b), prunedSize)
+		}
+		return nil, fmt.Errorf("%w: pruned below height %d", ErrPrunedRange, binary.BigEndian.Uint64(b[4:]))
+	}
 	if n > maxRangeBlocks {
 		return nil, fmt.Errorf("%w: %d blocks in one response", ErrBadSyncMessage, n)
 	}

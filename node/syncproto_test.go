@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/posnode/posnode/chain"
@@ -127,13 +128,32 @@ func TestBlocksFraming(t *testing.T) {
 	}
 }
 
+// TestPrunedAnswer: a pruned answer decodes to ErrPrunedRange naming the height, is not a bad message (no
+// penalty), and one of the wrong length is (PROTOCOL.md §10).
+func TestPrunedAnswer(t *testing.T) {
+	_, err := decodeBlocks(encodePruned(4097))
+	if !errors.Is(err, ErrPrunedRange) || errors.Is(err, ErrBadSyncMessage) || !strings.Contains(err.Error(), "4097") {
+		t.Fatalf("pruned answer: %v, want ErrPrunedRange naming height 4097", err)
+	}
+	if syncPenalty(err) != 0 {
+		t.Errorf("pruned answer: penalty %d, want 0", syncPenalty(err))
+	}
+	if _, err := decodeBlocks(append(encodePruned(1), 0)); !errors.Is(err, ErrBadSyncMessage) {
+		t.Errorf("pruned answer of 13 bytes: %v, want ErrBadSyncMessage", err)
+	}
+}
+
 // FuzzDecodeBlocks: a range response from a peer never panics, and what decodes re-encodes to the same bytes.
 func FuzzDecodeBlocks(f *testing.F) {
 	f.Add(encodeBlocks(nil))
 	f.Add(encodeBlocks([][]byte{sampleBlock(1).Encode()}))
 	f.Add(encodeBlocks([][]byte{sampleBlock(1).Encode(), sampleBlock(2).Encode()}))
+	f.Add(encodePruned(4097))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		blocks, err := decodeBlocks(data)
+		if errors.Is(err, ErrPrunedRange) && !bytes.Equal(encodePruned(chain.Height(binary.BigEndian.Uint64(data[4:]))), data) {
+			t.Fatalf("pruned answer re-encoding differs for %x", data)
+		}
 		if err != nil {
 			return
 		}

@@ -22,7 +22,7 @@ const clientUsage = `usage: posnode client [<command>] [flags] [arguments]
 
 The client holds a user's own key: it signs the user's transactions, so that no node's key or token is needed,
 sends them to full nodes over libp2p (--peer MULTIADDR), and proves each committed and then final without
-trusting the nodes (PROTOCOL.md §13). Without a command it opens a prompt ("BPM> 72").
+trusting the nodes (PROTOCOL.md §14). Without a command it opens a prompt ("BPM> 72").
 
 commands:
   keygen    create a key file and print its address

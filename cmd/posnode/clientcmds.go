@@ -14,7 +14,7 @@ import (
 	"github.com/posnode/posnode/client"
 )
 
-const clientAbout = "Runs the light client (PROTOCOL.md §13) with the user's own key: it signs the user's transactions,\n" +
+const clientAbout = "Runs the light client (PROTOCOL.md §14) with the user's own key: it signs the user's transactions,\n" +
 	"sends them to full nodes over libp2p, and proves each committed and then final, following finality from\n" +
 	"genesis or --checkpoint without trusting the nodes. Without a command it opens a prompt: a line \"72\" or\n" +
 	"\"bpm 72\" records a heart rate; \"send ADDR N\", \"stake N\", \"unstake N\", \"status\", \"history\", \"quit\"."

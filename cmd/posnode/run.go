@@ -42,6 +42,8 @@ func cmdRun(args []string) error {
 	var trusted checkpointFlag
 	fs.Var(&trusted, "checkpoint", "trusted checkpoint EPOCH:HASH (the checkpoint field of a trusted operator's /api/finality): refuse every chain without it; needed to follow a network after longer than the weak-subjectivity period (posnode ws)")
 	ignoreWS := fs.Bool("ignore-ws-check", false, "follow a chain older than the weak-subjectivity period without --checkpoint, with a warning; only for a network whose every validator key you hold (a local testnet)")
+	retain := fs.Uint64("retain-epochs", chain.DefaultRetainEpochs, "epochs of canonical blocks kept on disk below the finalized checkpoint (default: twice the weak-subjectivity period); older blocks and every side branch are deleted, and peers asking for them are told so")
+	archive := fs.Bool("archive", false, "keep every canonical block on disk (an archive node): overrides --retain-epochs")
 	dgEpochs := fs.Uint64("doppelganger-epochs", 2, "epochs to watch for blocks signed with this node's key by another process before signing; 0 disables the wait")
 	fs.Usage = usage(fs, "run [flags]", "Runs a node: joins the network, follows the canonical chain, proposes when it wins a slot,\nserves the HTTP API and, unless --no-prompt, reads commands from stdin (type help).")
 	set, err := parse(fs, args)
@@ -75,6 +77,11 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *archive {
+		*retain = 0
+	} else if *retain == 0 {
+		return fmt.Errorf("--retain-epochs: at least 1; use --archive to keep every block")
+	}
 	if *dgEpochs > maxDoppelgangerEpochs {
 		return fmt.Errorf("--doppelganger-epochs: at most %d, got %d", maxDoppelgangerEpochs, *dgEpochs)
 	}
@@ -98,7 +105,7 @@ func cmdRun(args []string) error {
 	cfg := node.Config{Home: *home, Data: *data, Genesis: g, Listen: listen, Bootstrap: bootstrap, MDNS: *mdns,
 		Reachability: reach, RelayService: relayService,
 		HTTP: *httpAddr, Logger: log, Console: console, DoppelgangerSlots: saturatingMul(*dgEpochs, g.EpochLength),
-		Checkpoint: trusted.c, IgnoreWSCheck: *ignoreWS}
+		Checkpoint: trusted.c, IgnoreWSCheck: *ignoreWS, RetainEpochs: *retain}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.New(cfg)

@@ -85,6 +85,13 @@ func TestExplorerPage(t *testing.T) {
 	if !regexp.MustCompile(`<code id="ws-checkpoint" class="mono">[0-9]+:[0-9a-f]{64}</code>`).MatchString(body) {
 		t.Error("explorer page lacks the finalized checkpoint as EPOCH:HASH")
 	}
+	if !strings.Contains(body, "every block (archive); oldest block held: 1") { // the test node keeps every block
+		t.Error("explorer page lacks the retention window and the oldest block held")
+	}
+	var fin view.Finality
+	if n.get(t, "/api/finality", &fin); fin.RetainEpochs != 0 || fin.OldestHeight != 1 {
+		t.Errorf("GET /api/finality: retain_epochs %d oldest_height %d, want 0 and 1", fin.RetainEpochs, fin.OldestHeight)
+	}
 	for _, never := range []string{"http://", "https://", "//cdn"} {
 		if strings.Contains(body, never) {
 			t.Errorf("explorer page refers to %q outside the node", never)

@@ -177,6 +177,12 @@ type Finality struct {
 	// Checkpoint is the finalized checkpoint as "EPOCH:HASH", the form `posnode run --checkpoint` takes: what a
 	// node joining or returning after longer than the weak-subjectivity period may trust (PROTOCOL.md §12).
 	Checkpoint string `json:"checkpoint"`
+	// RetainEpochs is the node's retention window: the epochs of canonical blocks it keeps below the finalized
+	// checkpoint; 0 for an archive node, which keeps every block (PROTOCOL.md §13).
+	RetainEpochs uint64 `json:"retain_epochs"`
+	// OldestHeight is the lowest height whose canonical block the node holds and serves to peers; a range below it
+	// gets the answer "pruned below height OldestHeight" (PROTOCOL.md §10).
+	OldestHeight uint64 `json:"oldest_height"`
 }
 
 // Evidence is a proven offence the node knows of (GET /api/evidence; PROTOCOL.md §8b): pending until a canonical
