@@ -202,7 +202,7 @@ func (c *cluster) minHeight(nodes ...int) uint64 {
 // submitBPM submits a heart-rate record through node i and returns its transaction ID.
 func (c *cluster) submitBPM(i int, v uint64) chain.Hash {
 	c.t.Helper()
-	id, err := c.nodes[i].SubmitOwn(context.Background(), chain.TxBPM, chain.Address{}, v)
+	id, err := submitOwn(c.nodes[i], chain.TxBPM, chain.Address{}, v)
 	if err != nil {
 		c.t.Fatalf("node %d bpm %d: %v", i, v, err)
 	}

@@ -159,8 +159,12 @@ type loopState struct {
 	regossip     regossipState  // publishing pending transactions again (regossip.go)
 	clock        clockWatch     // what peers and blocks say of the local clock (clock.go)
 	syncs        syncState      // the sync client (syncclient.go)
-	timers       loopTimers     // the loop's periodic duties (loop.go)
-	rand         *rand.Rand     // the node's own random choices (which peers it polls); seeded by Config.Seed
+	// ownNonceUnknown: the node started without its chain (chain.db lost) and has not synced with a peer since, so
+	// it does not know its own account's next nonce (openPending, SubmitOwn). Proposing alone after syncGrace does
+	// not clear it: only a peer's chain holds what the lost one did.
+	ownNonceUnknown bool
+	timers          loopTimers // the loop's periodic duties (loop.go)
+	rand            *rand.Rand // the node's own random choices (which peers it polls); seeded by Config.Seed
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -34,6 +35,11 @@ type pendingState struct {
 // openPending opens the log and puts its transactions back into the mempool (restorePending).
 func (n *Node) openPending() error {
 	path := filepath.Join(n.cfg.Data, "pending.txs")
+	// A node that ran here before (its log exists) and whose chain holds no block has lost its chain.db: it does
+	// not know its own account's nonce until it has synced (SubmitOwn, ErrNotSynced).
+	if _, err := os.Stat(path); err == nil && n.tree.Head().Height == 0 {
+		n.ownNonceUnknown = true
+	}
 	l, txs, err := pendinglog.Open(path, func(bytes int, reason error) {
 		n.log.Warn("pending-transaction log: cut off a torn tail left by a crash", zap.String("file", path),
 			zap.Int("bytes", bytes), zap.Error(reason))

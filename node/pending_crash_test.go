@@ -199,7 +199,7 @@ func TestPendingCrashChild(t *testing.T) {
 			return
 		}
 		for v := uint64(0); ; v++ {
-			id, err := n.SubmitOwn(context.Background(), chain.TxBPM, chain.Address{}, 60+v%100)
+			id, err := submitOwn(n, chain.TxBPM, chain.Address{}, 60+v%100)
 			if err == nil {
 				os.Stdout.WriteString("acked " + id.String() + "\n")
 			}

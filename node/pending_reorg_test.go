@@ -94,7 +94,7 @@ func submitRecords(t *testing.T, a *Node, n int) []chain.Hash {
 	for u := range 4 {
 		wg.Go(func() {
 			for k := u; k < n; k += 4 {
-				id, err := a.SubmitOwn(context.Background(), chain.TxBPM, chain.Address{}, uint64(60+k%100))
+				id, err := submitOwn(a, chain.TxBPM, chain.Address{}, uint64(60+k%100))
 				if err != nil {
 					t.Errorf("record %d: %v", k, err)
 					return

@@ -40,14 +40,19 @@ func (n *Node) Submit(ctx context.Context, tx chain.Tx) (chain.Hash, error) {
 // SubmitOwn signs a transaction of the node's own account with the next free nonce and submits it. Value-moving
 // kinds are checked against the head's balances first, so a user hears at once that a stake is too large, and
 // nothing that can never apply (ErrAmountOverflow) is signed. Errors as for Submit; once another process was seen
-// signing with the node's key it fails with ErrDoppelganger.
+// signing with the node's key it fails with ErrDoppelganger; after a start without its chain database, until the
+// node has synced, with ErrNotSynced (view.ErrBusy).
 func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
 	var tx chain.Tx
 	var b *pendinglog.Batch
 	var err error
+	var behind bool
 	callErr := n.call(ctx, func() {
 		if n.doppelganger != "" {
 			err = fmt.Errorf("%w: %s", ErrDoppelganger, n.doppelganger)
+			return
+		}
+		if behind = n.ownNonceUnknown; behind {
 			return
 		}
 		st := n.tree.HeadState()
@@ -65,6 +70,10 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 	if callErr != nil {
 		return chain.Hash{}, callErr
 	}
+	if behind {
+		return chain.Hash{}, view.Classed(view.ErrBusy, fmt.Errorf("%w: the node started without its chain "+
+			"database and does not know the account's next nonce until it has; try again in a moment", ErrNotSynced))
+	}
 	if err != nil {
 		return chain.Hash{}, refused(err)
 	}
@@ -73,6 +82,13 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 	}
 	return tx.ID(), nil
 }
+
+// ErrNotSynced: the node started without its chain database (moved aside, deleted) and has not caught up with the
+// network since. Until it has, it does not know its own account's next nonce: the transactions a finalized block
+// holds have left the pending-transaction log, so a transaction it signed now could take a nonce a block already
+// used, and never apply (PROTOCOL.md §11). The simulator found it (sim/simnet: a restart without chain.db, then a
+// record).
+var ErrNotSynced = errors.New("not caught up with the network yet")
 
 // refused classes a submission's error for the surfaces: a full mempool is worth a retry, anything else is the
 // transaction's fault. The message stays the cause's own, so that it carries one prefix.

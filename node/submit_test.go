@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -86,4 +88,32 @@ func TestConnectDeadAddrOfConnectedPeer(t *testing.T) {
 	if err := a.Connect(context.Background(), b.Addrs()[0]); err != nil {
 		t.Errorf("connect to the live address: %v", err)
 	}
+}
+
+// A node that lost its chain.db does not know its own account's next nonce until a peer's chain tells it: its own
+// records that are final have left the pending-transaction log. It refuses records until it has synced with a
+// peer (ErrNotSynced), even once it proposes alone, and the record it takes then has the right nonce and is
+// committed (the simulator found the record that never applied: sim/simnet, a restart without chain.db).
+func TestRecordAfterChainDBLostWaitsForSync(t *testing.T) {
+	c := newCluster(t, []uint64{10, 0}, 200*time.Millisecond, 0)
+	c.start(0)
+	c.start(1, 0)
+	ids := []chain.Hash{c.submitBPM(1, 61), c.submitBPM(1, 62), c.submitBPM(1, 63)}
+	waitForCommitted(t, c, ids, []int{0, 1})
+	c.stop(1)
+	c.stop(0) // node 1 would dial it from its peers.json
+	if err := os.Remove(filepath.Join(c.homes[1], "chain.db")); err != nil {
+		t.Fatal(err)
+	}
+	n := c.start(1) // alone: nothing tells it the account's nonce
+	time.Sleep(syncGrace + time.Second)
+	if _, err := n.SubmitOwn(context.Background(), chain.TxBPM, chain.Address{}, 64); !errors.Is(err, ErrNotSynced) ||
+		!errors.Is(err, view.ErrBusy) {
+		t.Fatalf("alone after chain.db was lost: got %v, want ErrNotSynced of kind busy", err)
+	}
+	c.stop(1)
+	c.start(0)
+	c.start(1, 0)
+	id := c.submitBPM(1, 65)
+	waitForCommitted(t, c, []chain.Hash{id}, []int{0, 1})
 }

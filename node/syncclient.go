@@ -131,7 +131,7 @@ func (n *Node) onStatus(run *syncRun, sent time.Time, resp []byte, err error) {
 	ours := n.tree.Head()
 	ours.Timely = false // a better head by height is worth fetching; fork choice weighs it once here
 	if n.tree.Has(theirs.Head) || !consensus.Better(theirs.tip(), ours) {
-		n.synced = true
+		n.synced, n.ownNonceUnknown = true, false
 		n.endSync(run, nil)
 		return
 	}
@@ -241,6 +241,7 @@ func (n *Node) endSync(run *syncRun, err error) {
 			err = fmt.Errorf("%w: head %s at height %d", errUndelivered, run.target.Head.Short(), run.target.Height)
 		}
 		n.synced = n.synced || err == nil
+		n.ownNonceUnknown = n.ownNonceUnknown && err != nil
 		if run.imported > 0 {
 			n.log.Info("synced", zap.String("peer", run.peer), zap.Int("blocks", run.imported),
 				zap.Uint64("height", uint64(run.from-1)), zap.Duration("took", now.Sub(run.started)))

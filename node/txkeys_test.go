@@ -1,9 +1,11 @@
 package node
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"testing"
 	"time"
 
@@ -39,3 +41,16 @@ func txKeysFixture(t *testing.T) (*chain.State, []ed25519.PrivateKey, chain.Hash
 // encodeSlot is how versions before the slashing protection record stored the last signed slot in chain.db
 // (metaLastSigned), for the tests of the move.
 func encodeSlot(s chain.Slot) []byte { return binary.BigEndian.AppendUint64(nil, uint64(s)) }
+
+// submitOwn is SubmitOwn as a patient user calls it: while the node says it has not caught up since a start
+// without its chain (ErrNotSynced), it asks again, for up to 20 s.
+func submitOwn(n *Node, kind chain.TxKind, to chain.Address, value uint64) (chain.Hash, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		id, err := n.SubmitOwn(context.Background(), kind, to, value)
+		if !errors.Is(err, ErrNotSynced) || time.Now().After(deadline) {
+			return id, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
