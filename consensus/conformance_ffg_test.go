@@ -245,8 +245,13 @@ func finalizationScenarios() []scenario {
 		{"finalization_conflicting_block_refused", "§8", "Once epoch 1 is finalized at a3, blocks on a1 or on genesis (not descendants of a3) are refused (ErrConflictsFinalized), however late they come.",
 			func(b *builder) {
 				b.finalizeOne()
-				b.block("x9", "a1", 9)
-				b.block("y9", "genesis", 9)
+				// The main view dropped a1's other children with its floor (§13): x9 and y9 are built on a view
+				// that holds a1 and has finalized nothing.
+				if _, err := b.view("side").Insert(b.blocks["a1"], 1<<40); err != nil {
+					b.t.Fatal(err)
+				}
+				b.block("x9", "a1", 9, in("side"))
+				b.block("y9", "genesis", 9, in("side"))
 				b.reject("x9", "ErrConflictsFinalized")
 				b.reject("y9", "ErrConflictsFinalized")
 				b.check(vecChecks{Head: "a8", Unknown: []string{"x9", "y9"}})

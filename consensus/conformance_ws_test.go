@@ -66,7 +66,7 @@ func weakSubjectivityScenarios() []scenario {
 				b.batch("ErrConflictsCheckpoint", "b2", "b4")
 				b.check(vecChecks{Head: "b2", Unknown: []string{"b4"}})
 			}},
-		{"weaksubj_checkpoint_lifts_finalized_lock", "§8 §12", "Branch r finalized 1/r3 and is the head; with trusted checkpoint 3/a11 on branch a (forked at genesis), a's blocks are admitted despite r's finalized checkpoint, a becomes the head, and r's next block is refused (ErrConflictsCheckpoint).",
+		{"weaksubj_checkpoint_lifts_finalized_lock", "§8 §12", "Branch r finalized 1/r3 and is the head; with trusted checkpoint 3/a11 on branch a (forked at genesis), a's blocks are admitted despite r's finalized checkpoint, a becomes the head and finalizes, and r's next block is refused: the tree dropped r's branch when a's finalized checkpoint became its floor (§13), so the block has no known parent (ErrUnknownParent).",
 			func(b *builder) {
 				rs := b.rebuiltBranch()
 				as := b.trustedBranch()
@@ -75,7 +75,7 @@ func weakSubjectivityScenarios() []scenario {
 				b.check(vecChecks{Head: "r8", Justified: fin(2, "r7"), Finalized: fin(1, "r3")})
 				b.batch("", as...)
 				b.check(vecChecks{Head: "a12", Justified: fin(2, "a7"), Finalized: fin(1, "a3")})
-				b.reject("r9", "ErrConflictsCheckpoint")
+				b.reject("r9", "ErrUnknownParent")
 			}},
 		{"weaksubj_without_checkpoint_finalized_lock", "§8 §12", "The same branches without a trusted checkpoint: r's finalized 1/r3 refuses a's first block (ErrConflictsFinalized).",
 			func(b *builder) {
