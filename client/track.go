@@ -162,7 +162,7 @@ func (c *Client) Track(ctx context.Context) ([]Event, error) {
 		if asked < maxProofsPerTrack && c.due(r) {
 			asked++
 			ev, err := c.prove(ctx, &r)
-			if err != nil && !errors.Is(err, context.Canceled) {
+			if err != nil && !errors.Is(err, context.Canceled) && !remoteRefusal(err) { // "not in a block yet" is no news
 				c.logf("record %s: %v", r.ID.Short(), err)
 			}
 			if ev != nil {
