@@ -87,6 +87,9 @@ func (n *Node) linkFrom(ctx context.Context, snap *readSnap, src chain.Checkpoin
 			continue // genesis has no header to send
 		}
 		u, ok, err := n.lightLink(ctx, snap, src, target)
+		if errors.Is(err, chain.ErrNotInList) {
+			continue // no state at hand proves the target's table: look further, or from another source
+		}
 		if err != nil || ok {
 			return u, ok, err
 		}
