@@ -79,7 +79,7 @@ func main() {
 	flag.Uint64Var(&cfg.finWindow, "finality-window", 2,
 		"epochs within which the finalized epoch must rise while validators with ≥ 2/3 of the stake sign")
 	flag.StringVar(&cfg.posnode, "posnode", "", "posnode binary for the client stage (README's client walk-through); empty skips it")
-	flag.DurationVar(&cfg.timeout, "timeout", 7*time.Minute, "time limit of the whole run")
+	flag.DurationVar(&cfg.timeout, "timeout", 11*time.Minute, "time limit of the whole run")
 	flag.Parse()
 	cfg.apis = strings.Split(apis, ",")
 	cfg.faults = map[string]bool{}
