@@ -84,6 +84,23 @@ func Load(cfg Config) (*Client, error) {
 // Address is the wallet's address.
 func (c *Client) Address() chain.Address { return c.cfg.Wallet.Address() }
 
+// SetPeers sets the full nodes to ask, by peer ID in order of preference, and keeps their multiaddrs in the state
+// file (SavedPeers); it does not clear what the client learnt about liars.
+func (c *Client) SetPeers(ids, addrs []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cfg.Peers, c.cur = ids, 0
+	c.st.Peers = append([]string(nil), addrs...)
+	return c.st.store(c.cfg.StatePath)
+}
+
+// SavedPeers returns the multiaddrs the state file keeps (SetPeers).
+func (c *Client) SavedPeers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.st.Peers...)
+}
+
 // Trust returns the checkpoints the client trusts now.
 func (c *Client) Trust() light.Trust {
 	c.mu.Lock()

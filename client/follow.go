@@ -31,7 +31,7 @@ func (c *Client) Sync(ctx context.Context) (int, error) {
 			}
 			return applied, err
 		}
-		c.st.Trust = next
+		c.advance(next)
 	}
 	if applied > 0 {
 		return applied, c.st.store(c.cfg.StatePath)
@@ -39,21 +39,59 @@ func (c *Client) Sync(ctx context.Context) (int, error) {
 	return 0, nil
 }
 
-// nextUpdate asks for and verifies the update after the justified checkpoint, returning the trust after it.
+// nextUpdate asks for and verifies an update from the justified checkpoint or an earlier one it saw justified
+// (PROTOCOL.md §14), returning the trust after it.
 func (c *Client) nextUpdate(ctx context.Context) (light.Trust, error) {
 	t := c.st.Trust
+	trusts := append([]light.Trust{t}, c.st.Earlier...)
+	srcs := make([]chain.Checkpoint, len(trusts))
+	for i, tr := range trusts {
+		srcs[i] = tr.Justified.Checkpoint
+	}
 	var next light.Trust
 	g := c.cfg.Genesis
-	err := c.ask(ctx, light.ProtoUpdate, light.EncodeCheckpoint(t.Justified.Checkpoint), t.Justified.Checkpoint.Epoch+1,
+	err := c.ask(ctx, light.ProtoUpdate, light.EncodeSources(srcs), t.Justified.Checkpoint.Epoch+1,
 		func(resp []byte) error {
 			u, err := light.DecodeUpdate(resp)
 			if err != nil {
 				return err
 			}
-			next, err = light.Verify(g.Hash(), g.EpochLength, t, &u)
-			return err
+			from := t
+			for _, tr := range trusts {
+				if tr.Justified.Checkpoint == u.Source {
+					from = tr
+				}
+			}
+			if next, err = light.Verify(g.Hash(), g.EpochLength, from, &u); err != nil {
+				return err
+			}
+			if next.Justified.Checkpoint.Epoch <= t.Justified.Checkpoint.Epoch {
+				return fmt.Errorf("%w: update to %s, trusted %s", light.ErrWrongSource, u.Target, t.Justified.Checkpoint)
+			}
+			if next.Finalized.Checkpoint.Epoch < t.Finalized.Checkpoint.Epoch {
+				next.Finalized = t.Finalized
+			}
+			return nil
 		})
 	return next, err
+}
+
+// advance makes next the trust, keeping the one before among the earlier trusts while its justified checkpoint
+// is not below the finalized one (light.MaxSources in all).
+func (c *Client) advance(next light.Trust) {
+	keep := []light.Trust{c.st.Trust}
+	for _, tr := range c.st.Earlier {
+		if len(keep) < light.MaxSources-1 {
+			keep = append(keep, tr)
+		}
+	}
+	c.st.Earlier = c.st.Earlier[:0]
+	for _, tr := range keep {
+		if tr.Justified.Checkpoint.Epoch >= next.Finalized.Checkpoint.Epoch && tr.Justified.Checkpoint != next.Justified.Checkpoint {
+			c.st.Earlier = append(c.st.Earlier, tr)
+		}
+	}
+	c.st.Trust = next
 }
 
 // bootstrap sets the trust of a client started from a checkpoint (PROTOCOL.md §12): the header of the

@@ -54,8 +54,13 @@ func newRecord(tx chain.Tx) Record {
 type saved struct {
 	Genesis chain.Hash  `json:"genesis"`
 	Trust   light.Trust `json:"trust"`
-	Pending []Record    `json:"pending"`
-	History []Record    `json:"history"`
+	// Earlier are the trusts before Trust, newest first, whose justified checkpoint is not below the finalized
+	// one: sources of an update when the chain justified nothing from Trust's (PROTOCOL.md §14).
+	Earlier []light.Trust `json:"earlier,omitempty"`
+	Pending []Record      `json:"pending"`
+	History []Record      `json:"history"`
+	// Peers are the multiaddrs of the full nodes that answered last, for a client started without any.
+	Peers []string `json:"peers,omitempty"`
 }
 
 // load reads the state file at path; a missing file is no state (nil, nil).

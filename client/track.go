@@ -150,8 +150,12 @@ func (c *Client) Track(ctx context.Context) ([]Event, error) {
 	for _, r := range c.st.Pending {
 		if r.Nonce < final {
 			if r.Status != StatusCommitted { // final before it was seen committed: prove where it is first
-				if _, err := c.prove(ctx, &r); err != nil {
+				ev, err := c.prove(ctx, &r)
+				if err != nil {
 					c.logf("record %s: %v", r.ID.Short(), err)
+				}
+				if ev != nil {
+					events = append(events, *ev)
 				}
 			}
 			r.Status, r.Epoch = StatusFinal, c.st.Trust.Finalized.Checkpoint.Epoch
@@ -162,7 +166,7 @@ func (c *Client) Track(ctx context.Context) ([]Event, error) {
 		if asked < maxProofsPerTrack && c.due(r) {
 			asked++
 			ev, err := c.prove(ctx, &r)
-			if err != nil && !errors.Is(err, context.Canceled) {
+			if err != nil && !errors.Is(err, context.Canceled) && !remoteRefusal(err) { // "not in a block yet" is no news
 				c.logf("record %s: %v", r.ID.Short(), err)
 			}
 			if ev != nil {

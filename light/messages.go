@@ -26,6 +26,8 @@ const (
 	MaxProof = 8 + 32 + 9 + 32*32
 	// MaxSkip is how many epochs past its source a server looks for the next justified checkpoint.
 	MaxSkip = 8
+	// MaxSources bounds the checkpoints of an update request: the client's justified one and earlier ones.
+	MaxSources = 8
 )
 
 // Anchors of an update's stake table: the header whose state root proves it.
@@ -212,6 +214,30 @@ func DecodeCheckpoint(data []byte) (chain.Checkpoint, error) {
 	r := reader{b: data}
 	c := r.checkpoint()
 	return c, r.end("checkpoint")
+}
+
+// DecodeSources decodes an update request (PROTOCOL.md §14): 1 to MaxSources checkpoints of 40 bytes, the
+// client's justified checkpoint first, then earlier ones it saw justified. Errors wrap ErrMalformed.
+func DecodeSources(data []byte) ([]chain.Checkpoint, error) {
+	n := len(data) / checkpointSize
+	if len(data)%checkpointSize != 0 || n < 1 || n > MaxSources {
+		return nil, fmt.Errorf("%w: update request of %d bytes", ErrMalformed, len(data))
+	}
+	r := reader{b: data}
+	out := make([]chain.Checkpoint, n)
+	for i := range out {
+		out[i] = r.checkpoint()
+	}
+	return out, r.end("update request")
+}
+
+// EncodeSources returns the checkpoints' 40 bytes each, an update request.
+func EncodeSources(cs []chain.Checkpoint) []byte {
+	b := make([]byte, 0, len(cs)*checkpointSize)
+	for _, c := range cs {
+		b = appendCheckpoint(b, c)
+	}
+	return b
 }
 
 // EncodeCheckpoint returns c's 40 bytes.

@@ -149,5 +149,22 @@ func FuzzDecodeRequests(f *testing.F) {
 		if c, err := DecodeCheckpoint(b); err == nil && !bytes.Equal(EncodeCheckpoint(c), b) {
 			t.Fatal("checkpoint does not encode back")
 		}
+		if cs, err := DecodeSources(b); err == nil && (!bytes.Equal(EncodeSources(cs), b) || len(cs) > MaxSources) {
+			t.Fatal("update request does not encode back")
+		}
 	})
+}
+
+// TestDecodeSources: an update request is 1 to MaxSources checkpoints, in order; anything else is malformed.
+func TestDecodeSources(t *testing.T) {
+	cs := []chain.Checkpoint{{Epoch: 9, Hash: chain.Hash{9}}, {Epoch: 7, Hash: chain.Hash{7}}}
+	got, err := DecodeSources(EncodeSources(cs))
+	if err != nil || len(got) != 2 || got[0] != cs[0] || got[1] != cs[1] {
+		t.Errorf("two sources: got %v, %v, want %v", got, err, cs)
+	}
+	for _, n := range []int{0, 39, 41, 40 * (MaxSources + 1)} {
+		if _, err := DecodeSources(make([]byte, n)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%d bytes: got %v, want ErrMalformed", n, err)
+		}
+	}
 }

@@ -48,11 +48,12 @@ func (n *Node) handleLight() error {
 	return nil
 }
 
-// serveLightUpdate answers a checkpoint the client trusts as justified with the supermajority link from it to
-// the next checkpoint of this node's canonical chain that has one, within light.MaxSkip epochs
-// (PROTOCOL.md §14), read off the event loop.
+// serveLightUpdate answers the checkpoints a client trusts as justified, newest first, with a supermajority link
+// from the first of them on this node's canonical chain that has one to a checkpoint after the newest, within
+// light.MaxSkip epochs of its source (PROTOCOL.md §14), read off the event loop. An earlier source serves a
+// client whose newest justified checkpoint the chain justified no further, or left on a fork.
 func (n *Node) serveLightUpdate(ctx context.Context, _ string, req []byte) ([]byte, error) {
-	src, err := light.DecodeCheckpoint(req)
+	srcs, err := light.DecodeSources(req)
 	if err != nil {
 		return nil, err
 	}
@@ -60,22 +61,40 @@ func (n *Node) serveLightUpdate(ctx context.Context, _ string, req []byte) ([]by
 	if err != nil {
 		return nil, err
 	}
-	if !n.onSnapChain(snap, src) {
-		return nil, fmt.Errorf("%w: %s", ErrNotOnChain, src)
+	onChain := false
+	for _, src := range srcs {
+		if !n.onSnapChain(snap, src) {
+			continue
+		}
+		onChain = true
+		if u, ok, err := n.linkFrom(ctx, snap, src, srcs[0].Epoch+1); err != nil || ok {
+			return u, err
+		}
 	}
-	g := n.cfg.Genesis
-	headEpoch := g.EpochOf(snap.at(snap.headHeight()).slot)
-	for e := src.Epoch + 1; e <= min(headEpoch, src.Epoch+light.MaxSkip); e++ {
+	if !onChain {
+		return nil, fmt.Errorf("%w: %s", ErrNotOnChain, srcs[0])
+	}
+	return nil, fmt.Errorf("%w: after %s", ErrNoUpdate, srcs[0])
+}
+
+// linkFrom looks for the first checkpoint of an epoch from `from` to src's + light.MaxSkip that a supermajority
+// link from src justifies, and returns the update.
+func (n *Node) linkFrom(ctx context.Context, snap *readSnap, src chain.Checkpoint, from chain.Epoch) ([]byte, bool, error) {
+	headEpoch := n.cfg.Genesis.EpochOf(snap.at(snap.headHeight()).slot)
+	for e := max(from, src.Epoch+1); e <= min(headEpoch, src.Epoch+light.MaxSkip); e++ {
 		target := chain.Checkpoint{Epoch: e, Hash: n.checkpointOf(snap, e)}
 		if target.Hash == n.chainID {
 			continue // genesis has no header to send
 		}
 		u, ok, err := n.lightLink(ctx, snap, src, target)
+		if errors.Is(err, chain.ErrNotInList) {
+			continue // no state at hand proves the target's table: look further, or from another source
+		}
 		if err != nil || ok {
-			return u, err
+			return u, ok, err
 		}
 	}
-	return nil, fmt.Errorf("%w: after %s", ErrNoUpdate, src)
+	return nil, false, nil
 }
 
 // onSnapChain reports whether c is a checkpoint of the snapshot's canonical chain.

@@ -45,9 +45,10 @@ trap 'exit 130' INT TERM
 
 go build -o build/e2e ./scripts/e2e
 go build -o build/adversary ./scripts/adversary
+go build -o build/posnode ./cmd/posnode
 scripts/testnet.sh up
 apis=127.0.0.1:$POSNODE_API_PORT1,127.0.0.1:$POSNODE_API_PORT2,127.0.0.1:$POSNODE_API_PORT3
 apis+=,127.0.0.1:$POSNODE_API_PORT4
 mkdir -p "$logs"
 build/e2e -name "$POSNODE_NAME" -api "$apis" -testnet "$POSNODE_TESTNET_DIR" \
-	-p2p "$POSNODE_P2P_ADDR:$POSNODE_P2P_PORT" -adversary build/adversary -adversary-log "$logs/adversary.log" "$@"
+	-p2p "$POSNODE_P2P_ADDR:$POSNODE_P2P_PORT" -adversary build/adversary -adversary-log "$logs/adversary.log" -posnode build/posnode "$@"

@@ -1,17 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/client"
+	"github.com/posnode/posnode/node/prompt"
 )
 
 const clientAbout = "Runs the light client (PROTOCOL.md §14) with the user's own key: it signs the user's transactions,\n" +
@@ -53,6 +55,9 @@ func runClient(name string, args []string, w io.Writer) error {
 	if name == "" && len(pos) > 0 {
 		return fmt.Errorf("unknown command %q\n\n%s", pos[0], clientUsage)
 	}
+	if want := commandArgs(name); name != "" && len(pos) != want {
+		return fmt.Errorf("%s takes %d argument(s), got %d\nusage: posnode %s", name, want, len(pos), synopsis)
+	}
 	ctx, cancel := withSignals()
 	defer cancel()
 	s, err := openSession(ctx, o, w)
@@ -62,7 +67,14 @@ func runClient(name string, args []string, w io.Writer) error {
 	defer s.host.Close()
 	s.follow(ctx)
 	if name == "" {
-		return clientPrompt(ctx, s, os.Stdin)
+		con, err := prompt.NewConsole(os.Stdin, os.Stdout)
+		if err != nil {
+			return err
+		}
+		defer con.Close()
+		con.SetPrompt("BPM> ")
+		s.out.setWriter(con)
+		return clientPrompt(ctx, s, con)
 	}
 	return clientCommands[name].run(ctx, s, o, pos)
 }
@@ -74,6 +86,18 @@ func oneShot(ctx context.Context, s *session, o *clientOpts, cmd string, args []
 		return err
 	}
 	return s.waitFinal(ctx, r.ID, o.wait)
+}
+
+// commandArgs is the number of arguments a command takes: send ADDRESS AMOUNT, bpm, stake and unstake one, the
+// others none.
+func commandArgs(cmd string) int {
+	switch cmd {
+	case "send":
+		return 2
+	case "bpm", "stake", "unstake":
+		return 1
+	}
+	return 0
 }
 
 // submitLine signs and sends what a line or a command asks: bpm N, send ADDR N, stake N, unstake N.
@@ -132,30 +156,76 @@ func history(s *session) {
 	}
 }
 
-// clientPrompt reads lines until EOF or quit, following finality every slot meanwhile.
-func clientPrompt(ctx context.Context, s *session, in io.Reader) error {
+// lineReader is the prompt's input: a prompt.Console, whose errors it reports.
+type lineReader interface {
+	ReadLine() (string, error)
+}
+
+// clientPrompt reads lines until the input ends, quit, Ctrl-D or Ctrl-C on a terminal, or ctx ends (Ctrl-C
+// otherwise), following finality every slot meanwhile.
+func clientPrompt(ctx context.Context, s *session, in lineReader) error {
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer cancel()
-	go func() {
-		tick := time.NewTicker(time.Duration(s.g.SlotDuration))
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				s.follow(ctx)
-			}
-		}
-	}()
-	s.out.note("address %s; type a BPM (\"72\"), \"help\" or \"quit\"", s.cl.Address())
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		if done := promptLine(ctx, s, strings.Fields(sc.Text())); done {
+	wg.Go(func() { s.followEverySlot(ctx) })
+	s.out.note("address %s; type a BPM (\"72\"), \"help\" or \"quit\" (Ctrl-D too)", s.cl.Address())
+	lines := make(chan readLine)
+	go readLines(ctx, in, lines) // ends with the input or ctx; a read under way then is left to the process's exit
+	for {
+		var l readLine
+		select {
+		case <-ctx.Done():
 			return nil
+		case l = <-lines:
+		}
+		switch {
+		case l.err == nil:
+			if promptLine(ctx, s, strings.Fields(l.text)) {
+				return nil
+			}
+		case errors.Is(l.err, prompt.ErrLineTooLong), errors.Is(l.err, prompt.ErrNotText):
+			s.out.note("error: line ignored: %v", l.err)
+		case errors.Is(l.err, io.EOF), errors.Is(l.err, prompt.ErrCtrlD), errors.Is(l.err, prompt.ErrInterrupted):
+			return nil
+		default:
+			return l.err
 		}
 	}
-	return sc.Err()
+}
+
+type readLine struct {
+	text string
+	err  error
+}
+
+// readLines sends each line of in, and the error that ends it, to out, until ctx ends.
+func readLines(ctx context.Context, in lineReader, out chan<- readLine) {
+	for {
+		text, err := in.ReadLine()
+		select {
+		case out <- readLine{text, err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil && !errors.Is(err, prompt.ErrLineTooLong) && !errors.Is(err, prompt.ErrNotText) {
+			return
+		}
+	}
+}
+
+// followEverySlot follows finality and tracks records once a slot until ctx ends.
+func (s *session) followEverySlot(ctx context.Context) {
+	tick := time.NewTicker(time.Duration(s.g.SlotDuration))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.follow(ctx)
+		}
+	}
 }
 
 // promptLine runs one line of the prompt; it reports whether the user asked to quit.

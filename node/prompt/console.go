@@ -52,6 +52,7 @@ type Console struct {
 	keys       *keyWatch                    // terminal mode: what the terminal reads, watched for Ctrl-C and the end
 	long, junk bool                         // terminal mode: seen while reading the current line (reader goroutine only)
 	restore    func() error                 // terminal mode: puts the terminal back
+	prompt     string                       // terminal mode: shown before the line being typed; "" is "> "
 	stopWinch  func()                       // terminal mode: stops watching for size changes and waits
 }
 
@@ -133,13 +134,27 @@ func (c *Console) width() int {
 }
 
 func (c *Console) newTerm() *term.Terminal {
+	p := c.prompt
+	if p == "" {
+		p = "> "
+	}
 	t := term.NewTerminal(struct {
 		io.Reader
 		io.Writer
-	}{c.keys, c.out}, "> ")
+	}{c.keys, c.out}, p)
 	t.AutoCompleteCallback = c.watchKey
 	t.SetSize(c.w, c.h)
 	return t
+}
+
+// SetPrompt sets the text shown before the line being typed on a terminal ("> " until set); pipe mode shows none.
+func (c *Console) SetPrompt(p string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.prompt = p
+	if c.term != nil {
+		c.term.SetPrompt(p)
+	}
 }
 
 // Terminal reports whether the console edits lines on a terminal.

@@ -42,6 +42,7 @@ type config struct {
 	byzHold        time.Duration   // how long the adversary attacks
 	minFill        float64         // share of the byzantine stage's slots the honest nodes must fill
 	finWindow      uint64          // epochs within which finality must rise while ≥ 2/3 of the stake signs
+	posnode        string          // the posnode binary for the client stage; empty skips it
 }
 
 type runner struct {
@@ -77,7 +78,8 @@ func main() {
 	flag.Float64Var(&cfg.minFill, "min-fill", 0.9, "share of the byzantine stage's slots the honest nodes must fill")
 	flag.Uint64Var(&cfg.finWindow, "finality-window", 2,
 		"epochs within which the finalized epoch must rise while validators with ≥ 2/3 of the stake sign")
-	flag.DurationVar(&cfg.timeout, "timeout", 7*time.Minute, "time limit of the whole run")
+	flag.StringVar(&cfg.posnode, "posnode", "", "posnode binary for the client stage (README's client walk-through); empty skips it")
+	flag.DurationVar(&cfg.timeout, "timeout", 11*time.Minute, "time limit of the whole run")
 	flag.Parse()
 	cfg.apis = strings.Split(apis, ",")
 	cfg.faults = map[string]bool{}
@@ -140,7 +142,15 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.logf("testnet up: %d nodes agree at height %d; load starts", len(r.nodes), h0)
+	r.logf("testnet up: %d nodes agree at height %d", len(r.nodes), h0)
+	var clientErr error
+	if r.cfg.posnode != "" {
+		if clientErr = r.clientStage(ctx); clientErr != nil {
+			clientErr = fmt.Errorf("client stage: %w", clientErr)
+		}
+		r.logf("client: done, err=%v", clientErr)
+	}
+	r.logf("load starts")
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var wg, watch sync.WaitGroup
@@ -170,6 +180,9 @@ func (r *runner) run(ctx context.Context) error {
 		fin.checkpoints, len(fin.errs))
 	errs := r.verify(ctx, &f, recs)
 	errs = append(errs, fin.errs...)
+	if clientErr != nil {
+		errs = append(errs, clientErr)
+	}
 	errs = append(errs, r.checkByzantine(ctx, &byz, f)...)
 	if byz.err != nil {
 		errs = append(errs, byz.err)
