@@ -157,14 +157,11 @@ func (a *Anchor) state(g *Genesis) *State {
 	return st
 }
 
-// Install writes the verified anchor a at the trusted checkpoint c to store as its floor (PROTOCOL.md §13a): the
-// block, then, in one write, its canonical index entry, the deletion of everything below it, and the snapshot
-// OpenTree opens from. The floor's finality starts at the anchor: c justified and finalized, no vote counted.
+// Install writes the verified anchor a at the trusted checkpoint c to store as its floor (PROTOCOL.md §13a): in
+// one write, its canonical index entry, the deletion of everything below it, and the snapshot OpenTree opens
+// from; then the block (a crash between the two leaves a store that opens at the anchor without its block). The floor's finality starts at the anchor: c justified and finalized, no vote counted.
 func (a *Anchor) Install(store Store, g *Genesis, c Checkpoint) error {
 	b := a.Block
-	if err := store.PutBlock(b); err != nil {
-		return fmt.Errorf("store the anchor block: %w", err)
-	}
 	st := a.state(g)
 	stubs := a.stubs(g)
 	e := g.EpochOf(b.Header.Slot)
@@ -190,6 +187,9 @@ func (a *Anchor) Install(store Store, g *Genesis, c Checkpoint) error {
 	f := &Finalization{From: b.Header.Height, Canon: []Hash{c.Hash}, PruneBelow: b.Header.Height, Snapshot: buf.Bytes()}
 	if err := store.Finalize(f); err != nil {
 		return fmt.Errorf("write the anchor's snapshot: %w", err)
+	}
+	if err := store.PutBlock(b); err != nil { // after the snapshot: without it a lone stored block has no parent
+		return fmt.Errorf("store the anchor block: %w", err)
 	}
 	return nil
 }
