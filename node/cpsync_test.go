@@ -85,8 +85,8 @@ func TestCheckpointSync(t *testing.T) {
 	waitFor(t, 20*time.Second, "the fresh node to penalise the liar", func() bool {
 		return n.host.PenaltyPoints(liarID) >= penaltyInvalid/2
 	})
-	if logs.count("sync peer misbehaved", "bad anchor") == 0 || c.status(fresh).Height != 0 {
-		t.Fatalf("the lying peer's anchor: no log line naming a bad anchor, or height %d; logs:\n%s", c.status(fresh).Height, logs.all())
+	if logs.count("sync peer misbehaved", "bad anchor") == 0 {
+		t.Fatalf("the lying peer's anchor: no log line naming a bad anchor; logs:\n%s", logs.all())
 	}
 	if err := n.host.Connect(context.Background(), c.nodes[0].Addrs()[0]); err != nil {
 		t.Fatal(err)
