@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 )
 
 // signedFinalChain is finalChain with every block signed by its proposer, as an anchor's block must be.
@@ -147,4 +148,46 @@ func FuzzDecodeAnchor(f *testing.F) {
 		}
 		_ = a.Verify(g, Checkpoint{Epoch: 1, Hash: a.Block.Hash()})
 	})
+}
+
+// TestAnchorJoinTimes prints (asserts nothing of timings) what a fresh node spends to start on a long chain from
+// an anchor (decode, verify, install, open) against replaying the whole chain, as genesis sync does.
+func TestAnchorJoinTimes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long chain")
+	}
+	g := richGenesis()
+	blocks := signedFinalChain(t, g, 10000)
+	src := openFinalChain(t, g, NewMemStore(), blocks, 0)
+	_, fin := src.Finality()
+	a, err := src.Anchor(fin.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := a.Encode()
+	start := time.Now()
+	got, err := DecodeAnchor(enc)
+	if err == nil {
+		err = got.Verify(g, fin)
+	}
+	s := NewMemStore()
+	if err == nil {
+		err = got.Install(s, g, fin)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := reopen(t, g, s, 0)
+	for _, b := range blocks[got.Block.Header.Height:] {
+		feed(t, tr, s, b)
+	}
+	anchorTook := time.Since(start)
+	start = time.Now()
+	full := openFinalChain(t, g, NewMemStore(), blocks, 0)
+	replayTook := time.Since(start)
+	if tr.Head() != full.Head() {
+		t.Fatalf("heads differ: %d and %d", tr.Head().Height, full.Head().Height)
+	}
+	t.Logf("%d blocks: from the anchor (%d bytes) %v; replaying from genesis %v", len(blocks), len(enc),
+		anchorTook.Round(time.Millisecond), replayTook.Round(time.Millisecond))
 }
