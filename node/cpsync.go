@@ -33,9 +33,6 @@ const (
 // anchorLimits are the served limits of the anchor protocol per peer: an honest node asks one chunk at a time.
 var anchorLimits = []p2p.HandlerOption{p2p.RateLimit(10, 20), p2p.ByteRate(16<<20, 32<<20)}
 
-// errAnchorNotHeld: the peer keeps no state at the checkpoint block (no fault of it).
-var errAnchorNotHeld = errors.New("peer holds no anchor at the checkpoint")
-
 // errAnchorInstall: the verified anchor could not be written or opened (no fault of the peer).
 var errAnchorInstall = errors.New("install the anchor")
 
@@ -153,8 +150,10 @@ func (n *Node) onAnchor(run *syncRun, r anchorReq, resp []byte, err error) {
 	}
 	switch {
 	case err != nil:
-	case a.NotHeld:
-		err = fmt.Errorf("%w %s", errAnchorNotHeld, n.cfg.Checkpoint.Text())
+	case a.NotHeld: // sync its chain from ours instead: it may hold every block (PROTOCOL.md §13a)
+		n.log.Debug("checkpoint sync: the peer holds no anchor at the checkpoint", zap.String("peer", run.peer))
+		n.requestStatus(run)
+		return
 	case r.Chunk > 0 && a.Total != run.anchorTotal:
 		err = fmt.Errorf("%w: chunk %d of an anchor of %d bytes, the first said %d", ErrBadSyncMessage, r.Chunk, a.Total, run.anchorTotal)
 	}

@@ -93,6 +93,9 @@ func (n *Node) nextSync() {
 		s.queue = s.queue[1:]
 		run := &syncRun{peer: peer, back: 1, started: now, lastLog: now}
 		s.cur = run
+		if n.cpWanted && n.tree.Has(n.cfg.Checkpoint.Hash) {
+			n.cpWanted = false // a genesis sync reached it
+		}
 		if n.cpWanted { // PROTOCOL.md §13a
 			n.requestAnchor(run)
 			continue
