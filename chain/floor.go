@@ -93,6 +93,10 @@ func (t *Tree) raise() {
 			}
 		}
 	}
+	if t.floor != t.root {
+		t.past = append(t.past, t.floor)
+		t.past = t.past[max(0, len(t.past)-pastFloors):]
+	}
 	t.floor, t.base = f, f.height()
 	t.swept = max(t.swept, t.base+1)
 	if w := t.cfg.RetainEpochs * t.cfg.Genesis.EpochLength; w > 0 && uint64(t.base) > w {

@@ -86,6 +86,7 @@ type Tree struct {
 	levels   [][]*node      // levels[h-base]: the blocks at height h
 	canon    []*node        // canon[h-base]: the canonical block at height h; canon[0] is the floor
 	old      map[Epoch]oldEpoch
+	past     []*node       // the last pastFloors floors below the floor, newest last, with their states (anchors, §13a)
 	oldest   Height        // the lowest height whose canonical block the store holds (0: every one)
 	pending  *Finalization // the store's part of the floor's last raises, not written yet
 	orphans  []BlockRef    // stored blocks that replay found outside the tree, to delete

@@ -140,7 +140,7 @@ func (n *Node) onSlot(s chain.Slot) {
 	if s == 0 {
 		return
 	}
-	if !n.synced && !n.syncing && n.cfg.Now().Sub(n.startedAt) > syncGrace && len(n.net.Peers()) == 0 {
+	if !n.synced && !n.syncing && !n.cpWanted && n.cfg.Now().Sub(n.startedAt) > syncGrace && len(n.net.Peers()) == 0 {
 		n.log.Info("no peers; proposing on the local chain")
 		n.synced = true
 	}

@@ -85,6 +85,8 @@ type Config struct {
 	wsEpochs uint64
 	// storeWrap, if set, wraps the chain database before the tree opens it (tests inject faults with it).
 	storeWrap func(chain.Store) chain.Store
+	// anchorLie, if set, rewrites every anchor the node serves (tests make a lying peer with it).
+	anchorLie func([]byte) []byte
 	// PendingSlack, if set, replaces pendingSlack: how many entries that may leave pending.txs wait for a rewrite
 	// (tests and the simulator compact at every chance with 1).
 	PendingSlack int
@@ -136,12 +138,18 @@ type Node struct {
 
 // loopState is the mutable consensus state; only the event loop touches it.
 type loopState struct {
-	tree       *chain.Tree
-	pool       *mempool.Pool
-	held       held       // admitted transactions of this node's users that are not durable yet
-	txOut      outbox     // durable transactions waiting to share a gossip message
-	lastSigned chain.Slot // highest slot this key ever signed a block for, as guard records it
-	synced     bool       // caught up with the best peer seen; proposing allowed
+	tree        *chain.Tree
+	pool        *mempool.Pool
+	held        held             // admitted transactions of this node's users that are not durable yet
+	txOut       outbox           // durable transactions waiting to share a gossip message
+	lastSigned  chain.Slot       // highest slot this key ever signed a block for, as guard records it
+	synced      bool             // caught up with the best peer seen; proposing allowed
+	treeCfg     chain.TreeConfig // how tree was opened; checkpoint sync opens it again (cpsync.go)
+	cpWanted    bool             // the node syncs from its trusted checkpoint first (cpsync.go, PROTOCOL.md §13a)
+	anchorCache struct {         // the anchor last served (cpsync.go)
+		hash chain.Hash
+		enc  []byte
+	}
 	syncing    bool
 	syncActive time.Time // when the running sync started or last imported a block
 	startedAt  time.Time
@@ -223,9 +231,10 @@ func New(cfg Config) (*Node, error) {
 	if cfg.storeWrap != nil {
 		treeStore = cfg.storeWrap(store)
 	}
-	tree, err := chain.OpenTree(chain.TreeConfig{Genesis: cfg.Genesis, Store: treeStore, Elect: consensus.Leader,
+	treeCfg := chain.TreeConfig{Genesis: cfg.Genesis, Store: treeStore, Elect: consensus.Leader,
 		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs, WriteBehind: true, Trusted: cfg.Checkpoint,
-		RetainEpochs: cfg.RetainEpochs})
+		RetainEpochs: cfg.RetainEpochs}
+	tree, err := chain.OpenTree(treeCfg)
 	if err != nil {
 		store.Close()
 		return nil, damagedDB(dbPath, fmt.Errorf("open chain: %w", err))
@@ -244,6 +253,7 @@ func New(cfg Config) (*Node, error) {
 		n.events = make(chan string, 256)
 	}
 	n.tree, n.pool, n.held = tree, mempool.New(cfg.Genesis.TxFee, cfg.Now), held{}
+	n.treeCfg, n.cpWanted = treeCfg, wantsAnchor(cfg, tree)
 	n.syncs = syncState{last: map[string]time.Time{}, conflicting: map[string]time.Time{}}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -390,6 +400,9 @@ func (n *Node) Start(env Env) error {
 	}
 	if err == nil {
 		err = n.net.Handle(protoBlocks, n.serveBlocks, rangeLimits...)
+	}
+	if err == nil {
+		err = n.net.Handle(protoAnchor, n.serveAnchor, anchorLimits...)
 	}
 	if err == nil {
 		err = n.handleLight()

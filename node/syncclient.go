@@ -30,15 +30,17 @@ type syncState struct {
 
 // syncRun is one sync with one peer.
 type syncRun struct {
-	peer     string
-	target   status       // the peer's head, once its status arrived
-	from     chain.Height // the next height to ask for
-	back     chain.Height // how far the next step back goes
-	steps    int          // steps back so far, at most maxStepsBack
-	tries    int          // retries of the current range request after the peer's rate limit
-	imported int
-	started  time.Time
-	lastLog  time.Time
+	peer        string
+	target      status       // the peer's head, once its status arrived
+	from        chain.Height // the next height to ask for
+	back        chain.Height // how far the next step back goes
+	steps       int          // steps back so far, at most maxStepsBack
+	tries       int          // retries of the current range request after the peer's rate limit
+	imported    int
+	anchor      []byte // checkpoint sync: the anchor's chunks so far (cpsync.go)
+	anchorTotal uint64 // and its length, as the first chunk said
+	started     time.Time
+	lastLog     time.Time
 }
 
 // requestSync queues a sync with peer; called on the loop, never blocks.
@@ -91,6 +93,13 @@ func (n *Node) nextSync() {
 		s.queue = s.queue[1:]
 		run := &syncRun{peer: peer, back: 1, started: now, lastLog: now}
 		s.cur = run
+		if n.cpWanted && n.tree.Has(n.cfg.Checkpoint.Hash) {
+			n.cpWanted = false // a genesis sync reached it
+		}
+		if n.cpWanted { // PROTOCOL.md §13a
+			n.requestAnchor(run)
+			continue
+		}
 		n.requestStatus(run)
 	}
 }
@@ -251,6 +260,11 @@ func (n *Node) endSync(run *syncRun, err error) {
 	forgetBefore(s.last, now.Add(-time.Minute))
 	if errors.Is(err, errConflictingFinality) {
 		s.conflicting[run.peer] = now
+	}
+	if c := n.cfg.Checkpoint; errors.Is(err, ErrPrunedRange) && c != nil && c.Epoch > 0 && !n.tree.Has(c.Hash) && !n.cpWanted {
+		n.cpWanted = true // PROTOCOL.md §13: the blocks below the checkpoint are gone; fetch the state at it
+		n.log.Info("checkpoint sync: a peer pruned the blocks this node lacks; fetching the state at the trusted checkpoint",
+			zap.String("peer", run.peer), zap.String("checkpoint", c.Text()), zap.Error(err))
 	}
 	forgetBefore(s.conflicting, now.Add(-conflictBackoff))
 	if err != nil {
