@@ -28,6 +28,7 @@ func (n *Node) submit(tx chain.Tx) (*pendinglog.Batch, error) {
 		return nil, err
 	}
 	n.held[tx.ID()] = struct{}{}
+	n.followOwn(tx)
 	n.metrics.mempool.Set(float64(n.pool.Len()))
 	return n.pendingLog.Append(tx), nil
 }
@@ -77,6 +78,7 @@ func (n *Node) release(tx chain.Tx, err error) {
 	id := tx.ID()
 	delete(n.held, id)
 	if err != nil {
+		n.forgetOwn(id)
 		n.pool.Remove([]chain.Tx{tx})
 		n.metrics.mempool.Set(float64(n.pool.Len()))
 		n.log.Error("transaction refused: the pending-transaction log could not store it", zap.Stringer("tx", id), zap.Error(err))

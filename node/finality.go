@@ -50,6 +50,8 @@ func (n *Node) ffgSlot(s chain.Slot) {
 	n.ffg.votes.Prune(n.cfg.Genesis.EpochOf(s), n.punishable)
 	n.republishVote(s)
 	n.showFinality()
+	n.noticeStakes(s)
+	n.noticeStall(s)
 }
 
 // ffgChange brings the pool up to date after the head moved (PROTOCOL.md §8b): evidence of reverted blocks is
@@ -138,6 +140,8 @@ func (n *Node) showFinality() {
 		n.log.Info("finalized", zap.Uint64("epoch", uint64(f.Epoch)), zap.Stringer("checkpoint", f.Hash),
 			zap.Uint64("justified", uint64(j.Epoch)))
 		n.announce("finalized epoch %d (checkpoint %s)", f.Epoch, f.Hash.Short())
+		n.finalityMoved(f)
+		n.noticeFinal(f)
 	}
 }
 

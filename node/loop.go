@@ -258,6 +258,7 @@ func (n *Node) applyChange(c chain.Change) {
 	for _, line := range n.newBlocks.Applied(n.cfg.Now(), n.currentSlot(), c.Applied, n.self) {
 		n.announce("%s", line)
 	}
+	n.noticeChange(c)
 	n.publishHead()
 	head := n.tree.HeadState()
 	requeued := 0

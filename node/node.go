@@ -162,6 +162,7 @@ type loopState struct {
 	gate         *signgate.Gate // every reason the node will not sign now (signing.go)
 	refused      refusal        // the slashing protection record's latest refusal
 	ffg          ffgState       // votes, evidence and the voting duty
+	notes        noticeState    // what the prompt is told of this node's account (notices.go)
 	flushing     flushState     // the write-behind of accepted blocks (flush.go)
 	pending      pendingState   // the pending-transaction log's bookkeeping (pending.go)
 	regossip     regossipState  // publishing pending transactions again (regossip.go)

@@ -183,7 +183,10 @@ func passedBy(final *chain.State) func(tx *chain.Tx) bool {
 	return func(tx *chain.Tx) bool { return final.Account(tx.From).Nonce > tx.Nonce }
 }
 
-// reoffer admits to the mempool the transactions of txs that it lacks and whose nonces the head has not used.
+// reoffer admits to the mempool the transactions of txs that it lacks and whose nonces the head has not used,
+// until the mempool refuses one for being full: each refusal of a full pool scans it for a victim, so offering a
+// long log to a full pool would hold the event loop for as many scans. What is not offered stays in the log and
+// is offered again at the next move of finality.
 func (n *Node) reoffer(txs []chain.Tx) {
 	head := n.tree.HeadState()
 	added := 0
@@ -191,8 +194,12 @@ func (n *Node) reoffer(txs []chain.Tx) {
 		if n.pool.Has(tx.ID()) || head.Account(tx.From).Nonce > tx.Nonce {
 			continue
 		}
-		if n.pool.AddLocal(tx, head) == nil {
+		err := n.pool.AddLocal(tx, head)
+		if err == nil {
 			added++
+		}
+		if errors.Is(err, mempool.ErrPoolFull) {
+			break
 		}
 	}
 	if added > 0 {

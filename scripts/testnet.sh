@@ -212,7 +212,15 @@ attach)
 	exec docker attach "$(container "$1")"
 	;;
 logs)
-	if [[ -n ${1:-} ]]; then compose logs -f --tail 100 "node$1"; else compose logs -f --tail 100; fi
+	# The nodes' prompts are on a terminal, so each logs to /data/posnode.log (the image has no tail: the binary
+	# prints it); docker logs holds the prompts' lines and the warnings.
+	if [[ -n ${1:-} ]]; then
+		exec docker exec "$(container "$1")" /posnode logs --data /data --follow
+	fi
+	for ((i = 1; i <= nodes; i++)); do
+		docker exec "$(container "$i")" /posnode logs --data /data --follow | sed -u "s/^/node$i | /" &
+	done
+	wait
 	;;
 status) [[ -x $bin ]] || build; status ;;
 token)

@@ -22,6 +22,7 @@ commands:
   client keygen        create a user's own key file (no node needed) and print its address
   ws                   print a network's weak-subjectivity period
   healthcheck          exit 0 when a node's HTTP API answers
+  logs                 print a node's log file (where the log goes when the prompt is on a terminal)
   sim                  simulate attacks on the lottery (sim grind)
   slashing-protection  export or import what the node's key signed, to move a validator (EIP-3076)
   version              print the version
@@ -34,7 +35,7 @@ func main() {
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
-		"testnet": cmdTestnet, "run": cmdRun, "client": cmdClient, "keygen": cmdKeygen, "healthcheck": cmdHealthcheck, "sim": cmdSim, "ws": cmdWS,
+		"testnet": cmdTestnet, "run": cmdRun, "client": cmdClient, "keygen": cmdKeygen, "healthcheck": cmdHealthcheck, "logs": cmdLogs, "sim": cmdSim, "ws": cmdWS,
 		"slashing-protection": cmdSlashingProtection, "version": func([]string) error { fmt.Println("posnode", version); return nil },
 	}
 	name := os.Args[1]

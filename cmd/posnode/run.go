@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -12,9 +13,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node"
@@ -39,6 +37,7 @@ func cmdRun(args []string) error {
 	noPrompt := fs.Bool("no-prompt", false, "do not read commands from stdin")
 	logFormat := fs.String("log-format", "console", "log format: console or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFile := fs.String("log-file", "", `log file (rotated at 64 MB, 3 kept); "" (default): <data>/posnode.log when the prompt is on a terminal, with warnings and errors also on the terminal, else stderr; "-": stderr`)
 	var trusted checkpointFlag
 	fs.Var(&trusted, "checkpoint", "trusted checkpoint EPOCH:HASH (the checkpoint field of a trusted operator's /api/finality): refuse every chain without it; needed to follow a network after longer than the weak-subjectivity period (posnode ws)")
 	ignoreWS := fs.Bool("ignore-ws-check", false, "follow a chain older than the weak-subjectivity period without --checkpoint, with a warning; only for a network whose every validator key you hold (a local testnet)")
@@ -86,19 +85,26 @@ func cmdRun(args []string) error {
 		return fmt.Errorf("--doppelganger-epochs: at most %d, got %d", maxDoppelgangerEpochs, *dgEpochs)
 	}
 	var console *prompt.Console
-	logs := io.Writer(os.Stderr)
+	var term io.Writer // the prompt's terminal, if it is on one
 	if !*noPrompt {
 		if console, err = prompt.NewConsole(os.Stdin, os.Stdout); err != nil {
 			return err
 		}
 		defer console.Close()
 		if console.Terminal() {
-			logs = console // log lines go above the line being typed, not into it
+			term = console // log lines go above the line being typed, not into it
 		}
 	}
-	log, err := newLogger(*logFormat, *logLevel, logs)
+	sink, err := chooseLogSink(*logFile, cmp.Or(*data, *home), term)
 	if err != nil {
 		return err
+	}
+	log, err := newLogger(*logFormat, *logLevel, sink)
+	if err != nil {
+		return err
+	}
+	if sink.path != "" && term != nil {
+		fmt.Fprintf(term, "log: %s (warnings and errors also here; posnode logs --data %s --follow shows it)\n", sink.path, cmp.Or(*data, *home))
 	}
 	defer log.Sync()
 	p2p.RouteLibraryLogs(log.Named("libp2p"))
@@ -143,27 +149,6 @@ func defaultHome() string {
 		return filepath.Join(h, ".posnode")
 	}
 	return ".posnode"
-}
-
-// newLogger builds the node's logger writing to w.
-func newLogger(format, level string, w io.Writer) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(level)
-	if err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
-	}
-	var enc zapcore.Encoder
-	switch format {
-	case "json":
-		enc = zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	case "console":
-		ec := zap.NewDevelopmentEncoderConfig()
-		ec.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
-		enc = zapcore.NewConsoleEncoder(ec)
-	default:
-		return nil, fmt.Errorf("--log-format: want console or json, got %q", format)
-	}
-	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)
-	return zap.New(core, zap.AddCaller(), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
 }
 
 // saturatingMul returns a·b, or the largest uint64 when that overflows.

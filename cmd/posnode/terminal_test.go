@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +13,8 @@ import (
 )
 
 // The real binary on a pseudo-terminal: the prompt edits the line in raw mode, an announcement lands above the
-// half-typed line, which is drawn again; Ctrl-D leaves the prompt alive; Ctrl-C stops the node cleanly.
+// half-typed line, which is drawn again; Ctrl-D leaves the prompt alive; Ctrl-C stops the node cleanly. The log
+// goes to the data directory's posnode.log, not between the prompt's lines.
 func TestPromptOnTerminal(t *testing.T) {
 	bin := buildBinary(t)
 	dir := makeTestnet(t, bin)
@@ -28,7 +31,8 @@ func TestPromptOnTerminal(t *testing.T) {
 	go readInto(tty, tr)
 	type_ := func(s string) { tty.WriteString(s) }
 
-	at := tr.expect(t, 0, "`stake N` bonds N of them")
+	at := tr.expect(t, 0, "log: "+filepath.Join(dir, "node1", LogFile))
+	at = tr.expect(t, at, "`stake N` bonds N of them")
 	at = tr.expect(t, at, "> ")
 	type_("sta")
 	at = tr.expect(t, at, "sta")
@@ -44,5 +48,11 @@ func TestPromptOnTerminal(t *testing.T) {
 	tr.expect(t, at, "interrupted: stopping")
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after Ctrl-C: %v\n%s", err, tr.String())
+	}
+	if strings.Contains(tr.String(), "INFO") {
+		t.Errorf("INFO log lines on the prompt's terminal:\n%s", tr.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "node1", LogFile)); err != nil || !strings.Contains(string(b), "chain opened") {
+		t.Errorf("log file: want the node's INFO lines, got %d bytes, %v", len(b), err)
 	}
 }

@@ -101,8 +101,8 @@ type frame struct {
 }
 
 // stallEpochs is how many epochs the finalized checkpoint may lag the current epoch before the explorer says that
-// finality has stalled: it is 2 behind when every epoch is finalized in time (PROTOCOL.md §8a).
-const stallEpochs = 4
+// finality has stalled (view.StallEpochs; the prompt says it too).
+const stallEpochs = view.StallEpochs
 
 // overview is the front page.
 type overview struct {

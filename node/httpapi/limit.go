@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,16 @@ const (
 	// retryAfter is the Retry-After of a 503 for too many requests, in seconds (RFC 9110 §10.2.3).
 	retryAfter = 1
 )
+
+// heavyRoutes are the reads whose cost grows with the chain (block ranges, old epochs' slots, an account's
+// records, the front page's window): besides a general place, each takes one of MaxHeavy places first. On a
+// machine of few cores, more CPU-bound answers at once than cores add no throughput and take the cores from the
+// event loop (BENCHMARKS.md §11).
+var heavyRoutes = map[string]bool{"/api/blocks": true, "/api/slots": true, "/api/accounts/{addr}/records": true, "/{$}": true}
+
+// DefaultMaxHeavy is how many heavy reads are served at once when Config.MaxHeavy is 0: one fewer than the
+// processors Go runs on (GOMAXPROCS), at least one, so that one is left to consensus.
+func DefaultMaxHeavy() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
 // limiter holds the places of requests in flight and counts the requests that wait for one.
 type limiter struct {

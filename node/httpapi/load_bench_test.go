@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,6 +58,26 @@ type phase struct {
 	loop          []time.Duration // event-loop probe round trips
 	routes        map[string]*routeStats
 	heapMB, sysMB float64
+	rssMB         float64 // the process's resident set (VmRSS) at the end; 0 where /proc is missing
+	load          string  // the machine's load averages at the end (/proc/loadavg)
+}
+
+// procStatus returns the process's resident set in MB and the machine's load averages, from /proc.
+func procStatus() (rssMB float64, load string) {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				rssMB = kb / 1024
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = strings.Join(f[:3], " ")
+		}
+	}
+	return rssMB, load
 }
 
 type routeStats struct {
@@ -146,6 +167,7 @@ func measurePhase(b *testing.B, n *apiNode, d time.Duration, clients int) phase 
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	p.heapMB, p.sysMB = float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)
+	p.rssMB, p.load = procStatus()
 	return p
 }
 
@@ -207,16 +229,16 @@ func printLoad(b *testing.B, secs, records int, idle, load phase) {
 		fmt.Fprintf(w, "| %s | %d | %.1f | %d | %d | %s | %s |\n", name, rs.ok, float64(rs.ok)/load.dur.Seconds(),
 			rs.busy, rs.fail, ms(quantile(rs.lat, 0.5)), ms(quantile(rs.lat, 0.99)))
 	}
-	fmt.Fprintln(w, "\n| phase | slots | blocks | missed | fill | loop call p50 ms | p99 ms | max ms | heap in use MB | Go sys MB |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "\n| phase | slots | blocks | missed | fill | loop call p50 ms | p99 ms | max ms | heap in use MB | Go sys MB | RSS MB | load avg (1/5/15 min) |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, p := range []struct {
 		name string
 		ph   phase
 	}{{"no load", idle}, {"40 clients", load}} {
 		ph := p.ph
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %.1f %% | %s | %s | %s | %.0f | %.0f |\n", p.name, ph.slots, ph.blocks,
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %.1f %% | %s | %s | %s | %.0f | %.0f | %.0f | %s |\n", p.name, ph.slots, ph.blocks,
 			ph.slots-min(ph.blocks, ph.slots), 100*float64(ph.blocks)/float64(max(ph.slots, 1)), ms(quantile(ph.loop, 0.5)),
-			ms(quantile(ph.loop, 0.99)), ms(quantile(ph.loop, 1)), ph.heapMB, ph.sysMB)
+			ms(quantile(ph.loop, 0.99)), ms(quantile(ph.loop, 1)), ph.heapMB, ph.sysMB, ph.rssMB, ph.load)
 	}
 	b.ReportMetric(float64(load.blocks)/float64(max(load.slots, 1)), "fill-under-load")
 }

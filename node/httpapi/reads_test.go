@@ -23,6 +23,9 @@ type readBackend struct {
 }
 
 func (b readBackend) BlocksPage(_ context.Context, from, to uint64, maxTxs int) ([]view.Block, uint64, error) {
+	if b.hold != nil {
+		<-b.hold
+	}
 	b.asked <- fmt.Sprintf("blocks %d..%d max %d", from, to, maxTxs)
 	if from == 7 { // a page cut before to
 		return []view.Block{{Height: 7}}, 8, nil
@@ -132,6 +135,35 @@ func TestConcurrentRequestsAreBounded(t *testing.T) {
 			t.Errorf("%s request: Retry-After %q, body %s; want 1 and a JSON error", r.name,
 				r.rec.Header().Get("Retry-After"), r.rec.Body)
 		}
+	}
+}
+
+// With one heavy place, a second block range waits for it without taking a general place (which stays free for
+// light requests such as /api/status); then both are served.
+func TestHeavyReadsAreBounded(t *testing.T) {
+	be := readBackend{hold: make(chan struct{}), asked: make(chan string, 2)}
+	s := &Server{cfg: Config{Token: "t", Backend: be, MaxInFlight: 2, MaxHeavy: 1, QueueWait: 10 * time.Second}}
+	h := s.Handler()
+	done := make(chan int, 2)
+	for range 2 {
+		go func() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/blocks?from=0&to=1", nil))
+			done <- rec.Code
+		}()
+	}
+	waitUntil(t, func() bool { return len(s.heavy.places) == 1 && s.heavy.queued.Load() == 1 })
+	if n := len(s.lim.places); n != 1 {
+		t.Fatalf("general places taken with one heavy read in and one waiting: %d, want 1", n)
+	}
+	if n := len(s.heavy.places); n != 1 {
+		t.Fatalf("heavy places taken: %d, want 1", n)
+	}
+	close(be.hold)
+	status := httptest.NewRecorder()
+	h.ServeHTTP(status, httptest.NewRequest("GET", "/api/status", nil))
+	if a, b := <-done, <-done; a != 200 || b != 200 || status.Code != 200 {
+		t.Fatalf("block ranges answered %d and %d, status %d; want 200 each", a, b, status.Code)
 	}
 }
 

@@ -7,6 +7,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,6 +75,8 @@ type Config struct {
 	// DefaultMaxInFlight, DefaultMaxQueued, DefaultQueueWait. /api/events, /metrics and /static/ are not counted.
 	MaxInFlight, MaxQueued int
 	QueueWait              time.Duration
+	// MaxHeavy bounds the heavy reads served at once (heavyRoutes, limit.go); 0 takes DefaultMaxHeavy.
+	MaxHeavy int
 }
 
 // shutdownTimeout bounds how long Serve waits for open requests once its context is done.
@@ -88,6 +91,7 @@ type Server struct {
 	window window        // the explorer's recent blocks
 	limits *clientLimits // budgets of the clients that send transactions without the token
 	lim    *limiter      // the bound on concurrent requests, made by Handler
+	heavy  *limiter      // the tighter bound on heavy reads (heavyRoutes), made by Handler
 }
 
 // Listen binds cfg.Addr; Serve serves it.
@@ -166,6 +170,8 @@ func (s *Server) Handler() http.Handler {
 		routes = append(routes, route{"GET", "/metrics", s.cfg.Metrics.ServeHTTP})
 	}
 	s.lim = newLimiter(s.cfg)
+	s.heavy = newLimiter(Config{MaxInFlight: cmp.Or(s.cfg.MaxHeavy, DefaultMaxHeavy()), MaxQueued: s.cfg.MaxQueued,
+		QueueWait: s.cfg.QueueWait})
 	mux := http.NewServeMux()
 	allow := map[string][]string{}
 	var paths []string
@@ -173,6 +179,9 @@ func (s *Server) Handler() http.Handler {
 		h := rt.h
 		if rt.path != "/api/events" && rt.path != "/metrics" && rt.path != "/static/" {
 			h = s.lim.wrap(h)
+		}
+		if heavyRoutes[rt.path] {
+			h = s.heavy.wrap(h) // a heavy read waits for its place before it takes one of the general ones
 		}
 		mux.HandleFunc(rt.method+" "+rt.path, h)
 		if allow[rt.path] == nil {

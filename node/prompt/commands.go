@@ -161,7 +161,7 @@ func (p *prompt) bond(ctx context.Context, kind chain.TxKind, arg string) error 
 	}
 	id, err := p.Backend.SubmitOwn(ctx, kind, chain.Address{}, v)
 	if err == nil {
-		p.printf("%s %d submitted: tx %s (the stake table changes three epochs after it is committed)\n", kind, v, id.Short())
+		p.printf("%s %d submitted: tx %s (it counts in the stake table three epochs after it is committed; told here then)\n", kind, v, id.Short())
 	}
 	return err
 }

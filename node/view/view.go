@@ -27,6 +27,10 @@ var (
 	ErrAmbiguous = errors.New("ambiguous")
 )
 
+// StallEpochs is how many epochs the finalized checkpoint may lag the current epoch before a surface says that
+// finality has stalled: it lags 2 when every epoch is finalized in time (PROTOCOL.md §8a).
+const StallEpochs = 4
+
 // Status is the node's view of the network (GET /api/status).
 type Status struct {
 	PeerID      string     `json:"peer_id"`
