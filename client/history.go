@@ -30,11 +30,12 @@ type HistoryRecord struct {
 	Final  bool         `json:"final"`
 }
 
-// History asks a node for the account's BPM records below height before (0: from the head down), newest first,
-// at most limit (1 to light.MaxRecords), and checks each (VerifyRecords); a node whose answer fails is a liar and
-// the next is asked. next is the before of the next page, 0 when the chain was read down to height 1. Errors:
-// ErrNoPeer, the context's.
-func (c *Client) History(ctx context.Context, before chain.Height, limit int) (recs []HistoryRecord, next chain.Height, err error) {
+// History asks a node for the account's BPM records below height before (0: from the head down) with a nonce
+// below belowNonce (0: any), newest first, at most limit (1 to light.MaxRecords), and checks each
+// (VerifyRecords); a node whose answer fails is a liar and the next is asked. next is the before of the next
+// page, 0 when the chain was read down to height 1; the next page's belowNonce is the last record's nonce.
+// Errors: ErrNoPeer, the context's.
+func (c *Client) History(ctx context.Context, before chain.Height, belowNonce chain.Nonce, limit int) (recs []HistoryRecord, next chain.Height, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if limit < 1 || limit > light.MaxRecords {
@@ -47,7 +48,7 @@ func (c *Client) History(ctx context.Context, before chain.Height, limit int) (r
 	if err != nil {
 		return nil, 0, err
 	}
-	req := light.RecordsRequest{Address: c.Address(), Before: before, Limit: uint16(limit)}
+	req := light.RecordsRequest{Address: c.Address(), Before: before, BelowNonce: belowNonce, Limit: uint16(limit)}
 	err = c.ask(ctx, light.ProtoRecords, req.Encode(), c.followed(), func(resp []byte) error {
 		a, err := light.DecodeRecordsAnswer(resp)
 		if err != nil {
@@ -75,14 +76,15 @@ func (c *Client) historyOf(a light.RecordsAnswer, final chain.Nonce) []HistoryRe
 
 // VerifyRecords checks a history answer to req (PROTOCOL.md §14): each record is a BPM record from req.Address
 // signed by its key on chain chainID, its id is proven under its header's tx_root, heights are below req.Before
-// and do not rise, nonces fall, and a header at the height of the justified or finalized checkpoint the client
-// trusts is that checkpoint's block; Next lies below req.Before. Errors wrap ErrBadRecord, and
+// and do not rise, nonces fall and lie below req.BelowNonce, and a header at the height of the justified or
+// finalized checkpoint the client trusts is that checkpoint's block; Next lies below req.Before, or at it after
+// records (which lowered the nonce). Errors wrap ErrBadRecord, and
 // chain.ErrBadSignature or chain.ErrBadProof where those failed.
 func VerifyRecords(chainID chain.Hash, t light.Trust, req light.RecordsRequest, a light.RecordsAnswer) error {
 	if len(a.Records) > int(req.Limit) {
 		return fmt.Errorf("%w: %d records for a limit of %d", ErrBadRecord, len(a.Records), req.Limit)
 	}
-	if req.Before > 0 && a.Next >= req.Before {
+	if req.Before > 0 && (a.Next > req.Before || a.Next == req.Before && len(a.Records) == 0) {
 		return fmt.Errorf("%w: next page below %d after a request below %d", ErrBadRecord, a.Next, req.Before)
 	}
 	for i := range a.Records {
@@ -104,6 +106,8 @@ func verifyRecord(chainID chain.Hash, t light.Trust, req light.RecordsRequest, r
 		return fmt.Errorf("%w: a record of account %s", ErrBadRecord, r.Tx.From.Short())
 	case r.Tx.Kind != chain.TxBPM:
 		return fmt.Errorf("%w: a %s transaction", ErrBadRecord, r.Tx.Kind)
+	case req.BelowNonce > 0 && r.Tx.Nonce >= req.BelowNonce:
+		return fmt.Errorf("%w: nonce %d for a request below %d", ErrBadRecord, r.Tx.Nonce, req.BelowNonce)
 	case req.Before > 0 && r.Header.Height >= req.Before, r.Header.Height == 0:
 		return fmt.Errorf("%w: height %d for a request below %d", ErrBadRecord, r.Header.Height, req.Before)
 	}

@@ -251,7 +251,7 @@ func TestClientHistoryCatchesLiars(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs, next, err := c.History(context.Background(), 0, light.MaxRecords)
+		recs, next, err := c.History(context.Background(), 0, 0, light.MaxRecords)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -15,26 +15,28 @@ const ProtoRecords = "light-records"
 const MaxRecords = 64
 
 // RecordsRequest asks for account Address's BPM records in canonical blocks below height Before (0: from the
-// head down), newest first, at most Limit (1 to MaxRecords) of them.
+// head down) with a nonce below BelowNonce (0: any), newest first, at most Limit (1 to MaxRecords) of them.
 type RecordsRequest struct {
-	Address chain.Address
-	Before  chain.Height
-	Limit   uint16
+	Address    chain.Address
+	Before     chain.Height
+	BelowNonce chain.Nonce
+	Limit      uint16
 }
 
-// Encode returns r's 42 bytes: address [32] | before u64 | limit u16.
+// Encode returns r's 50 bytes: address [32] | before u64 | below_nonce u64 | limit u16.
 func (r *RecordsRequest) Encode() []byte {
-	b := binary.BigEndian.AppendUint64(append(make([]byte, 0, 42), r.Address[:]...), uint64(r.Before))
+	b := binary.BigEndian.AppendUint64(append(make([]byte, 0, 50), r.Address[:]...), uint64(r.Before))
+	b = binary.BigEndian.AppendUint64(b, uint64(r.BelowNonce))
 	return binary.BigEndian.AppendUint16(b, r.Limit)
 }
 
-// DecodeRecordsRequest decodes exactly 42 bytes; a limit of 0 or above MaxRecords fails. Errors wrap
+// DecodeRecordsRequest decodes exactly 50 bytes; a limit of 0 or above MaxRecords fails. Errors wrap
 // ErrMalformed.
 func DecodeRecordsRequest(data []byte) (RecordsRequest, error) {
 	rd := reader{b: data}
 	var r RecordsRequest
 	copy(r.Address[:], rd.take(32))
-	r.Before = chain.Height(rd.u64())
+	r.Before, r.BelowNonce = chain.Height(rd.u64()), chain.Nonce(rd.u64())
 	if r.Limit = rd.u16(); rd.err == nil && (r.Limit == 0 || r.Limit > MaxRecords) {
 		rd.fail("limit %d, want 1 to %d", r.Limit, MaxRecords)
 	}
@@ -50,7 +52,8 @@ type Record struct {
 }
 
 // RecordsAnswer is a page of an account's records, newest first, and where the next page starts: Next is the
-// Before of the next request, 0 when the server read down to height 1.
+// Before of the next request, 0 when the server read down to height 1; the next request's BelowNonce is the
+// last record's nonce.
 type RecordsAnswer struct {
 	Records []Record
 	Next    chain.Height

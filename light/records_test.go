@@ -11,7 +11,7 @@ import (
 // TestRecordsRoundTrip: a request and an answer decode to what was encoded; a limit out of 1..MaxRecords and a
 // count above MaxRecords are malformed.
 func TestRecordsRoundTrip(t *testing.T) {
-	req := RecordsRequest{Address: chain.Address{7}, Before: 12, Limit: 5}
+	req := RecordsRequest{Address: chain.Address{7}, Before: 12, BelowNonce: 9, Limit: 5}
 	if got, err := DecodeRecordsRequest(req.Encode()); err != nil || got != req {
 		t.Errorf("request: got %+v, %v, want %+v", got, err, req)
 	}

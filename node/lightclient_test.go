@@ -112,10 +112,14 @@ func TestLightClientRecordsFinal(t *testing.T) {
 func checkHistory(ctx context.Context, t *testing.T, cl *client.Client, final []client.Record) {
 	var got []client.HistoryRecord
 	var before chain.Height
+	var below chain.Nonce
 	for page := 0; page == 0 || before != 0; page++ {
-		recs, next, err := cl.History(ctx, before, light.MaxRecords)
+		recs, next, err := cl.History(ctx, before, below, light.MaxRecords)
 		if err != nil {
 			t.Fatalf("history page %d: %v", page, err)
+		}
+		if len(recs) > 0 {
+			below = recs[len(recs)-1].Nonce
 		}
 		got, before = append(got, recs...), next
 	}

@@ -8,10 +8,10 @@ import (
 )
 
 // serveLightRecords answers a history request (PROTOCOL.md §14): the account's BPM records in canonical blocks
-// below the requested height, newest first, each with its block's header and inclusion proof, read off the event
-// loop from the read snapshot within the bounds of a records page (maxRecordBlocks blocks, maxRecordTxs
-// transactions). A block's records are not split between answers, except that of a block holding more than the
-// limit only the newest limit are served; Next is then the height below that block.
+// below the requested height with a nonce below the requested one, newest first, each with its block's header
+// and inclusion proof, read off the event loop from the read snapshot within the bounds of a records page
+// (maxRecordBlocks blocks, maxRecordTxs transactions). Next is the height of the lowest block read, plus one
+// when the page ended inside it.
 func (n *Node) serveLightRecords(ctx context.Context, _ string, req []byte) ([]byte, error) {
 	r, err := light.DecodeRecordsRequest(req)
 	if err != nil {
@@ -32,15 +32,16 @@ func (n *Node) serveLightRecords(ctx context.Context, _ string, req []byte) ([]b
 		if err != nil {
 			return nil, err
 		}
-		recs, err := lightRecordsOf(b, r.Address)
+		recs, err := lightRecordsOf(b, r.Address, r.BelowNonce)
 		if err != nil {
 			return nil, err
 		}
-		if len(out.Records) > 0 && len(out.Records)+len(recs) > int(r.Limit) {
-			break // this block's records go to the next answer, whole
-		}
-		out.Records = append(out.Records, recs[:min(len(recs), int(r.Limit))]...)
+		room := int(r.Limit) - len(out.Records)
+		out.Records = append(out.Records, recs[:min(len(recs), room)]...)
 		blocks, txs, from = blocks+1, txs+len(b.Txs), h
+		if len(recs) > room {
+			from++ // the rest of this block's records come next, below the last one's nonce
+		}
 	}
 	if from > 1 {
 		out.Next = from
@@ -48,12 +49,13 @@ func (n *Node) serveLightRecords(ctx context.Context, _ string, req []byte) ([]b
 	return out.Encode(), nil
 }
 
-// lightRecordsOf returns the BPM records addr sent in block b, newest (last in the block) first, each with its
-// inclusion proof.
-func lightRecordsOf(b *chain.Block, addr chain.Address) ([]light.Record, error) {
+// lightRecordsOf returns the BPM records addr sent in block b with a nonce below below (0: any), newest (last in
+// the block) first, each with its inclusion proof.
+func lightRecordsOf(b *chain.Block, addr chain.Address, below chain.Nonce) ([]light.Record, error) {
 	var out []light.Record
 	for i := len(b.Txs) - 1; i >= 0; i-- {
-		if b.Txs[i].Kind != chain.TxBPM || b.Txs[i].From != addr {
+		tx := &b.Txs[i]
+		if tx.Kind != chain.TxBPM || tx.From != addr || (below > 0 && tx.Nonce >= below) {
 			continue
 		}
 		p, err := chain.TxProof(b.Txs, i)

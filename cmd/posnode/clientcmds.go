@@ -155,10 +155,14 @@ const maxHistoryPages = 16
 func history(ctx context.Context, s *session) error {
 	var all []client.HistoryRecord
 	var before chain.Height
+	var below chain.Nonce
 	for range maxHistoryPages {
-		recs, next, err := s.cl.History(ctx, before, light.MaxRecords)
+		recs, next, err := s.cl.History(ctx, before, below, light.MaxRecords)
 		if err != nil {
 			return err
+		}
+		if len(recs) > 0 {
+			below = recs[len(recs)-1].Nonce
 		}
 		all = append(all, recs...)
 		if before = next; next == 0 {
