@@ -198,3 +198,70 @@ func TestClientCatchesFalseInclusion(t *testing.T) {
 		t.Logf("caught: %s", why)
 	}
 }
+
+// records answers a history request with the user's records among txs, newest first, in a block of height 2.
+func records(txs []chain.Tx, at chain.Header) light.RecordsAnswer {
+	at.TxRoot = chain.TxRoot(txs)
+	var a light.RecordsAnswer
+	for i := len(txs) - 1; i >= 0; i-- {
+		p, _ := chain.TxProof(txs, i)
+		a.Records = append(a.Records, light.Record{Tx: txs[i], Header: at, Proof: p})
+	}
+	return a
+}
+
+// TestClientHistoryCatchesLiars: a history answer with a record not in its block, or a record of another
+// account (signed by that account's key and proven in its block), is caught; the client lists the honest node's
+// records, newest first.
+func TestClientHistoryCatchesLiars(t *testing.T) {
+	n := newNetwork(t, "validator")
+	var txs []chain.Tx
+	honest := n.honest(t, &txs)
+	at := chain.Header{Height: 2, Slot: 5}
+	honest[light.ProtoRecords] = func([]byte) ([]byte, error) { a := records(txs, at); return a.Encode(), nil }
+	c, err := Load(Config{Genesis: n.g, Wallet: New(n.user, n.g.Hash(), 1), Net: fakeNet{"honest": honest},
+		Peers: []string{"honest"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bpm := range []uint64{71, 72} {
+		if _, err := c.Submit(context.Background(), chain.TxBPM, chain.Address{}, bpm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stranger := New(testKey("stranger"), n.g.Hash(), 1)
+	theirs, err := stranger.BPM(0, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lies := map[string]func() light.RecordsAnswer{
+		"record not in the block": func() light.RecordsAnswer {
+			a := records(txs, at)
+			a.Records[0].Header.TxRoot = chain.TxRoot(txs[:1]) // the block holds the first record only
+			return a
+		},
+		"record of another account": func() light.RecordsAnswer {
+			return records(append([]chain.Tx{theirs}, txs...), at)
+		},
+	}
+	for name, l := range lies {
+		a := l()
+		c, err := Load(Config{Genesis: n.g, Wallet: New(n.user, n.g.Hash(), 1),
+			Net: fakeNet{"liar": lie(honest, light.ProtoRecords, a.Encode()), "honest": honest}, Peers: []string{"liar", "honest"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, next, err := c.History(context.Background(), 0, 0, light.MaxRecords)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(recs) != 2 || recs[0].BPM != 72 || recs[1].BPM != 71 || recs[0].Height != 2 || next != 0 {
+			t.Errorf("%s: history %+v next %d, want 72 then 71 at height 2", name, recs, next)
+		}
+		why, caught := c.Liars()["liar"]
+		if !caught || !strings.Contains(why, ErrBadRecord.Error()) {
+			t.Errorf("%s: liar caught %v for %q, want %v", name, caught, why, ErrBadRecord)
+		}
+		t.Logf("%s: %s", name, why)
+	}
+}

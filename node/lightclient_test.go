@@ -13,6 +13,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/client"
+	"github.com/posnode/posnode/light"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -103,6 +104,35 @@ func TestLightClientRecordsFinal(t *testing.T) {
 		t.Fatalf("state file: %v, %d bytes, want under 1 MB", err, fi.Size())
 	}
 	printBytes(t, cl, fi.Size())
+	checkHistory(ctx, t, cl, final) // after the figures: its answers are not part of following finality
+}
+
+// checkHistory: the client's history, fetched by light-records over libp2p and checked, lists each of the final
+// records at the height it was proven at, final, newest first.
+func checkHistory(ctx context.Context, t *testing.T, cl *client.Client, final []client.Record) {
+	var got []client.HistoryRecord
+	var before chain.Height
+	var below chain.Nonce
+	for page := 0; page == 0 || before != 0; page++ {
+		recs, next, err := cl.History(ctx, before, below, light.MaxRecords)
+		if err != nil {
+			t.Fatalf("history page %d: %v", page, err)
+		}
+		if len(recs) > 0 {
+			below = recs[len(recs)-1].Nonce
+		}
+		got, before = append(got, recs...), next
+	}
+	if len(got) != len(final) {
+		t.Fatalf("history lists %d records, want %d", len(got), len(final))
+	}
+	for i, h := range got {
+		r := final[len(final)-1-i]
+		if h.ID != r.ID || h.Height != r.Height || h.BPM != r.Value || !h.Final {
+			t.Errorf("history record %d: %+v, want %s bpm %d final at height %d", i, h, r.ID.Short(), r.Value, r.Height)
+		}
+	}
+	fmt.Printf("light client history: %d records, each signed by the account and proven in its block\n", len(got))
 }
 
 // printBytes prints the bytes the client downloaded per epoch it followed, and its state file's size.

@@ -18,6 +18,8 @@ var (
 	lightUpdateLimits = []p2p.HandlerOption{p2p.RateLimit(5, 20), p2p.ByteRate(1<<20, 4<<20)}
 	lightSmallLimits  = []p2p.HandlerOption{p2p.RateLimit(50, 200), p2p.ByteRate(256<<10, 1<<20)}
 	lightSubmitLimits = []p2p.HandlerOption{p2p.RateLimit(20, 200)}
+	// lightRecordsLimits: an answer reads up to 1,024 blocks and is up to about 100 KB (light.MaxRecords).
+	lightRecordsLimits = []p2p.HandlerOption{p2p.RateLimit(2, 10), p2p.ByteRate(1<<20, 4<<20)}
 )
 
 // Light-client serving errors, sent to the client as text.
@@ -40,6 +42,7 @@ func (n *Node) handleLight() error {
 		{light.ProtoTx, n.serveLightTx, lightSmallLimits},
 		{light.ProtoAccount, n.serveLightAccount, lightSmallLimits},
 		{light.ProtoSubmit, n.serveLightSubmit, lightSubmitLimits},
+		{light.ProtoRecords, n.serveLightRecords, lightRecordsLimits},
 	} {
 		if err := n.net.Handle(p.proto, p.h, p.lim...); err != nil {
 			return err

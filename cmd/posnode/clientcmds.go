@@ -13,6 +13,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/client"
+	"github.com/posnode/posnode/light"
 	"github.com/posnode/posnode/node/prompt"
 )
 
@@ -39,7 +40,7 @@ var clientCommands = map[string]struct {
 		return oneShot(ctx, s, o, "unstake", a)
 	}},
 	"status":  {"client status [flags]", func(ctx context.Context, s *session, _ *clientOpts, _ []string) error { return status(ctx, s) }},
-	"history": {"client history [flags]", func(ctx context.Context, s *session, _ *clientOpts, _ []string) error { history(s); return nil }},
+	"history": {"client history [flags]", func(ctx context.Context, s *session, _ *clientOpts, _ []string) error { return history(ctx, s) }},
 }
 
 // runClient runs the prompt (name "") or one command of posnode client.
@@ -146,14 +147,40 @@ func status(ctx context.Context, s *session) error {
 	return nil
 }
 
-// history prints the account's final BPM records, oldest first.
-func history(s *session) {
-	_, final := s.cl.Records()
-	for _, r := range final {
-		if r.Kind == chain.TxBPM.String() {
-			s.out.emit(r, "height %-8d bpm %-4d %s", r.Height, r.Value, r.ID.Short())
+// maxHistoryPages bounds the pages of records history asks for: 16 × light.MaxRecords records.
+const maxHistoryPages = 16
+
+// history prints the account's BPM records on the chain, oldest first, fetched from full nodes by light-records
+// and each checked (client.VerifyRecords, PROTOCOL.md §14): signed by the account's key and proven in its block.
+func history(ctx context.Context, s *session) error {
+	var all []client.HistoryRecord
+	var before chain.Height
+	var below chain.Nonce
+	for range maxHistoryPages {
+		recs, next, err := s.cl.History(ctx, before, below, light.MaxRecords)
+		if err != nil {
+			return err
+		}
+		if len(recs) > 0 {
+			below = recs[len(recs)-1].Nonce
+		}
+		all = append(all, recs...)
+		if before = next; next == 0 {
+			break
 		}
 	}
+	if before != 0 {
+		s.out.note("only the newest %d records shown: older ones lie below height %d", len(all), before)
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		r := all[i]
+		st := "not final yet"
+		if r.Final {
+			st = "final"
+		}
+		s.out.emit(r, "%s  height %-8d bpm %-4d %s  %s", r.Time.Format(time.RFC3339), r.Height, r.BPM, r.ID.Short(), st)
+	}
+	return nil
 }
 
 // lineReader is the prompt's input: a prompt.Console, whose errors it reports.
@@ -245,7 +272,7 @@ func promptLine(ctx context.Context, s *session, f []string) bool {
 	case "status":
 		err = status(ctx, s)
 	case "history":
-		history(s)
+		err = history(ctx, s)
 	default:
 		_, err = submitLine(ctx, s, f)
 	}

@@ -137,9 +137,9 @@ func checkHistory(out string) error {
 	final := map[uint64]bool{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
-		var rec lightclient.Record
-		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Kind == "bpm" && rec.Status == lightclient.StatusFinal {
-			final[rec.Value] = true
+		var rec lightclient.HistoryRecord
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.ID != (chain.Hash{}) && rec.Final {
+			final[rec.BPM] = true
 		}
 	}
 	for _, bpm := range clientBPMs {
