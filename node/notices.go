@@ -3,12 +3,12 @@ package node
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/view"
 )
 
 // The notices a user of the prompt wants about their own account (issue: "notices a user wants"): a transaction
@@ -225,7 +225,7 @@ func (n *Node) noticeStakes(s chain.Slot) {
 	mine, total := n.tableShare(table)
 	for _, sc := range due {
 		n.announce("epoch %d: your %s is in force: stake %s of %s in this epoch's table (%s)", e, describeTx(&sc.tx),
-			groupDigits(mine), groupDigits(total), percent(mine, total))
+			view.GroupDigits(mine), view.GroupDigits(total), percent(mine, total))
 	}
 }
 
@@ -254,7 +254,7 @@ func (n *Node) noticeReceived(applied []*chain.Block) {
 				continue
 			}
 			if live {
-				n.announce("received %s tokens from %s (tx %s, block #%d)", groupDigits(tx.Value), tx.From.Short(),
+				n.announce("received %s tokens from %s (tx %s, block #%d)", view.GroupDigits(tx.Value), tx.From.Short(),
 					tx.ID().Short(), b.Header.Height)
 				continue
 			}
@@ -265,7 +265,7 @@ func (n *Node) noticeReceived(applied []*chain.Block) {
 		}
 	}
 	if old > 0 {
-		n.announce("received %s tokens in %d transfer(s) of blocks #%d..#%d (history caught up)", groupDigits(oldSum),
+		n.announce("received %s tokens in %d transfer(s) of blocks #%d..#%d (history caught up)", view.GroupDigits(oldSum),
 			old, from, to)
 	}
 }
@@ -275,24 +275,11 @@ func describeTx(tx *chain.Tx) string {
 	id := tx.ID().Short()
 	switch tx.Kind {
 	case chain.TxTransfer:
-		return fmt.Sprintf("transfer of %s to %s (tx %s)", groupDigits(tx.Value), tx.To.Short(), id)
+		return fmt.Sprintf("transfer of %s to %s (tx %s)", view.GroupDigits(tx.Value), tx.To.Short(), id)
 	case chain.TxBPM:
 		return fmt.Sprintf("record bpm %d (tx %s)", tx.Value, id)
 	}
-	return fmt.Sprintf("%s %s (tx %s)", tx.Kind, groupDigits(tx.Value), id)
-}
-
-// groupDigits writes v in decimal with its digits in groups of three: 1,234,567.
-func groupDigits(v uint64) string {
-	s := strconv.FormatUint(v, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return fmt.Sprintf("%s %s (tx %s)", tx.Kind, view.GroupDigits(tx.Value), id)
 }
 
 // percent is part of total as a percentage with one decimal: "55.0%".

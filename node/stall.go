@@ -93,8 +93,8 @@ func (n *Node) silentLine(e chain.Epoch) string {
 			names = append(names, fmt.Sprintf("and %d more", len(silent)-5))
 			break
 		}
-		names = append(names, fmt.Sprintf("%s (%s)", st.Addr.Short(), groupDigits(uint64(st.Amount))))
+		names = append(names, fmt.Sprintf("%s (%s)", st.Addr.Short(), view.GroupDigits(uint64(st.Amount))))
 	}
-	return fmt.Sprintf("silent in epoch %d: %s of %s stake (%s), %d validator(s): %s", e, groupDigits(quiet),
-		groupDigits(total), percent(quiet, total), len(silent), strings.Join(names, ", "))
+	return fmt.Sprintf("silent in epoch %d: %s of %s stake (%s), %d validator(s): %s", e, view.GroupDigits(quiet),
+		view.GroupDigits(total), percent(quiet, total), len(silent), strings.Join(names, ", "))
 }

@@ -9,8 +9,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -65,7 +63,7 @@ var funcs = template.FuncMap{
 	"addr":      addrLink,
 	"hashLink":  hashLink,
 	"txLink":    txLink,
-	"group":     group,
+	"group":     view.GroupDigits,
 }
 
 // ago is how long before now t was, as the page's script writes it too.
@@ -187,21 +185,8 @@ func stallOf(st view.Status) string {
 	}
 	return fmt.Sprintf("Finality has stalled: the newest finalized checkpoint is of epoch %s, %s epochs behind the "+
 		"current epoch %s. Blocks since are committed, not final: a reorg can still undo them. Finality needs "+
-		"validators with two thirds of the stake to vote (PROTOCOL.md §8a).", group(fin), group(st.Epoch-fin),
-		group(st.Epoch))
-}
-
-// group writes v in decimal with its digits in groups of three: 1,234,567.
-func group(v uint64) string {
-	s := strconv.FormatUint(v, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+		"validators with two thirds of the stake to vote (PROTOCOL.md §8a).", view.GroupDigits(fin), view.GroupDigits(st.Epoch-fin),
+		view.GroupDigits(st.Epoch))
 }
 
 // render executes a page's template into a buffer first, so that a failing template sends a clean 500.

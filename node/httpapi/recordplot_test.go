@@ -16,8 +16,8 @@ func TestGroupDigits(t *testing.T) {
 		want string
 	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {1234567, "1,234,567"}, {100000, "100,000"},
 		{18446744073709551615, "18,446,744,073,709,551,615"}} {
-		if got := group(tt.in); got != tt.want {
-			t.Errorf("group(%d): got %q, want %q", tt.in, got, tt.want)
+		if got := view.GroupDigits(tt.in); got != tt.want {
+			t.Errorf("view.GroupDigits(%d): got %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -30,7 +30,7 @@ func TestFinalityStallBanner(t *testing.T) {
 	}{{0, 0, false}, {4, 0, false}, {5, 0, true}, {1006, 1002, false}, {1007, 1002, true}} {
 		st := view.Status{Epoch: tt.epoch, Finalized: chain.Checkpoint{Epoch: chain.Epoch(tt.finalized)}}
 		got := stallOf(st)
-		if (got != "") != tt.stalled || tt.stalled && !strings.Contains(got, "epoch "+group(tt.finalized)) {
+		if (got != "") != tt.stalled || tt.stalled && !strings.Contains(got, "epoch "+view.GroupDigits(tt.finalized)) {
 			t.Errorf("epoch %d, finalized %d: banner %q, want stalled %v", tt.epoch, tt.finalized, got, tt.stalled)
 		}
 	}

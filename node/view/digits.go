@@ -1,0 +1,20 @@
+package view
+
+import (
+	"strconv"
+	"strings"
+)
+
+// GroupDigits writes v in decimal with its digits in groups of three, as the prompt and the explorer show
+// amounts, heights and epochs: 1,234,567.
+func GroupDigits(v uint64) string {
+	s := strconv.FormatUint(v, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
