@@ -23,10 +23,11 @@ import (
 // BenchmarkAPILoad measures what read traffic costs block production: one validator with all the stake produces
 // blocks of records while, for POSNODE_LOAD_SECONDS (default 60), 20 clients ask /api/slots for old epochs and 20
 // ask /api/blocks ranges as fast as they can, and a probe times a call through the node's event loop (Status)
-// every 20 ms. The same probe and the slot fill are measured first for a third of that time without load. It
-// prints one table; run it with -benchtime=1x:
+// every 20 ms. The same probe and the slot fill are measured first for a third of that time without load.
+// POSNODE_LOAD_RECORDS (default 500) records are fed each slot of POSNODE_LOAD_SLOT (default 200ms); the table
+// says how many the blocks held. It prints one table; run it with -benchtime=1x:
 //
-//	POSNODE_LOAD_SECONDS=20 go test -run '^$' -bench APILoad -benchtime=1x ./node/httpapi/
+//	POSNODE_LOAD_SECONDS=60 POSNODE_LOAD_SLOT=1s POSNODE_LOAD_RECORDS=5000 go test -run '^$' -bench APILoad -benchtime=1x ./node/httpapi/
 func BenchmarkAPILoad(b *testing.B) {
 	secs, _ := strconv.Atoi(os.Getenv("POSNODE_LOAD_SECONDS"))
 	if secs <= 0 {
@@ -36,18 +37,22 @@ func BenchmarkAPILoad(b *testing.B) {
 	if records <= 0 {
 		records = 500
 	}
-	n, senders := startLoadNode(b)
+	slot, _ := time.ParseDuration(os.Getenv("POSNODE_LOAD_SLOT"))
+	if slot <= 0 {
+		slot = 200 * time.Millisecond
+	}
+	n, senders := startLoadNode(b, slot)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go feed(ctx, n, senders, records)
-	waitFor(b, 60*time.Second, "10 epochs of chain", func() bool {
+	go feed(ctx, n, senders, records, slot)
+	waitFor(b, 60*time.Second+80*slot, "10 epochs of chain", func() bool {
 		st, err := n.Status(ctx)
 		return err == nil && st.Epoch >= 10
 	})
 	for range b.N {
 		idle := measurePhase(b, n, time.Duration(secs)*time.Second/3, 0)
 		load := measurePhase(b, n, time.Duration(secs)*time.Second, 20)
-		printLoad(b, secs, records, idle, load)
+		printLoad(b, secs, records, slot, idle, load)
 	}
 }
 
@@ -60,6 +65,24 @@ type phase struct {
 	heapMB, sysMB float64
 	rssMB         float64 // the process's resident set (VmRSS) at the end; 0 where /proc is missing
 	load          string  // the machine's load averages at the end (/proc/loadavg)
+	txsMean       float64 // records per block of the phase's blocks
+	txsMax        int
+}
+
+// blockRecords returns the mean and the largest number of records of the canonical blocks from..to.
+func blockRecords(b *testing.B, n *apiNode, from, to uint64) (float64, int) {
+	total, most, count := 0, 0, 0
+	for h := from; h <= to; h++ {
+		v, err := n.Block(context.Background(), h)
+		if err != nil {
+			b.Fatalf("block %d: %v", h, err)
+		}
+		total, most, count = total+len(v.Txs), max(most, len(v.Txs)), count+1
+	}
+	if count == 0 {
+		return 0, 0
+	}
+	return float64(total) / float64(count), most
 }
 
 // procStatus returns the process's resident set in MB and the machine's load averages, from /proc.
@@ -85,12 +108,12 @@ type routeStats struct {
 	ok, busy, fail int
 }
 
-// startLoadNode runs a validator of 200 ms slots, epochs of 8, with 200 funded senders of records.
-func startLoadNode(b *testing.B) (*apiNode, []ed25519.PrivateKey) {
+// startLoadNode runs a validator of the given slots, epochs of 8, with 200 funded senders of records.
+func startLoadNode(b *testing.B, slot time.Duration) (*apiNode, []ed25519.PrivateKey) {
 	seed := sha256.Sum256([]byte(b.Name()))
 	key := ed25519.NewKeyFromSeed(seed[:])
 	g := &chain.Genesis{ChainID: "posnode-load", Time: time.Now().Truncate(time.Millisecond),
-		SlotDuration: chain.Duration(200 * time.Millisecond), EpochLength: 8, BlockReward: 10, MinStake: 1, TxFee: 1,
+		SlotDuration: chain.Duration(slot), EpochLength: 8, BlockReward: 10, MinStake: 1, TxFee: 1,
 		Allocations: []chain.Allocation{{Address: chain.AddressOf(key.Public().(ed25519.PublicKey)), Balance: 1_000_000, Stake: 10}}}
 	var senders []ed25519.PrivateKey
 	for i := range 200 {
@@ -103,26 +126,34 @@ func startLoadNode(b *testing.B) (*apiNode, []ed25519.PrivateKey) {
 	return runNode(b, g, key, nil), senders
 }
 
-// feed submits about perSlot records each slot, spread over the senders, until ctx is done.
-func feed(ctx context.Context, n *apiNode, senders []ed25519.PrivateKey, perSlot int) {
+// feed submits about perSlot records each slot, spread over the senders, until ctx is done. A sender's next
+// record takes the nonce after its last admitted one: one the node refused (a full mempool) is signed again.
+func feed(ctx context.Context, n *apiNode, senders []ed25519.PrivateKey, perSlot int, slot time.Duration) {
 	nonces := make([]chain.Nonce, len(senders))
-	tick := time.NewTicker(200 * time.Millisecond)
+	tick := time.NewTicker(slot)
 	defer tick.Stop()
 	for i := 0; ; {
 		var batch []chain.Tx
+		var who []int
 		for range perSlot {
-			k := senders[i%len(senders)]
-			nonces[i%len(senders)]++
+			s := i % len(senders)
+			k := senders[s]
 			tx := chain.Tx{Kind: chain.TxBPM, From: chain.AddressOf(k.Public().(ed25519.PublicKey)),
-				Nonce: nonces[i%len(senders)], Value: uint64(60 + i%60), Fee: 1}
+				Nonce: nonces[s], Value: uint64(60 + i%60), Fee: 1}
 			tx.Sign(n.ChainID(), k)
-			batch = append(batch, tx)
+			batch, who = append(batch, tx), append(who, s)
+			nonces[s]++ // account nonces start at 0
 			i++
 		}
 		for len(batch) > 0 {
 			m := min(len(batch), chain.MaxTxBatch)
-			n.SubmitBatch(ctx, batch[:m])
-			batch = batch[m:]
+			errs, err := n.SubmitBatch(ctx, batch[:m])
+			for j := range m {
+				if err != nil || errs[j] != nil {
+					nonces[who[j]] = min(nonces[who[j]], batch[j].Nonce)
+				}
+			}
+			batch, who = batch[m:], who[m:]
 		}
 		select {
 		case <-ctx.Done():
@@ -164,6 +195,7 @@ func measurePhase(b *testing.B, n *apiNode, d time.Duration, clients int) phase 
 		b.Fatal(err)
 	}
 	p.slots, p.blocks = st1.Slot-st0.Slot, st1.Height-st0.Height
+	p.txsMean, p.txsMax = blockRecords(b, n, st0.Height+1, st1.Height)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	p.heapMB, p.sysMB = float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)
@@ -218,10 +250,10 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 
 // printLoad prints the table of BENCHMARKS.md's section on read load.
-func printLoad(b *testing.B, secs, records int, idle, load phase) {
+func printLoad(b *testing.B, secs, records int, slot time.Duration, idle, load phase) {
 	w := os.Stdout
-	fmt.Fprintf(w, "\nread load: %d s under load (%d s idle first), %d records fed per 200 ms slot, GOMAXPROCS %d\n\n",
-		secs, secs/3, records, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "\nread load: %d s under load (%d s idle first), %d records fed per %v slot, GOMAXPROCS %d\n\n",
+		secs, secs/3, records, slot, runtime.GOMAXPROCS(0))
 	fmt.Fprintln(w, "| route | answers 200 | answers/s | 503 (busy) | other | p50 ms | p99 ms |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, name := range []string{"/api/slots (old epochs)", "/api/blocks (256-block ranges)"} {
@@ -229,15 +261,16 @@ func printLoad(b *testing.B, secs, records int, idle, load phase) {
 		fmt.Fprintf(w, "| %s | %d | %.1f | %d | %d | %s | %s |\n", name, rs.ok, float64(rs.ok)/load.dur.Seconds(),
 			rs.busy, rs.fail, ms(quantile(rs.lat, 0.5)), ms(quantile(rs.lat, 0.99)))
 	}
-	fmt.Fprintln(w, "\n| phase | slots | blocks | missed | fill | loop call p50 ms | p99 ms | max ms | heap in use MB | Go sys MB | RSS MB | load avg (1/5/15 min) |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "\n| phase | slots | blocks | missed | fill | records per block (mean / most) | loop call p50 ms | p99 ms | max ms | heap in use MB | Go sys MB | RSS MB | load avg (1/5/15 min) |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, p := range []struct {
 		name string
 		ph   phase
 	}{{"no load", idle}, {"40 clients", load}} {
 		ph := p.ph
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %.1f %% | %s | %s | %s | %.0f | %.0f | %.0f | %s |\n", p.name, ph.slots, ph.blocks,
-			ph.slots-min(ph.blocks, ph.slots), 100*float64(ph.blocks)/float64(max(ph.slots, 1)), ms(quantile(ph.loop, 0.5)),
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %.1f %% | %.0f / %d | %s | %s | %s | %.0f | %.0f | %.0f | %s |\n", p.name, ph.slots,
+			ph.blocks, ph.slots-min(ph.blocks, ph.slots), 100*float64(ph.blocks)/float64(max(ph.slots, 1)), ph.txsMean, ph.txsMax,
+			ms(quantile(ph.loop, 0.5)),
 			ms(quantile(ph.loop, 0.99)), ms(quantile(ph.loop, 1)), ph.heapMB, ph.sysMB, ph.rssMB, ph.load)
 	}
 	b.ReportMetric(float64(load.blocks)/float64(max(load.slots, 1)), "fill-under-load")
