@@ -14,22 +14,7 @@ import (
 // stands in for the loop and runs its calls.
 func offlineSlots(t *testing.T, n *Node, from, to uint64) ([]view.Slot, error) {
 	t.Helper()
-	done := make(chan struct{})
-	rt := newLoopRuntime(done)
-	n.rt = rt
-	go func() {
-		for {
-			select {
-			case f := <-rt.calls:
-				f()
-			case f := <-rt.posts:
-				f()
-			case <-done:
-				return
-			}
-		}
-	}()
-	defer close(done)
+	defer standInLoop(n)()
 	snap, err := n.readSnapshot(context.Background())
 	if err != nil {
 		return nil, err
