@@ -34,14 +34,7 @@ func (s *Sim) clientAllocations() []chain.Allocation {
 }
 
 // scheduleGapFlood has the gap flooder send a batch every GapFloodEvery during the fault phase.
-func (s *Sim) scheduleGapFlood() {
-	if s.cfg.GapFloodEvery <= 0 {
-		return
-	}
-	for t := s.cfg.GapFloodEvery; t < s.cfg.Duration; t += s.cfg.GapFloodEvery {
-		s.sched.at(t, -1, 0, "gap-flood", s.gapFlood)
-	}
-}
+func (s *Sim) scheduleGapFlood() { s.everyInFaults(s.cfg.GapFloodEvery, "gap-flood", s.gapFlood) }
 
 // gapFlood sends one batch of gapBatch transactions of the flooder, each behind a nonce gap that is never filled,
 // to a random live process as a peer would: the process's topic validator judges it, and only what it accepts

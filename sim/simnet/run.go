@@ -178,12 +178,15 @@ func (s *Sim) healAll() {
 }
 
 // scheduleClients submits a record every RecordEvery during the fault phase, to a random live process.
-func (s *Sim) scheduleClients() {
-	if s.cfg.RecordEvery <= 0 {
+func (s *Sim) scheduleClients() { s.everyInFaults(s.cfg.RecordEvery, "record", s.record) }
+
+// everyInFaults schedules f, traced as kind, every period (0: never) during the fault phase.
+func (s *Sim) everyInFaults(period time.Duration, kind string, f func()) {
+	if period <= 0 {
 		return
 	}
-	for t := s.cfg.RecordEvery; t < s.cfg.Duration; t += s.cfg.RecordEvery {
-		s.sched.at(t, -1, 0, "record", s.record)
+	for t := period; t < s.cfg.Duration; t += period {
+		s.sched.at(t, -1, 0, kind, f)
 	}
 }
 
