@@ -26,22 +26,27 @@ func (n *Node) serveLightRecords(ctx context.Context, _ string, req []byte) ([]b
 		top = min(top, r.Before-1)
 	}
 	var out light.RecordsAnswer
-	blocks, txs, from := 0, 0, top+1
-	for h := top; h > 0 && blocks < maxRecordBlocks && txs < maxRecordTxs && len(out.Records) < int(r.Limit); h-- {
-		b, err := n.readBlock(ctx, snap.at(h).hash)
-		if err != nil {
-			return nil, err
-		}
+	var proofErr error
+	cut := false // the page ended inside a block
+	from, err := n.pageWalk(ctx, snap, top, func(b *chain.Block, _ chain.Height) bool {
 		recs, err := lightRecordsOf(b, r.Address, r.BelowNonce)
 		if err != nil {
-			return nil, err
+			proofErr = err
+			return false
 		}
 		room := int(r.Limit) - len(out.Records)
 		out.Records = append(out.Records, recs[:min(len(recs), room)]...)
-		blocks, txs, from = blocks+1, txs+len(b.Txs), h
-		if len(recs) > room {
-			from++ // the rest of this block's records come next, below the last one's nonce
-		}
+		cut = len(recs) > room
+		return len(out.Records) < int(r.Limit)
+	})
+	if err == nil {
+		err = proofErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cut {
+		from++ // the rest of this block's records come next, below the last one's nonce
 	}
 	if from > 1 {
 		out.Next = from

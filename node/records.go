@@ -38,16 +38,15 @@ func (n *Node) Records(ctx context.Context, addr chain.Address, before uint64, l
 	if before > 0 {
 		top = min(top, chain.Height(before-1))
 	}
-	out := view.Records{Address: addr, Records: []view.Record{}, To: uint64(top), From: uint64(top) + 1}
-	blocks, txs := 0, 0
-	for h := top; h > 0 && blocks < maxRecordBlocks && txs < maxRecordTxs && len(out.Records) < limit; h-- {
-		b, err := n.readBlock(ctx, snap.at(h).hash)
-		if err != nil {
-			return view.Records{}, err
-		}
+	out := view.Records{Address: addr, Records: []view.Record{}, To: uint64(top)}
+	low, err := n.pageWalk(ctx, snap, top, func(b *chain.Block, h chain.Height) bool {
 		out.Records = append(out.Records, n.recordsOf(b, addr, snap.finality(h))...)
-		blocks, txs, out.From = blocks+1, txs+len(b.Txs), uint64(h)
+		return len(out.Records) < limit
+	})
+	if err != nil {
+		return view.Records{}, err
 	}
+	out.From = uint64(low)
 	if len(out.Records) > limit && out.Records[0].Height != out.Records[len(out.Records)-1].Height {
 		cut := out.Records[len(out.Records)-1].Height // its records go to the next page, whole
 		for out.Records[len(out.Records)-1].Height == cut {
@@ -59,6 +58,25 @@ func (n *Node) Records(ctx context.Context, addr chain.Address, before uint64, l
 		out.Next = out.From
 	}
 	return out, nil
+}
+
+// pageWalk reads the canonical blocks of snap from height top down, off the event loop, within the bounds of one
+// page (maxRecordBlocks blocks, maxRecordTxs transactions), and hands each to visit until visit returns false or
+// height 1 is read. It returns the lowest height read (top+1 when none was). Errors: the store's, the context's.
+func (n *Node) pageWalk(ctx context.Context, snap *readSnap, top chain.Height,
+	visit func(b *chain.Block, h chain.Height) bool) (chain.Height, error) {
+	low, blocks, txs := top+1, 0, 0
+	for h := top; h > 0 && blocks < maxRecordBlocks && txs < maxRecordTxs; h-- {
+		b, err := n.readBlock(ctx, snap.at(h).hash)
+		if err != nil {
+			return 0, err
+		}
+		low, blocks, txs = h, blocks+1, txs+len(b.Txs)
+		if !visit(b, h) {
+			break
+		}
+	}
+	return low, nil
 }
 
 // recordsOf returns the BPM records addr sent in block b, newest (last in the block) first.
