@@ -21,7 +21,12 @@ import (
 type Config struct {
 	Seed       uint64
 	Nodes      int // processes
-	Validators int // processes 0..Validators-1 hold stake, equal shares; at most Nodes
+	Validators int // processes 0..Validators-1 hold stake (Stakes); at most Nodes
+	// Stakes are the genesis stakes of validators 0, 1, …, repeated when shorter (stakes.go); nil: 1,000 each.
+	Stakes []uint64
+	// StakeEvery is how often a client has a random live validator stake or unstake some of its tokens (0: never;
+	// stakes.go): the stake table changes during the run, from StakeLag epochs on.
+	StakeEvery time.Duration
 	Degree     int // links each process opens to random others at start (so about 2×Degree each); default 8
 	Mesh       int // gossip goes out on the first Mesh live links of a process (gossipsub's D; mesh.go); 0: on all
 
@@ -105,6 +110,11 @@ type Stats struct {
 	Equivocations, Punished int // offences the byzantine validators released; of those validators, slashed at the end
 	AdversaryBlocks         int // canonical blocks of the byzantine validators
 	GapTxs                  int // gap transactions the clients sent
+
+	// Stake changes (Config.StakeEvery) acknowledged and refused, and each validator's share (fairness.go).
+	StakeTxs, StakeRefused int
+	Shares                 []ShareCount
+	Uncounted              uint64 // slots whose stake table the reference no longer knew
 }
 
 // Sim is one run.
@@ -147,6 +157,7 @@ type process struct {
 	disk   memDisk       // chain.db when not Config.Bolt
 	since  time.Duration // when it last started
 	signed time.Duration // when its node last signed a block or vote; -1 before it first did
+	able   []slotSpan    // the slots in which it was up and past its doppelganger wait (fairness.go)
 }
 
 func (c *Config) defaults() {
@@ -200,7 +211,7 @@ func New(cfg Config) (*Sim, error) {
 		}
 		alloc := chain.Allocation{Address: addr, Balance: 1 << 30}
 		if i < cfg.Validators {
-			alloc.Stake = 1000
+			alloc.Stake = chain.Amount(cfg.stakeOf(i))
 		}
 		g.Allocations = append(g.Allocations, alloc)
 		s.procs = append(s.procs, p)
@@ -297,6 +308,7 @@ func (s *Sim) start(p *process) error {
 	}
 	p.inc++
 	p.up, p.node, p.seen, p.since = true, n, map[[32]byte]bool{}, s.sched.now
+	s.ableFrom(p, wait)
 	p.net = &procNet{sim: s, p: p, inc: p.inc, topics: map[string]p2p.Validator{}, protos: map[string]p2p.Handler{},
 		penalty: map[int]int{}}
 	if err := n.Start(node.Env{Net: p.net, Runtime: procRuntime{sim: s, p: p, inc: p.inc}}); err != nil {
@@ -312,4 +324,5 @@ func (s *Sim) start(p *process) error {
 func (s *Sim) crash(p *process) {
 	p.node.Stop(false)
 	p.up, p.node = false, nil
+	s.ableUntil(p)
 }
