@@ -22,6 +22,7 @@ func (s *Sim) Run() (Result, error) {
 	}
 	s.phase = "faults"
 	s.scheduleFaults()
+	s.scheduleDiskClock()
 	s.scheduleClients()
 	s.scheduleGapFlood()
 	s.scheduleGrind()
@@ -114,7 +115,7 @@ func (s *Sim) restart(p *process, lose bool) {
 			return
 		}
 	}
-	if err := s.start(p); err != nil {
+	if err := s.start(p); err != nil && !s.restartLater(p, err) {
 		s.fail(err)
 	}
 }

@@ -75,6 +75,13 @@ type Faults struct {
 	LoseChainDB    bool          // a restart may come without chain.db (a quarter of them); the key and slashing protection stay
 	PartitionEvery time.Duration // mean time between partitions into two sides (0: none); each lasts 5–40 s
 	ClockSkew      time.Duration // each process's clock is off by up to ± this (0: none)
+
+	// Disks and clocks that misbehave (diskclock.go).
+	DiskFullEvery  time.Duration // mean time between a process's disk refusing writes (ENOSPC) for 5–30 s (0: never)
+	DiskFailEvery  time.Duration // mean time between a process's disk failing writes and fsyncs (EIO) for 5–30 s (0: never)
+	ClockDriftPPM  int64         // each process's clock runs fast or slow by up to this many parts per million (0: none)
+	ClockJumpEvery time.Duration // mean time between a process's clock jumping forward or back (0: never)
+	ClockJump      time.Duration // the most a clock jumps, either way; default 5 s
 }
 
 // Result is what a run saw.
@@ -115,6 +122,8 @@ type Stats struct {
 	StakeTxs, StakeRefused int
 	Shares                 []ShareCount
 	Uncounted              uint64 // slots whose stake table the reference no longer knew
+	DiskFaults, ClockJumps int    // disk episodes and clock jumps (diskclock.go)
+	StartRefused           int    // restarts a full or failing disk refused
 }
 
 // Sim is one run.
@@ -158,6 +167,7 @@ type process struct {
 	since  time.Duration // when it last started
 	signed time.Duration // when its node last signed a block or vote; -1 before it first did
 	able   []slotSpan    // the slots in which it was up and past its doppelganger wait (fairness.go)
+	clock  clockFault    // drift and jumps of its clock (diskclock.go)
 }
 
 func (c *Config) defaults() {
@@ -298,9 +308,9 @@ func (s *Sim) start(p *process) error {
 		wait = 0 // the network's first start: nothing was signed before genesis
 	}
 	cfg := node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
-		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
+		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew + p.clock.offset(s.sched.now)) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
 		IgnoreWSCheck: true, OpenStore: s.storeOf(p), PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: wait,
-		OnVote: func(v chain.Vote) { s.onVote(p, v) }}
+		OnVote: func(v chain.Vote) { s.onVote(p, v) }, PendingFault: p.disk.pendingFault(s)}
 	s.watch(&cfg, p)
 	n, err := node.New(cfg)
 	if err != nil {
