@@ -22,6 +22,9 @@ func TestDiskAndClockFaults(t *testing.T) {
 	for _, v := range r.Violations {
 		t.Errorf("seed %d: %s", cfg.Seed, v)
 	}
+	if len(r.Violations) > 0 {
+		t.Logf("replay: %s", replayCommand(cfg))
+	}
 	if st := r.Stats; st.DiskFaults == 0 || st.ClockJumps == 0 || st.Refused == 0 || st.Acked == 0 {
 		t.Errorf("want disk episodes, clock jumps, refused and acknowledged records: %d, %d, %d, %d", st.DiskFaults,
 			st.ClockJumps, st.Refused, st.Acked)
