@@ -79,6 +79,9 @@ type Config struct {
 	// OpenStore, if set, opens the chain database at path instead of chain.OpenBolt (a simulator keeps each
 	// process's store in memory across its crashes; sim/simnet).
 	OpenStore func(path string) (chain.Store, error)
+	// PendingFault, if set, is asked before each write, fsync and truncation of the pending-transaction log
+	// (pendinglog.Log.SetFault): a simulator's full or failing disk. The slashing protection record is not asked.
+	PendingFault func(op string) error
 	// RetainEpochs is the retention window (chain.TreeConfig.RetainEpochs, PROTOCOL.md §13); 0 keeps every block.
 	RetainEpochs uint64
 	// wsEpochs, if set, replaces chain.WeakSubjectivityEpochs (tests: a long-range scenario in seconds).

@@ -47,6 +47,9 @@ func (n *Node) openPending() error {
 	if err != nil {
 		return err
 	}
+	if n.cfg.PendingFault != nil {
+		l.SetFault(n.cfg.PendingFault)
+	}
 	n.pendingLog = l
 	n.restorePending(txs)
 	return nil

@@ -25,7 +25,10 @@ func cmdSimNet(args []string) error {
 	dir := fs.String("dir", "", "where the processes' data directories go (default: a new directory in /dev/shm, else the temporary directory)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "the run's seed: the same flags and seed replay the same run")
 	fs.IntVar(&c.Nodes, "nodes", 16, "processes")
-	fs.IntVar(&c.Validators, "validators", 0, "processes that hold stake, equal shares (default: all)")
+	fs.IntVar(&c.Validators, "validators", 0, "processes that hold stake (default: all)")
+	stakes := fs.String("stakes", "", "genesis stakes of validators 0, 1, …: a list (10,20,40, repeated when shorter), geometric:N or zipf:N (default: 1000 each)")
+	fs.DurationVar(&c.StakeEvery, "stake-every", 0, "how often a random validator stakes or unstakes some tokens (0: never)")
+	fairness := fs.Bool("fairness", false, "print each validator's share of the lottery and of the blocks, and at the end the χ² tests of every seed together")
 	fs.IntVar(&c.Degree, "degree", 8, "links each process opens at start")
 	fs.IntVar(&c.Mesh, "mesh", 0, "gossip goes out on this many of a process's live links, gossipsub's D (0: all)")
 	fs.DurationVar(&c.Slot, "slot", time.Second, "slot duration")
@@ -42,6 +45,11 @@ func cmdSimNet(args []string) error {
 	fs.BoolVar(&c.Faults.LoseChainDB, "lose-chaindb", true, "a quarter of the restarts come without chain.db")
 	fs.DurationVar(&c.Faults.PartitionEvery, "partition-every", 45*time.Second, "mean time between partitions (0: none)")
 	fs.DurationVar(&c.Faults.ClockSkew, "clock-skew", 300*time.Millisecond, "each clock off by up to ± this")
+	fs.DurationVar(&c.Faults.DiskFullEvery, "disk-full-every", 0, "mean time between a process's disk refusing writes (ENOSPC) for 5–30 s; chain.db in memory and pending.txs (0: never)")
+	fs.DurationVar(&c.Faults.DiskFailEvery, "disk-fail-every", 0, "mean time between a process's disk failing writes and fsyncs (EIO) for 5–30 s (0: never)")
+	fs.Int64Var(&c.Faults.ClockDriftPPM, "clock-drift-ppm", 0, "each clock runs fast or slow by up to this many parts per million (0: none)")
+	fs.DurationVar(&c.Faults.ClockJumpEvery, "clock-jump-every", 0, "mean time between a process's clock jumping forward or back (0: never)")
+	fs.DurationVar(&c.Faults.ClockJump, "clock-jump", 5*time.Second, "the most a clock jumps, either way")
 	fs.DurationVar(&c.RecordEvery, "record-every", 250*time.Millisecond, "how often a client submits a record (0: none)")
 	fs.DurationVar(&c.GapFloodEvery, "gap-flood-every", 0, "how often a client sends a batch of nonce-gapped transactions (0: none)")
 	fs.Float64Var(&c.Byzantine, "byzantine", 0, "share of the validators that are byzantine (at least one when above 0)")
@@ -58,6 +66,9 @@ func cmdSimNet(args []string) error {
 	}
 	var err error
 	if c.Strategies, err = simnet.ParseStrategies(*strategy); err != nil {
+		return err
+	}
+	if c.Stakes, err = simnet.ParseStakes(*stakes); err != nil {
 		return err
 	}
 	if *verbose {
@@ -80,6 +91,10 @@ func cmdSimNet(args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	failed, ran := 0, 0
+	var pool simnet.FairnessPool
+	if *fairness {
+		defer func() { fmt.Print(pool.Report()) }()
+	}
 	first := c.Seed
 	if *markdown != "" {
 		fmt.Printf("<!-- BEGIN %s -->\n", *markdown)
@@ -102,10 +117,14 @@ func cmdSimNet(args []string) error {
 				r.Violations = append(r.Violations, fmt.Sprintf("determinism: trace %x then %x", r.Trace[:8], r2.Trace[:8]))
 			}
 		}
+		pool.Add(r)
 		if *markdown != "" {
 			printSimRow(c, r, took)
 		} else {
 			printSimLine(c, r, took)
+		}
+		if *fairness {
+			printShares(r)
 		}
 		if len(r.Violations) > 0 {
 			failed++
@@ -180,6 +199,15 @@ func printSimLine(c simnet.Config, r simnet.Result, took cost) {
 	if c.Byzantine > 0 || c.GapFloodEvery > 0 {
 		fmt.Printf("  adversary: %d offences released, %d byzantine validators slashed, %d canonical blocks theirs, "+
 			"%d gap transactions sent\n", st.Equivocations, st.Punished, st.AdversaryBlocks, st.GapTxs)
+	}
+}
+
+// printShares prints each validator's share of a run (simnet.ShareCount).
+func printShares(r simnet.Result) {
+	for i, c := range r.Stats.Shares {
+		fmt.Printf("  validator %d (stake %d): won %d of the slots, expected %.1f; %d canonical blocks, expected %.1f "+
+			"over the slots it could propose in (canonical blocks × genesis share: %.1f)\n", i, c.Stake, c.Won,
+			c.WonMean, c.Blocks, c.BlockMean, c.NaiveMean)
 	}
 }
 

@@ -42,6 +42,20 @@ type Log struct {
 	size    int64      // bytes of the file known durable
 	tail    bool       // a failed write may have left bytes past size
 	entries []chain.Tx // the file's entries, in file order
+	fault   func(op string) error
+}
+
+// SetFault has the log ask f before each "write", "sync" and "truncate" of its file: an error f returns is that
+// operation's outcome, and the operation does not happen — a simulator's full or failing disk (ENOSPC, EIO). Set it
+// before the first Sync.
+func (l *Log) SetFault(f func(op string) error) { l.fault = f }
+
+// may is the fault of op, if any (SetFault).
+func (l *Log) may(op string) error {
+	if l.fault == nil {
+		return nil
+	}
+	return l.fault(op)
 }
 
 // Batch is the appends that one commit makes durable, and its outcome.
@@ -168,7 +182,13 @@ func (l *Log) commit(b *Batch) error {
 	}
 	err := l.cutTail()
 	if err == nil {
+		err = l.may("write")
+	}
+	if err == nil {
 		_, err = l.f.WriteAt(b.buf, l.size)
+	}
+	if err == nil {
+		err = l.may("sync")
 	}
 	if err == nil {
 		err = l.f.Sync()
@@ -189,7 +209,10 @@ func (l *Log) cutTail() error {
 	if !l.tail {
 		return nil
 	}
-	err := l.f.Truncate(l.size)
+	err := l.may("truncate")
+	if err == nil {
+		err = l.f.Truncate(l.size)
+	}
 	if err == nil {
 		err = l.f.Sync()
 	}
@@ -252,7 +275,10 @@ func (l *Log) rewrite(txs []chain.Tx) error {
 	if err != nil {
 		return fmt.Errorf("%w: pending-transaction log %s: %w", ErrStorage, l.path, err)
 	}
-	if _, err = f.Write(data); err == nil {
+	if err = l.may("write"); err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	f.Close()

@@ -7,11 +7,13 @@
 // A run (Config, Sim.Run) starts every process at genesis. During Duration: links with latency ± jitter, loss and
 // duplication (so reordering), an optional bandwidth; partitions into two random sides that form and heal; crashes
 // that lose what a node had not written, with restarts 5–30 s later, a quarter of them without chain.db; clocks
-// skewed by up to ± ClockSkew; clients that submit BPM records to random live processes and remember what was
-// acknowledged. Then every fault heals and the clients stop for Heal. Invariants (invariants.go) are checked at
+// skewed by up to ± ClockSkew, drifting and jumping, and disks that fill up or fail for a while (diskclock.go);
+// unequal stakes that clients change (stakes.go); clients that submit BPM records to random live processes and
+// remember what was acknowledged. Then every fault heals and the clients stop for Heal. Invariants (invariants.go) are checked at
 // each epoch's start and at the end: no two live processes finalized conflicting checkpoints; while the network is
 // whole, finality lags at most maxFinalityLag epochs; every acknowledged record is on the chain exactly once; no
-// honest validator is slashed; each validator's share of blocks is within its binomial band.
+// honest validator is slashed; each validator's share of the lottery's slots and of the blocks is within its band,
+// slot by slot with the stake table of the slot's epoch (fairness.go).
 //
 // Determinism is checked, not assumed: every event run (its virtual time, process, incarnation and kind) and every
 // gossip message delivered goes into a SHA-256 trace, and a seed run twice must give the same trace
@@ -40,8 +42,8 @@
 // signing after restarts, the adversary's share of blocks. docs/SIMULATION.md shows the defects they find.
 //
 // What the simulator does not model: libp2p itself (gossipsub's mesh management and gossip repair, peer scoring,
-// the connection manager, request rate limits — a handler's limits are not applied), disks that fill up or fail or
-// lose written but unsynced pages, the HTTP API and the prompt. Signature, VRF and key checks are shared across
+// the connection manager, request rate limits — a handler's limits are not applied), disks that lose written but
+// unsynced pages or tear them, faults of the slashing protection record or of a bbolt chain.db, the HTTP API and the prompt. Signature, VRF and key checks are shared across
 // processes (chain.ShareVerification): an outcome depends only on the bytes checked, so CPU goes to behaviour, and
 // a process never sees a result it would not have computed itself.
 package simnet

@@ -2,7 +2,6 @@ package simnet
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/posnode/posnode/chain"
@@ -92,7 +91,8 @@ func (s *Sim) checkEpoch() {
 }
 
 // checkEnd runs at the end of the run: safety, liveness, every acknowledged record committed exactly once, no
-// validator slashed (all are honest here), and each validator's share of blocks within its binomial band.
+// validator slashed (all are honest here), and each validator's share of blocks and of the lottery's slots within
+// its band (fairness.go).
 func (s *Sim) checkEnd() {
 	ref := s.reference()
 	if ref == nil {
@@ -122,7 +122,8 @@ func (s *Sim) checkEnd() {
 	s.stats.Blocks = uint64(head.Height)
 	s.checkRecords(ref, seen)
 	s.checkSlashing(ref)
-	s.checkShares(proposed, int(head.Height))
+	s.countShares(t)
+	s.checkShares()
 	s.checkAccountability(ref)
 	s.checkSignsAgain()
 	s.checkAdversaryShare(proposed, int(head.Height))
@@ -167,27 +168,6 @@ func (s *Sim) checkSlashing(ref *process) {
 	for i := range s.cfg.Validators {
 		if a := st.Account(s.procs[i].addr); a.Slashed && !s.isByzantine(i) {
 			s.violate("slashing: honest validator %d was slashed", i)
-		}
-	}
-}
-
-// checkShares checks that each validator proposed a number of the canonical blocks within 5 standard deviations
-// of its binomial expectation (equal stakes), where that expectation is at least 10 blocks.
-// Byzantine validators are left out; an honest one's share lies between 1/Validators and 1/(honest validators),
-// as the byzantine ones may lose their stake to slashing or their blocks to their own withholding.
-func (s *Sim) checkShares(proposed map[chain.Address]int, blocks int) {
-	p := 1 / float64(s.cfg.Validators)
-	hi := 1 / float64(s.cfg.Validators-s.cfg.byzantineCount())
-	mean := float64(blocks) * p
-	if mean < 10 {
-		return
-	}
-	band := 5*math.Sqrt(float64(blocks)*hi*(1-p)) + 1
-	for i := range s.cfg.Validators {
-		got := float64(proposed[s.procs[i].addr])
-		if !s.isByzantine(i) && (got < mean-band || got > float64(blocks)*hi+band) {
-			s.violate("fairness: validator %d proposed %.0f of %d canonical blocks, expected %.1f to %.1f ± %.1f", i,
-				got, blocks, mean, float64(blocks)*hi, band)
 		}
 	}
 }

@@ -22,9 +22,11 @@ func (s *Sim) Run() (Result, error) {
 	}
 	s.phase = "faults"
 	s.scheduleFaults()
+	s.scheduleDiskClock()
 	s.scheduleClients()
 	s.scheduleGapFlood()
 	s.scheduleGrind()
+	s.everyInFaults(s.cfg.StakeEvery, "stake", s.restake)
 	epoch := time.Duration(s.cfg.Epoch) * s.cfg.Slot
 	for t := epoch; t <= s.cfg.Duration+s.cfg.Heal; t += epoch {
 		s.sched.at(t+s.cfg.Slot/4, -1, 0, "epoch-check", s.checkEpoch)
@@ -113,7 +115,7 @@ func (s *Sim) restart(p *process, lose bool) {
 			return
 		}
 	}
-	if err := s.start(p); err != nil {
+	if err := s.start(p); err != nil && !s.restartLater(p, err) {
 		s.fail(err)
 	}
 }

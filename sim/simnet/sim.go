@@ -21,7 +21,12 @@ import (
 type Config struct {
 	Seed       uint64
 	Nodes      int // processes
-	Validators int // processes 0..Validators-1 hold stake, equal shares; at most Nodes
+	Validators int // processes 0..Validators-1 hold stake (Stakes); at most Nodes
+	// Stakes are the genesis stakes of validators 0, 1, …, repeated when shorter (stakes.go); nil: 1,000 each.
+	Stakes []uint64
+	// StakeEvery is how often a client has a random live validator stake or unstake some of its tokens (0: never;
+	// stakes.go): the stake table changes during the run, from StakeLag epochs on.
+	StakeEvery time.Duration
 	Degree     int // links each process opens to random others at start (so about 2×Degree each); default 8
 	Mesh       int // gossip goes out on the first Mesh live links of a process (gossipsub's D; mesh.go); 0: on all
 
@@ -70,6 +75,13 @@ type Faults struct {
 	LoseChainDB    bool          // a restart may come without chain.db (a quarter of them); the key and slashing protection stay
 	PartitionEvery time.Duration // mean time between partitions into two sides (0: none); each lasts 5–40 s
 	ClockSkew      time.Duration // each process's clock is off by up to ± this (0: none)
+
+	// Disks and clocks that misbehave (diskclock.go).
+	DiskFullEvery  time.Duration // mean time between a process's disk refusing writes (ENOSPC) for 5–30 s (0: never)
+	DiskFailEvery  time.Duration // mean time between a process's disk failing writes and fsyncs (EIO) for 5–30 s (0: never)
+	ClockDriftPPM  int64         // each process's clock runs fast or slow by up to this many parts per million (0: none)
+	ClockJumpEvery time.Duration // mean time between a process's clock jumping forward or back (0: never)
+	ClockJump      time.Duration // the most a clock jumps, either way; default 5 s
 }
 
 // Result is what a run saw.
@@ -105,6 +117,13 @@ type Stats struct {
 	Equivocations, Punished int // offences the byzantine validators released; of those validators, slashed at the end
 	AdversaryBlocks         int // canonical blocks of the byzantine validators
 	GapTxs                  int // gap transactions the clients sent
+
+	// Stake changes (Config.StakeEvery) acknowledged and refused, and each validator's share (fairness.go).
+	StakeTxs, StakeRefused int
+	Shares                 []ShareCount
+	Uncounted              uint64 // slots whose stake table the reference no longer knew
+	DiskFaults, ClockJumps int    // disk episodes and clock jumps (diskclock.go)
+	StartRefused           int    // restarts a full or failing disk refused
 }
 
 // Sim is one run.
@@ -147,6 +166,8 @@ type process struct {
 	disk   memDisk       // chain.db when not Config.Bolt
 	since  time.Duration // when it last started
 	signed time.Duration // when its node last signed a block or vote; -1 before it first did
+	able   []slotSpan    // the slots in which it was up and past its doppelganger wait (fairness.go)
+	clock  clockFault    // drift and jumps of its clock (diskclock.go)
 }
 
 func (c *Config) defaults() {
@@ -200,7 +221,7 @@ func New(cfg Config) (*Sim, error) {
 		}
 		alloc := chain.Allocation{Address: addr, Balance: 1 << 30}
 		if i < cfg.Validators {
-			alloc.Stake = 1000
+			alloc.Stake = chain.Amount(cfg.stakeOf(i))
 		}
 		g.Allocations = append(g.Allocations, alloc)
 		s.procs = append(s.procs, p)
@@ -287,9 +308,9 @@ func (s *Sim) start(p *process) error {
 		wait = 0 // the network's first start: nothing was signed before genesis
 	}
 	cfg := node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
-		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
+		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew + p.clock.offset(s.sched.now)) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
 		IgnoreWSCheck: true, OpenStore: s.storeOf(p), PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: wait,
-		OnVote: func(v chain.Vote) { s.onVote(p, v) }}
+		OnVote: func(v chain.Vote) { s.onVote(p, v) }, PendingFault: p.disk.pendingFault(s)}
 	s.watch(&cfg, p)
 	n, err := node.New(cfg)
 	if err != nil {
@@ -297,6 +318,7 @@ func (s *Sim) start(p *process) error {
 	}
 	p.inc++
 	p.up, p.node, p.seen, p.since = true, n, map[[32]byte]bool{}, s.sched.now
+	s.ableFrom(p, wait)
 	p.net = &procNet{sim: s, p: p, inc: p.inc, topics: map[string]p2p.Validator{}, protos: map[string]p2p.Handler{},
 		penalty: map[int]int{}}
 	if err := n.Start(node.Env{Net: p.net, Runtime: procRuntime{sim: s, p: p, inc: p.inc}}); err != nil {
@@ -312,4 +334,5 @@ func (s *Sim) start(p *process) error {
 func (s *Sim) crash(p *process) {
 	p.node.Stop(false)
 	p.up, p.node = false, nil
+	s.ableUntil(p)
 }

@@ -3,6 +3,7 @@ package simnet
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,5 +98,23 @@ func replayCommand(c Config) string {
 	f := c.Faults
 	return fmt.Sprintf("posnode sim net --seed %d --nodes %d --duration %v --record-every %v --loss %d --dup %d "+
 		"--crash-every %v --lose-chaindb=%v --partition-every %v --clock-skew %v", c.Seed, c.Nodes, c.Duration,
-		c.RecordEvery, c.LossPermille, c.DupPermille, f.CrashEvery, f.LoseChainDB, f.PartitionEvery, f.ClockSkew)
+		c.RecordEvery, c.LossPermille, c.DupPermille, f.CrashEvery, f.LoseChainDB, f.PartitionEvery, f.ClockSkew) +
+		replayMore(c)
+}
+
+// replayMore is the part of replayCommand for the faults and stakes of fairness.go and diskclock.go.
+func replayMore(c Config) string {
+	f, out := c.Faults, ""
+	if len(c.Stakes) > 0 {
+		out += fmt.Sprintf(" --validators %d --stakes %s --stake-every %v", c.Validators,
+			strings.Trim(strings.Join(strings.Fields(fmt.Sprint(c.Stakes)), ","), "[]"), c.StakeEvery)
+	}
+	if c.DoppelgangerSlots > 0 {
+		out += fmt.Sprintf(" --doppelganger-slots %d", c.DoppelgangerSlots)
+	}
+	if f.DiskFullEvery+f.DiskFailEvery+f.ClockJumpEvery > 0 || f.ClockDriftPPM > 0 {
+		out += fmt.Sprintf(" --disk-full-every %v --disk-fail-every %v --clock-drift-ppm %d --clock-jump-every %v "+
+			"--clock-jump %v", f.DiskFullEvery, f.DiskFailEvery, f.ClockDriftPPM, f.ClockJumpEvery, f.ClockJump)
+	}
+	return out
 }

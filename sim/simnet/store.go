@@ -1,6 +1,8 @@
 package simnet
 
 import (
+	"time"
+
 	"github.com/posnode/posnode/chain"
 )
 
@@ -13,11 +15,14 @@ import (
 // committed before the crash, each whole; a MemStore keeps exactly the PutBlocks and PutMeta calls made before it,
 // each whole. So the two lose the same things: what the node had not yet written (its write-behind buffer, its
 // unflushed votes), never part of a write. Neither models a power loss that drops written but unsynced pages, a
-// torn page, or a full or failing disk. A restart without chain.db gets a fresh MemStore. What the memory store
+// torn page; a full or failing disk is diskclock.go's. A restart without chain.db gets a fresh MemStore. What the memory store
 // skips: bbolt's own code (page allocation, its B+ tree, the freelist) and chain.OpenBolt's check of every stored
 // record at open, which a bbolt file written by the same process always passes.
 type memDisk struct {
 	store *chain.MemStore
+	err   error                // a full or failing disk's error (diskclock.go)
+	until time.Duration        // until when
+	now   func() time.Duration // the run's virtual time; nil before the first disk episode
 }
 
 // storeOf is node.Config.OpenStore of process p: nil (a bbolt file) with Config.Bolt, else its memDisk.
@@ -34,7 +39,7 @@ func (d *memDisk) open(string) (chain.Store, error) {
 	if d.store == nil {
 		d.store = chain.NewMemStore()
 	}
-	return &openStore{MemStore: d.store}, nil
+	return &openStore{MemStore: d.store, disk: d}, nil
 }
 
 // wipe drops everything stored: a restart without chain.db.
@@ -44,6 +49,7 @@ func (d *memDisk) wipe() { d.store = nil }
 type openStore struct {
 	*chain.MemStore
 	closed bool
+	disk   *memDisk
 }
 
 func (o *openStore) PutBlock(b *chain.Block) error { return o.PutBlocks([]*chain.Block{b}) }
@@ -52,7 +58,20 @@ func (o *openStore) PutBlocks(bs []*chain.Block) error {
 	if o.closed {
 		return chain.ErrStoreClosed
 	}
+	if err := o.disk.failing("write"); err != nil {
+		return err
+	}
 	return o.MemStore.PutBlocks(bs)
+}
+
+func (o *openStore) Finalize(f *chain.Finalization) error {
+	if o.closed {
+		return chain.ErrStoreClosed
+	}
+	if err := o.disk.failing("write"); err != nil {
+		return err
+	}
+	return o.MemStore.Finalize(f)
 }
 
 func (o *openStore) Block(h chain.Hash) (*chain.Block, error) {
@@ -86,6 +105,9 @@ func (o *openStore) TxIDs(prefix []byte, max int) ([]chain.Hash, error) {
 func (o *openStore) PutMeta(key string, val []byte) error {
 	if o.closed {
 		return chain.ErrStoreClosed
+	}
+	if err := o.disk.failing("write"); err != nil {
+		return err
 	}
 	return o.MemStore.PutMeta(key, val)
 }
