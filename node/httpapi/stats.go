@@ -9,6 +9,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node/view"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // fairness compares each validator's expected share of the blocks of a window with the share it won. Each block
@@ -120,49 +121,12 @@ func slotsOf(blocks []view.Block) []uint64 {
 	return out
 }
 
-// chi2Survival is P(X ≥ x) for X ~ χ² with df degrees of freedom: the regularized upper incomplete gamma
-// Q(df/2, x/2), by its series below a+1 and its continued fraction above (Numerical Recipes §6.2).
+// chi2Survival is P(X ≥ x) for X χ²-distributed with df degrees of freedom (1 for df ≤ 0 or x ≤ 0).
 func chi2Survival(x float64, df int) float64 {
-	if df <= 0 {
+	if df <= 0 || x <= 0 {
 		return 1
 	}
-	a, y := float64(df)/2, x/2
-	if y <= 0 {
-		return 1
-	}
-	lg, _ := math.Lgamma(a)
-	pre := math.Exp(-y + a*math.Log(y) - lg)
-	if y < a+1 {
-		sum, term := 1/a, 1/a
-		for k := 1.0; k < 500 && math.Abs(term) > 1e-15*math.Abs(sum); k++ {
-			term *= y / (a + k)
-			sum += term
-		}
-		return math.Max(0, 1-pre*sum)
-	}
-	const tiny = 1e-300
-	b := y + 1 - a
-	c, d := 1/tiny, 1/b
-	h := d
-	for i := 1.0; i < 500; i++ {
-		an := -i * (i - a)
-		b += 2
-		d = an*d + b
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = b + an/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		delta := d * c
-		h *= delta
-		if math.Abs(delta-1) < 1e-15 {
-			break
-		}
-	}
-	return math.Min(1, pre*h)
+	return distuv.ChiSquared{K: float64(df)}.Survival(x)
 }
 
 // bpmList lists a block's heart-rate records, for people.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // FairnessPool gathers the validators' shares (Stats.Shares) of many seeds of one configuration and tests them
@@ -85,42 +87,10 @@ func zScore(got int, mean, variance float64) float64 {
 // twoSided is the two-sided p-value of a standard normal z.
 func twoSided(z float64) float64 { return math.Erfc(math.Abs(z) / math.Sqrt2) }
 
-// Chi2Survival is P(X ≥ x) for X χ²-distributed with df degrees of freedom: the regularized upper incomplete gamma
-// function Q(df/2, x/2), by its series below a+1 and its continued fraction above (Numerical Recipes §6.2).
+// Chi2Survival is P(X ≥ x) for X χ²-distributed with df degrees of freedom (1 for df ≤ 0 or x ≤ 0).
 func Chi2Survival(x float64, df int) float64 {
 	if df <= 0 || x <= 0 {
 		return 1
 	}
-	a, y := float64(df)/2, x/2
-	lg, _ := math.Lgamma(a)
-	if y < a+1 {
-		sum, term := 1/a, 1/a
-		for k := 1; k < 10000 && math.Abs(term) > 1e-15*math.Abs(sum); k++ {
-			term *= y / (a + float64(k))
-			sum += term
-		}
-		return 1 - sum*math.Exp(-y+a*math.Log(y)-lg)
-	}
-	const tiny = 1e-300
-	bb := y + 1 - a
-	c, d := 1/tiny, 1/bb
-	h := d
-	for k := 1; k < 10000; k++ {
-		an := -float64(k) * (float64(k) - a)
-		bb += 2
-		d = an*d + bb
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = bb + an/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		h *= d * c
-		if math.Abs(d*c-1) < 1e-15 {
-			break
-		}
-	}
-	return math.Exp(-y+a*math.Log(y)-lg) * h
+	return distuv.ChiSquared{K: float64(df)}.Survival(x)
 }
