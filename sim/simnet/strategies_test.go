@@ -1,0 +1,56 @@
+package simnet
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSurroundVoterIsSlashed: a validator whose vote surrounds its earlier one, with no two votes for one target
+// epoch, is slashed on the canonical chain (PROTOCOL.md §8b's surround rule), and nothing else breaks.
+func TestSurroundVoterIsSlashed(t *testing.T) {
+	cfg := quiet(31, 60*time.Second)
+	cfg.Byzantine, cfg.Strategies = 0.1, Strategies{Surround}
+	var what string
+	r := runWith(t, cfg, func(s *Sim) {
+		if len(s.adv.equivocations) > 0 {
+			what = s.adv.equivocations[0].what
+		}
+	})
+	if r.Stats.Equivocations != 1 || r.Stats.Punished != 1 || !strings.HasPrefix(what, "surround vote 0/") {
+		t.Errorf("want one surround vote (%q) and its validator slashed: %+v", what, r.Stats)
+	}
+	wantNone(t, r)
+}
+
+// TestReleasedBranchesKeepTheInvariants: validators that keep their blocks private and release them as a late
+// branch gain no more than PROTOCOL.md §9's share, and safety and liveness hold.
+func TestReleasedBranchesKeepTheInvariants(t *testing.T) {
+	cfg := quiet(32, 90*time.Second)
+	cfg.Byzantine, cfg.Strategies = 0.3, Strategies{Release}
+	var released int
+	r := runWith(t, cfg, func(s *Sim) { released = len(s.adv.more.released) })
+	if released == 0 {
+		t.Errorf("want private blocks released: %+v", r.Stats)
+	}
+	wantNone(t, r)
+}
+
+func TestParseStrategies(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		err  error
+	}{
+		{"", "", nil},
+		{"surround, release", "surround,release", nil},
+		{"longrange,synclie,equivocate", "longrange,synclie,equivocate", nil},
+		{"grind,lie", "", ErrStrategy},
+	} {
+		got, err := ParseStrategies(tc.in)
+		if !errors.Is(err, tc.err) || err == nil && got.String() != tc.want {
+			t.Errorf("ParseStrategies(%q) = %q, %v; want %q, %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
