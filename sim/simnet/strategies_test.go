@@ -54,3 +54,37 @@ func TestParseStrategies(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncLiarIsPenalised: validators that lie in their sync answers are penalised by the honest processes their
+// invalid answers reach, and every honest process keeps up.
+func TestSyncLiarIsPenalised(t *testing.T) {
+	cfg := quiet(33, 60*time.Second)
+	cfg.Byzantine, cfg.Strategies = 0.2, Strategies{SyncLie}
+	var invalid, charged int
+	r := runWith(t, cfg, func(s *Sim) {
+		l := s.adv.more.lies
+		t.Logf("sync lies: %s", &l)
+		for k, n := range l.invalid {
+			invalid += n
+			charged += l.penalties[k]
+		}
+	})
+	if invalid == 0 || charged == 0 {
+		t.Errorf("want invalid answers delivered (%d) and their liars penalised (%d points)", invalid, charged)
+	}
+	wantNone(t, r)
+}
+
+// TestStrategiesSameSeedSameTrace is the determinism check with the strategies of surround.go, release.go and
+// synclie.go: a seed run twice gives the same trace.
+func TestStrategiesSameSeedSameTrace(t *testing.T) {
+	for _, st := range []Strategy{Surround, Release, SyncLie} {
+		cfg := ciConfig(7)
+		cfg.Nodes, cfg.Duration, cfg.Byzantine, cfg.Strategies = 6, 40*time.Second, 0.34, Strategies{st}
+		a, b := runSeed(t, cfg), runSeed(t, cfg)
+		if a.Trace != b.Trace || a.Events != b.Events {
+			t.Errorf("%s, seed %d: trace %x (%d events), then %x (%d events)", st, cfg.Seed, a.Trace[:8], a.Events,
+				b.Trace[:8], b.Events)
+		}
+	}
+}

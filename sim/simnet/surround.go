@@ -79,4 +79,5 @@ type moreAdversary struct {
 	surrounded map[int]bool                 // surround voters that committed their offence
 	private    map[int]*privateBranch       // release.go
 	released   map[chain.Hash]releasedBlock // blocks of private branches, when released
+	lies       syncLies                     // synclie.go
 }
