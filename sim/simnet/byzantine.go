@@ -38,17 +38,13 @@ const (
 	// Release: its node's blocks are kept private and released together, as a late branch, when another
 	// validator's block reaches the private branch's height or an epoch after the first was held; release.go.
 	Release Strategy = "release"
-	// LongRange: the byzantine validators, cut off from the start, rebuild the chain from genesis with the keys of
-	// accounts that hold no stake on the real chain (exited keys), then join the network; honest processes
-	// restarted without chain.db and given the real chain's checkpoint meet them first; longrange.go.
-	LongRange Strategy = "longrange"
 	// SyncLie: its node's sync answers to honest processes are lies: a better head claimed, forged, truncated,
 	// misplaced, empty or "pruned" ranges, and stalls; synclie.go.
 	SyncLie Strategy = "synclie"
 )
 
 // StrategyNames lists every strategy, for the error of an unknown one and the flag's help.
-const StrategyNames = "equivocate, withhold, splitvote, grind, surround, release, longrange, synclie"
+const StrategyNames = "equivocate, withhold, splitvote, grind, surround, release, synclie"
 
 // ErrStrategy: a strategy name the simulator does not know.
 var ErrStrategy = errors.New("unknown byzantine strategy")
@@ -64,7 +60,7 @@ func ParseStrategies(s string) (Strategies, error) {
 		switch st {
 		case "":
 			continue
-		case Equivocate, Withhold, SplitVote, Grind, Surround, Release, LongRange, SyncLie:
+		case Equivocate, Withhold, SplitVote, Grind, Surround, Release, SyncLie:
 			out = append(out, st)
 		default:
 			return nil, fmt.Errorf("%w: %q (know %s)", ErrStrategy, st, StrategyNames)
@@ -223,7 +219,7 @@ type adversary struct {
 	nonces        map[chain.Hash]chain.Nonce // acknowledged records' nonces
 	shareSum      float64                    // sum over epoch checks of the byzantine validators' stake share
 	shareN        int
-	more          moreAdversary // the strategies of surround.go, release.go, longrange.go and synclie.go
+	more          moreAdversary // the strategies of surround.go, release.go, and synclie.go
 }
 
 func newAdversary() adversary {

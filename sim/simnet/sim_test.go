@@ -51,7 +51,7 @@ func TestHonestNetworkKeepsEveryInvariant(t *testing.T) {
 	}
 }
 
-// TestSameSeedSameTrace is the determinism check: a seed run twice gives the same trace (TestStrategiesSameSeedSameTrace,
+// TestSameSeedSameTrace is the determinism check: a seed run twice gives the same trace (TestSameSeedSameTraceStrategies,
 // which -run TestSameSeedSameTrace also matches, checks the strategies of strategies_test.go).
 func TestSameSeedSameTrace(t *testing.T) {
 	cfg := ciConfig(7)

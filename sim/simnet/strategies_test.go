@@ -45,7 +45,8 @@ func TestParseStrategies(t *testing.T) {
 	}{
 		{"", "", nil},
 		{"surround, release", "surround,release", nil},
-		{"longrange,synclie,equivocate", "longrange,synclie,equivocate", nil},
+		{"synclie,equivocate", "synclie,equivocate", nil},
+		{"longrange", "", ErrStrategy},
 		{"grind,lie", "", ErrStrategy},
 	} {
 		got, err := ParseStrategies(tc.in)
@@ -75,9 +76,9 @@ func TestSyncLiarIsPenalised(t *testing.T) {
 	wantNone(t, r)
 }
 
-// TestStrategiesSameSeedSameTrace is the determinism check with the strategies of surround.go, release.go and
+// TestSameSeedSameTraceStrategies is the determinism check with the strategies of surround.go, release.go and
 // synclie.go: a seed run twice gives the same trace.
-func TestStrategiesSameSeedSameTrace(t *testing.T) {
+func TestSameSeedSameTraceStrategies(t *testing.T) {
 	for _, st := range []Strategy{Surround, Release, SyncLie} {
 		cfg := ciConfig(7)
 		cfg.Nodes, cfg.Duration, cfg.Byzantine, cfg.Strategies = 6, 40*time.Second, 0.34, Strategies{st}

@@ -74,7 +74,7 @@ func (s *Sim) accusesSelf(p *process, topic string, data []byte) bool {
 	return false
 }
 
-// moreAdversary is what the strategies of surround.go, release.go, longrange.go and synclie.go hold.
+// moreAdversary is what the strategies of surround.go, release.go and synclie.go hold.
 type moreAdversary struct {
 	surrounded map[int]bool                 // surround voters that committed their offence
 	private    map[int]*privateBranch       // release.go
