@@ -23,6 +23,8 @@ flags_for() {
 	03-stake-lag-2) echo "--nodes 10 --duration 5m --record-every 1s --crash-every 0 --partition-every 0 --byzantine 0.1 --strategy grind" ;;
 	04-evidence-4-epochs) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.1 --strategy equivocate,withhold" ;;
 	05-doppelganger-ignores-record) echo "$base --crash-every 10s --partition-every 0 --lose-chaindb --doppelganger-slots 32" ;;
+	06-surround-unseen) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.1 --strategy surround" ;;
+	07-sync-answers-unjudged) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.2 --strategy synclie" ;;
 	*) echo "" ;;
 	esac
 }

@@ -53,7 +53,7 @@ func cmdSimNet(args []string) error {
 	fs.DurationVar(&c.RecordEvery, "record-every", 250*time.Millisecond, "how often a client submits a record (0: none)")
 	fs.DurationVar(&c.GapFloodEvery, "gap-flood-every", 0, "how often a client sends a batch of nonce-gapped transactions (0: none)")
 	fs.Float64Var(&c.Byzantine, "byzantine", 0, "share of the validators that are byzantine (at least one when above 0)")
-	strategy := fs.String("strategy", "", "the byzantine validators' strategies, comma-separated: equivocate, withhold, splitvote, grind")
+	strategy := fs.String("strategy", "", "the byzantine validators' strategies, comma-separated: "+simnet.StrategyNames)
 	fs.IntVar(&c.PendingSlack, "pending-slack", 0, "final entries the pending-transaction log drops at once (0: the node's default)")
 	fs.Uint64Var(&c.DoppelgangerSlots, "doppelganger-slots", 0, "slots each node watches for its own key's blocks after a start before it signs")
 	stopFirst := fs.Bool("stop-at-first-violation", false, "stop the sweep at the first seed that violates an invariant")

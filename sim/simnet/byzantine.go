@@ -32,7 +32,19 @@ const (
 	// Grind: at each epoch tail it holds, it stakes the one of grindVersions amounts that wins it the most slots
 	// of the epoch whose seed that tail fixes (PROTOCOL.md §6; the lottery model's StakeGrind, sim/stakegrind.go).
 	Grind Strategy = "grind"
+	// Surround: every other checkpoint vote its node signs goes out with the genesis checkpoint as its source, so
+	// that it surrounds the vote it published before (PROTOCOL.md §8b); surround.go.
+	Surround Strategy = "surround"
+	// Release: its node's blocks are kept private and released together, as a late branch, when another
+	// validator's block reaches the private branch's height or an epoch after the first was held; release.go.
+	Release Strategy = "release"
+	// SyncLie: its node's sync answers to honest processes are lies: a better head claimed, forged, truncated,
+	// misplaced, empty or "pruned" ranges, and stalls; synclie.go.
+	SyncLie Strategy = "synclie"
 )
+
+// StrategyNames lists every strategy, for the error of an unknown one and the flag's help.
+const StrategyNames = "equivocate, withhold, splitvote, grind, surround, release, synclie"
 
 // ErrStrategy: a strategy name the simulator does not know.
 var ErrStrategy = errors.New("unknown byzantine strategy")
@@ -48,10 +60,10 @@ func ParseStrategies(s string) (Strategies, error) {
 		switch st {
 		case "":
 			continue
-		case Equivocate, Withhold, SplitVote, Grind:
+		case Equivocate, Withhold, SplitVote, Grind, Surround, Release, SyncLie:
 			out = append(out, st)
 		default:
-			return nil, fmt.Errorf("%w: %q (know equivocate, withhold, splitvote, grind)", ErrStrategy, st)
+			return nil, fmt.Errorf("%w: %q (know %s)", ErrStrategy, st, StrategyNames)
 		}
 	}
 	return out, nil
@@ -150,6 +162,10 @@ func (s *Sim) intercept(t simTopic, data []byte) bool {
 		return false
 	}
 	switch {
+	case t.name == "blocks" && s.cfg.Strategies.has(Release):
+		return s.holdPrivate(p, t, data)
+	case s.cfg.Strategies.has(Surround) && s.accusesSelf(p, t.name, data):
+		return true // its node found its own surround vote against the vote it signed and kept (surround.go)
 	case t.name == "blocks" && s.cfg.Strategies.has(Withhold):
 		d := s.cfg.Slot/2 + time.Duration(s.rng.Int64N(int64(3*s.cfg.Slot/2)))
 		s.sched.at(s.sched.now+d, p.id, p.inc, "release-block", func() { t.send(data) })
@@ -203,6 +219,7 @@ type adversary struct {
 	nonces        map[chain.Hash]chain.Nonce // acknowledged records' nonces
 	shareSum      float64                    // sum over epoch checks of the byzantine validators' stake share
 	shareN        int
+	more          moreAdversary // the strategies of surround.go, release.go, and synclie.go
 }
 
 func newAdversary() adversary {
@@ -213,6 +230,7 @@ func newAdversary() adversary {
 // onBlock runs on p's loop for every block that joins its tree (node.Config.OnBlock).
 func (s *Sim) onBlock(p *process, b *chain.Block, local bool) {
 	if !local {
+		s.maybeRelease(p, b) // release.go
 		return
 	}
 	p.signed = s.sched.now
@@ -222,5 +240,6 @@ func (s *Sim) onBlock(p *process, b *chain.Block, local bool) {
 // onVote runs on p's loop for every vote its node signs (node.Config.OnVote).
 func (s *Sim) onVote(p *process, v chain.Vote) {
 	p.signed = s.sched.now
+	s.scheduleSurround(p, v)
 	s.onOwnVote(p, v)
 }

@@ -127,6 +127,7 @@ func (s *Sim) checkEnd() {
 	s.checkAccountability(ref)
 	s.checkSignsAgain()
 	s.checkAdversaryShare(proposed, int(head.Height))
+	s.checkSyncLies(ref)
 	if s.adv.forwarded > 0 {
 		s.violate("gap forwarding: honest processes accepted %d of the %d gap flood messages", s.adv.forwarded,
 			s.adv.gapSent/gapBatch)

@@ -43,7 +43,7 @@ func (pn *procNet) Join(topic string, v p2p.Validator) (node.Topic, error) {
 }
 
 func (pn *procNet) Handle(proto string, h p2p.Handler, _ ...p2p.HandlerOption) error {
-	pn.protos[proto] = h
+	pn.protos[proto] = pn.sim.lyingHandler(pn.p, proto, h) // a sync liar's answers (synclie.go)
 	return nil
 }
 
@@ -63,6 +63,7 @@ func (pn *procNet) Penalize(peer string, points int, _ string) (bool, error) {
 		return false, fmt.Errorf("unknown simulated peer %s", peer)
 	}
 	pn.penalty[j] += points
+	pn.sim.notePenalty(pn.p.id, j, points)
 	if pn.penalty[j] < p2p.BanPoints {
 		return false, nil
 	}
@@ -102,8 +103,12 @@ func (pn *procNet) Request(peer, proto string, req []byte, timeout time.Duration
 			return
 		}
 		resp, err := h(context.Background(), pn.p.peerID, req)
+		if lie := s.takeLie(); lie { // synclie.go
+			answer := done
+			done = func(resp []byte, err error) { s.deliveredLie(from, j); answer(resp, err) }
+		}
 		back := s.sched.now + s.delay(len(resp))
-		if s.lost() || back-start > timeout {
+		if errors.Is(err, errLieStall) || s.lost() || back-start > timeout {
 			s.sched.at(start+timeout, from, pn.inc, "timeout", func() { done(nil, errTimeout) })
 			return
 		}

@@ -52,7 +52,8 @@ func TestHonestNetworkKeepsEveryInvariant(t *testing.T) {
 	}
 }
 
-// TestSameSeedSameTrace is the determinism check: a seed run twice gives the same trace.
+// TestSameSeedSameTrace is the determinism check: a seed run twice gives the same trace (TestSameSeedSameTraceStrategies,
+// which -run TestSameSeedSameTrace also matches, checks the strategies of strategies_test.go).
 func TestSameSeedSameTrace(t *testing.T) {
 	cfg := ciConfig(7)
 	cfg.Nodes, cfg.Duration = 6, 40*time.Second

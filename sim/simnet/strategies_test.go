@@ -1,0 +1,91 @@
+package simnet
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSurroundVoterIsSlashed: a validator whose vote surrounds its earlier one, with no two votes for one target
+// epoch, is slashed on the canonical chain (PROTOCOL.md §8b's surround rule), and nothing else breaks.
+func TestSurroundVoterIsSlashed(t *testing.T) {
+	cfg := quiet(31, 60*time.Second)
+	cfg.Byzantine, cfg.Strategies = 0.1, Strategies{Surround}
+	var what string
+	r := runWith(t, cfg, func(s *Sim) {
+		if len(s.adv.equivocations) > 0 {
+			what = s.adv.equivocations[0].what
+		}
+	})
+	if r.Stats.Equivocations != 1 || r.Stats.Punished != 1 || !strings.HasPrefix(what, "surround vote 0/") {
+		t.Errorf("want one surround vote (%q) and its validator slashed: %+v", what, r.Stats)
+	}
+	wantNone(t, r)
+}
+
+// TestReleasedBranchesKeepTheInvariants: validators that keep their blocks private and release them as a late
+// branch gain no more than PROTOCOL.md §9's share, and safety and liveness hold.
+func TestReleasedBranchesKeepTheInvariants(t *testing.T) {
+	cfg := quiet(32, 90*time.Second)
+	cfg.Byzantine, cfg.Strategies = 0.3, Strategies{Release}
+	var released int
+	r := runWith(t, cfg, func(s *Sim) { released = len(s.adv.more.released) })
+	if released == 0 {
+		t.Errorf("want private blocks released: %+v", r.Stats)
+	}
+	wantNone(t, r)
+}
+
+func TestParseStrategies(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		err  error
+	}{
+		{"", "", nil},
+		{"surround, release", "surround,release", nil},
+		{"synclie,equivocate", "synclie,equivocate", nil},
+		{"longrange", "", ErrStrategy},
+		{"grind,lie", "", ErrStrategy},
+	} {
+		got, err := ParseStrategies(tc.in)
+		if !errors.Is(err, tc.err) || err == nil && got.String() != tc.want {
+			t.Errorf("ParseStrategies(%q) = %q, %v; want %q, %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+// TestSyncLiarIsPenalised: validators that lie in their sync answers are penalised by the honest processes their
+// invalid answers reach, and every honest process keeps up.
+func TestSyncLiarIsPenalised(t *testing.T) {
+	cfg := quiet(33, 60*time.Second)
+	cfg.Byzantine, cfg.Strategies = 0.2, Strategies{SyncLie}
+	var invalid, charged int
+	r := runWith(t, cfg, func(s *Sim) {
+		l := s.adv.more.lies
+		t.Logf("sync lies: %s", &l)
+		for k, n := range l.invalid {
+			invalid += n
+			charged += l.penalties[k]
+		}
+	})
+	if invalid == 0 || charged == 0 {
+		t.Errorf("want invalid answers delivered (%d) and their liars penalised (%d points)", invalid, charged)
+	}
+	wantNone(t, r)
+}
+
+// TestSameSeedSameTraceStrategies is the determinism check with the strategies of surround.go, release.go and
+// synclie.go: a seed run twice gives the same trace.
+func TestSameSeedSameTraceStrategies(t *testing.T) {
+	for _, st := range []Strategy{Surround, Release, SyncLie} {
+		cfg := ciConfig(7)
+		cfg.Nodes, cfg.Duration, cfg.Byzantine, cfg.Strategies = 6, 40*time.Second, 0.34, Strategies{st}
+		a, b := runSeed(t, cfg), runSeed(t, cfg)
+		if a.Trace != b.Trace || a.Events != b.Events {
+			t.Errorf("%s, seed %d: trace %x (%d events), then %x (%d events)", st, cfg.Seed, a.Trace[:8], a.Events,
+				b.Trace[:8], b.Events)
+		}
+	}
+}
