@@ -1,4 +1,4 @@
-package node
+package finality
 
 import (
 	"testing"
@@ -48,5 +48,25 @@ func TestSlashCountEachOffenceOnce(t *testing.T) {
 	}
 	if got, want := len(c.counted), 1; got != want { // every offence was of epoch 2: only the re-added one
 		t.Errorf("remembers %d offences at epoch 3 + U, want %d", got, want)
+	}
+}
+
+// LagSlots counts from the first slot of the finalized checkpoint's epoch, and is 0 before it.
+func TestLagSlots(t *testing.T) {
+	cases := []struct {
+		finalized chain.Epoch
+		now       chain.Slot
+		want      uint64
+	}{
+		{0, 0, 0},
+		{0, 13, 13},
+		{2, 16, 0},
+		{2, 21, 5},
+		{3, 20, 0}, // a finalized epoch ahead of the clock (a skewed peer's blocks)
+	}
+	for _, tc := range cases {
+		if got := LagSlots(chain.Checkpoint{Epoch: tc.finalized}, tc.now, epochLen); got != tc.want {
+			t.Errorf("finalized epoch %d at slot %d: got %d slots, want %d", tc.finalized, tc.now, got, tc.want)
+		}
 	}
 }
