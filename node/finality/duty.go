@@ -1,16 +1,14 @@
 package finality
 
 import (
-	"errors"
-	"fmt"
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/view"
 	"github.com/posnode/posnode/node/votepool"
 )
-
-// ErrSlashings: the slashings read for a block are not one per piece of its evidence.
-var ErrSlashings = errors.New("slashings do not match the block's evidence")
 
 // Chain is what the duty reads of the node's head's branch (PROTOCOL.md §8a); *chain.Tree implements it.
 type Chain interface {
@@ -56,17 +54,6 @@ func New(g *chain.Genesis, self chain.Address, c Chain, now chain.Epoch) *Duty {
 // Pool is the duty's vote pool, for reading (the node's queries and its reading of refused blocks).
 func (d *Duty) Pool() *votepool.Pool { return d.votes }
 
-// Punishable reports whether validator a can still be slashed on the branch whose head state is head: never
-// slashed, and holding stake or unbonding tokens (PROTOCOL.md §8b).
-func Punishable(head *chain.State, a chain.Address) bool {
-	acc := head.Account(a)
-	return !acc.Slashed && (acc.Stake > 0 || acc.Unbonding > 0)
-}
-
-func punishableOn(c Chain) func(*chain.Evidence) bool {
-	return func(e *chain.Evidence) bool { return Punishable(c.HeadState(), e.Offender()) }
-}
-
 // Slot moves the duty to slot s: the pool to s's epoch, dropping pending evidence whose offender can no longer
 // be punished on c's head (PROTOCOL.md §8b). It returns this node's latest vote when it is to be published again
 // now (Republish).
@@ -74,45 +61,6 @@ func (d *Duty) Slot(s chain.Slot, c Chain) (chain.Vote, bool) {
 	d.votes.Prune(d.g.EpochOf(s), punishableOn(c))
 	return d.Republish(s, c)
 }
-
-// Reverted makes the evidence that block h included pending again (PROTOCOL.md §8b): h left the canonical
-// chain.
-func (d *Duty) Reverted(h chain.Hash) { d.votes.Revert(h) }
-
-// Applied takes the votes of block b, which joined the canonical chain, into the pool and returns the evidence
-// they make with the votes it held (double and surround votes, PROTOCOL.md §8b), for AddEvidence. A vote the pool
-// knows or cannot hold (out of its window) makes none.
-func (d *Duty) Applied(b *chain.Block) []chain.Evidence {
-	var found []chain.Evidence
-	for _, v := range b.Votes {
-		if ev, _ := d.votes.AddVote(v); ev != nil {
-			found = append(found, *ev)
-		}
-	}
-	return found
-}
-
-// Include records the evidence that canonical block b holds as included, with the slashings it applied
-// (chain.Tree.Slashings: one per piece, in order; ErrSlashings otherwise). fresh is true for a block that joins the
-// canonical chain now, false for one read at start. It returns, per piece of evidence, whether its slashing is to
-// be counted and told: fresh, and an offence not counted before — a reorg can apply an offence again, which is
-// counted once while its epoch is retained (chain.Retained); now is the current epoch.
-func (d *Duty) Include(b *chain.Block, slashings []chain.Slashing, fresh bool, now chain.Epoch) ([]bool, error) {
-	if len(slashings) != len(b.Evidence) {
-		return nil, fmt.Errorf("%w: %d slashings, %d pieces of evidence", ErrSlashings, len(slashings), len(b.Evidence))
-	}
-	h := b.Hash()
-	counted := make([]bool, len(b.Evidence))
-	for i, e := range b.Evidence {
-		d.votes.Include(votepool.Included{Evidence: e, Block: h, Height: b.Header.Height, Slashing: slashings[i]})
-		counted[i] = fresh && d.slashed.first(&e, now)
-	}
-	return counted, nil
-}
-
-// Header checks the header of a block the node stored against the first header its proposer signed for the slot
-// and returns the evidence of a double proposal when it is a second one (PROTOCOL.md §8b), for AddEvidence.
-func (d *Duty) Header(b *chain.Block) *chain.Evidence { return d.votes.AddHeader(b.Header, b.Sig) }
 
 // Finalized reports whether f, the head's finalized checkpoint, is newer than the last one it reported, and
 // remembers it with the local time at which the node saw it (FinalizedAt): the node tells its users once per
@@ -130,4 +78,75 @@ func (d *Duty) Finalized(f chain.Checkpoint, at time.Time) bool {
 // first, and its pending evidence, which chain.Tree.ProposeBody filters on the parent's branch.
 func (d *Duty) ForBlock() ([]chain.Vote, []chain.Evidence) {
 	return d.votes.Votes(), d.votes.Evidence()
+}
+
+// StallRemind is how many epochs pass between two notices of the same finality stall.
+const StallRemind = 8
+
+// StallNews is what Stall tells the node to say of finality at a slot.
+type StallNews uint8
+
+// What Stall decides.
+const (
+	NoNews  StallNews = iota // nothing to say
+	Stalled                  // finality stalled, or is still stalled StallRemind epochs after the last notice
+	Resumed                  // a stall told of ended
+)
+
+// stallWatch is what the node's users were told of a finality stall (view.StallEpochs, PROTOCOL.md §8a).
+type stallWatch struct {
+	told     bool        // a stall was told of and has not ended
+	toldAt   chain.Epoch // the epoch of the last notice of it
+	movedAt  time.Time   // when the node last saw the finalized checkpoint move; zero before the first move
+	movedFor chain.Epoch // the finalized epoch it moved to then
+}
+
+// Stall decides, at current epoch e with finalized checkpoint fin, what the node tells its users of a finality
+// stall: Stalled when fin lags e by more than view.StallEpochs, again every StallRemind epochs while it lasts;
+// Resumed once when it ends.
+func (d *Duty) Stall(e chain.Epoch, fin chain.Checkpoint) StallNews {
+	w := &d.stall
+	stalled := uint64(e) > uint64(fin.Epoch)+view.StallEpochs
+	switch {
+	case !stalled && w.told:
+		w.told = false
+		return Resumed
+	case stalled && (!w.told || e >= w.toldAt+StallRemind):
+		w.told, w.toldAt = true, e
+		return Stalled
+	}
+	return NoNews
+}
+
+// FinalizedAt returns the local time at which Finalized reported fin, when fin is the last checkpoint it
+// reported: the "since" of a stall notice.
+func (d *Duty) FinalizedAt(fin chain.Checkpoint) (time.Time, bool) {
+	w := &d.stall
+	return w.movedAt, !w.movedAt.IsZero() && w.movedFor == fin.Epoch
+}
+
+// Silent returns the stakes of epoch e's table whose validators cast no vote for e that the node saw, in the pool
+// or on c's branch, largest first, and the table's total stake (PROTOCOL.md §8a: finality needs two thirds of
+// it). The error is the table's, unreadable.
+func (d *Duty) Silent(e chain.Epoch, c Chain) (silent []chain.Stake, total uint64, err error) {
+	table, err := c.StakeTable(e)
+	if err != nil {
+		return nil, 0, err
+	}
+	target := c.Checkpoint(e)
+	for _, st := range table {
+		total += uint64(st.Amount)
+		if !d.votes.HasVote(st.Addr, e) && !c.HoldsVote(target, st.Addr) {
+			silent = append(silent, st)
+		}
+	}
+	slices.SortFunc(silent, func(a, b chain.Stake) int { return cmp.Compare(b.Amount, a.Amount) })
+	return silent, total, nil
+}
+
+// LagSlots is how many slots the finalized checkpoint's epoch started before slot now (0 if not before): how far
+// finality lags the clock (PROTOCOL.md §8a).
+func LagSlots(finalized chain.Checkpoint, now chain.Slot, epochLength uint64) uint64 {
+	start := uint64(finalized.Epoch) * epochLength
+	return uint64(now) - min(start, uint64(now))
 }
