@@ -3,8 +3,9 @@
 // Both reach the node through small interfaces of their own, which *Node implements; the shapes of its answers
 // are in node/view, so that neither surface imports node.
 //
-// One event loop owns all mutable consensus state — the block tree, the mempool, the vote pool (node/votepool:
-// checkpoint votes and evidence), the sync client and the signing records. Slot ticks, gossip validation, sync
+// One event loop owns all mutable consensus state — the block tree, the mempool, the finality duty (node/finality:
+// a state machine of voting, evidence and slashings, over node/votepool's checkpoint votes and evidence), the sync
+// client and the signing records. Slot ticks, gossip validation, sync
 // answers, local submissions and API queries all reach it as closures, so nothing else needs a lock. The logic
 // reaches the world only through Env (env.go): a Network (gossip topics, request/response, peers, penalties), a
 // Runtime (the loop's closures, timers and background work) and Config.Now. Run wires production's — libp2p
@@ -19,4 +20,9 @@
 //
 // Every reason a validator will not sign goes through one gate (node/signgate, wired in signing.go), which the
 // proposer and the voter consult and status, the prompt, the metrics and the log read.
+//
+// The finality duty (PROTOCOL.md §8a, §8b) decides and the loop acts: node/finality does no I/O and reads no
+// clock; finality.go hands it the slots, the time to vote and the head's changes and carries out its decisions
+// (sign through the slashing protection record, publish, count, tell), votegossip.go its answers to peers' votes
+// and evidence, and stall.go words its stall notices.
 package node

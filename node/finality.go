@@ -6,30 +6,22 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
-	"github.com/posnode/posnode/node/votepool"
+	"github.com/posnode/posnode/node/finality"
+	"github.com/posnode/posnode/node/signgate"
 )
 
-// ffgState is the node's finality and accountability state (PROTOCOL.md §8a, §8b); only the event loop
-// touches it.
-type ffgState struct {
-	votes     *votepool.Pool   // votes, first headers and evidence
-	lastVoted chain.Epoch      // the last epoch this node's voting duty was done for (since it started)
-	announced chain.Checkpoint // the last finalized checkpoint shown on the prompt
-	slashed   slashCount       // the offences posnode_slashings_total counted
-	own       *chain.Vote      // this node's latest vote, published again until a block includes it
-	ownAt     chain.Slot       // the slot it was signed at
-}
+// The finality duty (PROTOCOL.md §8a, §8b) is node/finality's state machine; this file wires it to the loop: the
+// loop hands it the slots, the blocks that join and leave the canonical chain and the time to vote, and carries
+// out what it decides through the slashing protection record, the signing gate, the network, the metrics and the
+// prompt.
 
 // includedScan is how many canonical blocks below the head a starting node reads for the evidence they hold, so
 // that its users see recent slashings after a restart.
 const includedScan = 1024
 
-// openFFG makes the vote pool at the current epoch and refills its included evidence from the newest blocks.
+// openFFG makes the finality duty at the current epoch and refills its included evidence from the newest blocks.
 func (n *Node) openFFG() error {
-	n.ffg.votes = votepool.New(n.cfg.Genesis.EpochLength)
-	n.ffg.slashed = newSlashCount(n.cfg.Genesis.EpochLength)
-	n.ffg.votes.Prune(n.cfg.Genesis.EpochOf(n.currentSlot()), n.punishable)
-	_, n.ffg.announced = n.tree.Finality()
+	n.ffg = finality.New(n.cfg.Genesis, n.self, n.tree, n.epochNow())
 	head := n.tree.Head().Height
 	for h := head - min(head, includedScan) + 1; h <= head && h > 0; h++ {
 		b, err := n.tree.BlockAt(h)
@@ -44,50 +36,96 @@ func (n *Node) openFFG() error {
 	return nil
 }
 
-// ffgSlot is the finality work of each slot: the pool moves to the slot's epoch, the voting duty runs, the
-// metrics follow the clock.
+// epochNow is the current slot's epoch.
+func (n *Node) epochNow() chain.Epoch { return n.cfg.Genesis.EpochOf(n.currentSlot()) }
+
+// ffgSlot is the finality work of each slot: the duty moves to the slot, this node's vote goes out again when it
+// is due, the metrics follow the clock.
 func (n *Node) ffgSlot(s chain.Slot) {
-	n.ffg.votes.Prune(n.cfg.Genesis.EpochOf(s), n.punishable)
-	n.republishVote(s)
+	if v, ok := n.ffg.Slot(s, n.tree); ok {
+		n.log.Debug("publishing own vote again", zap.Stringer("target", v.Target))
+		n.publish(n.voteTopic, v.Encode())
+	}
 	n.showFinality()
 	n.noticeStakes(s)
 	n.noticeStall(s)
 }
 
-// ffgChange brings the pool up to date after the head moved (PROTOCOL.md §8b): evidence of reverted blocks is
+// voteDuty does this node's voting duty at slot s (PROTOCOL.md §8a), once per epoch, when finality.Duty.Vote says
+// a vote is due and the signing gate lets the node sign. The loop calls it half a slot into each slot, once the
+// slot's block had time to arrive, so that votes do not compete with the block for the network and the cores.
+// The vote passes the slashing protection record (PROTOCOL.md §11) before it is signed, then joins the pool and
+// is published.
+func (n *Node) voteDuty(s chain.Slot) {
+	e, owed := n.ffg.Owed(s)
+	if !owed || !n.maySign(signgate.Vote, s) {
+		return
+	}
+	v, due, err := n.ffg.Vote(s, n.tree)
+	if err != nil {
+		n.log.Error("reading the stake table", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+	}
+	if !due {
+		return
+	}
+	if err := n.durableBeforeSigning("vote"); err != nil {
+		n.log.Warn("not voting", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+		return
+	}
+	n.ffg.Voting(e)
+	if err := n.guard.CheckAndRecordVote(n.self, v.Source.Epoch, v.Target.Epoch, v.Root()); err != nil {
+		n.log.Warn("not voting: slashing protection refused", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+		n.noteRefusal(signgate.Vote, s, err)
+		return
+	}
+	v.Sign(n.chainID, n.key)
+	n.ffgMetrics.votesSigned.Inc()
+	if n.cfg.OnVote != nil {
+		n.cfg.OnVote(v)
+	}
+	if err := n.ffg.Signed(v, s); err != nil {
+		n.log.Error("own vote not pooled", zap.Uint64("epoch", uint64(e)), zap.Error(err))
+	}
+	n.log.Info("voted", zap.Stringer("source", v.Source), zap.Stringer("target", v.Target))
+	n.publish(n.voteTopic, v.Encode())
+}
+
+// ffgChange brings the duty up to date after the head moved (PROTOCOL.md §8b): evidence of reverted blocks is
 // pending again, votes of applied blocks are checked against the pool's, and evidence they hold is included.
 func (n *Node) ffgChange(c chain.Change) {
 	for _, b := range c.Reverted {
-		n.ffg.votes.Revert(b.Hash())
+		n.ffg.Reverted(b.Hash())
 	}
 	for _, b := range c.Applied {
-		for _, v := range b.Votes {
-			if ev, _ := n.ffg.votes.AddVote(v); ev != nil { // other outcomes: known, or out of the pool's window
-				n.recordEvidence(*ev)
-			}
+		for _, ev := range n.ffg.Applied(b) {
+			n.recordEvidence(ev)
 		}
 		n.includeEvidence(b, true)
 	}
 	n.showFinality()
 }
 
-// includeEvidence records the evidence a canonical block holds and what it did to the ledger; fresh is true for
-// a block that joins the canonical chain now, whose slashings are counted and told, each offence once.
+// includeEvidence hands the duty the evidence a canonical block holds and what it did to the ledger; fresh is
+// true for a block that joins the canonical chain now, whose slashings the duty counts, each offence once, and the
+// node tells.
 func (n *Node) includeEvidence(b *chain.Block, fresh bool) {
 	if len(b.Evidence) == 0 {
 		return
 	}
 	h := b.Hash()
 	slashings, err := n.tree.Slashings(h)
-	if err != nil || len(slashings) != len(b.Evidence) {
+	var counted []bool
+	if err == nil {
+		counted, err = n.ffg.Include(b, slashings, fresh, n.epochNow())
+	}
+	if err != nil {
 		n.log.Error("reading the slashings of a block", zap.Stringer("hash", h), zap.Error(err))
 		return
 	}
-	for i, e := range b.Evidence {
-		n.checkOwnEvidence(&e)
-		n.ffg.votes.Include(votepool.Included{Evidence: e, Block: h, Height: b.Header.Height, Slashing: slashings[i]})
-		if !fresh || !n.ffg.slashed.first(&e, n.cfg.Genesis.EpochOf(n.currentSlot())) {
-			continue // a reorg applied this offence again: counted and told once
+	for i := range b.Evidence {
+		n.checkOwnEvidence(&b.Evidence[i])
+		if !counted[i] {
+			continue // read at start, or a reorg applied this offence again: counted and told once
 		}
 		n.ffgMetrics.slashings.Inc()
 		sl := slashings[i]
@@ -100,7 +138,7 @@ func (n *Node) includeEvidence(b *chain.Block, fresh bool) {
 // watchHeader checks a block the tree stored against the first header its proposer signed for its slot; a
 // second one is a double proposal (PROTOCOL.md §8b).
 func (n *Node) watchHeader(b *chain.Block) {
-	if ev := n.ffg.votes.AddHeader(b.Header, b.Sig); ev != nil {
+	if ev := n.ffg.Header(b); ev != nil {
 		n.recordEvidence(*ev)
 	}
 }
@@ -108,11 +146,10 @@ func (n *Node) watchHeader(b *chain.Block) {
 // recordEvidence keeps evidence this node found itself and gossips it, if its offender can still be punished.
 func (n *Node) recordEvidence(e chain.Evidence) {
 	n.checkOwnEvidence(&e)
-	if !n.punishable(&e) {
-		return
-	}
-	if err := n.ffg.votes.AddEvidence(e); err != nil {
-		n.log.Debug("evidence not kept", zap.Stringer("offender", e.Offender()), zap.Error(err))
+	if err := n.ffg.AddEvidence(e, n.tree); err != nil {
+		if !errors.Is(err, finality.ErrNotPunishable) {
+			n.log.Debug("evidence not kept", zap.Stringer("offender", e.Offender()), zap.Error(err))
+		}
 		return
 	}
 	n.log.Warn("equivocation found", zap.Stringer("offender", e.Offender()), zap.Stringer("kind", e.Kind),
@@ -121,33 +158,22 @@ func (n *Node) recordEvidence(e chain.Evidence) {
 	n.publish(n.evTopic, e.Encode())
 }
 
-// punishable reports whether e's offender can still be slashed on the head's branch: never slashed, and holding
-// stake or unbonding tokens (PROTOCOL.md §8b).
-func (n *Node) punishable(e *chain.Evidence) bool { return n.punishableAddr(e.Offender()) }
-
-// punishableAddr reports whether validator a can still be slashed on the head's branch (PROTOCOL.md §8b).
-func (n *Node) punishableAddr(a chain.Address) bool {
-	acc := n.tree.HeadState().Account(a)
-	return !acc.Slashed && (acc.Stake > 0 || acc.Unbonding > 0)
-}
-
 // showFinality updates the metrics, and tells the prompt when a new checkpoint is finalized.
 func (n *Node) showFinality() {
 	j, f := n.tree.Finality()
 	n.ffgMetrics.set(j, f, n.currentSlot(), n.cfg.Genesis.EpochLength)
-	if f.Epoch > n.ffg.announced.Epoch {
-		n.ffg.announced = f
+	if n.ffg.Finalized(f, n.cfg.Now()) {
 		n.log.Info("finalized", zap.Uint64("epoch", uint64(f.Epoch)), zap.Stringer("checkpoint", f.Hash),
 			zap.Uint64("justified", uint64(j.Epoch)))
 		n.announce("finalized epoch %d (checkpoint %s)", f.Epoch, f.Hash.Short())
-		n.finalityMoved(f)
 		n.noticeFinal(f)
 	}
 }
 
 // body is what this node offers for its block at the head: the mempool's transactions, and the votes and
-// evidence of the pool, which chain.Tree.ProposeBody filters (PROTOCOL.md §8a, §8b).
+// evidence of the duty's pool, which chain.Tree.ProposeBody filters (PROTOCOL.md §8a, §8b).
 func (n *Node) body() chain.Body {
-	return chain.Body{Txs: n.durableOnly(n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs)),
-		Votes: n.ffg.votes.Votes(), Evidence: n.ffg.votes.Evidence()}
+	votes, evidence := n.ffg.ForBlock()
+	return chain.Body{Txs: n.durableOnly(n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs)), Votes: votes,
+		Evidence: evidence}
 }

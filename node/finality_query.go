@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/finality"
 	"github.com/posnode/posnode/node/view"
 )
 
@@ -23,7 +24,7 @@ func (n *Node) Finality(ctx context.Context) (FinalityView, error) {
 		v.Justified, v.Finalized = n.tree.Finality()
 		v.Checkpoint = v.Finalized.Text()
 		v.Slot, v.Epoch = uint64(slot), uint64(g.EpochOf(slot))
-		v.LagSlots = lagSlots(v.Finalized, slot, g.EpochLength)
+		v.LagSlots = finality.LagSlots(v.Finalized, slot, g.EpochLength)
 		v.Target = n.tree.Checkpoint(g.EpochOf(slot))
 		_, oldest, window, _ := n.tree.Retention()
 		v.RetainEpochs, v.OldestHeight = window, uint64(oldest)
@@ -46,10 +47,10 @@ func (n *Node) Evidence(ctx context.Context) ([]EvidenceView, error) {
 	var out []EvidenceView
 	err := n.call(ctx, func() {
 		el := n.cfg.Genesis.EpochLength
-		for _, e := range n.ffg.votes.Evidence() {
+		for _, e := range n.ffg.Pool().Evidence() {
 			out = append(out, evidenceView(e, el, "pending"))
 		}
-		for _, in := range n.ffg.votes.Included() {
+		for _, in := range n.ffg.Pool().Included() {
 			v := evidenceView(in.Evidence, el, "included")
 			blk := in.Block
 			v.Height, v.Block = uint64(in.Height), &blk

@@ -100,7 +100,7 @@ func (c *cluster) proposedBy(i int, proposer chain.Address, after chain.Slot) in
 func lastVoted(t *testing.T, n *Node) chain.Epoch {
 	t.Helper()
 	var e chain.Epoch
-	if err := n.call(context.Background(), func() { e = n.ffg.lastVoted }); err != nil {
+	if err := n.call(context.Background(), func() { e = n.ffg.LastVoted() }); err != nil {
 		t.Fatal(err)
 	}
 	return e

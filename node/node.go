@@ -19,6 +19,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/finality"
 	"github.com/posnode/posnode/node/httpapi"
 	"github.com/posnode/posnode/node/mempool"
 	"github.com/posnode/posnode/node/pendinglog"
@@ -164,7 +165,7 @@ type loopState struct {
 	doppelganger string         // what showed another process signing with this key; "" while none did
 	gate         *signgate.Gate // every reason the node will not sign now (signing.go)
 	refused      refusal        // the slashing protection record's latest refusal
-	ffg          ffgState       // votes, evidence and the voting duty
+	ffg          *finality.Duty // the finality duty: votes, evidence, slashings (finality.go)
 	notes        noticeState    // what the prompt is told of this node's account (notices.go)
 	flushing     flushState     // the write-behind of accepted blocks (flush.go)
 	pending      pendingState   // the pending-transaction log's bookkeeping (pending.go)

@@ -45,7 +45,6 @@ type noticeState struct {
 	own    map[chain.Hash]*ownTx
 	order  []chain.Hash // own's keys, oldest first, for forgetting past maxOwnTxs
 	stakes []stakeChange
-	stall  stallWatch
 }
 
 // followOwn starts following tx, just admitted from this node's prompt or API, until a finalized block holds it.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/finality"
 )
 
 // noticeNode opens node i of c without running it, with a prompt's announcement channel and a clock the test
@@ -166,19 +167,19 @@ func TestNoticesReorgReturnsOwnTransaction(t *testing.T) {
 }
 
 // TestNoticesFinalityStall: past view.StallEpochs without finality the prompt is told once, with the stake of the
-// validators that cast no vote for the last epoch, named largest first; again after stallRemind epochs; and once
+// validators that cast no vote for the last epoch, named largest first; again after finality.StallRemind epochs; and once
 // when finality is back within the bound.
 func TestNoticesFinalityStall(t *testing.T) {
 	c := newCluster(t, []uint64{10, 20, 30, 40}, time.Second, -time.Hour)
 	now := c.gen.Time.Add(time.Hour)
 	n := noticeNode(t, c, 0, &now)
-	const e = 6 // stalled: finalized epoch 0, current 6
-	n.ffg.votes.Prune(e, n.punishable)
+	const e = 6 // stalled: finalized epoch 0, current 6; the pool moves to epoch e
+	n.ffg.Slot(chain.Slot(e*c.gen.EpochLength), n.tree)
 	target := n.tree.Checkpoint(e - 1)
 	for _, k := range []int{0, 2} { // 10 and 30 voted for epoch 5; 20 and 40 did not
 		v := chain.Vote{Validator: addrOf(c.keys[k]), Target: target}
 		v.Sign(c.gen.Hash(), c.keys[k])
-		if _, err := n.ffg.votes.AddVote(v); err != nil {
+		if _, err := n.ffg.Pool().AddVote(v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -190,9 +191,9 @@ func TestNoticesFinalityStall(t *testing.T) {
 	t.Log(line)
 	n.noticeStall(slot + 1)
 	if got := drain(n); len(got) != 0 {
-		t.Errorf("told the same stall again within %d epochs: %q", stallRemind, got)
+		t.Errorf("told the same stall again within %d epochs: %q", finality.StallRemind, got)
 	}
-	n.noticeStall(slot + stallRemind*chain.Slot(c.gen.EpochLength))
+	n.noticeStall(slot + finality.StallRemind*chain.Slot(c.gen.EpochLength))
 	findLine(t, drain(n), "the reminder", "FINALITY STALLED", "current epoch is 14")
 	n.noticeStall(chain.Slot(3 * c.gen.EpochLength)) // the bound holds again
 	findLine(t, drain(n), "the end of the stall", "finality resumed")

@@ -33,7 +33,7 @@ func (n *Node) glean(b *chain.Block) error {
 		return fmt.Errorf("%w: proposer %s is a stranger", chain.ErrConflictsFinalized, b.Header.Proposer.Short())
 	}
 	found := 0
-	if a, sig, ok := n.ffg.votes.HeaderConflict(b.Header); ok && n.canAccuse(b.Header.Proposer) {
+	if a, sig, ok := n.ffg.Pool().HeaderConflict(b.Header); ok && n.ffg.CanAccuse(b.Header.Proposer, n.tree) {
 		if err := b.Verify(n.chainID); err != nil {
 			return err
 		}
@@ -45,7 +45,7 @@ func (n *Node) glean(b *chain.Block) error {
 		if v.ValidateBasic() != nil {
 			return fmt.Errorf("%w: vote %d", chain.ErrInvalidVote, i)
 		}
-		held, ok := n.conflictOf(*v)
+		held, ok := n.ffg.Conflict(*v, n.tree)
 		if !ok {
 			continue
 		}
@@ -57,7 +57,7 @@ func (n *Node) glean(b *chain.Block) error {
 	}
 	for i := range b.Evidence {
 		e := &b.Evidence[i]
-		if !n.canAccuse(e.Offender()) || n.ffg.votes.HasEvidence(e.ID()) {
+		if !n.ffg.CanAccuse(e.Offender(), n.tree) || n.ffg.Pool().HasEvidence(e.ID()) {
 			continue
 		}
 		if err := e.ValidateBasic(); err != nil {
@@ -72,12 +72,6 @@ func (n *Node) glean(b *chain.Block) error {
 	n.log.Debug("read a block of a branch that conflicts with finality", zap.Stringer("hash", b.Hash()),
 		zap.Uint64("slot", uint64(b.Header.Slot)), zap.Int("evidence", found))
 	return fmt.Errorf("%w: block %s at slot %d", errConflictingFinality, b.Hash().Short(), b.Header.Slot)
-}
-
-// canAccuse reports whether evidence against a would be kept: a can still be punished on the head's branch and
-// no evidence against it is pending.
-func (n *Node) canAccuse(a chain.Address) bool {
-	return !n.ffg.votes.Pending(a) && n.punishableAddr(a)
 }
 
 // gleanBatch reads the blocks of a sync batch that the tree refused for finality (PROTOCOL.md §8b): every block

@@ -3,29 +3,17 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/finality"
 	"github.com/posnode/posnode/p2p"
 )
 
-// Gossip errors of votes and evidence (PROTOCOL.md §10). ErrVoteEpoch and ErrNotPunishable are answered with
-// Ignore, since an honest peer on another branch or with another clock may forward such a message; ErrStranger
-// with Reject.
-var (
-	// ErrVoteEpoch: a vote's target epoch is ahead of the clock, or older than the node keeps votes
-	// (chain.Retained).
-	ErrVoteEpoch = errors.New("vote for an epoch outside the window")
-	// ErrNotPunishable: evidence against a validator already slashed, or holding nothing to slash.
-	ErrNotPunishable = errors.New("offender cannot be punished")
-	// ErrStranger: the signer is in no stake table the node could count its vote in and holds nothing evidence
-	// could burn (chain.State.Accountable): its message is refused before its signature is checked.
-	ErrStranger = errors.New("signer neither counted nor punishable")
-	// errUseless: an old vote that makes no evidence with the votes the node holds; its signature is not checked.
-	errUseless = errors.New("old vote that makes no evidence")
-)
+// The gossip errors of votes and evidence are the finality duty's (finality.ErrVoteEpoch, ErrStranger and
+// ErrNotPunishable, PROTOCOL.md §10); errUseless: an old vote that makes no evidence with the votes the node holds; its signature is not checked.
+var errUseless = errors.New("old vote that makes no evidence")
 
 // Topic names of votes and evidence (PROTOCOL.md §10).
 const (
@@ -44,8 +32,8 @@ func (n *Node) joinFFG() error {
 }
 
 // validateVoteMsg is the vote topic's validator (PROTOCOL.md §10). Before any signature is checked: the
-// encoding and the stateless rule, then the epoch (ErrVoteEpoch, Ignore) and the signer, which must be
-// accountable on the head's state (ErrStranger, Reject). A vote a block can still count (chain.Countable) then has
+// encoding and the stateless rule, then the epoch (finality.ErrVoteEpoch, Ignore) and the signer, which must be
+// accountable on the head's state (finality.ErrStranger, Reject). A vote a block can still count (chain.Countable) then has
 // its signature checked here (Reject when bad) and goes to the pool on the event loop (Accept, or Ignore when the
 // loop refuses it). An older vote the node retains (chain.Retained) serves only as evidence: its signature is
 // checked only when it is slashable against a vote the pool holds, and it is never forwarded (Ignore); the
@@ -57,9 +45,9 @@ func (n *Node) validateVoteMsg(ctx context.Context, from string, data []byte) p2
 	}
 	now := n.cfg.Genesis.EpochOf(n.maxSlot())
 	if err == nil {
-		err = n.precheckVote(&v, now)
+		err = finality.Precheck(&v, now, n.head.Load().state) // the head published for readers off the loop
 	}
-	if errors.Is(err, ErrVoteEpoch) {
+	if errors.Is(err, finality.ErrVoteEpoch) {
 		n.log.Debug("ignored gossiped vote", zap.String("peer", from), zap.Error(err))
 		return n.verdict(voteTopicName, p2p.Ignore)
 	}
@@ -83,26 +71,13 @@ func (n *Node) validateVoteMsg(ctx context.Context, from string, data []byte) p2
 	return n.verdict(voteTopicName, verdict)
 }
 
-// precheckVote runs the checks of a vote that need no signature and no event loop, at epoch now: its target
-// epoch within what the node retains (ErrVoteEpoch), its signer accountable on the head's state (ErrStranger).
-// It reads the head published for readers off the loop.
-func (n *Node) precheckVote(v *chain.Vote, now chain.Epoch) error {
-	if v.Target.Epoch > now || !chain.Retained(v.Target.Epoch, now) {
-		return fmt.Errorf("%w: epoch %d, now %d", ErrVoteEpoch, v.Target.Epoch, now)
-	}
-	if !n.head.Load().state.Accountable(v.Validator) {
-		return fmt.Errorf("%w: %s", ErrStranger, v.Validator.Short())
-	}
-	return nil
-}
-
 // oldVoteVerdict judges a vote older than a block can count (PROTOCOL.md §8b): on the event loop, whether it is
 // slashable against a vote the pool holds of a validator that can still be punished; only then is its signature
 // checked (Reject when bad), and the evidence kept and published. It is never forwarded.
 func (n *Node) oldVoteVerdict(ctx context.Context, from string, v chain.Vote) p2p.Verdict {
 	var held chain.Vote
 	var conflict bool
-	if n.call(ctx, func() { held, conflict = n.conflictOf(v) }) != nil || !conflict {
+	if n.call(ctx, func() { held, conflict = n.ffg.Conflict(v, n.tree) }) != nil || !conflict {
 		n.log.Debug("ignored gossiped vote", zap.String("peer", from), zap.Error(errUseless))
 		return p2p.Ignore
 	}
@@ -114,32 +89,11 @@ func (n *Node) oldVoteVerdict(ctx context.Context, from string, v chain.Vote) p2
 	return p2p.Ignore
 }
 
-// conflictOf returns the vote of the pool that v is slashable against, when v's validator can still be punished
-// on the head's branch and no evidence against it is pending; called on the loop.
-func (n *Node) conflictOf(v chain.Vote) (chain.Vote, bool) {
-	if n.ffg.votes.Pending(v.Validator) || !n.punishableAddr(v.Validator) {
-		return chain.Vote{}, false
-	}
-	return n.ffg.votes.Conflict(v)
-}
-
-// admitVote takes a verified vote from a peer into the pool (PROTOCOL.md §8a): its target epoch must be one a
-// block can still count (ErrVoteEpoch), its validator in that epoch's table on the head's branch
-// (chain.ErrVoteNotValidator), and the pool must not hold it (votepool.ErrKnown). A vote slashable against one
-// the pool holds is not kept; its evidence is (votepool.ErrConflict).
+// admitVote takes a verified vote from a peer into the duty's pool (finality.Duty.AdmitVote, PROTOCOL.md §8a):
+// ErrVoteEpoch, chain.ErrVoteNotValidator, votepool.ErrKnown; a vote slashable against one the pool holds is not
+// kept, its evidence is (votepool.ErrConflict).
 func (n *Node) admitVote(v chain.Vote) error {
-	now := n.cfg.Genesis.EpochOf(n.maxSlot())
-	if !chain.Countable(v.Target.Epoch, now) {
-		return fmt.Errorf("%w: epoch %d, now %d", ErrVoteEpoch, v.Target.Epoch, now)
-	}
-	in, err := n.tree.InStakeTable(v.Target.Epoch, v.Validator)
-	if err != nil {
-		return err
-	}
-	if !in {
-		return fmt.Errorf("%w: %s in epoch %d", chain.ErrVoteNotValidator, v.Validator.Short(), v.Target.Epoch)
-	}
-	ev, err := n.ffg.votes.AddVote(v)
+	ev, err := n.ffg.AdmitVote(v, n.cfg.Genesis.EpochOf(n.maxSlot()), n.tree)
 	if ev != nil {
 		n.recordEvidence(*ev)
 	}
@@ -176,10 +130,7 @@ func (n *Node) validateEvidenceMsg(ctx context.Context, from string, data []byte
 // offender (votepool errors).
 func (n *Node) admitEvidence(e chain.Evidence) error {
 	n.checkOwnEvidence(&e)
-	if !n.punishable(&e) {
-		return fmt.Errorf("%w: %s", ErrNotPunishable, e.Offender().Short())
-	}
-	if err := n.ffg.votes.AddEvidence(e); err != nil {
+	if err := n.ffg.AddEvidence(e, n.tree); err != nil {
 		return err
 	}
 	n.log.Info("evidence received", zap.Stringer("offender", e.Offender()), zap.Stringer("kind", e.Kind))

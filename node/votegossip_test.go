@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/finality"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -97,10 +98,10 @@ func TestGossipRefusesBadVotesAndEvidence(t *testing.T) {
 		err  func(n *Node) error
 		want error
 	}{
-		{"future epoch", func(n *Node) error { return n.admitVote(future) }, ErrVoteEpoch},
-		{"old epoch", func(n *Node) error { return n.admitVote(stale) }, ErrVoteEpoch},
+		{"future epoch", func(n *Node) error { return n.admitVote(future) }, finality.ErrVoteEpoch},
+		{"old epoch", func(n *Node) error { return n.admitVote(stale) }, finality.ErrVoteEpoch},
 		{"not in the table", func(n *Node) error { return n.admitVote(outsider) }, chain.ErrVoteNotValidator},
-		{"not punishable", func(n *Node) error { return n.admitEvidence(strangersOffence) }, ErrNotPunishable},
+		{"not punishable", func(n *Node) error { return n.admitEvidence(strangersOffence) }, finality.ErrNotPunishable},
 	}
 	for _, tc := range named {
 		var err error
@@ -112,7 +113,7 @@ func TestGossipRefusesBadVotesAndEvidence(t *testing.T) {
 	for _, i := range both {
 		var leaked []string
 		c.nodes[i].call(context.Background(), func() {
-			p := c.nodes[i].ffg.votes
+			p := c.nodes[i].ffg.Pool()
 			if p.HasVote(outsider.Validator, now) {
 				leaked = append(leaked, "the outsider's vote")
 			}

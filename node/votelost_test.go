@@ -36,8 +36,8 @@ func TestVoteOfCutOffValidatorIsIncluded(t *testing.T) {
 
 // cutWhileVoting cuts node i off from the others in the last slot of an epoch, once that slot's block had time to
 // arrive, so that it holds the next epoch's checkpoint, sees no block of that epoch and votes alone after
-// voteDelay slots; it returns that epoch. When node i's target is not the checkpoint the others see (a block
-// reached it too late), it heals the cut and tries the next epoch, three times at most.
+// finality.VoteDelay slots; it returns that epoch. When node i's target is not the checkpoint the others see (a
+// block reached it too late), it heals the cut and tries the next epoch, three times at most.
 func (c *cluster) cutWhileVoting(i int, others []int, epochLen uint64) chain.Epoch {
 	c.t.Helper()
 	for range 3 {
@@ -51,7 +51,7 @@ func (c *cluster) cutWhileVoting(i int, others []int, epochLen uint64) chain.Epo
 		c.partition([]int{i}, others, true)
 		waitFor(c.t, 10*time.Second, "the cut-off node to vote", func() bool { return c.lastVoted(i) >= e })
 		var target chain.Checkpoint
-		c.nodes[i].call(context.Background(), func() { target = c.nodes[i].ffg.own.Target })
+		c.nodes[i].call(context.Background(), func() { target = c.nodes[i].ffg.Own().Target })
 		var want chain.Checkpoint
 		waitFor(c.t, 10*time.Second, "the others to enter the epoch", func() bool {
 			c.nodes[others[0]].call(context.Background(), func() {
@@ -75,7 +75,7 @@ func (c *cluster) cutWhileVoting(i int, others []int, epochLen uint64) chain.Epo
 // lastVoted returns the last epoch node i voted for.
 func (c *cluster) lastVoted(i int) chain.Epoch {
 	var e chain.Epoch
-	if err := c.nodes[i].call(context.Background(), func() { e = c.nodes[i].ffg.lastVoted }); err != nil {
+	if err := c.nodes[i].call(context.Background(), func() { e = c.nodes[i].ffg.LastVoted() }); err != nil {
 		c.t.Fatal(err)
 	}
 	return e
