@@ -209,6 +209,16 @@ func (l *Log) Entries() []chain.Tx {
 	return append([]chain.Tx(nil), l.entries...)
 }
 
+// Each calls f with each of the file's entries, in file order, without copying them; f must not keep the
+// pointer nor call the log. Commits and compactions wait until it returns.
+func (l *Log) Each(f func(tx *chain.Tx)) {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	for i := range l.entries {
+		f(&l.entries[i])
+	}
+}
+
 // Compact rewrites the file without the entries for which drop returns true, and returns how many it dropped.
 // Appends not durable yet are not touched: their own commit writes them after the rewritten entries. With
 // nothing to drop it writes nothing. On failure the old file stays, whole.
