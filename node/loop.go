@@ -212,7 +212,7 @@ func (n *Node) applyChange(c chain.Change) {
 		n.announce("reorg: %d block(s) replaced, head #%d %s", len(c.Reverted), c.Head.Height, c.Head.Hash.Short())
 	}
 	for _, b := range c.Applied {
-		n.pool.Remove(b.Txs)
+		n.removeFromPool(b)
 		n.log.Debug("block", zap.Uint64("height", uint64(b.Header.Height)), zap.Uint64("slot", uint64(b.Header.Slot)),
 			zap.Stringer("proposer", b.Header.Proposer), zap.Int("txs", len(b.Txs)))
 	}

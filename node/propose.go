@@ -33,7 +33,33 @@ type built struct {
 	check *chain.Check
 	bad   []chain.TxError
 	enc   []byte // the block's encoding, for gossip
+	ids   hashedTxs
 	err   error
+}
+
+// hashedTxs is a block with the IDs of its records (chain.Tx.ID), hashed off the loop, for applyChange.
+type hashedTxs struct {
+	b   *chain.Block
+	ids []chain.Hash
+}
+
+// hashTxs returns b with the IDs of its records.
+func hashTxs(b *chain.Block) hashedTxs {
+	ids := make([]chain.Hash, len(b.Txs))
+	for i := range b.Txs {
+		ids[i] = b.Txs[i].ID()
+	}
+	return hashedTxs{b: b, ids: ids}
+}
+
+// removeFromPool takes the records of an applied block out of the mempool, with the IDs hashed off the loop when
+// they are b's. Called on the event loop.
+func (n *Node) removeFromPool(b *chain.Block) {
+	if n.hashed.b == b {
+		n.pool.RemoveIDs(n.hashed.ids)
+		return
+	}
+	n.pool.Remove(b.Txs)
 }
 
 // propose builds and signs this node's block for slot s, records it in the slashing protection, then accepts and
@@ -70,7 +96,7 @@ func (n *Node) build(bd *chain.Build, s chain.Slot) built {
 	if err := n.guard.CheckAndRecordBlock(n.self, s, b.Hash()); err != nil {
 		return built{bad: bad, err: fmt.Errorf("%w: %w", errSlashingProtection, err)}
 	}
-	return built{check: c, bad: bad, enc: b.Encode()}
+	return built{check: c, bad: bad, enc: b.Encode(), ids: hashTxs(b)}
 }
 
 // errSlashingProtection: the slashing protection refused or could not record a block.
@@ -92,6 +118,8 @@ func (n *Node) proposed(s chain.Slot, r built) {
 		return
 	}
 	b := r.check.Block()
+	n.hashed = r.ids
+	defer func() { n.hashed = hashedTxs{} }()
 	change, err := n.tree.InsertChecked(r.check, n.timely(s, n.cfg.Now()))
 	if err != nil {
 		n.missed(s, fmt.Errorf("insert own block: %w", err))

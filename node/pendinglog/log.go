@@ -103,12 +103,15 @@ func idSet(txs []chain.Tx) map[chain.Hash]struct{} {
 }
 
 // Append adds a transaction to the next commit and returns the batch to pass to Sync. It writes nothing.
-func (l *Log) Append(tx chain.Tx) *Batch {
+func (l *Log) Append(tx chain.Tx) *Batch { return l.AppendID(tx, tx.ID()) }
+
+// AppendID is Append for a transaction whose ID, tx.ID(), the caller has computed already.
+func (l *Log) AppendID(tx chain.Tx, id chain.Hash) *Batch {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.cur.buf = appendEntry(l.cur.buf, &tx)
 	l.cur.txs = append(l.cur.txs, tx)
-	l.known[tx.ID()] = struct{}{}
+	l.known[id] = struct{}{}
 	return l.cur
 }
 
