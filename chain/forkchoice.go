@@ -27,46 +27,12 @@ func (t *Tree) Insert(b *Block, maxSlot Slot) (Change, error) {
 // weighs (Tip.Timely, PROTOCOL.md §8). The flag is the node's own observation: it is not stored, and a block
 // read back from the store at start counts as late.
 func (t *Tree) InsertTimely(b *Block, maxSlot Slot, timely bool) (Change, error) {
-	h := b.Hash()
-	if _, ok := t.nodes[h]; ok || b.Header.Height < t.base && t.belowFloor(h) {
-		return Change{}, fmt.Errorf("%w: %s at height %d", ErrKnownBlock, h.Short(), b.Header.Height)
-	}
-	parent, ok := t.nodes[b.Header.Parent]
-	if !ok && b.Header.Height <= t.base {
-		return Change{}, fmt.Errorf("%w: block %s at height %d, below the floor at %d", ErrConflictsFinalized,
-			h.Short(), b.Header.Height, t.base)
-	}
-	if !ok {
-		return Change{}, fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)
-	}
-	if err := t.room(1); err != nil {
-		return Change{}, err
-	}
-	if err := t.admit(parent, b, true); err != nil {
-		return Change{}, err
-	}
-	post, fin, err := t.validate(parent, b, maxSlot)
+	c, err := t.PrepareInsert(b, maxSlot)
 	if err != nil {
 		return Change{}, err
 	}
-	n := t.attach(h, b, parent, post, fin)
-	n.timely = timely
-	if err := t.accept([]*node{n}, []*Block{b}); err != nil {
-		return Change{}, fmt.Errorf("store block %s: %w", h.Short(), err)
-	}
-	if !t.prefer(n, t.head) {
-		t.prune(n)
-		return Change{Head: t.head.tip()}, nil
-	}
-	ch, err := t.change(n, map[Hash]*Block{h: b})
-	if err != nil {
-		t.unaccept([]*node{n})
-		return Change{}, err
-	}
-	t.setHead(n)
-	t.prune(n)
-	t.raise()
-	return ch, nil
+	c.Run()
+	return t.InsertChecked(c, timely)
 }
 
 // InsertBatch inserts blocks as Insert would one after the other, each a child of a block in the tree or of an

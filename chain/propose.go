@@ -39,27 +39,32 @@ type Body struct {
 
 // ProposeBody is ProposeOn with checkpoint votes and evidence as well: it keeps the votes that count on the
 // parent's branch (PROTOCOL.md §8a), at most MaxBlockVotes, and the evidence that punishes someone (§8b), at
-// most MaxBlockEvidence, and leaves out the rest.
+// most MaxBlockEvidence, and leaves out the rest. PrepareBuild and Build.Run are the same in two steps.
 func (t *Tree) ProposeBody(parent Hash, slot Slot, key ed25519.PrivateKey, body Body) (*Block, []TxError, error) {
-	n, ok := t.nodes[parent]
-	if !ok {
-		return nil, nil, fmt.Errorf("%w: parent %s", ErrNotFound, parent.Short())
+	bd, err := t.PrepareBuild(parent, slot, key, body)
+	if err != nil {
+		return nil, nil, err
 	}
-	return t.proposeOn(n, slot, key, body)
+	c, rejected, err := bd.Run()
+	if err != nil {
+		return nil, rejected, err
+	}
+	return c.b, rejected, nil
 }
 
 // proposeOn builds a block for slot on top of parent.
 func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, body Body) (*Block, []TxError, error) {
-	if len(key) != ed25519.PrivateKeySize {
-		return nil, nil, fmt.Errorf("propose: private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
-	}
-	if slot <= parent.header.Slot {
-		return nil, nil, fmt.Errorf("%w: slot %d, head's %d", ErrSlotNotAfterParent, slot, parent.header.Slot)
-	}
-	ps, err := t.stateOf(parent)
+	bd, err := t.PrepareBuild(parent.hash, slot, key, body)
 	if err != nil {
 		return nil, nil, err
 	}
+	b, _, rejected, err := t.build(bd.parent, bd.ps, slot, key, body)
+	return b, rejected, err
+}
+
+// build builds a block for slot on top of parent, whose state is ps, and returns it with its state. It reads
+// only what the tree never changes once it holds a block, so any goroutine may run it.
+func (t *Tree) build(parent *node, ps *State, slot Slot, key ed25519.PrivateKey, body Body) (*Block, *State, []TxError, error) {
 	b := &Block{Header: Header{
 		Height:   parent.height() + 1,
 		Slot:     slot,
@@ -69,7 +74,7 @@ func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, body B
 	}}
 	out, err := b.Header.VRFProof.Output()
 	if err != nil {
-		return nil, nil, fmt.Errorf("propose: own vrf proof: %w", err)
+		return nil, nil, nil, fmt.Errorf("propose: own vrf proof: %w", err)
 	}
 	b.Header.Mix = NextMix(parent.mix, out)
 	var rejected []TxError
@@ -81,11 +86,11 @@ func (t *Tree) proposeOn(parent *node, slot Slot, key ed25519.PrivateKey, body B
 	b.Header.EvRoot = EvidenceRoot(b.Evidence)
 	post := ps.Clone()
 	if err := post.ApplyBlock(b); err != nil {
-		return nil, rejected, fmt.Errorf("apply proposed block: %w", err)
+		return nil, nil, rejected, fmt.Errorf("apply proposed block: %w", err)
 	}
 	b.Header.StateRoot = post.settleRoot()
 	b.Sign(t.chainID, key)
-	return b, rejected, nil
+	return b, post, rejected, nil
 }
 
 // pick returns the transactions of txs that apply in order on top of state s, at most MaxBlockTxs,

@@ -23,14 +23,17 @@ type held map[chain.Hash]struct{}
 
 // submit admits a locally made or API-posted transaction and appends it to the pending-transaction log, holding
 // it until settle. Called on the event loop.
-func (n *Node) submit(tx chain.Tx) (*pendinglog.Batch, error) {
-	if err := n.pool.AddLocal(tx, n.tree.HeadState()); err != nil {
+func (n *Node) submit(tx chain.Tx) (*pendinglog.Batch, error) { return n.submitID(tx, tx.ID()) }
+
+// submitID is submit for a transaction whose ID, tx.ID(), was computed off the loop.
+func (n *Node) submitID(tx chain.Tx, id chain.Hash) (*pendinglog.Batch, error) {
+	if err := n.pool.AddLocalID(tx, id, n.tree.HeadState()); err != nil {
 		return nil, err
 	}
-	n.held[tx.ID()] = struct{}{}
+	n.held[id] = struct{}{}
 	n.followOwn(tx)
 	n.metrics.mempool.Set(float64(n.pool.Len()))
-	return n.pendingLog.Append(tx), nil
+	return n.pendingLog.AppendID(tx, id), nil
 }
 
 // settle waits until the pending-transaction log has tx's batch on disk, then releases tx on the event loop:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -155,8 +154,7 @@ func (n *Node) onSlot(s chain.Slot) {
 		return
 	}
 	if err := n.propose(s); err != nil {
-		n.metrics.slotsMissed.Inc()
-		n.log.Error("propose failed", zap.Uint64("slot", uint64(s)), zap.Error(err))
+		n.missed(s, err)
 	}
 }
 
@@ -165,43 +163,6 @@ func (n *Node) onSlot(s chain.Slot) {
 // proposing on what it has (PROTOCOL.md §10).
 func (n *Node) busySyncing() bool {
 	return n.syncing && n.cfg.Now().Sub(n.syncActive) < time.Duration(n.cfg.Genesis.SlotDuration)
-}
-
-// propose builds and signs this node's block for slot s, records it in the slashing protection, then accepts and
-// publishes it. The record is durable before the signed block goes anywhere, so no restart, even without
-// chain.db, can ever sign a second block for the slot; the blocks it builds on are durable before it signs. The
-// block itself reaches chain.db with the write-behind, like a peer's block, so that writing it (hundreds of
-// milliseconds for 5,000 records on a busy disk) does not delay it: a crash before that loses it as it loses a
-// peer's block, and sync brings it back (PROTOCOL.md §11).
-func (n *Node) propose(s chain.Slot) error {
-	if err := n.durableBeforeSigning("block"); err != nil {
-		return err
-	}
-	b, bad, err := n.tree.ProposeBody(n.tree.Head().Hash, s, n.key, n.body())
-	if err != nil {
-		return err
-	}
-	if err := n.guard.CheckAndRecordBlock(n.self, s, b.Hash()); err != nil {
-		n.noteRefusal(signgate.Block, s, err)
-		return fmt.Errorf("slashing protection: %w", err)
-	}
-	n.lastSigned = s
-	for _, te := range bad {
-		n.log.Info("dropping a transaction that does not apply", zap.Stringer("tx", te.Tx.ID()), zap.Error(te.Err))
-		n.pool.Drop(te.Tx, te.Err)
-	}
-	change, err := n.tree.InsertTimely(b, s, n.timely(s, n.cfg.Now()))
-	if err != nil {
-		return fmt.Errorf("insert own block: %w", err)
-	}
-	n.metrics.slotsWon.Inc()
-	n.log.Info("proposed block", zap.Uint64("slot", uint64(s)), zap.Uint64("height", uint64(b.Header.Height)),
-		zap.Int("txs", len(b.Txs)), zap.Stringer("hash", b.Hash()))
-	n.observe(b, true)
-	n.publish(n.blockTopic, b.Encode())
-	n.applyChange(change)
-	n.startFlush("own block")
-	return nil
 }
 
 // importBlock validates and accepts a block from a peer, moving the head if fork choice says so; it reaches
@@ -251,7 +212,7 @@ func (n *Node) applyChange(c chain.Change) {
 		n.announce("reorg: %d block(s) replaced, head #%d %s", len(c.Reverted), c.Head.Height, c.Head.Hash.Short())
 	}
 	for _, b := range c.Applied {
-		n.pool.Remove(b.Txs)
+		n.removeFromPool(b)
 		n.log.Debug("block", zap.Uint64("height", uint64(b.Header.Height)), zap.Uint64("slot", uint64(b.Header.Slot)),
 			zap.Stringer("proposer", b.Header.Proposer), zap.Int("txs", len(b.Txs)))
 	}

@@ -147,6 +147,8 @@ type loopState struct {
 	held        held             // admitted transactions of this node's users that are not durable yet
 	txOut       outbox           // durable transactions waiting to share a gossip message
 	lastSigned  chain.Slot       // highest slot this key ever signed a block for, as guard records it
+	building    bool             // a proposal is being built off the loop (propose.go)
+	hashed      hashedTxs        // the record IDs of the block being inserted, hashed off the loop (propose.go)
 	synced      bool             // caught up with the best peer seen; proposing allowed
 	treeCfg     chain.TreeConfig // how tree was opened; checkpoint sync opens it again (cpsync.go)
 	cpWanted    bool             // the node syncs from its trusted checkpoint first (cpsync.go, PROTOCOL.md §13a)

@@ -30,6 +30,7 @@ const pendingSlack = 4096
 // pendingState is the event loop's bookkeeping of the log.
 type pendingState struct {
 	checked chain.Checkpoint // the finalized checkpoint the log was last checked against
+	busy    bool             // a check runs off the loop (compactPending)
 }
 
 // openPending opens the log and puts its transactions back into the mempool (restorePending).
@@ -143,10 +144,12 @@ func (n *Node) keepReturned(reverted []*chain.Block) {
 // blocks that make an entry final are on disk before the entry leaves): it drops from the log, in one rewrite once
 // there are pendingSlack of them, the entries the finalized state has passed (see the top of this file), and
 // offers the others the mempool lacks to it again (a restart on an old head, a drop for a reason a later head
-// removed). Called on the event loop.
+// removed). The walk over the log, the rewrite and the sorting run off the loop (offLoop) on the finalized and the
+// head state of now, which no one modifies; the loop only offers the few entries that no block holds
+// (reoffer). Called on the event loop.
 func (n *Node) compactPending() {
 	_, fin := n.tree.Finality()
-	if fin == n.pending.checked || n.tree.Unflushed() > 0 {
+	if fin == n.pending.checked || n.pending.busy || n.tree.Unflushed() > 0 {
 		return
 	}
 	final, height, err := n.tree.FinalizedState()
@@ -154,16 +157,35 @@ func (n *Node) compactPending() {
 		n.log.Error("pending-transaction log: no finalized state to compact against", zap.Error(err))
 		return
 	}
-	n.pending.checked = fin
+	n.pending.checked, n.pending.busy = fin, true
+	head, slack := n.tree.HeadState(), cmp.Or(n.cfg.PendingSlack, pendingSlack)
+	offLoop(n, func() []offer { return n.sweepPending(final, head, height, slack) }, func(offers []offer) {
+		n.pending.busy = false
+		n.reoffer(offers)
+	})
+}
+
+// offer is an entry of the log that no block of the head's chain holds, with its ID.
+type offer struct {
+	tx chain.Tx
+	id chain.Hash
+}
+
+// sweepPending is the part of compactPending that runs off the loop: it drops the entries final has passed once
+// there are slack of them, and returns the others whose nonce head has not used, each sender's in nonce order.
+func (n *Node) sweepPending(final, head *chain.State, height chain.Height, slack int) []offer {
 	passed := passedBy(final)
-	entries := n.pendingLog.Entries()
 	var kept []chain.Tx
-	for i := range entries {
-		if !passed(&entries[i]) {
-			kept = append(kept, entries[i])
+	dropping := 0
+	n.pendingLog.Each(func(tx *chain.Tx) {
+		switch {
+		case passed(tx):
+			dropping++
+		case head.Account(tx.From).Nonce <= tx.Nonce:
+			kept = append(kept, *tx)
 		}
-	}
-	if len(entries)-len(kept) >= cmp.Or(n.cfg.PendingSlack, pendingSlack) {
+	})
+	if dropping >= slack {
 		dropped, err := n.pendingLog.Compact(passed)
 		if err != nil {
 			n.log.Error("pending-transaction log compaction failed", zap.Error(err))
@@ -172,7 +194,12 @@ func (n *Node) compactPending() {
 				zap.Int("kept", n.pendingLog.Len()), zap.Uint64("finalized_height", uint64(height)))
 		}
 	}
-	n.reoffer(kept)
+	kept = sortedBySender(kept)
+	offers := make([]offer, len(kept))
+	for i := range kept {
+		offers[i] = offer{tx: kept[i], id: kept[i].ID()}
+	}
+	return offers
 }
 
 // PendingHolds reports whether the pending-transaction log holds transaction id, in its file or in a commit
@@ -186,18 +213,19 @@ func passedBy(final *chain.State) func(tx *chain.Tx) bool {
 	return func(tx *chain.Tx) bool { return final.Account(tx.From).Nonce > tx.Nonce }
 }
 
-// reoffer admits to the mempool the transactions of txs that it lacks and whose nonces the head has not used,
+// reoffer admits to the mempool the transactions of offers that it lacks and whose nonces the head has not used,
 // until the mempool refuses one for being full: each refusal of a full pool scans it for a victim, so offering a
 // long log to a full pool would hold the event loop for as many scans. What is not offered stays in the log and
-// is offered again at the next move of finality.
-func (n *Node) reoffer(txs []chain.Tx) {
+// is offered again at the next move of finality. Called on the event loop.
+func (n *Node) reoffer(offers []offer) {
 	head := n.tree.HeadState()
 	added := 0
-	for _, tx := range sortedBySender(txs) {
-		if n.pool.Has(tx.ID()) || head.Account(tx.From).Nonce > tx.Nonce {
+	for i := range offers {
+		tx := &offers[i].tx
+		if n.pool.Has(offers[i].id) || head.Account(tx.From).Nonce > tx.Nonce {
 			continue
 		}
-		err := n.pool.AddLocal(tx, head)
+		err := n.pool.AddLocal(*tx, head)
 		if err == nil {
 			added++
 		}

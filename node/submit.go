@@ -131,6 +131,10 @@ func (n *Node) SubmitBatch(ctx context.Context, txs []chain.Tx) (errs []error, e
 	}
 	errs = make([]error, len(txs))
 	n.checkSigs(txs, errs)
+	ids := make([]chain.Hash, len(txs)) // hashed here, off the event loop
+	for i := range txs {
+		ids[i] = txs[i].ID()
+	}
 	var admitted []int
 	var batches []*pendinglog.Batch
 	callErr := n.call(ctx, func() {
@@ -144,7 +148,7 @@ func (n *Node) SubmitBatch(ctx context.Context, txs []chain.Tx) (errs []error, e
 				errs[i] = refused(fmt.Errorf("%w: an earlier transaction of the sender in this batch was refused", mempool.ErrPoolFull))
 				continue
 			}
-			b, err := n.submit(tx)
+			b, err := n.submitID(tx, ids[i])
 			if err != nil {
 				full[tx.From] = errors.Is(err, mempool.ErrPoolFull)
 				errs[i] = refused(err)

@@ -98,26 +98,32 @@ func (p *Pool) Has(id chain.Hash) bool {
 // the same sender and nonce replaces nothing: the first one stays (ErrDuplicateTx). A full pool takes it only by
 // evicting (evictFor).
 func (p *Pool) Add(tx chain.Tx, st *chain.State) error {
-	_, err := p.admit(tx, st, false)
+	_, err := p.admit(tx, tx.ID(), st, false)
 	return err
 }
 
 // AddLocal is Add for a transaction of this node's users (prompt, API, journal): at equal fees it may evict a
 // gossiped transaction from a full pool (PROTOCOL.md §3).
 func (p *Pool) AddLocal(tx chain.Tx, st *chain.State) error {
-	_, err := p.admit(tx, st, true)
+	_, err := p.admit(tx, tx.ID(), st, true)
+	return err
+}
+
+// AddLocalID is AddLocal for a transaction whose ID, tx.ID(), the caller has computed already (off the event loop:
+// hashing thousands of records is work the loop need not do twice).
+func (p *Pool) AddLocalID(tx chain.Tx, id chain.Hash, st *chain.State) error {
+	_, err := p.admit(tx, id, st, true)
 	return err
 }
 
 // AddGossiped is Add for a transaction a peer gossiped; waiting reports that it was admitted behind a nonce gap:
 // such a transaction is never forwarded (PROTOCOL.md §10).
 func (p *Pool) AddGossiped(tx chain.Tx, st *chain.State) (waiting bool, err error) {
-	return p.admit(tx, st, false)
+	return p.admit(tx, tx.ID(), st, false)
 }
 
 // admit is Add; waiting reports that the admitted transaction cannot apply next (it waits behind a gap).
-func (p *Pool) admit(tx chain.Tx, st *chain.State, local bool) (waiting bool, err error) {
-	id := tx.ID()
+func (p *Pool) admit(tx chain.Tx, id chain.Hash, st *chain.State, local bool) (waiting bool, err error) {
 	if p.Has(id) {
 		return false, ErrDuplicateTx
 	}
@@ -241,6 +247,13 @@ func (p *Pool) forgetIfEmpty(from chain.Address, s *senderTxs) {
 func (p *Pool) Remove(txs []chain.Tx) {
 	for i := range txs {
 		p.remove(txs[i].ID())
+	}
+}
+
+// RemoveIDs is Remove for the IDs of the transactions (chain.Tx.ID), computed already.
+func (p *Pool) RemoveIDs(ids []chain.Hash) {
+	for _, id := range ids {
+		p.remove(id)
 	}
 }
 

@@ -117,12 +117,15 @@ func idSet(txs []chain.Tx) map[chain.Hash]struct{} {
 }
 
 // Append adds a transaction to the next commit and returns the batch to pass to Sync. It writes nothing.
-func (l *Log) Append(tx chain.Tx) *Batch {
+func (l *Log) Append(tx chain.Tx) *Batch { return l.AppendID(tx, tx.ID()) }
+
+// AppendID is Append for a transaction whose ID, tx.ID(), the caller has computed already.
+func (l *Log) AppendID(tx chain.Tx, id chain.Hash) *Batch {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.cur.buf = appendEntry(l.cur.buf, &tx)
 	l.cur.txs = append(l.cur.txs, tx)
-	l.known[tx.ID()] = struct{}{}
+	l.known[id] = struct{}{}
 	return l.cur
 }
 
@@ -230,6 +233,16 @@ func (l *Log) Entries() []chain.Tx {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	return append([]chain.Tx(nil), l.entries...)
+}
+
+// Each calls f with each of the file's entries, in file order, without copying them; f must not keep the
+// pointer nor call the log. Commits and compactions wait until it returns.
+func (l *Log) Each(f func(tx *chain.Tx)) {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	for i := range l.entries {
+		f(&l.entries[i])
+	}
 }
 
 // Compact rewrites the file without the entries for which drop returns true, and returns how many it dropped.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -224,4 +225,25 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoding differs from the %d bytes kept", len(kept))
 		}
 	})
+}
+
+// TestEachWalksTheFileInOrder: Each sees the durable entries in file order, not the appends of a commit to come;
+// AppendID holds the ID it is given.
+func TestEachWalksTheFileInOrder(t *testing.T) {
+	keys, id := fixture()
+	j, _, _ := openTestLog(t, filepath.Join(t.TempDir(), "pending.txs"))
+	defer j.Close()
+	txs := []chain.Tx{bpmTx(keys[0], 0, id), bpmTx(keys[1], 0, id), bpmTx(keys[0], 1, id)}
+	writeTxs(t, j, txs)
+	later := bpmTx(keys[1], 1, id)
+	j.AppendID(later, later.ID()) // not synced: not in the file
+	var got []chain.Hash
+	j.Each(func(tx *chain.Tx) { got = append(got, tx.ID()) })
+	want := []chain.Hash{txs[0].ID(), txs[1].ID(), txs[2].ID()}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if !j.Holds(later.ID()) {
+		t.Errorf("Holds(%s) after AppendID: got false, want true", later.ID().Short())
+	}
 }
