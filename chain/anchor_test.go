@@ -191,3 +191,23 @@ func TestAnchorJoinTimes(t *testing.T) {
 	t.Logf("%d blocks: from the anchor (%d bytes) %v; replaying from genesis %v", len(blocks), len(enc),
 		anchorTook.Round(time.Millisecond), replayTook.Round(time.Millisecond))
 }
+
+// TestAnchorEarlyCheckpoints: the anchors a tree serves at the checkpoints of the first epochs verify, whose
+// blocks have fewer than floorStubs ancestors of earlier epochs (epoch 0 has none before it): their headers go
+// down to genesis. A checkpoint of epoch 2 or 3 once came with headers that stopped at the first ancestor of
+// epoch 0, and every node refused it (the simulator's long-range runs found it).
+func TestAnchorEarlyCheckpoints(t *testing.T) {
+	g := richGenesis()
+	blocks := signedFinalChain(t, g, 6*int(g.EpochLength))
+	src := openFinalChain(t, g, NewMemStore(), blocks, 0)
+	for e := Epoch(1); e <= 5; e++ {
+		c := src.Checkpoint(e)
+		a, err := src.Anchor(c.Hash)
+		if err != nil {
+			t.Fatalf("anchor at %s: %v", c.Text(), err)
+		}
+		if err := a.Verify(g, c); err != nil {
+			t.Errorf("verify the anchor at %s (%d headers): got %v, want nil", c.Text(), len(a.Headers), err)
+		}
+	}
+}

@@ -38,12 +38,17 @@ func (t *Tree) Anchor(h Hash) (*Anchor, error) {
 		Accounts: st.accounts}, nil
 }
 
-// anchorHeaders returns the headers of b's ancestors back to n's floorStubs-th ancestor of an earlier epoch (or
-// to genesis), oldest first.
+// anchorHeaders returns the headers of b's ancestors back to n's floorStubs-th ancestor of an earlier epoch, oldest
+// first; to genesis when n has fewer such ancestors (a block of epoch 1, 2 or 3: epoch 0 has none before it), as
+// Verify wants them.
 func (t *Tree) anchorHeaders(b *Block, n *node) ([]Header, error) {
 	var deepest Hash
-	for s, i := n.lastBefore, 0; s != nil && i < floorStubs; s, i = s.lastBefore, i+1 {
+	i := 0
+	for s := n.lastBefore; s != nil && i < floorStubs; s, i = s.lastBefore, i+1 {
 		deepest = s.hash
+	}
+	if i < floorStubs {
+		deepest = Hash{} // the walk below stops at genesis
 	}
 	var out []Header
 	for p := b.Header.Parent; p != t.root.hash; {

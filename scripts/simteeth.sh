@@ -25,6 +25,7 @@ flags_for() {
 	05-doppelganger-ignores-record) echo "$base --crash-every 10s --partition-every 0 --lose-chaindb --doppelganger-slots 32" ;;
 	06-surround-unseen) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.1 --strategy surround" ;;
 	07-sync-answers-unjudged) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.2 --strategy synclie" ;;
+	08-checkpoint-ignored) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.2 --strategy longrange" ;;
 	*) echo "" ;;
 	esac
 }

@@ -200,6 +200,10 @@ func printSimLine(c simnet.Config, r simnet.Result, took cost) {
 		fmt.Printf("  adversary: %d offences released, %d byzantine validators slashed, %d canonical blocks theirs, "+
 			"%d gap transactions sent\n", st.Equivocations, st.Punished, st.AdversaryBlocks, st.GapTxs)
 	}
+	if st.Witnesses > 0 {
+		fmt.Printf("  long range: %d honest processes restarted with a trusted checkpoint, %d answers served them "+
+			"the rebuilt chain\n", st.Witnesses, st.RebuiltServed)
+	}
 }
 
 // printShares prints each validator's share of a run (simnet.ShareCount).

@@ -41,10 +41,15 @@ const (
 	// SyncLie: its node's sync answers to honest processes are lies: a better head claimed, forged, truncated,
 	// misplaced, empty or "pruned" ranges, and stalls; synclie.go.
 	SyncLie Strategy = "synclie"
+	// LongRange: its key holds three quarters of the genesis stake and unstakes all of it in the real chain's first
+	// blocks; its process never meets the honest ones and rebuilds, with the other byzantine processes, a history
+	// from genesis in which they never unstaked; honest processes restarted with the real chain's trusted
+	// checkpoint meet it first; longrange.go.
+	LongRange Strategy = "longrange"
 )
 
 // StrategyNames lists every strategy, for the error of an unknown one and the flag's help.
-const StrategyNames = "equivocate, withhold, splitvote, grind, surround, release, synclie"
+const StrategyNames = "equivocate, withhold, splitvote, grind, surround, release, synclie, longrange"
 
 // ErrStrategy: a strategy name the simulator does not know.
 var ErrStrategy = errors.New("unknown byzantine strategy")
@@ -60,7 +65,7 @@ func ParseStrategies(s string) (Strategies, error) {
 		switch st {
 		case "":
 			continue
-		case Equivocate, Withhold, SplitVote, Grind, Surround, Release, SyncLie:
+		case Equivocate, Withhold, SplitVote, Grind, Surround, Release, SyncLie, LongRange:
 			out = append(out, st)
 		default:
 			return nil, fmt.Errorf("%w: %q (know %s)", ErrStrategy, st, StrategyNames)

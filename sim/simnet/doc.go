@@ -37,10 +37,13 @@
 //
 // Byzantine validators (Config.Byzantine, Config.Strategies; byzantine.go, grind.go) run the honest node and only
 // intercept what it publishes or sign more with its key: double proposals and votes, withheld and late blocks,
-// split votes, stake grinding at epoch tails, surround votes, private branches released late, and lies in sync
-// answers (surround.go, release.go, synclie.go; a liar's handlers are wrapped in the simulated network, Handle). A client floods nonce-gapped transactions (clients.go). Their
+// split votes, stake grinding at epoch tails, surround votes, private branches released late, lies in sync
+// answers, and a history rebuilt from genesis with exited keys, met by honest processes restarted with a trusted
+// checkpoint (surround.go, release.go, synclie.go, longrange.go; a liar's handlers are wrapped in the simulated
+// network, Handle). A client floods nonce-gapped transactions (clients.go). Their
 // invariants (invariants_adv.go): accountability, gap forwarding, bounded mempools, durable acknowledgements,
-// signing after restarts, the adversary's share of blocks, liars penalised. docs/SIMULATION.md shows the defects they find.
+// signing after restarts, the adversary's share of blocks, liars penalised, no chain adopted without the trusted
+// checkpoint (invariants_lr.go). docs/SIMULATION.md shows the defects they find.
 //
 // What the simulator does not model: libp2p itself (gossipsub's mesh management and gossip repair, peer scoring,
 // the connection manager, request rate limits — a handler's limits are not applied), disks that lose written but

@@ -23,19 +23,24 @@ func (s *Sim) violate(format string, args ...any) {
 }
 
 // reference is the live process with the highest finalized checkpoint (the lowest id among equals); nil when none
-// is up.
+// is up. In a long-range run it is an honest process, and a witness only when no other is up (longrange.go).
 func (s *Sim) reference() *process {
-	var ref *process
-	var best chain.Epoch
-	for _, p := range s.procs {
-		if !p.up {
-			continue
+	for _, witnesses := range []bool{false, true} {
+		var ref *process
+		var best chain.Epoch
+		for _, p := range s.procs {
+			if !s.referenceCandidate(p, witnesses) {
+				continue
+			}
+			if _, f := p.node.Chain().Finality(); ref == nil || f.Epoch > best {
+				ref, best = p, f.Epoch
+			}
 		}
-		if _, f := p.node.Chain().Finality(); ref == nil || f.Epoch > best {
-			ref, best = p, f.Epoch
+		if ref != nil || !s.longRange {
+			return ref
 		}
 	}
-	return ref
+	return nil
 }
 
 // checkSafety: no two live processes finalized conflicting checkpoints — every one's finalized block is on the
@@ -43,7 +48,7 @@ func (s *Sim) reference() *process {
 func (s *Sim) checkSafety(ref *process) {
 	rt := ref.node.Chain()
 	for _, p := range s.procs {
-		if !p.up || p == ref {
+		if !p.up || p == ref || s.longRange && s.isByzantine(p.id) { // a long-range attacker's history is its own
 			continue
 		}
 		_, f := p.node.Chain().Finality()
@@ -70,14 +75,16 @@ func (s *Sim) checkEpoch() {
 	if ref == nil {
 		return
 	}
+	s.checkLongRange() // before safety: a witness on the rebuilt chain breaks both, and this one says why
 	s.checkSafety(ref)
 	s.checkDurability()
 	s.checkMemory()
+	s.maybeWitness(ref)
 	_, f := ref.node.Chain().Finality()
 	epoch := uint64(s.sched.now/s.cfg.Slot) / s.cfg.Epoch
 	s.noteShares(ref, epoch)
 	lag := epoch - min(epoch, uint64(f.Epoch))
-	if epoch <= healLagGrace {
+	if epoch <= healLagGrace || epoch < s.lrLivenessFrom() {
 		return
 	}
 	s.stats.MaxFinalityLag = max(s.stats.MaxFinalityLag, lag)
@@ -128,6 +135,7 @@ func (s *Sim) checkEnd() {
 	s.checkSignsAgain()
 	s.checkAdversaryShare(proposed, int(head.Height))
 	s.checkSyncLies(ref)
+	s.checkLongRangeEnd(ref)
 	if s.adv.forwarded > 0 {
 		s.violate("gap forwarding: honest processes accepted %d of the %d gap flood messages", s.adv.forwarded,
 			s.adv.gapSent/gapBatch)

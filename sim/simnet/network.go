@@ -43,7 +43,8 @@ func (pn *procNet) Join(topic string, v p2p.Validator) (node.Topic, error) {
 }
 
 func (pn *procNet) Handle(proto string, h p2p.Handler, _ ...p2p.HandlerOption) error {
-	pn.protos[proto] = pn.sim.lyingHandler(pn.p, proto, h) // a sync liar's answers (synclie.go)
+	h = pn.sim.lyingHandler(pn.p, proto, h)                  // a sync liar's answers (synclie.go)
+	pn.protos[proto] = pn.sim.rebuiltHandler(pn.p, proto, h) // a long-range attacker's (longrange.go)
 	return nil
 }
 
@@ -106,6 +107,10 @@ func (pn *procNet) Request(peer, proto string, req []byte, timeout time.Duration
 		if lie := s.takeLie(); lie { // synclie.go
 			answer := done
 			done = func(resp []byte, err error) { s.deliveredLie(from, j); answer(resp, err) }
+		}
+		if s.takeServed() { // longrange.go
+			answer := done
+			done = func(resp []byte, err error) { s.servedRebuilt(from, j); answer(resp, err) }
 		}
 		back := s.sched.now + s.delay(len(resp))
 		if errors.Is(err, errLieStall) || s.lost() || back-start > timeout {

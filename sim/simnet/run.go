@@ -26,6 +26,7 @@ func (s *Sim) Run() (Result, error) {
 	s.scheduleClients()
 	s.scheduleGapFlood()
 	s.scheduleGrind()
+	s.scheduleLongRange()
 	s.everyInFaults(s.cfg.StakeEvery, "stake", s.restake)
 	epoch := time.Duration(s.cfg.Epoch) * s.cfg.Slot
 	for t := epoch; t <= s.cfg.Duration+s.cfg.Heal; t += epoch {

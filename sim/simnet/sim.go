@@ -124,6 +124,8 @@ type Stats struct {
 	Uncounted              uint64 // slots whose stake table the reference no longer knew
 	DiskFaults, ClockJumps int    // disk episodes and clock jumps (diskclock.go)
 	StartRefused           int    // restarts a full or failing disk refused
+	Witnesses              int    // honest processes restarted with a trusted checkpoint (longrange.go)
+	RebuiltServed          int    // answers that served them the rebuilt chain
 }
 
 // Sim is one run.
@@ -146,6 +148,9 @@ type Sim struct {
 	log    *zap.Logger
 	fault  error // the simulator's own failure (fail)
 	m      metrics
+	// longRange is set when the byzantine validators follow LongRange (longrange.go): the links and the invariants
+	// read it.
+	longRange bool
 	// endHook, if set, runs after the end's checks while the processes are still up (tests craft violations).
 	endHook func()
 }
@@ -168,6 +173,10 @@ type process struct {
 	signed time.Duration // when its node last signed a block or vote; -1 before it first did
 	able   []slotSpan    // the slots in which it was up and past its doppelganger wait (fairness.go)
 	clock  clockFault    // drift and jumps of its clock (diskclock.go)
+	// trusted is the trusted checkpoint its node starts with (node.Config.Checkpoint; nil: none), and joinAt when
+	// its links to honest processes come up (longrange.go).
+	trusted *chain.Checkpoint
+	joinAt  time.Duration
 }
 
 func (c *Config) defaults() {
@@ -206,6 +215,7 @@ func New(cfg Config) (*Sim, error) {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
+	s.longRange = cfg.Strategies.has(LongRange) && cfg.byzantineCount() > 0
 	g := &chain.Genesis{ChainID: fmt.Sprintf("simnet-%d", cfg.Seed), Time: genesisTime,
 		SlotDuration: chain.Duration(cfg.Slot), EpochLength: cfg.Epoch, BlockReward: 1, MinStake: 1, TxFee: 1}
 	for i := range cfg.Nodes {
@@ -221,7 +231,7 @@ func New(cfg Config) (*Sim, error) {
 		}
 		alloc := chain.Allocation{Address: addr, Balance: 1 << 30}
 		if i < cfg.Validators {
-			alloc.Stake = chain.Amount(cfg.stakeOf(i))
+			alloc.Stake = chain.Amount(s.genesisStake(i))
 		}
 		g.Allocations = append(g.Allocations, alloc)
 		s.procs = append(s.procs, p)
@@ -240,24 +250,26 @@ func New(cfg Config) (*Sim, error) {
 // wire opens the links: each process to Degree random others.
 func (s *Sim) wire() {
 	s.adj, s.adjL = make([][]int, s.cfg.Nodes), make([][]*link, s.cfg.Nodes)
-	add := func(a, b int) {
-		k := [2]int{min(a, b), max(a, b)}
-		if a == b || s.links[k] != nil {
-			return
-		}
-		l := &link{a: k[0], b: k[1]}
-		s.links[k] = l
-		s.adj[a], s.adjL[a] = append(s.adj[a], b), append(s.adjL[a], l)
-		s.adj[b], s.adjL[b] = append(s.adj[b], a), append(s.adjL[b], l)
-	}
 	for i := range s.cfg.Nodes {
 		if i > 0 { // a chain through all processes keeps the graph connected
-			add(i, i-1)
+			s.addLink(i, i-1)
 		}
 		for range max(s.cfg.Degree-1, 0) {
-			add(i, s.rng.IntN(s.cfg.Nodes))
+			s.addLink(i, s.rng.IntN(s.cfg.Nodes))
 		}
 	}
+}
+
+// addLink opens a link between a and b, if there is none.
+func (s *Sim) addLink(a, b int) {
+	k := [2]int{min(a, b), max(a, b)}
+	if a == b || s.links[k] != nil {
+		return
+	}
+	l := &link{a: k[0], b: k[1]}
+	s.links[k] = l
+	s.adj[a], s.adjL[a] = append(s.adj[a], b), append(s.adjL[a], l)
+	s.adj[b], s.adjL[b] = append(s.adj[b], a), append(s.adjL[b], l)
 }
 
 // linked reports whether messages pass between a and b now.
@@ -267,7 +279,8 @@ func (s *Sim) linked(a, b int) bool {
 
 // up reports whether messages pass over l, the link between a and b (nil: none), now.
 func (s *Sim) up(l *link, a, b int) bool {
-	return l != nil && s.procs[a].up && s.procs[b].up && s.side[a] == s.side[b] && l.bannedUntil <= s.sched.now
+	return l != nil && s.procs[a].up && s.procs[b].up && s.side[a] == s.side[b] && l.bannedUntil <= s.sched.now &&
+		(!s.longRange || s.lrLinked(a, b))
 }
 
 // connected lists the processes linked with a now, in a fixed order.
@@ -309,7 +322,7 @@ func (s *Sim) start(p *process) error {
 	}
 	cfg := node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
 		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew + p.clock.offset(s.sched.now)) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
-		IgnoreWSCheck: true, OpenStore: s.storeOf(p), PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: wait,
+		IgnoreWSCheck: true, Checkpoint: p.trusted, OpenStore: s.storeOf(p), PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: wait,
 		OnVote: func(v chain.Vote) { s.onVote(p, v) }, PendingFault: p.disk.pendingFault(s)}
 	s.watch(&cfg, p)
 	n, err := node.New(cfg)

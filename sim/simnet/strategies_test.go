@@ -2,6 +2,7 @@ package simnet
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,8 @@ func TestParseStrategies(t *testing.T) {
 		{"", "", nil},
 		{"surround, release", "surround,release", nil},
 		{"synclie,equivocate", "synclie,equivocate", nil},
-		{"longrange", "", ErrStrategy},
+		{"longrange", "longrange", nil},
+		{"long-range", "", ErrStrategy},
 		{"grind,lie", "", ErrStrategy},
 	} {
 		got, err := ParseStrategies(tc.in)
@@ -76,10 +78,10 @@ func TestSyncLiarIsPenalised(t *testing.T) {
 	wantNone(t, r)
 }
 
-// TestSameSeedSameTraceStrategies is the determinism check with the strategies of surround.go, release.go and
-// synclie.go: a seed run twice gives the same trace.
+// TestSameSeedSameTraceStrategies is the determinism check with the strategies of surround.go, release.go,
+// synclie.go and longrange.go: a seed run twice gives the same trace.
 func TestSameSeedSameTraceStrategies(t *testing.T) {
-	for _, st := range []Strategy{Surround, Release, SyncLie} {
+	for _, st := range []Strategy{Surround, Release, SyncLie, LongRange} {
 		cfg := ciConfig(7)
 		cfg.Nodes, cfg.Duration, cfg.Byzantine, cfg.Strategies = 6, 40*time.Second, 0.34, Strategies{st}
 		a, b := runSeed(t, cfg), runSeed(t, cfg)
@@ -88,4 +90,39 @@ func TestSameSeedSameTraceStrategies(t *testing.T) {
 				b.Trace[:8], b.Events)
 		}
 	}
+}
+
+// TestLongRangeNeedsTheCheckpoint is issue 21's long-range attack in the simulator (PROTOCOL.md §12, §13a): the
+// byzantine validators, three quarters of the genesis stake, unstake at once on the real chain and rebuild a
+// finalized history from genesis among themselves; honest processes restarted without chain.db, given the real
+// chain's finalized checkpoint, meet them first. Each refuses the rebuilt chain and its anchor, penalises the
+// peers that served them, follows the real chain once its honest links come up, and nothing else breaks.
+func TestLongRangeNeedsTheCheckpoint(t *testing.T) {
+	cfg := quiet(34, 60*time.Second)
+	cfg.Byzantine, cfg.Strategies = 0.2, Strategies{LongRange}
+	var charged int
+	var witnesses []string
+	r := runWith(t, cfg, func(s *Sim) {
+		for k := range s.adv.more.lr.served {
+			charged += s.adv.more.lies.penalties[k]
+		}
+		for _, p := range s.procs {
+			if p.trusted != nil && p.up {
+				in, _ := p.node.Chain().Contains(p.node.Chain().Head().Hash, *p.trusted)
+				_, f := p.node.Chain().Finality()
+				witnesses = append(witnesses, fmt.Sprintf("process %d: trusted %s, finalized %s, contains it %v",
+					p.id, p.trusted, f, in))
+			}
+		}
+	})
+	t.Logf("witnesses: %v; %d answers served the rebuilt chain, %d points charged for them", witnesses,
+		r.Stats.RebuiltServed, charged)
+	if r.Stats.Witnesses == 0 || len(witnesses) == 0 || r.Stats.RebuiltServed == 0 || charged == 0 {
+		t.Errorf("want witnesses up at the end (%d started, %d up), rebuilt answers served them (%d) and penalised "+
+			"(%d points)", r.Stats.Witnesses, len(witnesses), r.Stats.RebuiltServed, charged)
+	}
+	if r.Stats.FinalizedEpoch < 10 || r.Stats.AdversaryBlocks != 0 {
+		t.Errorf("want the real chain finalized past epoch 10 without a block of the byzantine validators: %+v", r.Stats)
+	}
+	wantNone(t, r)
 }

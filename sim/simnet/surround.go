@@ -74,10 +74,11 @@ func (s *Sim) accusesSelf(p *process, topic string, data []byte) bool {
 	return false
 }
 
-// moreAdversary is what the strategies of surround.go, release.go and synclie.go hold.
+// moreAdversary is what the strategies of surround.go, release.go, synclie.go and longrange.go hold.
 type moreAdversary struct {
 	surrounded map[int]bool                 // surround voters that committed their offence
 	private    map[int]*privateBranch       // release.go
 	released   map[chain.Hash]releasedBlock // blocks of private branches, when released
 	lies       syncLies                     // synclie.go
+	lr         longRange                    // longrange.go
 }
