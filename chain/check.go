@@ -41,8 +41,7 @@ func (t *Tree) PrepareInsert(b *Block, maxSlot Slot) (*Check, error) {
 	}
 	parent, ok := t.nodes[b.Header.Parent]
 	if !ok && b.Header.Height <= t.base {
-		return nil, fmt.Errorf("%w: block %s at height %d, below the floor at %d", ErrConflictsFinalized,
-			h.Short(), b.Header.Height, t.base)
+		return nil, t.refuseBelowFloor(h, b)
 	}
 	if !ok {
 		return nil, fmt.Errorf("%w: %s of block %s at height %d", ErrUnknownParent, b.Header.Parent.Short(), h.Short(), b.Header.Height)

@@ -60,8 +60,7 @@ func (t *Tree) InsertBatch(bs []*Block, maxSlot Slot) (ch Change, inserted []*Bl
 		extended := i+1 < len(bs) && bs[i+1].Header.Parent == h
 		parent, ok := t.nodes[b.Header.Parent]
 		if !ok && b.Header.Height <= t.base {
-			err = fmt.Errorf("%w: block %s at height %d, below the floor at %d", ErrConflictsFinalized,
-				h.Short(), b.Header.Height, t.base)
+			err = t.refuseBelowFloor(h, b)
 			break
 		}
 		if !ok {

@@ -125,3 +125,46 @@ func (t *Tree) finalityLocks(fn *node) bool {
 	cn, ok := t.nodes[c.Hash]
 	return ok && (descends(cn, fn) || descends(fn, cn))
 }
+
+// refuseBelowFloor is the refusal of block b (hash h), at or below the floor's height, whose parent the tree does
+// not hold: its branch left the canonical chain below the floor. With a trusted checkpoint c (PROTOCOL.md §12) whose
+// canonical ancestry the tree can read, such a branch cannot hold c's block when b is of a slot before c's epoch
+// or at or below c's block's height — c's block and its ancestors are canonical, and b, at a height whose
+// canonical block the store holds, is not — so b is refused with ErrConflictsCheckpoint, which a peer is
+// penalised for (§10); else with ErrConflictsFinalized.
+func (t *Tree) refuseBelowFloor(h Hash, b *Block) error {
+	if c := t.cfg.Trusted; c != nil && b.Header.Height >= t.oldest {
+		before := t.cfg.Genesis.EpochOf(b.Header.Slot) < c.Epoch
+		if hc, ok := t.trustedHeight(); before || ok && b.Header.Height <= hc {
+			return fmt.Errorf("%w %s: block %s at height %d left the canonical chain below the floor at %d",
+				ErrConflictsCheckpoint, c.Text(), h.Short(), b.Header.Height, t.base)
+		}
+	}
+	return fmt.Errorf("%w: block %s at height %d, below the floor at %d", ErrConflictsFinalized,
+		h.Short(), b.Header.Height, t.base)
+}
+
+// trustedHeight returns the height of the trusted checkpoint's block when the tree or its store holds it.
+func (t *Tree) trustedHeight() (Height, bool) {
+	c := t.cfg.Trusted
+	if n, ok := t.nodes[c.Hash]; ok {
+		return n.height(), true
+	}
+	if b, _, err := t.storedBlock(c.Hash); err == nil {
+		return b.Header.Height, true
+	}
+	return 0, false
+}
+
+// SyncFloor is the lowest height from which sync looks for where a peer's chain joins the tree's: the floor's
+// height (no block below it can join, PROTOCOL.md §13), or, with a trusted checkpoint whose block the tree or its
+// store holds at or above the oldest height held, that block's height when lower — a peer's block there that is
+// not the checkpoint's proves its chain does not contain the checkpoint (ErrConflictsCheckpoint, §12).
+func (t *Tree) SyncFloor() Height {
+	if t.cfg.Trusted != nil {
+		if hc, ok := t.trustedHeight(); ok && hc >= t.oldest && hc < t.base {
+			return hc
+		}
+	}
+	return t.base
+}

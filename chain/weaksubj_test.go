@@ -146,3 +146,62 @@ func TestTrustedCheckpointContains(t *testing.T) {
 		t.Errorf("block on the rival branch: got %v, want ErrConflictsCheckpoint", err)
 	}
 }
+
+// TestRebuiltChainBelowTheAnchorConflictsCheckpoint: a node that checkpoint-synced holds nothing below its anchor,
+// the trusted checkpoint's block, and its sync steps back no lower. A block of another branch at the anchor's
+// height, whose parent the tree does not hold, cannot contain the checkpoint: it is refused with ErrConflictsCheckpoint (the peer that served
+// it is penalised, PROTOCOL.md §12), by sync and by gossip alike, where a tree without a trusted checkpoint refuses
+// it with ErrConflictsFinalized (the simulator's long-range runs found it answered as the latter).
+func TestRebuiltChainBelowTheAnchorConflictsCheckpoint(t *testing.T) {
+	g := richGenesis()
+	blocks := signedFinalChain(t, g, 200)
+	src := openFinalChain(t, g, NewMemStore(), blocks, 0)
+	_, fin := src.Finality()
+	a, err := src.Anchor(fin.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor := a.Block.Header.Height
+	rival := openTestTree(t, g, NewMemStore()) // a branch from genesis with slot 1 empty
+	var rivalBlocks []*Block
+	for s := Slot(2); len(rivalBlocks) < int(floor); s++ {
+		rivalBlocks = append(rivalBlocks, grow(t, rival, rival.Head().Hash, s, nil))
+	}
+	for _, tc := range []struct {
+		name    string
+		trusted *Checkpoint
+		want    error
+	}{
+		{"trusted checkpoint", &fin, ErrConflictsCheckpoint},
+		{"no trusted checkpoint", nil, ErrConflictsFinalized},
+	} {
+		s := NewMemStore()
+		if err := a.Install(s, g, fin); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := OpenTree(TreeConfig{Genesis: g, Store: s, Elect: treeElect, Better: treeBetter,
+			Finality: testFinality, Trusted: tc.trusted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.SyncFloor(); got != floor {
+			t.Errorf("%s: sync floor %d, want the anchor's height %d", tc.name, got, floor)
+		}
+		for _, c := range []struct {
+			b    *Block
+			want error
+		}{
+			{rivalBlocks[floor-1], tc.want},
+			// Below the oldest height held the node cannot tell the branch from the canonical chain's ancestors.
+			{rivalBlocks[floor/2], ErrConflictsFinalized},
+		} {
+			b := c.b
+			if _, _, err := tr.InsertBatch([]*Block{b}, b.Header.Slot); !errors.Is(err, c.want) {
+				t.Errorf("%s: sync of the rival block at height %d: got %v, want %v", tc.name, b.Header.Height, err, c.want)
+			}
+			if _, err := tr.PrepareInsert(b, b.Header.Slot); !errors.Is(err, c.want) {
+				t.Errorf("%s: gossip of the rival block at height %d: got %v, want %v", tc.name, b.Header.Height, err, c.want)
+			}
+		}
+	}
+}

@@ -216,11 +216,12 @@ func (n *Node) onRange(run *syncRun, r rangeReq, resp []byte, err error) {
 func (n *Node) importRange(run *syncRun, blocks []*chain.Block) {
 	res := n.importBatch(blocks)
 	if res.unknownParent {
-		if run.steps++; run.from == 1 || run.steps > maxStepsBack {
+		low := max(n.tree.SyncFloor(), 1) // below it no block can join ours (PROTOCOL.md §10, §13)
+		if run.steps++; run.from <= low || run.steps > maxStepsBack {
 			n.endSync(run, fmt.Errorf("%w: its chain does not join ours", errForeignChain))
 			return
 		}
-		run.from -= min(run.back, run.from-1)
+		run.from -= min(run.back, run.from-low)
 		run.back *= 2
 		n.requestRange(run)
 		return
