@@ -56,7 +56,8 @@ func TestDrawRecords(t *testing.T) {
 	}
 }
 
-// The account page shows the records' plot and stats, groups the balance's digits, and says when finality stalls.
+// The account page shows the records' plot and stats, groups the digits of the balance and of a transfer's
+// amount (a transfer of 1000 read "1000" beside a balance of "1,000 tokens"), and says when finality stalls.
 func TestAccountPageRecords(t *testing.T) {
 	addr := chain.Address{7}
 	be := accountBackend{readBackend: readBackend{asked: make(chan string, 8)}, addr: addr}
@@ -65,7 +66,7 @@ func TestAccountPageRecords(t *testing.T) {
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/account/"+addr.String(), nil))
 	body := rec.Body.String()
 	for _, want := range []string{`<svg id="records"`, "min 72, average 72.0, max 72 bpm", "1,234,567 tokens",
-		`id="stall-banner"`} {
+		`<td class="num">2,500</td>`, `id="stall-banner"`} {
 		if rec.Code != 200 || !strings.Contains(body, want) {
 			t.Errorf("account page: got %d, lacks %q", rec.Code, want)
 		}
@@ -90,6 +91,10 @@ func (b accountBackend) Blocks(_ context.Context, from, to uint64) ([]view.Block
 	var out []view.Block
 	for h := from; h <= to; h++ {
 		out = append(out, view.Block{Height: h, Slot: h})
+	}
+	if len(out) > 0 {
+		to := b.addr
+		out[0].Txs = []view.Tx{{Kind: "transfer", From: chain.Address{8}, To: &to, Value: 2500, Nonce: 4, Fee: 1}}
 	}
 	return out, nil
 }
