@@ -102,3 +102,34 @@ func (b accountBackend) Blocks(_ context.Context, from, to uint64) ([]view.Block
 func (b accountBackend) StakeTables(context.Context, []uint64) ([]view.EpochTable, error) {
 	return nil, nil
 }
+
+// The account page counts every block of the window the account proposed, and lists the newest 50 of them (it
+// read "(50, newest 50)" for a validator that had won 82 of the 256). The window holds the genesis too.
+func TestAccountPageProposedCount(t *testing.T) {
+	addr := chain.Address{7}
+	be := proposerBackend{accountBackend{readBackend: readBackend{asked: make(chan string, 8)}, addr: addr}}
+	s := &Server{cfg: Config{Token: "t", Backend: be}}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/account/"+addr.String(), nil))
+	want := "Blocks proposed in the last 91 blocks (82, the newest 50 here)"
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("account page: got %d, lacks %q", rec.Code, want)
+	}
+}
+
+// proposerBackend is accountBackend at height 90, where the account proposed every block but the first eight.
+type proposerBackend struct{ accountBackend }
+
+func (b proposerBackend) Status(_ context.Context) (view.Status, error) {
+	return view.Status{Height: 90, Epoch: 3, Finalized: chain.Checkpoint{Epoch: 2}}, nil
+}
+
+func (b proposerBackend) Blocks(ctx context.Context, from, to uint64) ([]view.Block, error) {
+	out, err := b.accountBackend.Blocks(ctx, from, to)
+	for i := range out {
+		if out[i].Height > 8 {
+			out[i].Proposer = b.addr
+		}
+	}
+	return out, err
+}
