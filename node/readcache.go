@@ -74,7 +74,8 @@ func (n *Node) checkpointOf(s *readSnap, e chain.Epoch) chain.Hash {
 // epochTables returns the stake tables of epochs on the snapshot's canonical chain, each read from its
 // checkpoint block's state (as chain.Tree.StakeTable does): from the cache, or rebuilt off the event loop from
 // the sources one short loop call captures. extra, if set, runs in that same loop call. Errors: the context's,
-// ErrStopped, chain.ErrNotFound when a checkpoint left the tree, chain.ErrCorruptStore.
+// ErrStopped, chain.ErrPruned for an epoch older than the tree's record below its floor, chain.ErrCorruptStore.
+// A checkpoint below the tree's floor gives the table the tree recorded for its epoch.
 func (n *Node) epochTables(ctx context.Context, s *readSnap, epochs []chain.Epoch, extra func()) (map[chain.Epoch][]chain.Stake, error) {
 	out := map[chain.Epoch][]chain.Stake{}
 	missing := n.tables.lookup(n, s, epochs, out)
@@ -84,12 +85,18 @@ func (n *Node) epochTables(ctx context.Context, s *readSnap, epochs []chain.Epoc
 		missing = n.tables.lookup(n, s, epochs, out) // filled while this request waited
 	}
 	sources := make([]chain.StateSource, len(missing))
+	recorded := make([][]chain.Stake, len(missing))
 	var srcErr error
 	if len(missing) > 0 || extra != nil {
 		err := n.call(ctx, func() {
 			for i, k := range missing {
 				var err error
 				sources[i], err = n.tree.StateSourceOf(k.checkpoint)
+				if errors.Is(err, chain.ErrNotFound) && n.tree.Checkpoint(k.epoch).Hash == k.checkpoint {
+					// Below the tree's floor, where it keeps no state: the table it recorded as it finalized
+					// past the checkpoint (PROTOCOL.md §13).
+					recorded[i], err = n.tree.StakeTable(k.epoch)
+				}
 				srcErr = errors.Join(srcErr, err)
 			}
 			if extra != nil {
@@ -101,6 +108,11 @@ func (n *Node) epochTables(ctx context.Context, s *readSnap, epochs []chain.Epoc
 		}
 	}
 	for i, k := range missing {
+		if recorded[i] != nil {
+			out[k.epoch] = recorded[i]
+			n.tables.put(k, out[k.epoch])
+			continue
+		}
 		st, err := sources[i].Run()
 		if err != nil {
 			return nil, fmt.Errorf("stake table of epoch %d: %w", k.epoch, err)

@@ -70,3 +70,44 @@ func TestOldSlotsReplayOffTheLoop(t *testing.T) {
 		t.Error("the tree's own leader of an old slot replayed nothing: the states were kept, so the test proves nothing")
 	}
 }
+
+// The stake panel and the account page read the stake tables of the last 256 blocks' epochs. Once finality has
+// moved the tree's floor past an epoch's checkpoint block, the tree keeps no state there; the table is the one
+// the tree recorded (the front page of the docker testnet answered 500 "not found: block 82e3b742", epoch 1's
+// checkpoint, from finalized epoch 3 on).
+func TestStakeTablesBelowTheFloor(t *testing.T) {
+	c := newCluster(t, []uint64{10, 20}, time.Second, -time.Hour)
+	n, err := New(Config{Home: c.homes[0], Genesis: c.gen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.pendingLog.Close(); n.guard.Close(); n.store.Close() })
+	blocks, _ := c.privateBranch(8*8, 0, 1)
+	for _, b := range blocks {
+		if err := n.importBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, fin := n.tree.Finality()
+	if fin.Epoch < 3 {
+		t.Fatalf("finalized epoch %d, want at least 3 so that epoch 1's checkpoint is below the floor", fin.Epoch)
+	}
+	defer standInLoop(n)()
+	var slots []uint64
+	for e := range uint64(fin.Epoch) + 1 {
+		slots = append(slots, e*c.gen.EpochLength)
+	}
+	tables, err := n.StakeTables(context.Background(), slots)
+	if err != nil {
+		t.Fatalf("stake tables of epochs 0..%d with the floor at epoch %d: %v", fin.Epoch, fin.Epoch, err)
+	}
+	for _, tb := range tables {
+		var total uint64
+		for _, v := range tb.Validators {
+			total += v.Stake
+		}
+		if len(tb.Validators) != 2 || total != 30 {
+			t.Errorf("epoch %d: got %d validators with stake %d, want 2 with 30", tb.Epoch, len(tb.Validators), total)
+		}
+	}
+}

@@ -65,9 +65,10 @@ func (s *Server) getTxPage(w http.ResponseWriter, r *http.Request) {
 type accountPage struct {
 	frame
 	Account  view.Account
-	Share    *share // its row of the stake-against-wins panel, if it is in the stake table
-	Window   int    // blocks searched for its activity
-	Proposed []view.Block
+	Share    *share       // its row of the stake-against-wins panel, if it is in the stake table
+	Window   int          // blocks searched for its activity
+	Proposed []view.Block // its newest maxAccountRows blocks of the window
+	Made     int          // how many blocks of the window it proposed
 	Txs      []accountTx
 	Records  view.Records  // its newest BPM records (plotRecords of them)
 	Stats    recordStats   // their min, average and max
@@ -128,8 +129,11 @@ func (s *Server) accountPage(ctx context.Context, addr chain.Address) (accountPa
 	}
 	for i := len(blocks) - 1; i >= 0; i-- {
 		blk := blocks[i]
-		if blk.Height > 0 && blk.Proposer == addr && len(pg.Proposed) < maxAccountRows {
-			pg.Proposed = append(pg.Proposed, blk)
+		if blk.Height > 0 && blk.Proposer == addr {
+			pg.Made++
+			if len(pg.Proposed) < maxAccountRows {
+				pg.Proposed = append(pg.Proposed, blk)
+			}
 		}
 		for _, tx := range blk.Txs {
 			if (tx.From == addr || tx.To != nil && *tx.To == addr) && len(pg.Txs) < maxAccountRows {

@@ -56,7 +56,8 @@ func TestDrawRecords(t *testing.T) {
 	}
 }
 
-// The account page shows the records' plot and stats, groups the balance's digits, and says when finality stalls.
+// The account page shows the records' plot and stats, groups the digits of the balance and of a transfer's
+// amount (a transfer of 1000 read "1000" beside a balance of "1,000 tokens"), and says when finality stalls.
 func TestAccountPageRecords(t *testing.T) {
 	addr := chain.Address{7}
 	be := accountBackend{readBackend: readBackend{asked: make(chan string, 8)}, addr: addr}
@@ -65,7 +66,7 @@ func TestAccountPageRecords(t *testing.T) {
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/account/"+addr.String(), nil))
 	body := rec.Body.String()
 	for _, want := range []string{`<svg id="records"`, "min 72, average 72.0, max 72 bpm", "1,234,567 tokens",
-		`id="stall-banner"`} {
+		`<td class="num">2,500</td>`, `id="stall-banner"`} {
 		if rec.Code != 200 || !strings.Contains(body, want) {
 			t.Errorf("account page: got %d, lacks %q", rec.Code, want)
 		}
@@ -91,9 +92,44 @@ func (b accountBackend) Blocks(_ context.Context, from, to uint64) ([]view.Block
 	for h := from; h <= to; h++ {
 		out = append(out, view.Block{Height: h, Slot: h})
 	}
+	if len(out) > 0 {
+		to := b.addr
+		out[0].Txs = []view.Tx{{Kind: "transfer", From: chain.Address{8}, To: &to, Value: 2500, Nonce: 4, Fee: 1}}
+	}
 	return out, nil
 }
 
 func (b accountBackend) StakeTables(context.Context, []uint64) ([]view.EpochTable, error) {
 	return nil, nil
+}
+
+// The account page counts every block of the window the account proposed, and lists the newest 50 of them (it
+// read "(50, newest 50)" for a validator that had won 82 of the 256). The window holds the genesis too.
+func TestAccountPageProposedCount(t *testing.T) {
+	addr := chain.Address{7}
+	be := proposerBackend{accountBackend{readBackend: readBackend{asked: make(chan string, 8)}, addr: addr}}
+	s := &Server{cfg: Config{Token: "t", Backend: be}}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/account/"+addr.String(), nil))
+	want := "Blocks proposed in the last 91 blocks (82, the newest 50 here)"
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("account page: got %d, lacks %q", rec.Code, want)
+	}
+}
+
+// proposerBackend is accountBackend at height 90, where the account proposed every block but the first eight.
+type proposerBackend struct{ accountBackend }
+
+func (b proposerBackend) Status(_ context.Context) (view.Status, error) {
+	return view.Status{Height: 90, Epoch: 3, Finalized: chain.Checkpoint{Epoch: 2}}, nil
+}
+
+func (b proposerBackend) Blocks(ctx context.Context, from, to uint64) ([]view.Block, error) {
+	out, err := b.accountBackend.Blocks(ctx, from, to)
+	for i := range out {
+		if out[i].Height > 8 {
+			out[i].Proposer = b.addr
+		}
+	}
+	return out, err
 }
