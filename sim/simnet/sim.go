@@ -62,6 +62,10 @@ type Config struct {
 
 	Dir    string      // data directories of the processes; a tmpfs keeps disk time out of the run
 	Logger *zap.Logger // nil: the nodes log nothing
+
+	// AtEnd, if set, runs once the run's end is checked while every process is still up (a heap profile of the
+	// whole network); it sees nothing of the run and changes nothing of it.
+	AtEnd func()
 }
 
 // Faults are the faults of the run's first phase, each drawn from the seed.
