@@ -131,10 +131,9 @@ func (t simTopic) send(data []byte) {
 	s := t.pn.sim
 	id := msgID(t.name, data)
 	p := t.pn.p
-	if p.seen[id] {
+	if s.seenBefore(p, id) {
 		return
 	}
-	p.seen[id] = true
 	s.stats.published++
 	for _, h := range s.forwardTo(p.id, -1) {
 		s.send(p.id, h, t.name, t.kind, id, data)
@@ -168,11 +167,10 @@ func (s *Sim) deliver(from int, h hop, topic, kind string, id [32]byte, data []b
 		return
 	}
 	s.stats.delivered++
-	if q.seen[id] {
+	if s.seenBefore(q, id) {
 		s.stats.duplicates++
 		return
 	}
-	q.seen[id] = true
 	s.sched.traceNote(id[:8])
 	v := q.net.topics[topic]
 	if v == nil || s.adv.ownTwins[id] == to+1 { // a byzantine process ignores its own second halves (byzantine.go)

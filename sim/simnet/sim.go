@@ -147,7 +147,7 @@ type process struct {
 	up     bool
 	inc    uint64
 	skew   time.Duration
-	seen   map[[32]byte]bool
+	seen   seenSet       // gossip messages it saw lately (seen.go)
 	disk   memDisk       // chain.db when not Config.Bolt
 	since  time.Duration // when it last started
 	signed time.Duration // when its node last signed a block or vote; -1 before it first did
@@ -300,7 +300,7 @@ func (s *Sim) start(p *process) error {
 		return fmt.Errorf("process %d: %w", p.id, err)
 	}
 	p.inc++
-	p.up, p.node, p.seen, p.since = true, n, map[[32]byte]bool{}, s.sched.now
+	p.up, p.node, p.seen, p.since = true, n, newSeenSet(s.sched.now), s.sched.now
 	p.net = &procNet{sim: s, p: p, inc: p.inc, topics: map[string]p2p.Validator{}, protos: map[string]p2p.Handler{},
 		penalty: map[int]int{}}
 	if err := n.Start(node.Env{Net: p.net, Runtime: procRuntime{sim: s, p: p, inc: p.inc}}); err != nil {
