@@ -80,6 +80,6 @@ func (n *Node) blockVerdict(b *chain.Block, from string, arrived time.Time) p2p.
 }
 
 func (n *Node) verdict(topic string, v p2p.Verdict) p2p.Verdict {
-	n.metrics.gossip.WithLabelValues(topic, v.String()).Inc()
+	n.metrics.countVerdict(topic, v)
 	return v
 }
