@@ -191,11 +191,13 @@ func New(cfg Config) (*Sim, error) {
 	}
 	g := &chain.Genesis{ChainID: fmt.Sprintf("simnet-%d", cfg.Seed), Time: genesisTime,
 		SlotDuration: chain.Duration(cfg.Slot), EpochLength: cfg.Epoch, BlockReward: 1, MinStake: 1, TxFee: 1}
+	blocks := chain.NewBlockPool() // the processes' stores share the bytes of the blocks they all hold
 	for i := range cfg.Nodes {
 		seed := sha256.Sum256(fmt.Appendf(nil, "posnode/simnet/%d/%d", cfg.Seed, i))
 		key := ed25519.NewKeyFromSeed(seed[:])
 		addr := chain.AddressOf(key.Public().(ed25519.PublicKey))
-		p := &process{id: i, dir: filepath.Join(cfg.Dir, fmt.Sprintf("p%04d", i)), key: key, addr: addr, peerID: addr.String()}
+		p := &process{id: i, dir: filepath.Join(cfg.Dir, fmt.Sprintf("p%04d", i)), key: key, addr: addr, peerID: addr.String(),
+			disk: memDisk{pool: blocks}}
 		if err := os.MkdirAll(p.dir, 0o700); err != nil {
 			return nil, err
 		}

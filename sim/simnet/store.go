@@ -18,6 +18,7 @@ import (
 // record at open, which a bbolt file written by the same process always passes.
 type memDisk struct {
 	store *chain.MemStore
+	pool  *chain.BlockPool // the run's block encodings, shared by every process's store
 }
 
 // storeOf is node.Config.OpenStore of process p: nil (a bbolt file) with Config.Bolt, else its memDisk.
@@ -32,7 +33,7 @@ func (s *Sim) storeOf(p *process) func(string) (chain.Store, error) {
 // with chain.ErrStoreClosed, as a closed bbolt store's do) and keeps the contents for the next.
 func (d *memDisk) open(string) (chain.Store, error) {
 	if d.store == nil {
-		d.store = chain.NewMemStore()
+		d.store = chain.NewSharedMemStore(d.pool)
 	}
 	return &openStore{MemStore: d.store}, nil
 }
