@@ -131,6 +131,7 @@ type Sim struct {
 	log    *zap.Logger
 	fault  error // the simulator's own failure (fail)
 	m      metrics
+	msgs   msgRegistry // the gossip messages of the last minutes and who saw them (seen.go)
 	// endHook, if set, runs after the end's checks while the processes are still up (tests craft violations).
 	endHook func()
 }
@@ -147,7 +148,6 @@ type process struct {
 	up     bool
 	inc    uint64
 	skew   time.Duration
-	seen   seenSet       // gossip messages it saw lately (seen.go)
 	disk   memDisk       // chain.db when not Config.Bolt
 	since  time.Duration // when it last started
 	signed time.Duration // when its node last signed a block or vote; -1 before it first did
@@ -185,7 +185,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, sched: newScheduler(), rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		byPeer: map[string]int{}, links: map[[2]int]*link{}, side: make([]int, cfg.Nodes),
-		acked: map[chain.Hash]int{}, adv: newAdversary(), log: cfg.Logger}
+		acked: map[chain.Hash]int{}, adv: newAdversary(), log: cfg.Logger, msgs: newMsgRegistry(cfg.Nodes)}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -302,7 +302,8 @@ func (s *Sim) start(p *process) error {
 		return fmt.Errorf("process %d: %w", p.id, err)
 	}
 	p.inc++
-	p.up, p.node, p.seen, p.since = true, n, newSeenSet(s.sched.now), s.sched.now
+	p.up, p.node, p.since = true, n, s.sched.now
+	s.msgs.forget(p.id)
 	p.net = &procNet{sim: s, p: p, inc: p.inc, topics: map[string]p2p.Validator{}, protos: map[string]p2p.Handler{},
 		penalty: map[int]int{}}
 	if err := n.Start(node.Env{Net: p.net, Runtime: procRuntime{sim: s, p: p, inc: p.inc}}); err != nil {
