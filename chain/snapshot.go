@@ -10,18 +10,19 @@ import (
 // the floor (Store.Finalize). It is a local record, never sent to a peer: encoding/gob of snapshotRecord. OpenTree
 // loads it as the floor, checks the state against the floor header's state root, and replays the blocks above it.
 
-// snapshotVersion is the version of snapshotRecord; a store with another version opens by full replay.
-const snapshotVersion = 1
+// snapshotVersion is the version of snapshotRecord. Version 1 (snapshotRecordV1) is still read; a store with
+// another version fails to open with ErrCorruptStore.
+const snapshotVersion = 2
 
-// snapshotRecord is the stored form of the tree's floor.
+// snapshotRecord is the stored form of the tree's floor; its large containers are packed (snapshotpack.go).
 type snapshotRecord struct {
 	Version  int
 	Floor    stubRecord   // the floor block
 	Stubs    []stubRecord // its lastBefore ancestors, newest first (floorStubs at most)
 	Epoch    Epoch        // the floor's state: epoch, supply, stake tables, accounts
 	Supply   Amount
-	Tables   [][]Stake
-	Accounts map[Address]Account
+	Tables   stakeTables
+	Accounts accountMap
 	Fin      finRecord // the floor branch's finality after the floor
 	Old      map[Epoch]oldRecord
 	Oldest   Height
@@ -34,7 +35,7 @@ type stubRecord struct {
 
 type oldRecord struct {
 	Ckpt  Hash
-	Table []Stake
+	Table stakeList
 }
 
 type finRecord struct {
@@ -46,9 +47,9 @@ type finRecord struct {
 
 type tallyRecord struct {
 	Target Checkpoint
-	Stake  map[Address]Amount
+	Stake  amountMap
 	Total  Amount
-	Voted  map[Address]Checkpoint
+	Voted  votedMap
 	Links  map[Checkpoint]Amount
 }
 
@@ -78,6 +79,16 @@ func tallyIn(r *tallyRecord) *epochTally {
 
 // encodeSnapshot returns the snapshot of the tree's floor.
 func (t *Tree) encodeSnapshot() []byte {
+	r := t.floorRecord()
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&r); err != nil {
+		panic(fmt.Sprintf("chain: encode snapshot: %v", err)) // every field is gob-encodable: a broken invariant
+	}
+	return buf.Bytes()
+}
+
+// floorRecord returns the snapshot record of the tree's floor.
+func (t *Tree) floorRecord() snapshotRecord {
 	f, st := t.floor, t.floor.state
 	r := snapshotRecord{Version: snapshotVersion, Floor: stubRecord{f.header, f.mix}, Epoch: st.epoch,
 		Supply: st.supply, Tables: st.tables, Accounts: st.accounts, Old: map[Epoch]oldRecord{}, Oldest: t.oldest,
@@ -89,11 +100,25 @@ func (t *Tree) encodeSnapshot() []byte {
 	for e, o := range t.old {
 		r.Old[e] = oldRecord{Ckpt: o.ckpt, Table: o.table}
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&r); err != nil {
-		panic(fmt.Sprintf("chain: encode snapshot: %v", err)) // every field is gob-encodable: a broken invariant
+	return r
+}
+
+// decodeSnapshot decodes a stored snapshot of version 2, or of version 1 (whose containers gob wrote as maps and
+// slices: the types differ, so one decoding fails where the other succeeds).
+func decodeSnapshot(enc []byte) (snapshotRecord, error) {
+	var r snapshotRecord
+	err := gob.NewDecoder(bytes.NewReader(enc)).Decode(&r)
+	if err != nil {
+		var v1 snapshotRecordV1
+		if gob.NewDecoder(bytes.NewReader(enc)).Decode(&v1) != nil || v1.Version != 1 {
+			return r, err
+		}
+		r = v1.upgrade()
 	}
-	return buf.Bytes()
+	if r.Version != snapshotVersion && r.Version != 1 {
+		return r, fmt.Errorf("version %d", r.Version)
+	}
+	return r, nil
 }
 
 // resume loads the store's snapshot, if it has one, as the tree's floor, and returns the height replay starts
@@ -106,12 +131,9 @@ func (t *Tree) resume() (Height, error) {
 	if enc == nil {
 		return 0, nil
 	}
-	var r snapshotRecord
-	if err := gob.NewDecoder(bytes.NewReader(enc)).Decode(&r); err != nil {
+	r, err := decodeSnapshot(enc)
+	if err != nil {
 		return 0, fmt.Errorf("%w: %w: %w", ErrCorruptStore, errSnapshot, err)
-	}
-	if r.Version != snapshotVersion {
-		return 0, fmt.Errorf("%w: %w: version %d", ErrCorruptStore, errSnapshot, r.Version)
 	}
 	st := &State{params: t.cfg.Genesis.State().params, accounts: r.Accounts, supply: r.Supply, epoch: r.Epoch,
 		tables: r.Tables}
@@ -146,4 +168,53 @@ func (t *Tree) restoreFloor(r *snapshotRecord, st *State) {
 	for e, o := range r.Old {
 		t.old[e] = oldEpoch{ckpt: o.Ckpt, table: o.Table}
 	}
+}
+
+// snapshotRecordV1 is version 1 of snapshotRecord, read from stores written before version 2.
+type snapshotRecordV1 struct {
+	Version  int
+	Floor    stubRecord
+	Stubs    []stubRecord
+	Epoch    Epoch
+	Supply   Amount
+	Tables   [][]Stake
+	Accounts map[Address]Account
+	Fin      struct {
+		Justified, Finalized Checkpoint
+		JustifiedAll         []Checkpoint
+		Cur, Prev            *tallyRecordV1
+		Slashed              []Address
+	}
+	Old map[Epoch]struct {
+		Ckpt  Hash
+		Table []Stake
+	}
+	Oldest Height
+}
+
+type tallyRecordV1 struct {
+	Target Checkpoint
+	Stake  map[Address]Amount
+	Total  Amount
+	Voted  map[Address]Checkpoint
+	Links  map[Checkpoint]Amount
+}
+
+// upgrade returns r as a snapshotRecord, its version still 1.
+func (r *snapshotRecordV1) upgrade() snapshotRecord {
+	tally := func(t *tallyRecordV1) *tallyRecord {
+		if t == nil {
+			return nil
+		}
+		return &tallyRecord{Target: t.Target, Stake: t.Stake, Total: t.Total, Voted: t.Voted, Links: t.Links}
+	}
+	f := r.Fin
+	out := snapshotRecord{Version: r.Version, Floor: r.Floor, Stubs: r.Stubs, Epoch: r.Epoch, Supply: r.Supply,
+		Tables: r.Tables, Accounts: r.Accounts, Oldest: r.Oldest, Old: map[Epoch]oldRecord{},
+		Fin: finRecord{Justified: f.Justified, Finalized: f.Finalized, JustifiedAll: f.JustifiedAll, Cur: tally(f.Cur),
+			Prev: tally(f.Prev), Slashed: f.Slashed}}
+	for e, o := range r.Old {
+		out.Old[e] = oldRecord{Ckpt: o.Ckpt, Table: o.Table}
+	}
+	return out
 }

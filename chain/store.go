@@ -81,6 +81,40 @@ type MemStore struct {
 	meta   map[string][]byte // meta records
 	canon  map[Height]Hash   // the canonical index below the tree's floor
 	snap   []byte            // the snapshot
+	pool   *BlockPool        // encodings shared with other stores; nil: none
+}
+
+// BlockPool lets MemStores in one process share the bytes of the blocks they hold: many simulated nodes store
+// the same blocks, and each kept its own copy of every encoding. A store keeps the pool's copy when its own
+// encoding is byte for byte the same, so what a store returns is unchanged. The pool keeps every encoding it was
+// given; it is safe for concurrent use.
+type BlockPool struct {
+	mu   sync.Mutex
+	encs map[Hash][]byte
+}
+
+// NewBlockPool returns an empty pool.
+func NewBlockPool() *BlockPool { return &BlockPool{encs: map[Hash][]byte{}} }
+
+// intern returns the pool's encoding of block h when it equals enc, else enc, which it keeps when it has none.
+func (p *BlockPool) intern(h Hash, enc []byte) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if have, ok := p.encs[h]; ok {
+		if bytes.Equal(have, enc) {
+			return have
+		}
+		return enc
+	}
+	p.encs[h] = enc
+	return enc
+}
+
+// NewSharedMemStore returns an empty MemStore that shares block encodings through pool.
+func NewSharedMemStore(pool *BlockPool) *MemStore {
+	m := NewMemStore()
+	m.pool = pool
+	return m
 }
 
 // NewMemStore returns an empty MemStore.
@@ -114,7 +148,11 @@ func (m *MemStore) put(b *Block) {
 	if _, ok := m.blocks[h]; ok {
 		return
 	}
-	m.blocks[h] = b.Encode()
+	enc := b.Encode()
+	if m.pool != nil {
+		enc = m.pool.intern(h, enc)
+	}
+	m.blocks[h] = enc
 	k := blockKey(b.Header.Height, h)
 	i := sort.Search(len(m.keys), func(i int) bool { return bytes.Compare(m.keys[i], k) >= 0 })
 	m.keys = append(m.keys, nil)

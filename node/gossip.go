@@ -111,6 +111,6 @@ func (n *Node) blockGrade(b *chain.Block, from string, err error) p2p.Verdict {
 }
 
 func (n *Node) verdict(topic string, v p2p.Verdict) p2p.Verdict {
-	n.metrics.gossip.WithLabelValues(topic, v.String()).Inc()
+	n.metrics.countVerdict(topic, v)
 	return v
 }

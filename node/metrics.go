@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/posnode/posnode/p2p"
 )
 
 // metrics are the node's Prometheus series, on a registry of its own so several nodes can share a process.
@@ -20,6 +22,9 @@ type metrics struct {
 	slotsMissed prometheus.Counter
 	reorgs      prometheus.Counter
 	gossip      *prometheus.CounterVec
+	// verdicts holds gossip's counter of each topic and verdict, made once: a message's count is an array index,
+	// not a label lookup (one per message received). Read-only after newMetrics, so validators may share it.
+	verdicts map[string]*[3]prometheus.Counter
 	// syncPenalties counts sync failures a peer was penalised for (PROTOCOL.md §10).
 	syncPenalties prometheus.Counter
 	// doppelganger is 1 once another process was seen signing with this node's key.
@@ -44,6 +49,14 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.height, m.slot, m.mempool, m.slotsWon, m.slotsMissed, m.reorgs, m.gossip, m.syncPenalties,
 		m.doppelganger)
+	m.verdicts = map[string]*[3]prometheus.Counter{}
+	for _, topic := range []string{"blocks", "txs", voteTopicName, evidenceTopicName} {
+		var cs [3]prometheus.Counter
+		for v := p2p.Accept; v <= p2p.Reject; v++ {
+			cs[v] = m.gossip.WithLabelValues(topic, v.String())
+		}
+		m.verdicts[topic] = &cs
+	}
 	// The Go runtime's (go_*: goroutines, heap, GC pauses) and the process's (process_*: CPU, resident memory,
 	// open files) series, as every Prometheus exporter has them.
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -62,6 +75,15 @@ func (m *metrics) watchReachability(value func() float64) {
 	m.reachable = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "posnode_reachability",
 		Help: "Whether peers can dial this node directly: 0 unknown, 1 public, 2 private (behind a NAT)."}, value)
 	m.reg.MustRegister(m.reachable)
+}
+
+// countVerdict counts verdict v of a message of topic.
+func (m *metrics) countVerdict(topic string, v p2p.Verdict) {
+	if cs := m.verdicts[topic]; cs != nil && v >= p2p.Accept && v <= p2p.Reject {
+		cs[v].Inc()
+		return
+	}
+	m.gossip.WithLabelValues(topic, v.String()).Inc()
 }
 
 func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }

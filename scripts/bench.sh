@@ -69,6 +69,8 @@ honest="--crash-every 0 --partition-every 0 --dup 0 --clock-skew 0"
 		--record-every 100ms $honest $SIM_FLAGS
 	build/posnode sim net --markdown sim-scale --nodes 256 --mesh 8 --duration 30s --heal 16s --loss 5 $honest \
 		$SIM_FLAGS
+	build/posnode sim net --markdown sim-scale-10m --nodes 256 --mesh 8 --duration 584s --heal 16s --loss 5 $honest \
+		$SIM_FLAGS
 } >>"$out/results.md" 2> >(tee "$out/sim.log" >&2)
 
 step "WAN testbed"

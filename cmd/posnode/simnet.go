@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -22,6 +23,7 @@ func cmdSimNet(args []string) error {
 	verbose := fs.Bool("verbose", false, "the nodes' logs on stderr")
 	markdown := fs.String("markdown", "", "print the runs as the Markdown table NAME of BENCHMARKS.md, between its markers")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file (go tool pprof)")
+	memprofile := fs.String("memprofile", "", "write a heap profile of the last run to this file at its end, every process still up (go tool pprof)")
 	dir := fs.String("dir", "", "where the processes' data directories go (default: a new directory in /dev/shm, else the temporary directory)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "the run's seed: the same flags and seed replay the same run")
 	fs.IntVar(&c.Nodes, "nodes", 16, "processes")
@@ -79,6 +81,9 @@ func cmdSimNet(args []string) error {
 		c.Logger = log
 	}
 	replay := replayFlags(fs)
+	if *memprofile != "" {
+		c.AtEnd = func() { writeHeapProfile(*memprofile) }
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -141,6 +146,22 @@ func cmdSimNet(args []string) error {
 		return fmt.Errorf("%d of %d seeds run violated an invariant", failed, ran)
 	}
 	return nil
+}
+
+// writeHeapProfile writes a heap profile to path, after a garbage collection so that it shows what is live; a
+// failure is printed, not returned: the run goes on.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		runtime.GC()
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "heap profile: %v\n", err)
+	}
 }
 
 // cost is what a run took: wall-clock time and the CPU time of the whole process (user and system, every thread:

@@ -10,11 +10,13 @@ import (
 const maxDropped = 10_000
 
 // dropLog remembers why the most recent maxDropped transactions left the mempool without a block; the oldest
-// record goes first. Owned by the event loop.
+// record goes first. It grows as transactions drop, up to its capacity: a node that drops none holds none (a
+// ring and a map made at full size cost 1.5 MB per node). Owned by the event loop.
 type dropLog struct {
-	ring    []chain.Hash // the IDs in order of recording; a slot is reused once the ring is full
-	next    int
-	records map[chain.Hash]dropRecord
+	ring     []chain.Hash // the IDs in order of recording; a slot is reused once the ring is full
+	capacity int
+	next     int
+	records  map[chain.Hash]dropRecord
 }
 
 type dropRecord struct {
@@ -23,7 +25,7 @@ type dropRecord struct {
 }
 
 func newDropLog(capacity int) *dropLog {
-	return &dropLog{ring: make([]chain.Hash, 0, capacity), records: make(map[chain.Hash]dropRecord, capacity)}
+	return &dropLog{capacity: max(capacity, 1), records: map[chain.Hash]dropRecord{}}
 }
 
 // add records that id was dropped for reason at time at.
@@ -32,7 +34,7 @@ func (d *dropLog) add(id chain.Hash, reason string, at time.Time) {
 		d.records[id] = dropRecord{reason, at}
 		return
 	}
-	if len(d.ring) < cap(d.ring) {
+	if len(d.ring) < d.capacity {
 		d.ring = append(d.ring, id)
 	} else {
 		delete(d.records, d.ring[d.next])

@@ -110,9 +110,11 @@ func (p *Pool) Prune(now chain.Epoch, useful func(*chain.Evidence) bool) {
 // sweep drops the votes and headers outside the window of the pool's epoch.
 func (p *Pool) sweep() {
 	for a, held := range p.votes {
-		maps.DeleteFunc(held, func(e chain.Epoch, _ chain.Vote) bool { return !p.inWindow(e) })
+		held = slices.DeleteFunc(held, func(v chain.Vote) bool { return !p.inWindow(v.Target.Epoch) })
 		if len(held) == 0 {
 			delete(p.votes, a)
+		} else {
+			p.votes[a] = held
 		}
 	}
 	maps.DeleteFunc(p.headers, func(k headerKey, _ signedHeader) bool {

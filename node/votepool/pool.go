@@ -39,8 +39,8 @@ const (
 // Pool is the node's pool of checkpoint votes, signed headers and evidence; New makes one.
 type Pool struct {
 	epochLength uint64
-	now         chain.Epoch                                  // the current epoch, as Prune last set it
-	votes       map[chain.Address]map[chain.Epoch]chain.Vote // per validator, per target epoch
+	now         chain.Epoch            // the current epoch, as Prune last set it
+	votes       map[chain.Address]held // per validator, one per target epoch, by target epoch (held)
 	headers     map[headerKey]signedHeader
 	pending     map[chain.Hash]chain.Evidence // by ID
 	offenders   map[chain.Address]chain.Hash  // offender → ID of its pending evidence
@@ -67,7 +67,7 @@ type Included struct {
 
 // New returns an empty pool for a chain of epochs of epochLength slots.
 func New(epochLength uint64) *Pool {
-	return &Pool{epochLength: max(epochLength, 1), votes: map[chain.Address]map[chain.Epoch]chain.Vote{},
+	return &Pool{epochLength: max(epochLength, 1), votes: map[chain.Address]held{},
 		headers: map[headerKey]signedHeader{}, pending: map[chain.Hash]chain.Evidence{},
 		offenders: map[chain.Address]chain.Hash{}}
 }
@@ -86,21 +86,20 @@ func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
 		return nil, fmt.Errorf("%w: epoch %d, now %d", ErrEpoch, v.Target.Epoch, p.now)
 	}
 	held := p.votes[v.Validator]
-	if w, ok := held[v.Target.Epoch]; ok && w.ID() == v.ID() {
+	i, ok := held.find(v.Target.Epoch)
+	if ok && held[i] == v { // the same encoding, so the same ID, without two hashes
 		return nil, fmt.Errorf("%w: vote %s by %s", ErrKnown, v.Target, v.Validator.Short())
 	}
-	for _, e := range sortedEpochs(held) {
-		if w := held[e]; chain.Slashable(v, w) {
-			ev := chain.NewDoubleVote(v, w)
-			return &ev, fmt.Errorf("%w: %s→%s and %s→%s by %s", ErrConflict, v.Source, v.Target, w.Source, w.Target,
-				v.Validator.Short())
-		}
+	if w, ok := held.conflict(v); ok {
+		ev := chain.NewDoubleVote(v, w)
+		return &ev, fmt.Errorf("%w: %s→%s and %s→%s by %s", ErrConflict, v.Source, v.Target, w.Source, w.Target,
+			v.Validator.Short())
 	}
-	if held == nil {
-		held = map[chain.Epoch]chain.Vote{}
-		p.votes[v.Validator] = held
+	if ok {
+		held[i] = v // the same source and target, another signature
+	} else {
+		p.votes[v.Validator] = slices.Insert(held, i, v)
 	}
-	held[v.Target.Epoch] = v
 	return nil, nil
 }
 
@@ -110,13 +109,7 @@ func (p *Pool) Conflict(v chain.Vote) (chain.Vote, bool) {
 	if !p.inWindow(v.Target.Epoch) {
 		return chain.Vote{}, false
 	}
-	held := p.votes[v.Validator]
-	for _, e := range sortedEpochs(held) {
-		if w := held[e]; chain.Slashable(v, w) {
-			return w, true
-		}
-	}
-	return chain.Vote{}, false
+	return p.votes[v.Validator].conflict(v)
 }
 
 // HeaderConflict returns the first signed header the pool holds of h's proposer for h's slot when it differs
@@ -137,7 +130,7 @@ func (p *Pool) Pending(a chain.Address) bool {
 
 // HasVote reports whether the pool holds a vote of validator a for target epoch e.
 func (p *Pool) HasVote(a chain.Address, e chain.Epoch) bool {
-	_, ok := p.votes[a][e]
+	_, ok := p.votes[a].find(e)
 	return ok
 }
 
@@ -146,8 +139,8 @@ func (p *Pool) HasVote(a chain.Address, e chain.Epoch) bool {
 func (p *Pool) Votes() []chain.Vote {
 	var out []chain.Vote
 	for _, held := range p.votes {
-		for e, v := range held {
-			if chain.Countable(e, p.now) {
+		for _, v := range held {
+			if chain.Countable(v.Target.Epoch, p.now) {
 				out = append(out, v)
 			}
 		}
@@ -180,11 +173,21 @@ func (p *Pool) AddHeader(h chain.Header, sig [64]byte) *chain.Evidence {
 	return &ev
 }
 
-func sortedEpochs(m map[chain.Epoch]chain.Vote) []chain.Epoch {
-	es := make([]chain.Epoch, 0, len(m))
-	for e := range m {
-		es = append(es, e)
+// held are a validator's votes in the pool: one per target epoch, in the order of target epochs. They are few
+// (the window's epochs), so a slice costs less than a map per validator, in time and memory.
+type held []chain.Vote
+
+// find returns the index of the vote for target epoch e, or where it would go, and whether it is there.
+func (h held) find(e chain.Epoch) (int, bool) {
+	return slices.BinarySearchFunc(h, e, func(v chain.Vote, e chain.Epoch) int { return cmp.Compare(v.Target.Epoch, e) })
+}
+
+// conflict returns the first vote, by target epoch, that v is slashable against (PROTOCOL.md §8b).
+func (h held) conflict(v chain.Vote) (chain.Vote, bool) {
+	for _, w := range h {
+		if chain.Slashable(v, w) {
+			return w, true
+		}
 	}
-	slices.Sort(es)
-	return es
+	return chain.Vote{}, false
 }

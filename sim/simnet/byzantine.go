@@ -191,10 +191,10 @@ func (s *Sim) splitVote(t simTopic, data []byte) bool {
 	w := s.twinVote(p, v)
 	wdata := w.Encode()
 	vid, wid := msgID(t.name, data), msgID(t.name, wdata)
-	if p.seen[vid] {
+	if s.seenBefore(p, vid) {
 		return true
 	}
-	p.seen[vid], p.seen[wid] = true, true
+	s.seenBefore(p, wid)
 	s.adv.ownTwins[wid] = p.id + 1
 	s.adv.equivocations = append(s.adv.equivocations, equivocation{proc: p.id, made: s.sched.now, released: s.sched.now,
 		what: fmt.Sprintf("split vote for epoch %d", v.Target.Epoch)})

@@ -57,7 +57,7 @@ func (s *Sim) gapFlood() {
 	id := msgID("txs", data)
 	s.adv.gapMsgs[id] = true
 	s.adv.gapSent += len(txs)
-	p.seen[id] = true
+	s.seenBefore(p, id)
 	v := p.net.topics["txs"]
 	if v == nil {
 		return

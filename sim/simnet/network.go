@@ -139,22 +139,26 @@ func (t simTopic) Publish(data []byte) {
 // send floods data from the topic's process over its links.
 func (t simTopic) send(data []byte) {
 	s := t.pn.sim
-	id := msgID(t.name, data)
+	m := s.msgs.get(s.sched.now, msgID(t.name, data))
 	p := t.pn.p
-	if p.seen[id] {
+	if m.check(p.id) {
 		return
 	}
-	p.seen[id] = true
 	s.stats.published++
 	for _, h := range s.forwardTo(p.id, -1) {
-		s.send(p.id, h, t.name, t.kind, id, data)
+		s.sendMsg(p.id, h, t.name, t.kind, m, data)
 	}
 }
 
 func (t simTopic) Peers() int { return len(t.pn.sim.connected(t.pn.p.id)) }
 
-// send carries one gossip message over the link from → to: lost, or delivered once or twice after its delay.
+// send carries the gossip message id over the link from → to: lost, or delivered once or twice after its delay.
 func (s *Sim) send(from int, h hop, topic, kind string, id [32]byte, data []byte) {
+	s.sendMsg(from, h, topic, kind, s.msgs.get(s.sched.now, id), data)
+}
+
+// sendMsg is send of a message the registry holds.
+func (s *Sim) sendMsg(from int, h hop, topic, kind string, m *gossipMsg, data []byte) {
 	if s.lost() {
 		s.stats.lost++
 		return
@@ -165,24 +169,23 @@ func (s *Sim) send(from int, h hop, topic, kind string, id [32]byte, data []byte
 	}
 	for range copies {
 		s.sched.at(s.sched.now+s.delay(len(data)), h.to, s.procs[h.to].inc, kind, func() {
-			s.deliver(from, h, topic, kind, id, data)
+			s.deliver(from, h, topic, kind, m, data)
 		})
 	}
 }
 
 // deliver hands a gossip message to a process: its validator judges it once, and an accepted one goes on to the
 // process's other links.
-func (s *Sim) deliver(from int, h hop, topic, kind string, id [32]byte, data []byte) {
-	to, q := h.to, s.procs[h.to]
+func (s *Sim) deliver(from int, h hop, topic, kind string, m *gossipMsg, data []byte) {
+	to, q, id := h.to, s.procs[h.to], m.id
 	if !s.up(h.l, from, to) {
 		return
 	}
 	s.stats.delivered++
-	if q.seen[id] {
+	if m.check(to) {
 		s.stats.duplicates++
 		return
 	}
-	q.seen[id] = true
 	s.sched.traceNote(id[:8])
 	v := q.net.topics[topic]
 	if v == nil || s.adv.ownTwins[id] == to+1 { // a byzantine process ignores its own second halves (byzantine.go)
@@ -192,7 +195,7 @@ func (s *Sim) deliver(from int, h hop, topic, kind string, id [32]byte, data []b
 	case p2p.Accept:
 		s.checkForwarded(to, id)
 		for _, next := range s.forwardTo(to, from) {
-			s.send(to, next, topic, kind, id, data)
+			s.sendMsg(to, next, topic, kind, m, data)
 		}
 	case p2p.Reject:
 		s.stats.rejected++

@@ -53,6 +53,9 @@ func (s *Sim) Run() (Result, error) {
 	if s.endHook != nil {
 		s.endHook()
 	}
+	if s.cfg.AtEnd != nil {
+		s.cfg.AtEnd()
+	}
 	for _, p := range s.procs {
 		if p.up {
 			p.node.Stop(true)

@@ -67,6 +67,10 @@ type Config struct {
 
 	Dir    string      // data directories of the processes; a tmpfs keeps disk time out of the run
 	Logger *zap.Logger // nil: the nodes log nothing
+
+	// AtEnd, if set, runs once the run's end is checked while every process is still up (a heap profile of the
+	// whole network); it sees nothing of the run and changes nothing of it.
+	AtEnd func()
 }
 
 // Faults are the faults of the run's first phase, each drawn from the seed.
@@ -151,6 +155,7 @@ type Sim struct {
 	// longRange is set when the byzantine validators follow LongRange (longrange.go): the links and the invariants
 	// read it.
 	longRange bool
+	msgs      msgRegistry // the gossip messages of the last minutes and who saw them (seen.go)
 	// endHook, if set, runs after the end's checks while the processes are still up (tests craft violations).
 	endHook func()
 }
@@ -167,7 +172,6 @@ type process struct {
 	up     bool
 	inc    uint64
 	skew   time.Duration
-	seen   map[[32]byte]bool
 	disk   memDisk       // chain.db when not Config.Bolt
 	since  time.Duration // when it last started
 	signed time.Duration // when its node last signed a block or vote; -1 before it first did
@@ -211,18 +215,20 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, sched: newScheduler(), rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		byPeer: map[string]int{}, links: map[[2]int]*link{}, side: make([]int, cfg.Nodes),
-		acked: map[chain.Hash]int{}, adv: newAdversary(), log: cfg.Logger}
+		acked: map[chain.Hash]int{}, adv: newAdversary(), log: cfg.Logger, msgs: newMsgRegistry(cfg.Nodes)}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
 	s.longRange = cfg.Strategies.has(LongRange) && cfg.byzantineCount() > 0
 	g := &chain.Genesis{ChainID: fmt.Sprintf("simnet-%d", cfg.Seed), Time: genesisTime,
 		SlotDuration: chain.Duration(cfg.Slot), EpochLength: cfg.Epoch, BlockReward: 1, MinStake: 1, TxFee: 1}
+	blocks := chain.NewBlockPool() // the processes' stores share the bytes of the blocks they all hold
 	for i := range cfg.Nodes {
 		seed := sha256.Sum256(fmt.Appendf(nil, "posnode/simnet/%d/%d", cfg.Seed, i))
 		key := ed25519.NewKeyFromSeed(seed[:])
 		addr := chain.AddressOf(key.Public().(ed25519.PublicKey))
-		p := &process{id: i, dir: filepath.Join(cfg.Dir, fmt.Sprintf("p%04d", i)), key: key, addr: addr, peerID: addr.String()}
+		p := &process{id: i, dir: filepath.Join(cfg.Dir, fmt.Sprintf("p%04d", i)), key: key, addr: addr, peerID: addr.String(),
+			disk: memDisk{pool: blocks}}
 		if err := os.MkdirAll(p.dir, 0o700); err != nil {
 			return nil, err
 		}
@@ -330,7 +336,8 @@ func (s *Sim) start(p *process) error {
 		return fmt.Errorf("process %d: %w", p.id, err)
 	}
 	p.inc++
-	p.up, p.node, p.seen, p.since = true, n, map[[32]byte]bool{}, s.sched.now
+	p.up, p.node, p.since = true, n, s.sched.now
+	s.msgs.forget(p.id)
 	s.ableFrom(p, wait)
 	p.net = &procNet{sim: s, p: p, inc: p.inc, topics: map[string]p2p.Validator{}, protos: map[string]p2p.Handler{},
 		penalty: map[int]int{}}

@@ -23,6 +23,7 @@ type memDisk struct {
 	err   error                // a full or failing disk's error (diskclock.go)
 	until time.Duration        // until when
 	now   func() time.Duration // the run's virtual time; nil before the first disk episode
+	pool  *chain.BlockPool     // the run's block encodings, shared by every process's store
 }
 
 // storeOf is node.Config.OpenStore of process p: nil (a bbolt file) with Config.Bolt, else its memDisk.
@@ -37,7 +38,7 @@ func (s *Sim) storeOf(p *process) func(string) (chain.Store, error) {
 // with chain.ErrStoreClosed, as a closed bbolt store's do) and keeps the contents for the next.
 func (d *memDisk) open(string) (chain.Store, error) {
 	if d.store == nil {
-		d.store = chain.NewMemStore()
+		d.store = chain.NewSharedMemStore(d.pool)
 	}
 	return &openStore{MemStore: d.store, disk: d}, nil
 }
