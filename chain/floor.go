@@ -46,6 +46,7 @@ type Finalization struct {
 	Delete     []BlockRef // blocks off the floor's branch, to delete
 	PruneBelow Height     // blocks and canonical index entries below this height are deleted (0: none)
 	Snapshot   []byte     // the floor's snapshot (encodeSnapshot), replacing the stored one
+	Blocks     []*Block   // blocks to store in the same write: the anchor's block (PROTOCOL.md §13a)
 }
 
 // merge folds a later finalization g into f, which was not written yet.
@@ -54,6 +55,7 @@ func (f *Finalization) merge(g *Finalization) {
 	f.Delete = append(f.Delete, g.Delete...)
 	f.PruneBelow = max(f.PruneBelow, g.PruneBelow)
 	f.Snapshot = g.Snapshot
+	f.Blocks = append(f.Blocks, g.Blocks...)
 }
 
 // endOpening ends the replay of OpenTree: the floor's snapshot, if it rose, is written now.
