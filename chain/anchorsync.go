@@ -68,7 +68,8 @@ func (t *Tree) anchorHeaders(b *Block, n *node) ([]Header, error) {
 
 // Verify checks the anchor against the trusted checkpoint c of genesis g (PROTOCOL.md §13a): its block is c's
 // (hash), of an epoch before c's, well formed and signed by its proposer; its headers are a chain of parents
-// ending at the block's parent and reaching the block's floorStubs-th ancestor of an earlier epoch or genesis; its
+// ending at the block's parent and reaching the block's floorStubs-th ancestor of an earlier epoch, its newest
+// ancestor of epoch 0 when it has fewer, or genesis; its
 // state's root is the block's state root. It fails with ErrBadAnchor.
 func (a *Anchor) Verify(g *Genesis, c Checkpoint) error {
 	b := a.Block
@@ -114,7 +115,8 @@ func (a *Anchor) verifyHeaders(g *Genesis) error {
 		}
 		return nil
 	}
-	if len(a.stubs(g)) < floorStubs {
+	// A block of epoch 0 has no ancestor of an earlier epoch (genesis is none): the stubs end there.
+	if st := a.stubs(g); len(st) < floorStubs && (len(st) == 0 || g.EpochOf(st[len(st)-1].Header.Slot) > 0) {
 		return fmt.Errorf("%w: the headers stop at height %d, short of the block's ancestors of earlier epochs",
 			ErrBadAnchor, child.Height)
 	}
