@@ -358,3 +358,54 @@ func TestAnchorInstallBolt(t *testing.T) {
 		t.Fatalf("stored %d blocks, want the checkpoint block alone", len(got))
 	}
 }
+
+// TestFloorRisesPastTheTrustedCheckpoint: a tree with a trusted checkpoint keeps raising its floor, and pruning
+// below it, once the floor has passed the checkpoint's block, after a restart too, whether it replayed the chain
+// from genesis or installed the anchor at the checkpoint. The floor rose once past it and then never again (the
+// block had left the tree, and finality no longer counted as bounding it), so such a node kept every block in
+// memory and pruned nothing (PROTOCOL.md §12, §13).
+func TestFloorRisesPastTheTrustedCheckpoint(t *testing.T) {
+	g := richGenesis()
+	blocks := signedFinalChain(t, g, 20*int(g.EpochLength))
+	src := openFinalChain(t, g, NewMemStore(), blocks[:4*g.EpochLength-1], 0)
+	c := Checkpoint{Epoch: 4, Hash: src.Head().Hash}
+	a, err := src.Anchor(c.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(s Store) *Tree {
+		tr, err := OpenTree(TreeConfig{Genesis: g, Store: s, Elect: treeElect, Better: treeBetter, Finality: testFinality,
+			Trusted: &c, RetainEpochs: killRetain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	for _, anchored := range []bool{false, true} {
+		s := NewMemStore()
+		from := 0
+		if anchored {
+			if err := a.Install(s, g, c); err != nil {
+				t.Fatal(err)
+			}
+			from = int(a.Block.Header.Height)
+		}
+		tr := open(s)
+		for i, b := range blocks[from:] {
+			feed(t, tr, s, b)
+			if i == len(blocks[from:])/2 {
+				tr = open(s) // a restart half way
+			}
+		}
+		_, fin := tr.Finality()
+		floor, oldest, _, _ := tr.Retention()
+		if tr.floor.hash != fin.Hash || oldest <= a.Block.Header.Height {
+			t.Fatalf("anchored %t: floor at height %d, oldest %d, want the finalized checkpoint %s and pruning below it",
+				anchored, floor, oldest, fin)
+		}
+		if tr2 := open(s); tr2.Head() != tr.Head() || tr2.base != floor {
+			t.Fatalf("anchored %t: reopened at floor %d, head %d; want %d, %d", anchored, tr2.base, tr2.Head().Height,
+				floor, tr.Head().Height)
+		}
+	}
+}
