@@ -56,6 +56,13 @@ type Config struct {
 	// key's blocks before it signs again (0: none; detection runs either way). The first start does not wait.
 	DoppelgangerSlots uint64
 
+	// RetainEpochs sets node.Config.RetainEpochs of every process but process 0, which keeps every block for the
+	// end's checks (0: every process keeps every block); a small window prunes at each floor rise.
+	RetainEpochs uint64
+	// CheckpointSync gives a process that restarts without chain.db the finalized checkpoint of the process with
+	// the newest one as its trusted checkpoint, so that it joins by checkpoint sync (PROTOCOL.md §13a).
+	CheckpointSync bool
+
 	// Bolt keeps each process's chain.db in a bbolt file, as production does; false keeps it in memory across the
 	// process's crashes (store.go says what that does not model).
 	Bolt bool
@@ -144,9 +151,10 @@ type process struct {
 	inc    uint64
 	skew   time.Duration
 	seen   map[[32]byte]bool
-	disk   memDisk       // chain.db when not Config.Bolt
-	since  time.Duration // when it last started
-	signed time.Duration // when its node last signed a block or vote; -1 before it first did
+	disk   memDisk           // chain.db when not Config.Bolt
+	since  time.Duration     // when it last started
+	signed time.Duration     // when its node last signed a block or vote; -1 before it first did
+	trust  *chain.Checkpoint // its trusted checkpoint (Config.CheckpointSync), or nil
 }
 
 func (c *Config) defaults() {
@@ -289,7 +297,10 @@ func (s *Sim) start(p *process) error {
 	cfg := node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
 		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
 		IgnoreWSCheck: true, OpenStore: s.storeOf(p), PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: wait,
-		OnVote: func(v chain.Vote) { s.onVote(p, v) }}
+		OnVote: func(v chain.Vote) { s.onVote(p, v) }, Checkpoint: p.trust}
+	if p.id > 0 {
+		cfg.RetainEpochs = s.cfg.RetainEpochs
+	}
 	s.watch(&cfg, p)
 	n, err := node.New(cfg)
 	if err != nil {
