@@ -162,3 +162,26 @@ func TestFloorRisesPastTheTrustedCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestAnchorAtFloorWithSmallRetention: a retention window shorter than the anchor's headers reach (its floor's three
+// ancestors of earlier epochs) still keeps them, so that the node serves the anchor at its floor (PROTOCOL.md §13,
+// §13a); it pruned them, and answered "not held".
+func TestAnchorAtFloorWithSmallRetention(t *testing.T) {
+	g := richGenesis()
+	blocks := signedFinalChain(t, g, 20*int(g.EpochLength))
+	for _, retain := range []uint64{1, 2, 3} {
+		tr := openFinalChain(t, g, NewMemStore(), blocks, retain)
+		_, fin := tr.Finality()
+		floor, oldest, _, _ := tr.Retention()
+		a, err := tr.Anchor(fin.Hash)
+		if err != nil {
+			t.Fatalf("retain %d epochs (floor %d, oldest %d): anchor at the floor: %v", retain, floor, oldest, err)
+		}
+		if err := a.Verify(g, fin); err != nil {
+			t.Fatalf("retain %d epochs: %v", retain, err)
+		}
+		if oldest <= floor-Height(4*retain*g.EpochLength) {
+			t.Errorf("retain %d epochs: oldest held %d, floor %d: kept more than the anchor needs", retain, oldest, floor)
+		}
+	}
+}

@@ -50,9 +50,9 @@ func (s *killStore) Finalize(f *Finalization) error {
 	return s.write(func() error { return s.MemStore.Finalize(f) })
 }
 
-// killRetain is the retention window of the kill tests, in epochs: small, so that pruning below it runs often,
-// and wide enough for the headers of the anchor at the floor (its three ancestors of earlier epochs).
-const killRetain = 4
+// killRetain is the retention window of the kill tests, in epochs: the smallest, so that each floor rise prunes,
+// and shorter than the headers of the anchor at the floor reach (its three ancestors of earlier epochs).
+const killRetain = 1
 
 // killLife is one life of a node's chain database: a write-behind tree over store, fed blocks from a reference
 // chain and flushed every flushEvery blocks, alternately with Flush and with a FlushJob as the node does.
