@@ -192,22 +192,33 @@ func TestAnchorJoinTimes(t *testing.T) {
 		anchorTook.Round(time.Millisecond), replayTook.Round(time.Millisecond))
 }
 
-// TestAnchorEarlyCheckpoints: the anchors a tree serves at the checkpoints of the first epochs verify, whose
-// blocks have fewer than floorStubs ancestors of earlier epochs (epoch 0 has none before it): their headers go
-// down to genesis. A checkpoint of epoch 2 or 3 once came with headers that stopped at the first ancestor of
-// epoch 0, and every node refused it (the simulator's long-range runs found it).
+// TestAnchorEarlyCheckpoints: the anchor at each of a young chain's first checkpoints verifies, installs and
+// follows the chain, including those whose block has fewer than three ancestors of earlier epochs (its oldest is of
+// epoch 0, and genesis is none): a node checkpoint-syncing to one of them refused every honest peer's anchor
+// (PROTOCOL.md §13a).
 func TestAnchorEarlyCheckpoints(t *testing.T) {
 	g := richGenesis()
-	blocks := signedFinalChain(t, g, 6*int(g.EpochLength))
-	src := openFinalChain(t, g, NewMemStore(), blocks, 0)
-	for e := Epoch(1); e <= 5; e++ {
-		c := src.Checkpoint(e)
+	blocks := signedFinalChain(t, g, 7*int(g.EpochLength))
+	for e := Epoch(1); e <= 6; e++ {
+		src := openFinalChain(t, g, NewMemStore(), blocks[:int(e)*int(g.EpochLength)-1], 0) // up to the last slot before epoch e
+		c := Checkpoint{Epoch: e, Hash: src.Head().Hash}
 		a, err := src.Anchor(c.Hash)
 		if err != nil {
-			t.Fatalf("anchor at %s: %v", c.Text(), err)
+			t.Fatalf("epoch %d: %v", e, err)
 		}
 		if err := a.Verify(g, c); err != nil {
-			t.Errorf("verify the anchor at %s (%d headers): got %v, want nil", c.Text(), len(a.Headers), err)
+			t.Fatalf("anchor at %s (%d headers from height %d): %v", c, len(a.Headers), a.Headers[0].Height, err)
+		}
+		s := NewMemStore()
+		if err := a.Install(s, g, c); err != nil {
+			t.Fatalf("install the anchor at %s: %v", c, err)
+		}
+		tr := reopen(t, g, s, 0)
+		for _, b := range blocks[a.Block.Header.Height:] {
+			feed(t, tr, s, b)
+		}
+		if h := tr.Head(); h.Hash != blocks[len(blocks)-1].Hash() {
+			t.Fatalf("from the anchor at %s: head %d %s, want the chain's", c, h.Height, h.Hash.Short())
 		}
 	}
 }

@@ -73,7 +73,8 @@ func (t *Tree) anchorHeaders(b *Block, n *node) ([]Header, error) {
 
 // Verify checks the anchor against the trusted checkpoint c of genesis g (PROTOCOL.md §13a): its block is c's
 // (hash), of an epoch before c's, well formed and signed by its proposer; its headers are a chain of parents
-// ending at the block's parent and reaching the block's floorStubs-th ancestor of an earlier epoch or genesis; its
+// ending at the block's parent and reaching the block's floorStubs-th ancestor of an earlier epoch, its newest
+// ancestor of epoch 0 when it has fewer, or genesis; its
 // state's root is the block's state root. It fails with ErrBadAnchor.
 func (a *Anchor) Verify(g *Genesis, c Checkpoint) error {
 	b := a.Block
@@ -119,7 +120,8 @@ func (a *Anchor) verifyHeaders(g *Genesis) error {
 		}
 		return nil
 	}
-	if len(a.stubs(g)) < floorStubs {
+	// A block of epoch 0 has no ancestor of an earlier epoch (genesis is none): the stubs end there.
+	if st := a.stubs(g); len(st) < floorStubs && (len(st) == 0 || g.EpochOf(st[len(st)-1].Header.Slot) > 0) {
 		return fmt.Errorf("%w: the headers stop at height %d, short of the block's ancestors of earlier epochs",
 			ErrBadAnchor, child.Height)
 	}
@@ -162,9 +164,10 @@ func (a *Anchor) state(g *Genesis) *State {
 	return st
 }
 
-// Install writes the verified anchor a at the trusted checkpoint c to store as its floor (PROTOCOL.md §13a): in
-// one write, its canonical index entry, the deletion of everything below it, and the snapshot OpenTree opens
-// from; then the block (a crash between the two leaves a store that opens at the anchor without its block). The floor's finality starts at the anchor: c justified and finalized, no vote counted.
+// Install writes the verified anchor a at the trusted checkpoint c to store as its floor (PROTOCOL.md §13a), in
+// one write (Store.Finalize): its canonical index entry, the deletion of everything below it, the snapshot
+// OpenTree opens from, and the block; a crash leaves the store as it was or with all of it. The floor's finality
+// starts at the anchor: c justified and finalized, no vote counted.
 func (a *Anchor) Install(store Store, g *Genesis, c Checkpoint) error {
 	b := a.Block
 	st := a.state(g)
@@ -189,12 +192,10 @@ func (a *Anchor) Install(store Store, g *Genesis, c Checkpoint) error {
 	if err := gob.NewEncoder(&buf).Encode(&r); err != nil {
 		return fmt.Errorf("encode the anchor's snapshot: %w", err)
 	}
-	f := &Finalization{From: b.Header.Height, Canon: []Hash{c.Hash}, PruneBelow: b.Header.Height, Snapshot: buf.Bytes()}
+	f := &Finalization{From: b.Header.Height, Canon: []Hash{c.Hash}, PruneBelow: b.Header.Height, Snapshot: buf.Bytes(),
+		Blocks: []*Block{b}} // one write: a block stored without the snapshot has no parent, a snapshot without its block serves no anchor
 	if err := store.Finalize(f); err != nil {
-		return fmt.Errorf("write the anchor's snapshot: %w", err)
-	}
-	if err := store.PutBlock(b); err != nil { // after the snapshot: without it a lone stored block has no parent
-		return fmt.Errorf("store the anchor block: %w", err)
+		return fmt.Errorf("write the anchor: %w", err)
 	}
 	return nil
 }

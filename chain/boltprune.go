@@ -33,12 +33,20 @@ func (s *BoltStore) Finalize(f *Finalization) error {
 				return err
 			}
 		}
+		for _, b := range f.Blocks {
+			if err := putBlock(tx, b); err != nil {
+				return err
+			}
+		}
 		return tx.Bucket(bucketMeta).Put([]byte(metaSnapshot), f.Snapshot)
 	})
 	if err != nil {
 		return s.wrap("finalize", err)
 	}
 	s.idx.remove(removed)
+	if len(f.Blocks) > 0 {
+		s.idx.add(f.Blocks)
+	}
 	return nil
 }
 

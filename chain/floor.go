@@ -46,6 +46,7 @@ type Finalization struct {
 	Delete     []BlockRef // blocks off the floor's branch, to delete
 	PruneBelow Height     // blocks and canonical index entries below this height are deleted (0: none)
 	Snapshot   []byte     // the floor's snapshot (encodeSnapshot), replacing the stored one
+	Blocks     []*Block   // blocks to store in the same write: the anchor's block (PROTOCOL.md §13a)
 }
 
 // merge folds a later finalization g into f, which was not written yet.
@@ -54,6 +55,7 @@ func (f *Finalization) merge(g *Finalization) {
 	f.Delete = append(f.Delete, g.Delete...)
 	f.PruneBelow = max(f.PruneBelow, g.PruneBelow)
 	f.Snapshot = g.Snapshot
+	f.Blocks = append(f.Blocks, g.Blocks...)
 }
 
 // endOpening ends the replay of OpenTree: the floor's snapshot, if it rose, is written now.
@@ -100,7 +102,7 @@ func (t *Tree) raise() {
 	t.floor, t.base = f, f.height()
 	t.swept = max(t.swept, t.base+1)
 	if w := t.cfg.RetainEpochs * t.cfg.Genesis.EpochLength; w > 0 && uint64(t.base) > w {
-		fin.PruneBelow = t.base - Height(w)
+		fin.PruneBelow = min(t.base-Height(w), t.anchorsReach())
 		t.oldest = max(t.oldest, fin.PruneBelow)
 	}
 	if t.pending == nil {
@@ -112,6 +114,16 @@ func (t *Tree) raise() {
 		t.pending.Snapshot = t.encodeSnapshot()
 		t.writeFinal()
 	}
+}
+
+// anchorsReach returns the lowest height whose block the anchor at the floor reads (Tree.Anchor, PROTOCOL.md
+// §13a): its deepest stub. A retention window shorter than that keeps it.
+func (t *Tree) anchorsReach() Height {
+	low := t.base
+	for s, i := t.floor.lastBefore, 0; s != nil && i < floorStubs; s, i = s.lastBefore, i+1 {
+		low = min(low, s.height())
+	}
+	return low
 }
 
 // stubs returns a copy of the chain of n and its lastBefore ancestors, depth nodes at most, with only the

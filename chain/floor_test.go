@@ -17,6 +17,8 @@ type chainGen struct {
 	st  *State
 	tip Tip
 	fin *Finality
+	// signed: each block and vote is signed, as Tree.Insert checks (finalChain's are not: replay trusts them).
+	signed bool
 }
 
 func newChainGen(g *Genesis) *chainGen {
@@ -45,7 +47,11 @@ func (c *chainGen) block(tb testing.TB) *Block {
 	var votes []Vote
 	if target, ok := entered.Target(e); ok && e > 0 && !entered.IsJustified(target) {
 		for i := range 3 {
-			votes = append(votes, Vote{Validator: testAddr(i), Source: entered.Justified, Target: target})
+			v := Vote{Validator: testAddr(i), Source: entered.Justified, Target: target}
+			if c.signed {
+				v.Sign(id, testKey(i))
+			}
+			votes = append(votes, v)
 		}
 	}
 	leader, _ := treeElect(st.Validators(e), tip.Hash, slot)
@@ -64,6 +70,9 @@ func (c *chainGen) block(tb testing.TB) *Block {
 		tb.Fatalf("block %d: %v", b.Header.Height, err)
 	}
 	b.Header.StateRoot = st.Root()
+	if c.signed {
+		b.Sign(id, testKey(keyIndex(tb, leader)))
+	}
 	c.tip = b.Tip()
 	return b
 }

@@ -47,8 +47,8 @@ type Store interface {
 	// ForEachFrom is ForEach for the blocks at height from and above.
 	ForEachFrom(from Height, fn func(*Block) error) error
 	// Finalize applies f in one durable write (PROTOCOL.md §13): it indexes f.Canon by height, deletes f.Delete
-	// and every block and index entry below f.PruneBelow, and replaces the snapshot with f.Snapshot. After a
-	// crash either all of it is done or none.
+	// and every block and index entry below f.PruneBelow, replaces the snapshot with f.Snapshot, and then stores
+	// f.Blocks. After a crash either all of it is done or none.
 	Finalize(f *Finalization) error
 	// Snapshot returns the stored snapshot, or nil, nil when there is none.
 	Snapshot() ([]byte, error)
@@ -269,6 +269,11 @@ func (m *MemStore) Finalize(f *Finalization) error {
 		}
 	}
 	m.snap = append([]byte{}, f.Snapshot...)
+	defer func() {
+		for _, b := range f.Blocks {
+			m.put(b)
+		}
+	}()
 	if len(f.Delete) == 0 && f.PruneBelow == 0 {
 		return nil
 	}

@@ -116,14 +116,17 @@ func (t *Tree) admitTrusted(parent *node, b *Block) error {
 // checkpoint's block (an ancestor or a descendant of it); else the trusted checkpoint alone bounds them
 // (admitTrusted). A branch that finalized a checkpoint before the trusted one's epoch, under stake tables that may
 // long have unbonded, must not lock the node out of the branch that contains the trusted checkpoint (PROTOCOL.md
-// §12).
+// §12). Once the floor has risen above the trusted checkpoint's block, every block of the tree descends from it.
 func (t *Tree) finalityLocks(fn *node) bool {
 	c := t.cfg.Trusted
 	if c == nil {
 		return true
 	}
 	cn, ok := t.nodes[c.Hash]
-	return ok && (descends(cn, fn) || descends(fn, cn))
+	if !ok {
+		return t.floor != t.root && t.old[c.Epoch].ckpt == c.Hash
+	}
+	return descends(cn, fn) || descends(fn, cn)
 }
 
 // refuseBelowFloor is the refusal of block b (hash h), at or below the floor's height, whose parent the tree does

@@ -178,8 +178,11 @@ type loopState struct {
 	// it does not know its own account's next nonce (openPending, SubmitOwn). Proposing alone after syncGrace does
 	// not clear it: only a peer's chain holds what the lost one did.
 	ownNonceUnknown bool
-	timers          loopTimers // the loop's periodic duties (loop.go)
-	rand            *rand.Rand // the node's own random choices (which peers it polls); seeded by Config.Seed
+	// ownNonceMarked: chain.db holds the mark of an unknown own nonce (metaOwnNonceUnknown), cleared once the node
+	// has synced and stored its head (ownNonceStored).
+	ownNonceMarked bool
+	timers         loopTimers // the loop's periodic duties (loop.go)
+	rand           *rand.Rand // the node's own random choices (which peers it polls); seeded by Config.Seed
 }
 
 // headView is the canonical head and its state, published by the event loop at every head change for the

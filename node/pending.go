@@ -37,9 +37,17 @@ type pendingState struct {
 func (n *Node) openPending() error {
 	path := filepath.Join(n.cfg.Data, "pending.txs")
 	// A node that ran here before (its log exists) and whose chain holds no block has lost its chain.db: it does
-	// not know its own account's nonce until it has synced (SubmitOwn, ErrNotSynced).
-	if _, err := os.Stat(path); err == nil && n.tree.Head().Height == 0 {
-		n.ownNonceUnknown = true
+	// not know its own account's nonce until it has synced (SubmitOwn, ErrNotSynced). The chain.db it then builds
+	// keeps a mark of it until it stores a synced head (ownNonceStored): killed before, it is no better than none.
+	mark, err := n.store.Meta(metaOwnNonceUnknown)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err == nil && (n.tree.Head().Height == 0 || len(mark) > 0) {
+		n.ownNonceUnknown, n.ownNonceMarked = true, true
+		if err := n.store.PutMeta(metaOwnNonceUnknown, []byte{1}); err != nil {
+			return err
+		}
 	}
 	l, txs, err := pendinglog.Open(path, func(bytes int, reason error) {
 		n.log.Warn("pending-transaction log: cut off a torn tail left by a crash", zap.String("file", path),
@@ -54,6 +62,28 @@ func (n *Node) openPending() error {
 	n.pendingLog = l
 	n.restorePending(txs)
 	return nil
+}
+
+// metaOwnNonceUnknown is chain.db's mark that the node started without its chain and has not stored a head synced
+// with a peer since (PROTOCOL.md §11): one byte while it stands, empty once cleared.
+const metaOwnNonceUnknown = "own-nonce-unknown"
+
+// ownNonceStored clears chain.db's mark of an unknown own nonce once the node has synced: it first stores the
+// accepted blocks, so that a restart finds the synced head's nonces. It reports whether the node may sign its own
+// transactions. Called on the event loop.
+func (n *Node) ownNonceStored() bool {
+	if !n.ownNonceMarked {
+		return true
+	}
+	if !n.flush("own nonce") {
+		return false
+	}
+	if err := n.store.PutMeta(metaOwnNonceUnknown, []byte{}); err != nil {
+		n.log.Warn("could not clear the chain database's mark of an unknown own nonce", zap.Error(err))
+		return false
+	}
+	n.ownNonceMarked = false
+	return true
 }
 
 // closePending waits for the commits of returned transactions, then closes the log.

@@ -52,7 +52,7 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 			err = fmt.Errorf("%w: %s", ErrDoppelganger, n.doppelganger)
 			return
 		}
-		if behind = n.ownNonceUnknown; behind {
+		if behind = n.ownNonceUnknown || !n.ownNonceStored(); behind {
 			return
 		}
 		st := n.tree.HeadState()

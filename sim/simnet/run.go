@@ -112,6 +112,13 @@ func (s *Sim) restart(p *process, lose bool) {
 	if p.up {
 		return
 	}
+	if lose && s.cfg.CheckpointSync {
+		if ref := s.reference(); ref != nil {
+			if _, f := ref.node.Chain().Finality(); f.Epoch > 0 {
+				p.trusted = &f
+			}
+		}
+	}
 	if lose {
 		p.disk.wipe()
 		if err := os.Remove(filepath.Join(p.dir, "chain.db")); err != nil && !os.IsNotExist(err) {

@@ -61,6 +61,13 @@ type Config struct {
 	// key's blocks before it signs again (0: none; detection runs either way). The first start does not wait.
 	DoppelgangerSlots uint64
 
+	// RetainEpochs sets node.Config.RetainEpochs of every process but process 0, which keeps every block for the
+	// end's checks (0: every process keeps every block); a small window prunes at each floor rise.
+	RetainEpochs uint64
+	// CheckpointSync gives a process that restarts without chain.db the finalized checkpoint of the process with
+	// the newest one as its trusted checkpoint, so that it joins by checkpoint sync (PROTOCOL.md §13a).
+	CheckpointSync bool
+
 	// Bolt keeps each process's chain.db in a bbolt file, as production does; false keeps it in memory across the
 	// process's crashes (store.go says what that does not model).
 	Bolt bool
@@ -330,6 +337,9 @@ func (s *Sim) start(p *process) error {
 		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew + p.clock.offset(s.sched.now)) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
 		IgnoreWSCheck: true, Checkpoint: p.trusted, OpenStore: s.storeOf(p), PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: wait,
 		OnVote: func(v chain.Vote) { s.onVote(p, v) }, PendingFault: p.disk.pendingFault(s)}
+	if p.id > 0 {
+		cfg.RetainEpochs = s.cfg.RetainEpochs
+	}
 	s.watch(&cfg, p)
 	n, err := node.New(cfg)
 	if err != nil {
