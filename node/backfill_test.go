@@ -141,8 +141,8 @@ func TestCheckpointSyncBackfills(t *testing.T) {
 
 // TestPrunedAnswerTurnsToCheckpointSync, over real libp2p (PROTOCOL.md §10, §13, §13a): a node whose chain stopped
 // far behind asks a peer that pruned those blocks and gets the pruned answer. Without a checkpoint it does not
-// penalise that peer and syncs from genesis from another one (an archive node it learns of); with a checkpoint it
-// turns to checkpoint sync. Both converge.
+// penalise that peer and syncs from genesis from another one (an archive node it learns of); with a checkpoint,
+// meeting only peers that pruned, it turns to checkpoint sync. Both converge.
 func TestPrunedAnswerTurnsToCheckpointSync(t *testing.T) {
 	const (
 		archive  = 2
@@ -150,8 +150,10 @@ func TestPrunedAnswerTurnsToCheckpointSync(t *testing.T) {
 		latecome = 4 // starts late, without a checkpoint
 	)
 	c := newCluster(t, []uint64{10, 10, 10, 0, 0}, 100*time.Millisecond, 0)
-	c.run(0, c.clusterConfig(0, 1, nil, observedLogger(t, 0)))
-	c.run(1, c.clusterConfig(1, 1, nil, observedLogger(t, 1), 0))
+	// Windows of 5 epochs: a node serves an anchor only while it holds the headers the anchor carries (PROTOCOL.md
+	// §13a: back to the third ancestor of an earlier epoch).
+	c.run(0, c.clusterConfig(0, 5, nil, observedLogger(t, 0)))
+	c.run(1, c.clusterConfig(1, 5, nil, observedLogger(t, 1), 0))
 	c.run(archive, c.clusterConfig(archive, 0, nil, observedLogger(t, archive), 0))
 	c.run(behind, c.clusterConfig(behind, 0, nil, observedLogger(t, behind), 0))
 	waitFor(t, 20*time.Second, "the node that falls behind to hold 3 blocks", func() bool { return c.status(behind).Height >= 3 })
@@ -177,6 +179,11 @@ func TestPrunedAnswerTurnsToCheckpointSync(t *testing.T) {
 	}
 	c.agreeAt(c.minHeight(0, latecome), 20*time.Second, 0, latecome)
 
+	c.stop(latecome) // the nodes that hold every block: the node behind meets only pruned peers
+	c.stop(archive)
+	// A checkpoint of now: a node serves the anchor at its last four floors only (PROTOCOL.md §13a), and the floors
+	// rise every epoch.
+	cp = c.finalizedCheckpoint(0, cp.Epoch)
 	blogs := observedLogger(t, behind)
 	c.run(behind, c.clusterConfig(behind, 0, &cp, blogs, 0))
 	waitFor(t, 60*time.Second, "the node behind to catch up", func() bool { return c.status(behind).Height >= c.status(0).Height-2 })
