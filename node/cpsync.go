@@ -170,6 +170,8 @@ func (n *Node) onAnchor(run *syncRun, r anchorReq, resp []byte, err error) {
 	n.endSync(run, err)
 	if err == nil {
 		n.requestSync(run.peer) // the blocks above the anchor
+		n.fill.prefer = run.peer
+		n.backfill() // and those below it (backfill.go)
 	}
 }
 

@@ -60,7 +60,7 @@ func (n *Node) armTimers() {
 // stopTimers stops every timer of the loop: nothing more runs on its own.
 func (n *Node) stopTimers() {
 	for _, t := range []*Timer{n.timers.slot, n.timers.vote, n.timers.poll, n.timers.regossip, n.flushing.timer,
-		n.regossip.timer, n.txOut.timer, n.syncs.wake} {
+		n.regossip.timer, n.txOut.timer, n.syncs.wake, n.fill.wait} {
 		t.Stop()
 	}
 }
@@ -77,6 +77,7 @@ func (n *Node) voteTick() {
 
 func (n *Node) pollTick() {
 	n.pollPeers()
+	n.backfill()
 	n.timers.poll = n.after(pollEvery, n.pollTick)
 }
 

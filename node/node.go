@@ -91,6 +91,9 @@ type Config struct {
 	storeWrap func(chain.Store) chain.Store
 	// anchorLie, if set, rewrites every anchor the node serves (tests make a lying peer with it).
 	anchorLie func([]byte) []byte
+	// rangeLie, if set, rewrites the block encodings of every range the node serves from height from (tests make
+	// a peer that serves a broken hash chain with it).
+	rangeLie func(from chain.Height, blocks [][]byte) [][]byte
 	// PendingSlack, if set, replaces pendingSlack: how many entries that may leave pending.txs wait for a rewrite
 	// (tests and the simulator compact at every chance with 1).
 	PendingSlack int
@@ -174,6 +177,7 @@ type loopState struct {
 	regossip     regossipState  // publishing pending transactions again (regossip.go)
 	clock        clockWatch     // what peers and blocks say of the local clock (clock.go)
 	syncs        syncState      // the sync client (syncclient.go)
+	fill         backfillState  // the blocks below a checkpoint sync's anchor (backfill.go)
 	// ownNonceUnknown: the node started without its chain (chain.db lost) and has not synced with a peer since, so
 	// it does not know its own account's next nonce (openPending, SubmitOwn). Proposing alone after syncGrace does
 	// not clear it: only a peer's chain holds what the lost one did.

@@ -19,6 +19,19 @@ const buildFlushEvery = 500
 // balance of at least g.TxFee per record). Tests and benchmarks use it to give a node a long chain quickly:
 // blocks are built in memory and written in large batches rather than one synced write each.
 func BuildChain(dataDir string, g *chain.Genesis, keys []ed25519.PrivateKey, blocks, txsPerBlock int) error {
+	return buildChain(dataDir, g, keys, blocks, txsPerBlock, false)
+}
+
+// BuildFinalizingChain is BuildChain without records and with checkpoint votes: the first block of each epoch
+// after 0 carries a vote of every key that is in the epoch's stake table, from the justified checkpoint to the
+// epoch's, so that, when the keys hold more than two thirds of the stake, every epoch is justified and the one
+// before it finalized (PROTOCOL.md §8a). Its builder prunes as a node does (the default retention window), so its
+// memory does not grow with the chain; the node that opens the database replays the chain once and prunes it.
+func BuildFinalizingChain(dataDir string, g *chain.Genesis, keys []ed25519.PrivateKey, blocks int) error {
+	return buildChain(dataDir, g, keys, blocks, 0, true)
+}
+
+func buildChain(dataDir string, g *chain.Genesis, keys []ed25519.PrivateKey, blocks, txsPerBlock int, vote bool) error {
 	store, err := chain.OpenBolt(filepath.Join(dataDir, "chain.db"))
 	if err != nil {
 		return err
@@ -27,11 +40,12 @@ func BuildChain(dataDir string, g *chain.Genesis, keys []ed25519.PrivateKey, blo
 	if err := checkEmpty(store, g); err != nil {
 		return err
 	}
-	mem, err := chain.OpenTree(chain.TreeConfig{Genesis: g, Store: chain.NewMemStore(), Elect: consensus.Leader, Better: consensus.Better, Finality: consensus.FFGRules()})
+	mem, err := chain.OpenTree(chain.TreeConfig{Genesis: g, Store: chain.NewMemStore(), Elect: consensus.Leader,
+		Better: consensus.Better, Finality: consensus.FFGRules(), RetainEpochs: chain.DefaultRetainEpochs})
 	if err != nil {
 		return err
 	}
-	b := builder{tree: mem, chainID: g.Hash(), fee: g.TxFee, keys: map[chain.Address]ed25519.PrivateKey{}}
+	b := builder{tree: mem, chainID: g.Hash(), fee: g.TxFee, keys: map[chain.Address]ed25519.PrivateKey{}, vote: vote}
 	for _, k := range keys {
 		a := chain.AddressOf(k.Public().(ed25519.PublicKey))
 		b.keys[a], b.senders = k, append(b.senders, a)
@@ -72,6 +86,8 @@ type builder struct {
 	keys    map[chain.Address]ed25519.PrivateKey
 	senders []chain.Address
 	turn    int // the sender of the next record
+	vote    bool
+	voted   chain.Epoch // the last epoch whose votes a block carries
 }
 
 // next proposes and inserts the block of slot s with n BPM records.
@@ -84,7 +100,7 @@ func (b *builder) next(s chain.Slot, n int) (*chain.Block, error) {
 	if !ok {
 		return nil, fmt.Errorf("no key for the winner %s", leader)
 	}
-	blk, bad, err := b.tree.Propose(s, key, b.records(n))
+	blk, bad, err := b.tree.ProposeBody(b.tree.Head().Hash, s, key, chain.Body{Txs: b.records(n), Votes: b.votes(s)})
 	if err == nil && len(bad) > 0 {
 		err = fmt.Errorf("record left out: %w", bad[0].Err)
 	}
@@ -114,4 +130,25 @@ func (b *builder) records(n int) []chain.Tx {
 		txs[i].Sign(b.chainID, b.keys[from])
 	}
 	return txs
+}
+
+// votes returns, for the first block of an epoch after 0, every key's vote for the epoch's checkpoint on the head's
+// branch, from its justified checkpoint; nil otherwise.
+func (b *builder) votes(s chain.Slot) []chain.Vote {
+	e := b.tree.Genesis().EpochOf(s)
+	if !b.vote || e == 0 || e == b.voted {
+		return nil
+	}
+	b.voted = e
+	source, _ := b.tree.Finality()
+	var out []chain.Vote
+	for _, a := range b.senders {
+		if in, err := b.tree.InStakeTable(e, a); err != nil || !in {
+			continue
+		}
+		v := chain.Vote{Validator: a, Source: source, Target: b.tree.Checkpoint(e)}
+		v.Sign(b.chainID, b.keys[a])
+		out = append(out, v)
+	}
+	return out
 }

@@ -63,6 +63,9 @@ func (n *Node) serveBlocks(ctx context.Context, _ string, req []byte) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
+	if n.cfg.rangeLie != nil {
+		encoded = n.cfg.rangeLie(r.From, encoded)
+	}
 	return encodeBlocks(encoded), nil
 }
 

@@ -56,7 +56,7 @@ func syncPenalty(err error) int {
 	case errors.Is(err, p2p.ErrRateLimited), errors.Is(err, chain.ErrFutureSlot), errors.Is(err, errConflictingFinality):
 		return 0
 	case errors.Is(err, ErrBadSyncMessage), errors.Is(err, ErrBadRange), errors.Is(err, errForeignChain),
-		errors.Is(err, chain.ErrBadAnchor), invalidBlock(err):
+		errors.Is(err, chain.ErrBadAnchor), errors.Is(err, chain.ErrBadBackfill), invalidBlock(err):
 		return penaltyInvalid
 	case errors.Is(err, errUndelivered):
 		return penaltyUndelivered
