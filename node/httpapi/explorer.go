@@ -150,12 +150,12 @@ func (s *Server) gather(ctx context.Context) (overview, error) {
 	pool, err4 := b.Mempool(ctx)
 	fin, err5 := b.Finality(ctx)
 	evs, err6 := b.Evidence(ctx)
-	tables, err7 := b.StakeTables(ctx, slotsOf(blocks))
+	drawn, tables, err7 := fairnessSlots(ctx, b, st)
 	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return overview{}, err
 	}
 	pg := overview{frame: frameOf(st, true), Status: st, Finality: fin, Grid: drawGrid(slots, vals, st.Slot),
-		Fairness: measureFairness(tables, blocks), Mempool: pool, Evidence: evs, Peers: b.Peers(), Epoch: epoch,
+		Fairness: measureFairness(tables, drawn), Mempool: pool, Evidence: evs, Peers: b.Peers(), Epoch: epoch,
 		Window: len(blocks), Generated: time.Now().UTC(), Validators: len(vals)}
 	pg.HeadTime = slotTime(slots, st.HeadSlot)
 	for i := len(blocks) - 1; i >= 0 && len(pg.Blocks) < recentBlocks; i-- {

@@ -133,3 +133,53 @@ func (b proposerBackend) Blocks(ctx context.Context, from, to uint64) ([]view.Bl
 	}
 	return out, err
 }
+
+func (b accountBackend) Slots(context.Context, uint64, uint64) ([]view.Slot, error) { return nil, nil }
+
+// ledBackend is accountBackend at slot 40 of epochs of 8 slots, where the account and another validator of the
+// same stake lead every other slot, and the other is offline: its slots are missed.
+type ledBackend struct{ accountBackend }
+
+func (b ledBackend) Status(context.Context) (view.Status, error) {
+	return view.Status{Height: 20, Slot: 40, Epoch: 5}, nil
+}
+
+func (b ledBackend) Slots(_ context.Context, from, to uint64) ([]view.Slot, error) {
+	var out []view.Slot
+	for s := 8 * from; s < 8*to+8; s++ {
+		sl := view.Slot{Slot: s, Epoch: s / 8, State: view.SlotProposed, Leader: b.addr}
+		switch {
+		case s >= 40:
+			sl.State = view.SlotUpcoming
+		case s == 0:
+			sl.Leader = chain.Address{}
+		case s%2 == 1:
+			sl.State, sl.Leader = view.SlotMissed, chain.Address{8}
+		}
+		out = append(out, sl)
+	}
+	return out, nil
+}
+
+func (b ledBackend) StakeTables(_ context.Context, slots []uint64) ([]view.EpochTable, error) {
+	var out []view.EpochTable
+	for _, s := range slots {
+		out = append(out, view.EpochTable{Epoch: s / 8, FirstSlot: s / 8 * 8, LastSlot: s/8*8 + 7,
+			Validators: []view.Validator{{Address: b.addr, Stake: 100}, {Address: chain.Address{8}, Stake: 100}}})
+	}
+	return out, nil
+}
+
+// The account page counts the slots the validator led, filled or missed, under each slot's table (issue 22,
+// defect G): here 19 of the 39 slots after the genesis's, with its half share expected, inside its band.
+func TestAccountPageSlotsLed(t *testing.T) {
+	addr := chain.Address{7}
+	be := ledBackend{accountBackend{readBackend: readBackend{asked: make(chan string, 8)}, addr: addr}}
+	s := &Server{cfg: Config{Token: "t", Backend: be}}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/account/"+addr.String(), nil))
+	want := "led 19 of the last 39 slots (48.7%), filled or missed; its stake shares under each slot's table give 50.0%"
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("account page: got %d, lacks %q:\n%s", rec.Code, want, rec.Body.String())
+	}
+}
