@@ -70,6 +70,9 @@ type Status struct {
 	// or "not a validator".
 	SigningBlocked []string `json:"signing_blocked"`
 	Doppelganger   bool     `json:"doppelganger"`
+	// DoppelgangerWaitUntil is, while this validator sits out its start-up doppelganger check (PROTOCOL.md §10),
+	// the slot it signs from; absent otherwise (and on a node that is not a validator).
+	DoppelgangerWaitUntil uint64 `json:"doppelganger_wait_until,omitempty"`
 	// ClockOffsetMs is how far the network's clock is estimated ahead of the node's, in milliseconds (negative:
 	// the node's clock is ahead), from its peers' status answers or its blocks' slots; 0 without an estimate.
 	// ClockOff is set while it exceeds the future-slot tolerance: the node then neither proposes nor votes
