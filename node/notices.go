@@ -253,7 +253,7 @@ func (n *Node) noticeReceived(applied []*chain.Block) {
 				continue
 			}
 			if live {
-				n.announce("received %s tokens from %s (tx %s, block #%d)", view.GroupDigits(tx.Value), tx.From.Short(),
+				n.announce("received %s from %s (tx %s, block #%d)", view.Tokens(tx.Value), tx.From.Short(),
 					tx.ID().Short(), b.Header.Height)
 				continue
 			}
@@ -264,7 +264,7 @@ func (n *Node) noticeReceived(applied []*chain.Block) {
 		}
 	}
 	if old > 0 {
-		n.announce("received %s tokens in %d transfer(s) of blocks #%d..#%d (history caught up)", view.GroupDigits(oldSum),
+		n.announce("received %s in %d transfer(s) of blocks #%d..#%d (history caught up)", view.Tokens(oldSum),
 			old, from, to)
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/signgate"
 	"github.com/posnode/posnode/node/view"
 )
 
@@ -68,6 +70,9 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 			Doppelganger: n.doppelganger != "", WeakSubjectivity: n.outOfTouch}
 		n.refreshSigning()
 		st.Signing, st.SigningBlocked = n.gate.Status(), n.gate.Kinds()
+		if slices.Contains(st.SigningBlocked, signgate.DoppelgangerWait.String()) {
+			st.DoppelgangerWaitUntil = uint64(n.signFrom)
+		}
 		st.Justified, st.Finalized = n.tree.Finality()
 		offset, off := n.clockOff()
 		st.ClockOffsetMs, st.ClockOff = offset.Milliseconds(), off

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -68,10 +69,42 @@ func (s *readSnap) lastBefore(slot chain.Slot) chain.Height {
 	return chain.Height(max(i-1, 0))
 }
 
-// readIndex owns the published snapshot; refresh is serialised by mu, readers load snap without it.
+// readIndex owns the published snapshot; refresh is serialised by mu, readers load snap without it. It keeps the
+// mixes of the blocks the slot grid's seeds come from (mixOf), one per epoch served.
 type readIndex struct {
 	mu   sync.Mutex
 	snap atomic.Pointer[readSnap]
+
+	mixMu sync.Mutex
+	mixes map[chain.Hash]chain.Hash // block hash -> its mix; a block's mix never changes
+}
+
+// maxMixes bounds readIndex.mixes: 32 + 32 bytes per epoch served, dropped all at once when full.
+const maxMixes = 1 << 16
+
+// mixOf returns the mix of block h (PROTOCOL.md §6), kept after its first read from the store. Errors: ErrNotFound
+// for a block the node does not hold, the store's.
+func (r *readIndex) mixOf(ctx context.Context, n *Node, h chain.Hash) (chain.Hash, error) {
+	r.mixMu.Lock()
+	mix, ok := r.mixes[h]
+	r.mixMu.Unlock()
+	if ok {
+		return mix, nil
+	}
+	if h.IsZero() {
+		return chain.Hash{}, fmt.Errorf("%w: a block below the oldest the node holds", ErrNotFound)
+	}
+	b, err := n.readBlock(ctx, h)
+	if err != nil {
+		return chain.Hash{}, err
+	}
+	r.mixMu.Lock()
+	defer r.mixMu.Unlock()
+	if r.mixes == nil || len(r.mixes) >= maxMixes {
+		r.mixes = map[chain.Hash]chain.Hash{}
+	}
+	r.mixes[h] = b.Header.Mix
+	return b.Header.Mix, nil
 }
 
 // readSnapshot returns a snapshot as of the head the loop last published, extending the previous one through

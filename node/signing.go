@@ -24,11 +24,13 @@ type refusal struct {
 	err  error
 }
 
-// refreshSigning sets or clears the gate's reasons that follow the node's state: a view of the chain older than
+// refreshSigning says whether the node is a validator at all (a node with nothing to sign shows no reason as an
+// alarm, signgate.Gate.SetValidator), and sets or clears the gate's reasons that follow the node's state: a view of the chain older than
 // the weak-subjectivity period (PROTOCOL.md §12), a sync under way, the
 // start-up doppelganger wait, a failing disk, the clock (clock.go) and the slashing protection record. Called on the event loop.
 func (n *Node) refreshSigning() {
 	s := n.currentSlot()
+	n.gate.SetValidator(n.isValidator(s))
 	n.gate.Update(signgate.WeakSubjectivity, n.outOfTouch != "", signgate.All, "the view of the chain is older than the weak-subjectivity period")
 	n.gate.Update(signgate.Syncing, !n.synced || n.busySyncing(), signgate.All, "not caught up with the best peer yet")
 	n.gate.Update(signgate.DoppelgangerWait, s < n.signFrom, signgate.All,
@@ -39,6 +41,14 @@ func (n *Node) refreshSigning() {
 		offset.Abs().Round(time.Millisecond), behindAhead(offset)))
 	d, why := n.recordRefuses(s)
 	n.gate.Update(signgate.SlashingProtection, d != 0, d, why)
+}
+
+// isValidator reports whether this node's key is in the stake table of slot s's epoch or the next one, as the
+// head's state knows them (PROTOCOL.md §6): whether it has blocks or votes to sign now or soon. A stake committed
+// in the head's chain that counts from a later epoch makes it one too: the next table is the head's stakes.
+func (n *Node) isValidator(s chain.Slot) bool {
+	st, e := n.tree.HeadState(), n.cfg.Genesis.EpochOf(s)
+	return st.IsValidator(e, n.self) || st.IsValidator(e+1, n.self)
 }
 
 // recordRefuses returns what the slashing protection record keeps the node from signing at slot s, and why: all

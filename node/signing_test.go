@@ -7,9 +7,13 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/node/slashprot"
@@ -114,4 +118,35 @@ func metricLine(text, series string) string {
 		}
 	}
 	return ""
+}
+
+// Issue 22, defect E: a node with no stake printed "!!! not signing blocks and votes: syncing…" and "…waiting
+// for the doppelganger check…", and status said so. With nothing to sign it is "not a validator" in
+// /api/status, with no reason in signing_blocked, none in the metric, none logged above DEBUG; the validator
+// beside it, in its doppelganger wait, still says so.
+func TestNodeWithoutStakeIsNotAValidator(t *testing.T) {
+	c := newCluster(t, []uint64{10, 0}, 200*time.Millisecond, -time.Minute)
+	c.run(0, Config{Home: c.homes[0], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
+		HTTP: "127.0.0.1:0", Logger: zaptest.NewLogger(t).Named("node0"), wsEpochs: clusterWSEpochs, DoppelgangerSlots: 40})
+	obs := observedLogger(t, 1)
+	c.run(1, Config{Home: c.homes[1], Genesis: c.gen, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
+		Bootstrap: c.nodes[0].Addrs()[:1], HTTP: "127.0.0.1:0", Logger: obs.logger, wsEpochs: clusterWSEpochs,
+		DoppelgangerSlots: 40})
+	c.status(1) // refreshes the gate
+	st := getJSON(t, c.nodes[1], "/api/status")
+	metrics := getText(t, c.nodes[1], "/metrics")
+	got := []string{fmt.Sprint(st["signing"]), fmt.Sprint(st["signing_blocked"]), metricLine(metrics, "posnode_validator"),
+		metricLine(metrics, `posnode_signing_blocked{reason="doppelganger-wait"}`)}
+	want := []string{"not a validator", "[]", "posnode_validator 0", `posnode_signing_blocked{reason="doppelganger-wait"} 0`}
+	if !slices.Equal(got, want) {
+		t.Errorf("node without stake: got %q, want %q", got, want)
+	}
+	if n := obs.logs.FilterMessage("not signing").FilterLevelExact(zapcore.InfoLevel).Len() +
+		obs.logs.FilterMessage("not signing").FilterLevelExact(zapcore.WarnLevel).Len(); n != 0 {
+		t.Errorf("node without stake logged %d \"not signing\" lines above DEBUG:\n%s", n, obs.all())
+	}
+	if vs := c.status(0); !strings.HasPrefix(vs.Signing, "waiting for the doppelganger check until slot") ||
+		vs.DoppelgangerWaitUntil == 0 {
+		t.Errorf("the validator in its wait: signing %q, doppelganger_wait_until %d", vs.Signing, vs.DoppelgangerWaitUntil)
+	}
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -50,7 +51,8 @@ func (n *Node) noteOrphan(b *chain.Block) {
 
 // Slots describes every slot of the epochs from..to as this node saw them: the canonical block that holds it, the
 // blocks it saw for it that are not canonical, and its lottery winner on the canonical chain (PROTOCOL.md §6),
-// final or projected, and none where the slot's seed does not exist yet (see leaderKnown). Slots after the current
+// final or projected, and none where the slot's seed does not exist yet (see leaderKnown) or the node no longer
+// holds its seed's block or its stake table (openLeaders). Slots after the current
 // one are included (upcoming). A range of more than MaxGridSlots slots is refused (view.ErrBadInput), never cut.
 func (n *Node) Slots(ctx context.Context, from, to uint64) ([]view.Slot, error) {
 	length := max(n.cfg.Genesis.EpochLength, 1)
@@ -70,8 +72,8 @@ func (n *Node) Slots(ctx context.Context, from, to uint64) ([]view.Slot, error) 
 }
 
 // slots describes the slots of epochs fromEpoch..toEpoch on the snapshot's canonical chain, off the event loop:
-// the loop is called once, briefly, for the seeds of the slots no canonical block holds (and the sources of
-// stake tables the cache lacks, epochTables).
+// the loop is called only, briefly, for the sources of stake tables the cache lacks (epochTables) and for a
+// seed's block accepted and not yet stored (readBlock).
 func (n *Node) slots(ctx context.Context, snap *readSnap, fromEpoch, toEpoch uint64) ([]view.Slot, error) {
 	g := n.cfg.Genesis
 	length := max(g.EpochLength, 1)
@@ -112,40 +114,87 @@ type openSlot struct {
 	index  int
 	slot   chain.Slot
 	parent chain.Hash
-	seed   chain.Hash
-	seeded bool
 }
 
-// openLeaders fills the leaders of the open slots: seeds from the tree in one short loop call, stake tables
-// from epochTables, the lottery (consensus.Leader) off the loop.
+// openLeaders fills the leaders of the open slots off the event loop: seeds from the snapshot and the store
+// (seedOf), stake tables from epochTables, the lottery (consensus.Leader). An epoch whose seed or stake table the
+// node no longer holds (a table more than chain.UnbondingEpochs below the finalized epoch, a block below a
+// checkpoint-synced node's anchor) keeps its slots without a leader.
 func (n *Node) openLeaders(ctx context.Context, snap *readSnap, out []view.Slot, open []openSlot) error {
-	if len(open) == 0 {
-		return nil
-	}
 	var epochs []chain.Epoch
 	for _, o := range open {
 		if e := n.cfg.Genesis.EpochOf(o.slot); !slices.Contains(epochs, e) {
 			epochs = append(epochs, e)
 		}
 	}
-	tables, err := n.epochTables(ctx, snap, epochs, func() {
-		for i := range open {
-			src, err := n.tree.SeedSource(open[i].parent, open[i].slot)
-			open[i].seed, open[i].seeded = src, err == nil
-		}
-	})
+	tables, err := n.tablesHeld(ctx, snap, epochs)
 	if err != nil {
 		return err
 	}
 	for _, o := range open {
-		if !o.seeded {
+		table, ok := tables[n.cfg.Genesis.EpochOf(o.slot)]
+		if !ok {
 			continue
 		}
-		if leader, ok := consensus.Leader(tables[n.cfg.Genesis.EpochOf(o.slot)], o.seed, o.slot); ok {
+		seed, err := n.seedOf(ctx, snap, o)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if leader, ok := consensus.Leader(table, seed, o.slot); ok {
 			out[o.index].Leader = leader
 		}
 	}
 	return nil
+}
+
+// tablesHeld is epochTables for epochs, leaving out those whose table the node no longer keeps (chain.ErrPruned).
+func (n *Node) tablesHeld(ctx context.Context, snap *readSnap, epochs []chain.Epoch) (map[chain.Epoch][]chain.Stake, error) {
+	if len(epochs) == 0 {
+		return nil, nil
+	}
+	tables, err := n.epochTables(ctx, snap, epochs, nil)
+	if !errors.Is(err, chain.ErrPruned) {
+		return tables, err
+	}
+	tables = map[chain.Epoch][]chain.Stake{}
+	for _, e := range epochs { // rare: a range that reaches below the tree's record, one epoch at a time
+		t, err := n.epochTables(ctx, snap, []chain.Epoch{e}, nil)
+		switch {
+		case errors.Is(err, chain.ErrPruned):
+		case err != nil:
+			return nil, err
+		default:
+			tables[e] = t[e]
+		}
+	}
+	return tables, nil
+}
+
+// seedOf is the seed of open slot o on the snapshot's canonical chain (PROTOCOL.md §6), as chain.Tree.SeedSource
+// gives it above the tree's floor, but kept below it too: under parent-hash the parent's hash; under randao the
+// mix of the newest canonical block before epoch e−1 (the genesis mix for epochs 0 and 1), read once per such
+// block from the store and kept (readIndex.mixes), so that the leaders of past missed slots stay known after the
+// tree drops its mixes with its floor (PROTOCOL.md §13). Errors: ErrNotFound where the node lacks that block.
+func (n *Node) seedOf(ctx context.Context, snap *readSnap, o openSlot) (chain.Hash, error) {
+	g := n.cfg.Genesis
+	if g.Rule() == chain.SeedParentHash {
+		if o.parent.IsZero() {
+			return chain.Hash{}, fmt.Errorf("%w: the parent of slot %d", ErrNotFound, o.slot)
+		}
+		return o.parent, nil
+	}
+	e := g.EpochOf(o.slot)
+	if e < 2 {
+		return chain.GenesisMix(n.chainID), nil
+	}
+	h := snap.lastBefore(chain.Slot(uint64(e-1) * max(g.EpochLength, 1)))
+	if h == 0 {
+		return chain.GenesisMix(n.chainID), nil
+	}
+	return n.reads.mixOf(ctx, n, snap.at(h).hash)
 }
 
 // markLeader says whether slot v's leader is final or projected, or clears it where the slot's seed does not

@@ -115,7 +115,7 @@ const gossipQueueSize = 4096
 // exchangeTarget, and PX connected nearly every node to every other once meshes pruned.
 func newPubSub(ctx context.Context, h host.Host, log *zap.Logger, pen *penalties, scores chan<- map[peer.ID]float64) (*pubsub.PubSub, error) {
 	ps, err := pubsub.NewGossipSub(ctx, h,
-		pubsub.WithLogger(libraryLogger(log, "pubsub")), // first: later options capture the logger
+		pubsub.WithLogger(libraryLogger(log, pubsubLogger)), // first: later options capture the logger
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),

@@ -151,6 +151,8 @@ signing_line() {
 	slot=${BASH_REMATCH[1]} signing=${BASH_REMATCH[2]}
 	if [[ $signing == active ]]; then
 		echo "node$n: signing"
+	elif [[ $signing == "not a validator" ]]; then
+		echo "node$n: not a validator (no stake in this epoch's or the next one's table: nothing to sign)"
 	elif [[ $signing =~ ^waiting\ for\ the\ doppelganger\ check\ until\ slot\ ([0-9]+) ]]; then
 		local until=${BASH_REMATCH[1]} about=""
 		if [[ -n $ms ]] && ((until > slot)); then

@@ -13,6 +13,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/posnode/posnode/p2p"
 )
 
 // LogFile is the name of the node's log file in its data directory, where the log goes when the prompt is on a
@@ -79,9 +81,23 @@ func newLogger(format, level string, s logSink) (*zap.Logger, error) {
 	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(s.w)), lvl)
 	if s.tee != nil {
 		warn := zap.LevelEnablerFunc(func(l zapcore.Level) bool { return l >= zapcore.WarnLevel && l >= lvl })
-		core = zapcore.NewTee(core, zapcore.NewCore(consoleEncoder(), zapcore.Lock(zapcore.AddSync(s.tee)), warn))
+		screen := screenCore{zapcore.NewCore(consoleEncoder(), zapcore.Lock(zapcore.AddSync(s.tee)), warn)}
+		core = zapcore.NewTee(core, screen)
 	}
 	return zap.New(core, zap.AddCaller(), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
+}
+
+// screenCore is the terminal's copy of the log: the node's warnings and errors, never a library's (libp2p's
+// identify warnings when a peer goes away, p2p.IsLibraryLog), which stay in the log file at every level.
+type screenCore struct{ zapcore.Core }
+
+func (c screenCore) With(fields []zapcore.Field) zapcore.Core { return screenCore{c.Core.With(fields)} }
+
+func (c screenCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if p2p.IsLibraryLog(e.LoggerName) {
+		return ce
+	}
+	return c.Core.Check(e, ce)
 }
 
 func consoleEncoder() zapcore.Encoder {

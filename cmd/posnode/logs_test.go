@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/posnode/posnode/p2p"
 )
 
 // TestLogSink: with the prompt on a terminal the log goes to <data>/posnode.log and only WARN and above reach the
@@ -90,5 +92,51 @@ func TestCopyLog(t *testing.T) {
 	var out bytes.Buffer
 	if err := copyLog(&out, r, false, 0); err != nil || out.String() != "third\n" {
 		t.Fatalf("got %q, %v; want the last whole line", out.String(), err)
+	}
+}
+
+// TestLibraryLogsStayInTheFile: with the prompt on a terminal, libp2p's identify warning when a peer goes away
+// (issue 22's joiner, defect D) and gossipsub's lines reach the log file only, at every level, while the node's
+// own warnings still reach the terminal.
+func TestLibraryLogsStayInTheFile(t *testing.T) {
+	const identify = "failed to identify peer"
+	tests := []struct {
+		level      string
+		wantInFile []string
+	}{
+		{"debug", []string{"node warn", identify, "identify error"}},
+		{"info", []string{"node warn", identify, "identify error"}},
+		{"warn", []string{"node warn", identify, "identify error"}},
+		{"error", []string{"identify error"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.level, func(t *testing.T) {
+			var file, screen bytes.Buffer
+			log, err := newLogger("console", tc.level, logSink{w: &file, tee: &screen, path: "posnode.log"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p2p.RouteLibraryLogs(log.Named("libp2p"))
+			lib := p2p.Libp2pLogger("net/identify")
+			lib.Debug("identify debug")
+			lib.Info("identify info")
+			lib.Warn(identify, "peer", "12D3KooWQy96", "error",
+				"multistream mux select protocol failed: stream reset: read: connection reset by peer")
+			lib.Error("identify error")
+			log.Warn("node warn")
+			for _, m := range []string{identify, "identify error", "identify debug", "identify info"} {
+				if strings.Contains(screen.String(), m) {
+					t.Errorf("the terminal shows libp2p's %q:\n%s", m, screen.String())
+				}
+			}
+			if tc.level != "error" && !strings.Contains(screen.String(), "node warn") {
+				t.Errorf("the terminal lacks the node's own warning: got %q", screen.String())
+			}
+			for _, m := range tc.wantInFile {
+				if !strings.Contains(file.String(), m) {
+					t.Errorf("the log file lacks %q: got\n%s", m, file.String())
+				}
+			}
+		})
 	}
 }

@@ -104,7 +104,7 @@ func cmdRun(args []string) error {
 		return err
 	}
 	if sink.path != "" && term != nil {
-		fmt.Fprintf(term, "log: %s (warnings and errors also here; posnode logs --data %s --follow shows it)\n", sink.path, cmp.Or(*data, *home))
+		fmt.Fprintf(term, "log: %s (the node's warnings and errors also here; posnode logs --data %s --follow shows it)\n", sink.path, cmp.Or(*data, *home))
 	}
 	defer log.Sync()
 	p2p.RouteLibraryLogs(log.Named("libp2p"))

@@ -29,7 +29,7 @@ var explorerFiles embed.FS
 // Explorer windows.
 const (
 	recentBlocks   = 20  // blocks listed on the front page
-	fairnessWindow = 256 // blocks whose proposers are counted against the stakes
+	fairnessWindow = 256 // slots whose leaders the stake panel counts against the stakes; blocks an account page searches
 	gridEpochs     = 2   // epochs in the slot grid: the current one and the one before
 )
 
@@ -64,6 +64,7 @@ var funcs = template.FuncMap{
 	"hashLink":  hashLink,
 	"txLink":    txLink,
 	"group":     view.GroupDigits,
+	"tokens":    view.Tokens,
 }
 
 // ago is how long before now t was, as the page's script writes it too.
@@ -96,6 +97,7 @@ type frame struct {
 	Query       string // the search box's text
 	Live        bool   // the page follows /api/events
 	Stall       string // "" unless finality lags by more than stallEpochs: what the banner says
+	Wait        string // "" unless this validator waits for its doppelganger check: what the banner says
 }
 
 // stallEpochs is how many epochs the finalized checkpoint may lag the current epoch before the explorer says that
@@ -150,12 +152,12 @@ func (s *Server) gather(ctx context.Context) (overview, error) {
 	pool, err4 := b.Mempool(ctx)
 	fin, err5 := b.Finality(ctx)
 	evs, err6 := b.Evidence(ctx)
-	tables, err7 := b.StakeTables(ctx, slotsOf(blocks))
+	drawn, tables, err7 := fairnessSlots(ctx, b, st)
 	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return overview{}, err
 	}
 	pg := overview{frame: frameOf(st, true), Status: st, Finality: fin, Grid: drawGrid(slots, vals, st.Slot),
-		Fairness: measureFairness(tables, blocks), Mempool: pool, Evidence: evs, Peers: b.Peers(), Epoch: epoch,
+		Fairness: measureFairness(tables, drawn), Mempool: pool, Evidence: evs, Peers: b.Peers(), Epoch: epoch,
 		Window: len(blocks), Generated: time.Now().UTC(), Validators: len(vals)}
 	pg.HeadTime = slotTime(slots, st.HeadSlot)
 	for i := len(blocks) - 1; i >= 0 && len(pg.Blocks) < recentBlocks; i-- {
@@ -174,7 +176,7 @@ func slotTime(grid []view.Slot, s uint64) time.Time {
 }
 
 func frameOf(st view.Status, live bool) frame {
-	return frame{ChainID: st.ChainID, GenesisHash: st.GenesisHash, Live: live, Stall: stallOf(st)}
+	return frame{ChainID: st.ChainID, GenesisHash: st.GenesisHash, Live: live, Stall: stallOf(st), Wait: waitOf(st)}
 }
 
 // stallOf is the finality-stall banner's text for st, or "" while finality keeps up.
@@ -187,6 +189,18 @@ func stallOf(st view.Status) string {
 		"current epoch %s. Blocks since are committed, not final: a reorg can still undo them. Finality needs "+
 		"validators with two thirds of the stake to vote (PROTOCOL.md §8a).", view.GroupDigits(fin), view.GroupDigits(st.Epoch-fin),
 		view.GroupDigits(st.Epoch))
+}
+
+// waitOf is the doppelganger-wait banner's text for st, or "" unless the node is a validator that waits: after a
+// down and an up every validator waits so, and the slots until then are missed with nothing else to say why.
+func waitOf(st view.Status) string {
+	if st.DoppelgangerWaitUntil == 0 || st.DoppelgangerWaitUntil <= st.Slot {
+		return ""
+	}
+	return fmt.Sprintf("This validator is waiting for the doppelganger check until slot %s (%s slots from now): after "+
+		"a start it watches for another process signing with its key before it signs a block or a vote "+
+		"(PROTOCOL.md §10). Validators started at the same time wait alike, so their slots are missed until then.",
+		view.GroupDigits(st.DoppelgangerWaitUntil), view.GroupDigits(st.DoppelgangerWaitUntil-st.Slot))
 }
 
 // render executes a page's template into a buffer first, so that a failing template sends a clean 500.

@@ -149,7 +149,7 @@ func TestExplorerPagesAndSearch(t *testing.T) {
 		{"/tx/" + id[:8], 200, []string{`id="tx-id">` + id + "<", "committed", `href="/block/` + block + `"`, `href="/account/` + addr + `"`}},
 		{"/tx/abc", 400, []string{"8 to 64 hex digits"}},
 		{"/tx/00000000", 404, []string{"no transaction"}},
-		{"/account/" + addr, 200, []string{`id="account-address">` + addr + "<", `href="/tx/` + id + `"`, "under each block's table give 100.0%"}},
+		{"/account/" + addr, 200, []string{`id="account-address">` + addr + "<", `href="/tx/` + id + `"`, "under each slot's table give 100.0%"}},
 		{"/account/nope", 400, []string{"not an ed25519 peer ID"}},
 	}
 	for _, p := range pages {

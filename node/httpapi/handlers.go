@@ -175,12 +175,22 @@ func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
 	reply(w, st, err)
 }
 
+// The domains of the members of the bodies the API takes, for the errors of a member of the wrong type.
+var (
+	bpmDomains = domains{"/bpm": fmt.Sprintf("a whole number from %d to %d", chain.MinBPM, chain.MaxBPM)}
+	txDomains  = domains{
+		"/tx":    fmt.Sprintf("a string of hex digits, a transaction's %d-byte encoding", chain.TxSize),
+		"/txs":   fmt.Sprintf("an array of 1 to %d strings of hex digits, each a transaction's %d-byte encoding", chain.MaxTxBatch, chain.TxSize),
+		"/txs/*": fmt.Sprintf("a string of hex digits, a transaction's %d-byte encoding", chain.TxSize),
+	}
+)
+
 // postBPM signs a heart-rate record with the node's key: {"bpm": <1..300>}.
 func (s *Server) postBPM(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		BPM *uint64 `json:"bpm"`
 	}
-	if code, err := decodeBody(w, r, &body); err != nil {
+	if code, err := decodeBody(w, r, &body, bpmDomains); err != nil {
 		fail(w, code, err)
 		return
 	}
@@ -197,7 +207,7 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Tx *string `json:"tx"`
 	}
-	if code, err := decodeBody(w, r, &body); err != nil {
+	if code, err := decodeBody(w, r, &body, txDomains); err != nil {
 		fail(w, code, err)
 		return
 	}
@@ -232,7 +242,7 @@ func (s *Server) postTxBatch(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Txs []string `json:"txs"`
 	}
-	if code, err := decodeBodyMax(w, r, &body, MaxBatchBody); err != nil {
+	if code, err := decodeBodyMax(w, r, &body, MaxBatchBody, txDomains); err != nil {
 		fail(w, code, err)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -32,16 +33,21 @@ var (
 	ErrBodyTooLarge = errors.New("body too large")
 )
 
+// domains says, for a body's members, what values each takes in a client's words ("a whole number from 1 to
+// 300"), keyed by JSON pointer ("/bpm"); "*" stands for any array index ("/txs/*"). A member of the wrong type
+// is described with its domain, never with the range of the Go type that holds it.
+type domains map[string]string
+
 // decodeBody reads exactly one JSON value with no unknown and no repeated member into v; it returns the status
-// to answer with when it fails (400, or 413 over MaxBody).
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, error) {
-	return decodeBodyMax(w, r, v, MaxBody)
+// to answer with when it fails (400, or 413 over MaxBody). want gives the members' domains for the error.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, want domains) (int, error) {
+	return decodeBodyMax(w, r, v, MaxBody, want)
 }
 
 // decodeBodyMax is decodeBody with a limit of max bytes. Member names match exactly (RFC 8259 names are
 // case-sensitive), a member given twice is refused rather than the last one kept, and the error says in words
-// which member was wrong and how.
-func decodeBodyMax(w http.ResponseWriter, r *http.Request, v any, max int64) (int, error) {
+// which member was wrong, what it takes (want, else its JSON type) and what it was.
+func decodeBodyMax(w http.ResponseWriter, r *http.Request, v any, max int64, want domains) (int, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -51,14 +57,14 @@ func decodeBodyMax(w http.ResponseWriter, r *http.Request, v any, max int64) (in
 		return http.StatusBadRequest, fmt.Errorf("%w: reading it: %w", ErrBadBody, err)
 	}
 	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true)); err != nil {
-		return http.StatusBadRequest, fmt.Errorf("%w: %s", ErrBadBody, describe(err))
+		return http.StatusBadRequest, fmt.Errorf("%w: %s", ErrBadBody, describe(err, want))
 	}
 	return 0, nil
 }
 
-// describe says what is wrong with a body in a client's words: which member, what it should be and what it was;
-// never a Go type.
-func describe(err error) string {
+// describe says what is wrong with a body in a client's words: which member, what it should be (from want,
+// else its JSON type) and what it was; never a Go type.
+func describe(err error, want domains) string {
 	var syn *jsontext.SyntacticError
 	var sem *jsonv2.SemanticError
 	switch {
@@ -72,16 +78,31 @@ func describe(err error) string {
 		return fmt.Sprintf("unknown member %q", sem.JSONPointer.LastToken())
 	case errors.As(err, &sem) && sem.GoType != nil:
 		got := kindWords[sem.JSONKind]
-		if sem.JSONKind == '0' {
+		if sem.JSONKind == '0' && len(sem.JSONValue) > 0 {
 			got = string(sem.JSONValue)
 		}
 		where := "the body"
 		if sem.JSONPointer != "" {
 			where = fmt.Sprintf("member %q", strings.TrimPrefix(string(sem.JSONPointer), "/"))
 		}
-		return fmt.Sprintf("%s: want %s, got %s", where, typeWords(sem.GoType), got)
+		return fmt.Sprintf("%s: want %s, got %s", where, want.of(sem.JSONPointer, sem.GoType), got)
 	}
 	return err.Error()
+}
+
+// of is the domain of the member at p: want's words for it, else what its Go type t takes as JSON.
+func (want domains) of(p jsontext.Pointer, t reflect.Type) string {
+	var key strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.ParseUint(tok, 10, 64); err == nil {
+			tok = "*"
+		}
+		key.WriteString("/" + tok)
+	}
+	if d, ok := want[key.String()]; ok {
+		return d
+	}
+	return typeWords(t)
 }
 
 // kindWords names the kinds of JSON values.

@@ -56,3 +56,50 @@ func TestErrorStatuses(t *testing.T) {
 		}
 	}
 }
+
+// A member of the wrong type is described with its own domain, not the range of the Go type that holds it
+// (issue 22, defect F: {"bpm":"abc"} said "a whole number from 0 to 18446744073709551615"), in every body the
+// API takes.
+func TestBodyMemberDomains(t *testing.T) {
+	tests := []struct {
+		name, body string
+		v          any
+		want       domains
+		wantErr    string
+	}{
+		{"bpm a string", `{"bpm":"abc"}`, &struct {
+			BPM *uint64 `json:"bpm"`
+		}{}, bpmDomains, `bad json body: member "bpm": want a whole number from 1 to 300, got a string`},
+		{"bpm negative", `{"bpm":-5}`, &struct {
+			BPM *uint64 `json:"bpm"`
+		}{}, bpmDomains, `bad json body: member "bpm": want a whole number from 1 to 300, got -5`},
+		{"bpm a fraction", `{"bpm":72.5}`, &struct {
+			BPM *uint64 `json:"bpm"`
+		}{}, bpmDomains, `bad json body: member "bpm": want a whole number from 1 to 300, got 72.5`},
+		{"bpm true", `{"bpm":true}`, &struct {
+			BPM *uint64 `json:"bpm"`
+		}{}, bpmDomains, `bad json body: member "bpm": want a whole number from 1 to 300, got true`},
+		{"tx a number", `{"tx":5}`, &struct {
+			Tx *string `json:"tx"`
+		}{}, txDomains, `bad json body: member "tx": want a string of hex digits, a transaction's 153-byte encoding, got a number`},
+		{"txs a string", `{"txs":"ab"}`, &struct {
+			Txs []string `json:"txs"`
+		}{}, txDomains, `bad json body: member "txs": want an array of 1 to ` + fmt.Sprint(chain.MaxTxBatch) +
+			` strings of hex digits, each a transaction's 153-byte encoding, got a string`},
+		{"txs element a number", `{"txs":["ab",7]}`, &struct {
+			Txs []string `json:"txs"`
+		}{}, txDomains, `bad json body: member "txs/1": want a string of hex digits, a transaction's 153-byte encoding, got a number`},
+		{"no domain given", `{"n":"x"}`, &struct {
+			N uint8 `json:"n"`
+		}{}, nil, `bad json body: member "n": want a whole number from 0 to 255, got a string`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+			code, err := decodeBody(httptest.NewRecorder(), req, tt.v, tt.want)
+			if code != 400 || err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got %d %v, want 400 %s", code, err, tt.wantErr)
+			}
+		})
+	}
+}

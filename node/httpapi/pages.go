@@ -66,6 +66,7 @@ type accountPage struct {
 	frame
 	Account  view.Account
 	Share    *share       // its row of the stake-against-wins panel, if it is in the stake table
+	Slots    int          // slots that panel weighed (fairnessSlots)
 	Window   int          // blocks searched for its activity
 	Proposed []view.Block // its newest maxAccountRows blocks of the window
 	Made     int          // how many blocks of the window it proposed
@@ -111,18 +112,16 @@ func (s *Server) accountPage(ctx context.Context, addr chain.Address) (accountPa
 	}
 	acct, err1 := b.Account(ctx, addr)
 	blocks, err2 := fetchRange(ctx, b, max(st.Height+1, fairnessWindow)-fairnessWindow, st.Height) // with their transactions
-	var tables []view.EpochTable
-	var err3 error
-	if err2 == nil {
-		tables, err3 = b.StakeTables(ctx, slotsOf(blocks))
-	}
+	drawn, tables, err3 := fairnessSlots(ctx, b, st)
 	recs, err4 := b.Records(ctx, addr, 0, plotRecords)
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return accountPage{}, err
 	}
 	pg := accountPage{frame: frameOf(st, false), Account: acct, Window: len(blocks), Records: recs,
 		Stats: statsOf(recs.Records), Plot: drawRecords(recs)}
-	for _, row := range measureFairness(tables, blocks).Rows {
+	f := measureFairness(tables, drawn)
+	pg.Slots = f.Slots
+	for _, row := range f.Rows {
 		if row.Address == addr {
 			pg.Share = &row
 		}

@@ -2,7 +2,8 @@
 // another process with its key, a view of the chain older than the weak-subjectivity period, the slashing protection record, the disk, the clock, the start-up doppelganger
 // wait, a sync under way. Whoever detects a reason sets it here and clears it when it ends; the proposer and the
 // voter ask Blocks before they sign; /api/status, the prompt, the posnode_signing_blocked metric and the log read
-// it. A reason is logged and announced once when it starts and once when it ends, never once per slot.
+// it. A reason is logged and announced once when it starts and once when it ends, never once per slot. A node
+// that is no validator has nothing to sign: its reasons are kept quiet and its status is "not a validator".
 //
 // A Gate is not safe for concurrent use: the node's event loop owns it (the metric may be read by any goroutine).
 package signgate
@@ -127,27 +128,64 @@ type reason struct {
 	detail string
 }
 
-// Gate holds the reasons that hold now.
+// Gate holds the reasons that hold now, and whether the node is a validator at all.
 type Gate struct {
-	log      *zap.Logger
-	blocked  *prometheus.GaugeVec
-	announce func(string)
-	active   [numKinds]*reason
+	log       *zap.Logger
+	blocked   *prometheus.GaugeVec
+	validator prometheus.Gauge
+	announce  func(string)
+	active    [numKinds]*reason
+	idle      bool // the node is no validator: it has nothing to sign (SetValidator)
 }
 
-// New returns a gate with no reason set. It registers posnode_signing_blocked{reason} (1 while the reason holds,
-// one series per kind) on reg; announce, which may be nil, receives a line for the prompt when a reason starts or
-// ends.
+// New returns a gate with no reason set, for a validator until SetValidator says otherwise. It registers
+// posnode_signing_blocked{reason} (1 while the reason keeps the validator from signing, one series per kind) and
+// posnode_validator (1 while the node is a validator) on reg; announce, which may be nil, receives a line for
+// the prompt when a reason starts or ends.
 func New(log *zap.Logger, reg prometheus.Registerer, announce func(string)) *Gate {
 	g := &Gate{log: log, announce: announce, blocked: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "posnode_signing_blocked",
-		Help: "1 while this reason keeps the validator from signing blocks or votes (doppelganger, weak-subjectivity, slashing-protection, disk, clock, doppelganger-wait, syncing).",
-	}, []string{"reason"})}
+		Help: "1 while this reason keeps the validator from signing blocks or votes (doppelganger, weak-subjectivity, slashing-protection, disk, clock, doppelganger-wait, syncing); 0 on a node that is no validator.",
+	}, []string{"reason"}), validator: prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "posnode_validator",
+		Help: "1 while this node's key is in the stake table of the current or the next epoch (it has blocks and votes to sign), else 0.",
+	})}
 	for k := range numKinds {
 		g.blocked.WithLabelValues(k.String()).Set(0)
 	}
-	reg.MustRegister(g.blocked)
+	g.validator.Set(1)
+	reg.MustRegister(g.blocked, g.validator)
 	return g
+}
+
+// NotValidator is Status on a node that is no validator.
+const NotValidator = "not a validator"
+
+// SetValidator says whether the node is a validator: whether its key is in the stake table of the current or the
+// next epoch (PROTOCOL.md §6), so that it has blocks or votes to sign. A node that is none has nothing to sign:
+// its reasons are still kept (Blocks answers as ever) but are logged at DEBUG only, announced never, counted in
+// no posnode_signing_blocked series, and Status is NotValidator and Kinds empty. When it becomes a validator,
+// every reason that holds then starts as if set at that moment.
+func (g *Gate) SetValidator(on bool) {
+	if on != g.idle {
+		return
+	}
+	g.idle = !on
+	if on {
+		g.validator.Set(1)
+		g.log.Info("a validator: in the stake table of this epoch or the next")
+		for k, r := range g.active {
+			if r != nil {
+				g.start(Kind(k), r)
+			}
+		}
+		return
+	}
+	g.validator.Set(0)
+	for k := range numKinds {
+		g.blocked.WithLabelValues(k.String()).Set(0)
+	}
+	g.log.Info("not a validator: not in the stake table of this epoch or the next; nothing to sign")
 }
 
 // Set makes reason k hold for duties d, with detail saying why in a phrase ("the record holds a block at slot
@@ -158,11 +196,21 @@ func (g *Gate) Set(k Kind, d Duty, detail string) {
 		r.duties, r.detail = d, detail
 		return
 	}
-	g.active[k] = &reason{d, detail}
+	r := &reason{d, detail}
+	g.active[k] = r
+	if g.idle {
+		g.log.Debug("not signing, with nothing to sign", zap.String("reason", k.String()), zap.String("why", detail))
+		return
+	}
+	g.start(k, r)
+}
+
+// start logs, announces and counts reason k of a validator.
+func (g *Gate) start(k Kind, r *reason) {
 	g.blocked.WithLabelValues(k.String()).Set(1)
-	g.log.Log(k.level(), "not signing", zap.String("reason", k.String()), zap.Stringer("duties", d),
-		zap.String("why", detail))
-	msg := fmt.Sprintf("!!! not signing %s: %s", d, k.status(detail))
+	g.log.Log(k.level(), "not signing", zap.String("reason", k.String()), zap.Stringer("duties", r.duties),
+		zap.String("why", r.detail))
+	msg := fmt.Sprintf("!!! not signing %s: %s", r.duties, k.status(r.detail))
 	if h := k.hint(); h != "" {
 		msg += " (" + h + ")"
 	}
@@ -175,6 +223,10 @@ func (g *Gate) Clear(k Kind) {
 		return
 	}
 	g.active[k] = nil
+	if g.idle {
+		g.log.Debug("no longer held back, with nothing to sign", zap.String("reason", k.String()))
+		return
+	}
 	g.blocked.WithLabelValues(k.String()).Set(0)
 	g.log.Info("signing no longer held back", zap.String("reason", k.String()))
 	g.say(fmt.Sprintf("no longer held back from signing by %s; signing: %s", k, g.Status()))
@@ -200,9 +252,12 @@ func (g *Gate) Blocks(d Duty) (Kind, bool) {
 	return 0, false
 }
 
-// Status is /api/status's signing field: "active" when no reason holds, else the first reason's words, with the
-// duties when it keeps the node from only some of them.
+// Status is /api/status's signing field: NotValidator on a node that is no validator, "active" when no reason
+// holds, else the first reason's words, with the duties when it keeps the node from only some of them.
 func (g *Gate) Status() string {
+	if g.idle {
+		return NotValidator
+	}
 	for k, r := range g.active {
 		if r == nil {
 			continue
@@ -216,9 +271,13 @@ func (g *Gate) Status() string {
 	return "active"
 }
 
-// Kinds returns the names of every reason that holds, by precedence; empty when signing is active.
+// Kinds returns the names of every reason that holds, by precedence; empty when signing is active or the node
+// is no validator.
 func (g *Gate) Kinds() []string {
 	out := []string{}
+	if g.idle {
+		return out
+	}
 	for k, r := range g.active {
 		if r != nil {
 			out = append(out, Kind(k).String())

@@ -18,3 +18,11 @@ func GroupDigits(v uint64) string {
 	}
 	return b.String()
 }
+
+// Tokens writes an amount of tokens as the prompt and the explorer say it: "1 token", "0 tokens", "1,000 tokens".
+func Tokens(v uint64) string {
+	if v == 1 {
+		return "1 token"
+	}
+	return GroupDigits(v) + " tokens"
+}

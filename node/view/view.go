@@ -53,7 +53,8 @@ type Status struct {
 	Balance           uint64 `json:"balance"` // the node's own account, in tokens
 	Stake             uint64 `json:"stake"`
 	TxFee             uint64 `json:"tx_fee"` // the minimum fee of a transaction, in tokens
-	// Signing is "active" when nothing keeps the validator from signing; else the first reason that does
+	// Signing is "not a validator" while the node's key is in neither the current nor the next epoch's stake
+	// table (it has nothing to sign); else "active" when nothing keeps the validator from signing, or the first reason that does
 	// (PROTOCOL.md §10, §11): "stopped: <why>" once another process was seen signing with this node's key,
 	// "refused by the slashing protection record: <why>" (a signature recorded ahead of the clock, a refusal),
 	// "paused: <why>" while accepted blocks cannot be written to the chain database, "paused: clock: <why>",
@@ -65,9 +66,13 @@ type Status struct {
 	// imports blocks nor signs until restarted with a recent checkpoint, and what to do.
 	WeakSubjectivity string `json:"weak_subjectivity,omitempty"`
 	// SigningBlocked names every reason that holds, first the one Signing words: "doppelganger",
-	// "weak-subjectivity", "slashing-protection", "disk", "clock", "doppelganger-wait", "syncing"; empty when Signing is "active".
+	// "weak-subjectivity", "slashing-protection", "disk", "clock", "doppelganger-wait", "syncing"; empty when Signing is "active"
+	// or "not a validator".
 	SigningBlocked []string `json:"signing_blocked"`
 	Doppelganger   bool     `json:"doppelganger"`
+	// DoppelgangerWaitUntil is, while this validator sits out its start-up doppelganger check (PROTOCOL.md §10),
+	// the slot it signs from; absent otherwise (and on a node that is not a validator).
+	DoppelgangerWaitUntil uint64 `json:"doppelganger_wait_until,omitempty"`
 	// ClockOffsetMs is how far the network's clock is estimated ahead of the node's, in milliseconds (negative:
 	// the node's clock is ahead), from its peers' status answers or its blocks' slots; 0 without an estimate.
 	// ClockOff is set while it exceeds the future-slot tolerance: the node then neither proposes nor votes
