@@ -12,6 +12,9 @@ const (
 	MaxOrphansKept = maxOrphans
 	// MaxReadTables is how many old epochs' stake tables the read routes cache.
 	MaxReadTables = maxCachedTables
+	// DefaultPendingSlack is how many entries the finalized state has passed the pending-transaction log keeps
+	// before it rewrites itself without them, unless Config.PendingSlack says otherwise (PROTOCOL.md §11).
+	DefaultPendingSlack = pendingSlack
 )
 
 // Sizes is what a node holds in memory that could grow with the chain or with its peers: the block tree's parts
@@ -27,6 +30,10 @@ type Sizes struct {
 	// PendingLog is how many entries the pending-transaction log holds; Held how many admitted transactions
 	// wait to be durable in it.
 	PendingLog, Held int
+	// PendingPassed is how many of the log's entries the finalized state has passed, once the log was checked
+	// against the current finalized checkpoint (compactPending): fewer than the slack (Config.PendingSlack or
+	// DefaultPendingSlack) unless the rewrite failed. -1 while that check has not run.
+	PendingPassed int
 	// ReadHeights is how many canonical heights the read routes' index holds (genesis included); ReadTables how
 	// many stake tables their cache holds (at most MaxReadTables).
 	ReadHeights, ReadTables int
@@ -48,6 +55,7 @@ func (n *Node) Sizes(ctx context.Context) (Sizes, error) {
 		s.Votes, s.Headers, s.Evidence = p.Size()
 		s.Included = len(p.Included())
 		s.PendingLog, s.Held = n.pendingLog.Len(), len(n.held)
+		s.PendingPassed = n.pendingPassed()
 		if snap := n.reads.snap.Load(); snap != nil {
 			s.ReadHeights = snap.n
 		}
@@ -59,4 +67,23 @@ func (n *Node) Sizes(ctx context.Context) (Sizes, error) {
 		s.ClockPeers, s.ClockProposers = len(n.clock.peers), len(n.clock.blocks)
 	})
 	return s, err
+}
+
+// pendingPassed counts the log's entries that the finalized state has passed, once compactPending has checked the
+// log against the current finalized checkpoint; else -1. Called on the event loop.
+func (n *Node) pendingPassed() int {
+	if _, fin := n.tree.Finality(); fin != n.pending.checked || n.pending.busy {
+		return -1
+	}
+	final, _, err := n.tree.FinalizedState()
+	if err != nil {
+		return -1
+	}
+	passed, count := passedBy(final), 0
+	n.pendingLog.Each(func(tx *chain.Tx) {
+		if passed(tx) {
+			count++
+		}
+	})
+	return count
 }

@@ -1,8 +1,10 @@
 package simnet
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/posnode/posnode/chain"
@@ -20,6 +22,16 @@ import (
 // the run (each waits until a block holds it), plus the small place of transactions behind a nonce gap.
 func (s *Sim) memoryBound() int {
 	return s.stats.Acked + 1024 + gapBatch
+}
+
+// passedBound is the most entries of a pending-transaction log that its finalized state has passed, once the
+// log was checked against it (PROTOCOL.md §11): fewer than the slack. A disk that fills up or fails may refuse the
+// rewrite, so runs with disk faults have no bound.
+func (s *Sim) passedBound() int {
+	if s.cfg.Faults.DiskFullEvery > 0 || s.cfg.Faults.DiskFailEvery > 0 {
+		return math.MaxInt
+	}
+	return cmp.Or(s.cfg.PendingSlack, node.DefaultPendingSlack) - 1
 }
 
 // memLimit is one figure of node.Sizes with its bound and the formula that makes it.
@@ -85,6 +97,8 @@ func (s *Sim) memLimits(p *process, sz node.Sizes) []memLimit {
 		{"pending evidence", sz.Evidence, min(v, votepool.MaxEvidence), "one per validator"},
 		{"included evidence", sz.Included, votepool.MaxIncluded, "votepool.MaxIncluded"},
 		{"pending-log entries", sz.PendingLog + sz.Held, s.stats.Records, "records submitted in the run"},
+		{"pending-log entries its finalized state has passed", sz.PendingPassed, s.passedBound(),
+			"the pending slack - 1, once the log was checked against the finalized checkpoint"},
 		{"transactions in its mempool", sz.Mempool, s.memoryBound(), fmt.Sprintf("%d acknowledged + 1024 + %d", s.stats.Acked, gapBatch)},
 		{"read-index heights", sz.ReadHeights, int(slot) + 2, fmt.Sprintf("slot %d + 2", slot)},
 		{"cached stake tables", sz.ReadTables, node.MaxReadTables, "MaxReadTables"},
