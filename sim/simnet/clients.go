@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
-	"time"
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/p2p"
@@ -91,26 +90,5 @@ func (s *Sim) rememberNonce(p *process, id chain.Hash) {
 	st, err := p.node.Tx(context.Background(), id)
 	if err == nil && st.Tx != nil {
 		s.adv.nonces[id] = chain.Nonce(st.Tx.Nonce)
-	}
-}
-
-// memoryBound is the most transactions an honest process's mempool may hold: what the clients acknowledged in
-// the run (each waits until a block holds it), plus the small place of transactions behind a nonce gap.
-func (s *Sim) memoryBound() int {
-	return s.stats.Acked + 1024 + gapBatch
-}
-
-// checkMemory checks that no live process's mempool holds more than memoryBound transactions.
-func (s *Sim) checkMemory() {
-	for _, p := range s.procs {
-		if !p.up || s.isByzantine(p.id) {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		m, err := p.node.Mempool(ctx)
-		cancel()
-		if err == nil && m.Size > s.memoryBound() {
-			s.violate("memory: process %d holds %d transactions in its mempool, more than %d", p.id, m.Size, s.memoryBound())
-		}
 	}
 }
