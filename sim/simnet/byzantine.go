@@ -245,6 +245,7 @@ func (s *Sim) onBlock(p *process, b *chain.Block, local bool) {
 // onVote runs on p's loop for every vote its node signs (node.Config.OnVote).
 func (s *Sim) onVote(p *process, v chain.Vote) {
 	p.signed = s.sched.now
+	s.noteHonestVote(p, v) // release_lag.go
 	s.scheduleSurround(p, v)
 	s.onOwnVote(p, v)
 }
