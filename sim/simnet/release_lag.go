@@ -33,8 +33,10 @@ func (s *Sim) noteHonestVote(p *process, v chain.Vote) {
 }
 
 // splitByRelease reports whether a private branch split the honest votes for epoch e's checkpoint on t's head
-// branch: an honest vote for e names another block, that block or the checkpoint is a block of a private branch,
-// and the honest votes for the checkpoint hold less than two thirds of e's stake table (consensus.Supermajority).
+// branch so that they cannot justify it: the honest votes for the checkpoint hold less than two thirds of e's stake
+// table (consensus.Supermajority), and would hold two thirds with the honest votes that name another block where
+// that block or the checkpoint is a block of a private branch. Honest validators that did not vote, and honest
+// votes split with no private block involved, are never excused.
 func (s *Sim) splitByRelease(t *chain.Tree, e chain.Epoch) bool {
 	m := &s.adv.more
 	votes := m.honestVotes[e]
@@ -46,20 +48,19 @@ func (s *Sim) splitByRelease(t *chain.Tree, e chain.Epoch) bool {
 	if err != nil {
 		return false
 	}
-	var total, counted chain.Amount
-	split := false
+	var total, counted, split chain.Amount
 	for _, st := range table {
 		total += st.Amount
 	}
-	for id, h := range votes { // a sum and a flag: the map's order does not matter
+	for id, h := range votes { // sums: the map's order does not matter
 		switch {
 		case h == c.Hash:
 			counted += stakeOf(table, s.procs[id].addr)
 		case m.held[h] || m.held[c.Hash]:
-			split = true
+			split += stakeOf(table, s.procs[id].addr)
 		}
 	}
-	return split && !consensus.Supermajority(counted, total)
+	return !consensus.Supermajority(counted, total) && consensus.Supermajority(counted+split, total)
 }
 
 // lagBound is the finality lag the protocol promises at the start of epoch now on t's head branch: lagBoundOf
