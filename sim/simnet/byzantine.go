@@ -35,8 +35,9 @@ const (
 	// Surround: every other checkpoint vote its node signs goes out with the genesis checkpoint as its source, so
 	// that it surrounds the vote it published before (PROTOCOL.md §8b); surround.go.
 	Surround Strategy = "surround"
-	// Release: its node's blocks are kept private and released together, as a late branch, when another
-	// validator's block reaches the private branch's height or an epoch after the first was held; release.go.
+	// Release: its node's blocks are kept off gossip and released together, as a late branch, when another
+	// validator's block reaches the private branch's height or an epoch after the first was held; its node's
+	// sync answers still serve them. release.go, release_lag.go.
 	Release Strategy = "release"
 	// SyncLie: its node's sync answers to honest processes are lies: a better head claimed, forged, truncated,
 	// misplaced, empty or "pruned" ranges, and stalls; synclie.go.
