@@ -221,6 +221,10 @@ func printSimLine(c simnet.Config, r simnet.Result, took cost) {
 		fmt.Printf("  adversary: %d offences released, %d byzantine validators slashed, %d canonical blocks theirs, "+
 			"%d gap transactions sent\n", st.Equivocations, st.Punished, st.AdversaryBlocks, st.GapTxs)
 	}
+	if st.SplitCheckpoints > 0 {
+		fmt.Printf("  release: %d checkpoints, voted on while the network was whole, whose honest votes a private "+
+			"branch split (each lets the finality lag grow by up to 2 epochs)\n", st.SplitCheckpoints)
+	}
 	if st.Witnesses > 0 {
 		fmt.Printf("  long range: %d honest processes restarted with a trusted checkpoint, %d answers served them "+
 			"the rebuilt chain\n", st.Witnesses, st.RebuiltServed)

@@ -35,8 +35,9 @@ const (
 	// Surround: every other checkpoint vote its node signs goes out with the genesis checkpoint as its source, so
 	// that it surrounds the vote it published before (PROTOCOL.md §8b); surround.go.
 	Surround Strategy = "surround"
-	// Release: its node's blocks are kept private and released together, as a late branch, when another
-	// validator's block reaches the private branch's height or an epoch after the first was held; release.go.
+	// Release: its node's blocks are kept off gossip and released together, as a late branch, when another
+	// validator's block reaches the private branch's height or an epoch after the first was held; its node's
+	// sync answers still serve them. release.go, release_lag.go.
 	Release Strategy = "release"
 	// SyncLie: its node's sync answers to honest processes are lies: a better head claimed, forged, truncated,
 	// misplaced, empty or "pruned" ranges, and stalls; synclie.go.
@@ -245,6 +246,7 @@ func (s *Sim) onBlock(p *process, b *chain.Block, local bool) {
 // onVote runs on p's loop for every vote its node signs (node.Config.OnVote).
 func (s *Sim) onVote(p *process, v chain.Vote) {
 	p.signed = s.sched.now
+	s.noteHonestVote(p, v) // release_lag.go
 	s.scheduleSurround(p, v)
 	s.onOwnVote(p, v)
 }

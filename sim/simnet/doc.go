@@ -11,7 +11,8 @@
 // unequal stakes that clients change (stakes.go); clients that submit BPM records to random live processes and
 // remember what was acknowledged. Then every fault heals and the clients stop for Heal. Invariants (invariants.go) are checked at
 // each epoch's start and at the end: no two live processes finalized conflicting checkpoints; while the network is
-// whole, finality lags at most maxFinalityLag epochs; every acknowledged record is on the chain exactly once; no
+// whole, finality lags at most maxFinalityLag epochs, and up to 2 more for each epoch whose honest votes a
+// private branch split (release_lag.go); every acknowledged record is on the chain exactly once; no
 // honest validator is slashed; each validator's share of the lottery's slots and of the blocks is within its band,
 // slot by slot with the stake table of the slot's epoch (fairness.go).
 //

@@ -9,7 +9,9 @@ import (
 
 // maxFinalityLag is how many epochs the finalized checkpoint may trail the current epoch while the network is
 // whole (no fault configured, or the heal phase after healLagGrace): finality advances at least every 2 epochs
-// (PROTOCOL.md §8a: a checkpoint is justified in its epoch's votes, finalized by the next).
+// (PROTOCOL.md §8a: a checkpoint is justified in its epoch's votes, finalized by the next). A private branch
+// that split an epoch's honest votes allows more, and only as much as the k = 1 rule loses (lagBound,
+// release_lag.go).
 const maxFinalityLag = 3
 
 // healLagGrace is how many epochs after the heal the network has to finalize again, after the restarted
@@ -91,9 +93,12 @@ func (s *Sim) checkEpoch() {
 	s.noteLag(lag)
 	whole := s.cfg.Faults == (Faults{}) && s.cfg.LossPermille < 100 ||
 		s.phase == "heal" && s.sched.now >= s.cfg.Duration+time.Duration(healLagGrace*s.cfg.Epoch+s.cfg.DoppelgangerSlots)*s.cfg.Slot
-	if whole && lag > maxFinalityLag {
+	if !whole || lag <= maxFinalityLag {
+		return
+	}
+	if bound := s.lagBound(ref.node.Chain(), epoch); lag > bound {
 		s.violate("liveness: finalized epoch %d in epoch %d (lag %d > %d) with every process up and connected",
-			f.Epoch, epoch, lag, maxFinalityLag)
+			f.Epoch, epoch, lag, bound)
 	}
 }
 
@@ -111,6 +116,7 @@ func (s *Sim) checkEnd() {
 	head := t.Head()
 	_, f := t.Finality()
 	s.stats.Height, s.stats.FinalizedEpoch = uint64(head.Height), uint64(f.Epoch)
+	s.stats.SplitCheckpoints = s.countSplits(t, uint64(s.sched.now/s.cfg.Slot)/s.cfg.Epoch)
 	seen := map[chain.Hash]int{}
 	proposed := map[chain.Address]int{}
 	for h := chain.Height(1); h <= head.Height; h++ {

@@ -44,6 +44,10 @@ func (s *Sim) holdPrivate(p *process, t simTopic, data []byte) bool {
 		s.sched.at(s.sched.now+epoch, p.id, p.inc, "release-branch", func() { s.release(p) })
 	}
 	pb.blocks = append(pb.blocks, b)
+	if m.held == nil {
+		m.held = map[chain.Hash]bool{}
+	}
+	m.held[b.Hash()] = true
 	return true
 }
 

@@ -128,6 +128,7 @@ type Stats struct {
 	Equivocations, Punished int // offences the byzantine validators released; of those validators, slashed at the end
 	AdversaryBlocks         int // canonical blocks of the byzantine validators
 	GapTxs                  int // gap transactions the clients sent
+	SplitCheckpoints        int // epochs of the whole network whose honest votes a private branch split (release_lag.go)
 
 	// Stake changes (Config.StakeEvery) acknowledged and refused, and each validator's share (fairness.go).
 	StakeTxs, StakeRefused int
@@ -165,6 +166,9 @@ type Sim struct {
 	msgs      msgRegistry // the gossip messages of the last minutes and who saw them (seen.go)
 	// endHook, if set, runs after the end's checks while the processes are still up (tests craft violations).
 	endHook func()
+	// strictLag, if set, holds the liveness invariant to maxFinalityLag whatever a private branch split (tests show
+	// what lagBound allows).
+	strictLag bool
 }
 
 // process is one simulated posnode process.

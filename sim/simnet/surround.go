@@ -79,6 +79,9 @@ type moreAdversary struct {
 	surrounded map[int]bool                 // surround voters that committed their offence
 	private    map[int]*privateBranch       // release.go
 	released   map[chain.Hash]releasedBlock // blocks of private branches, when released
-	lies       syncLies                     // synclie.go
-	lr         longRange                    // longrange.go
+	held       map[chain.Hash]bool          // every block a private branch held, released or not
+	// honestVotes is each honest validator's vote target, by target epoch, in a release run (release_lag.go).
+	honestVotes map[chain.Epoch]map[int]chain.Hash
+	lies        syncLies  // synclie.go
+	lr          longRange // longrange.go
 }
