@@ -54,6 +54,10 @@ type poolTx struct {
 	added   time.Time
 	local   bool // submitted by this node's users (prompt, API, journal), not gossiped by a peer
 	waiting bool // behind a nonce gap of its sender: it cannot apply next
+	// before is the sender's account after its pending transactions below this one apply (senderTxs.exact).
+	before chain.Account
+	// older and newer link the pool's transactions in the order they were admitted (ages.go).
+	older, newer *poolTx
 }
 
 // Pool holds signed transactions that can apply on top of the head, deduplicated by ID and indexed per sender
@@ -70,6 +74,7 @@ type Pool struct {
 	byPrefix   idPrefixes // byID's keys by their first four bytes, for prefix searches (ids.go)
 	senders    map[chain.Address]*senderTxs
 	dropped    *dropLog
+	ages       ages // the transactions in the order they were admitted, for expiry
 	now        func() time.Time
 }
 
@@ -145,6 +150,7 @@ func (p *Pool) admit(tx chain.Tx, id chain.Hash, st *chain.State, local bool) (w
 	s.insert(pt, pr)
 	p.byID[id] = pt
 	p.byPrefix.add(id)
+	p.ages.push(pt)
 	for n := first; n < s.run; n++ { // the run grew through the transactions that waited for tx
 		p.setWaiting(s.txs[n], false)
 	}
@@ -219,6 +225,7 @@ func (p *Pool) Readmit(tx chain.Tx, st *chain.State) error {
 	s.dirty = true
 	p.byID[id] = pt
 	p.byPrefix.add(id)
+	p.ages.push(pt)
 	return nil
 }
 
@@ -230,8 +237,8 @@ func (p *Pool) sender(from chain.Address, st *chain.State) *senderTxs {
 		p.senders[from] = s
 		return s
 	}
-	if acct := st.Account(from); s.dirty || acct != s.base {
-		p.resync(from, s, acct)
+	if acct := st.Account(from); s.stale(acct) {
+		p.refresh(from, s, acct)
 		p.senders[from] = s // resync forgets a sender it empties
 	}
 	return s
@@ -264,6 +271,7 @@ func (p *Pool) remove(id chain.Hash) *poolTx {
 	}
 	delete(p.byID, id)
 	p.byPrefix.remove(id)
+	p.ages.unlink(pt)
 	p.setWaiting(pt, false)
 	if s := p.senders[pt.tx.From]; s != nil {
 		s.delete(pt.tx.Nonce)
