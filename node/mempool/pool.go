@@ -318,6 +318,12 @@ func (p *Pool) NextNonce(addr chain.Address, st *chain.State) chain.Nonce {
 // of consecutive nonces from its account nonce, taken round-robin over senders in address order so that no
 // sender crowds out the others.
 func (p *Pool) Select(st *chain.State, max int) []chain.Tx {
+	txs, _ := p.SelectIDs(st, max)
+	return txs
+}
+
+// SelectIDs is Select with the ID (chain.Tx.ID) of each transaction, ids[i] of txs[i], as the pool holds them.
+func (p *Pool) SelectIDs(st *chain.State, max int) (txs []chain.Tx, ids []chain.Hash) {
 	senders := make([]chain.Address, 0, len(p.senders))
 	for a := range p.senders {
 		senders = append(senders, a)
@@ -327,20 +333,19 @@ func (p *Pool) Select(st *chain.State, max int) []chain.Tx {
 	for i, a := range senders {
 		next[i] = st.Account(a).Nonce
 	}
-	var out []chain.Tx
-	for progress := true; progress && len(out) < max; {
+	for progress := true; progress && len(txs) < max; {
 		progress = false
 		for i, a := range senders {
 			pt, ok := p.senders[a].txs[next[i]]
-			if !ok || len(out) >= max {
+			if !ok || len(txs) >= max {
 				continue
 			}
-			out = append(out, pt.tx)
+			txs, ids = append(txs, pt.tx), append(ids, pt.id)
 			next[i]++
 			progress = true
 		}
 	}
-	return out
+	return txs, ids
 }
 
 // All returns every pending transaction, in no particular order.
