@@ -387,17 +387,18 @@ func (p *Pool) Get(id chain.Hash) (chain.Tx, bool) {
 }
 
 // Oldest returns the transaction that has waited longest and when it was admitted; ok is false for an empty pool.
-// It looks at every entry (at most MaxTxs), for people (the explorer).
+// Among those admitted at the same time it is the one with the lowest ID. It reads the head of the admission
+// order (ages.go), not the whole pool, so that a reader asking often costs the event loop nothing that grows with
+// the pool.
 func (p *Pool) Oldest() (tx chain.Tx, since time.Time, ok bool) {
-	var oldest *poolTx
-	for _, pt := range p.byID {
-		if oldest == nil || pt.added.Before(oldest.added) ||
-			pt.added.Equal(oldest.added) && bytes.Compare(pt.id[:], oldest.id[:]) < 0 {
-			oldest = pt
-		}
-	}
+	oldest := p.ages.oldest
 	if oldest == nil {
 		return chain.Tx{}, time.Time{}, false
+	}
+	for pt := oldest.newer; pt != nil && pt.added.Equal(oldest.added); pt = pt.newer {
+		if bytes.Compare(pt.id[:], oldest.id[:]) < 0 {
+			oldest = pt
+		}
 	}
 	return oldest.tx, oldest.added, true
 }
