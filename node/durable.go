@@ -23,17 +23,24 @@ type held map[chain.Hash]struct{}
 
 // submit admits a locally made or API-posted transaction and appends it to the pending-transaction log, holding
 // it until settle. Called on the event loop.
-func (n *Node) submit(tx chain.Tx) (*pendinglog.Batch, error) { return n.submitID(tx, tx.ID()) }
-
-// submitID is submit for a transaction whose ID, tx.ID(), was computed off the loop.
-func (n *Node) submitID(tx chain.Tx, id chain.Hash) (*pendinglog.Batch, error) {
-	if err := n.pool.AddLocalID(tx, id, n.tree.HeadState()); err != nil {
+func (n *Node) submit(tx chain.Tx) (*pendinglog.Batch, error) {
+	id := tx.ID()
+	if err := n.hold(tx, id); err != nil {
 		return nil, err
+	}
+	n.metrics.mempool.Set(float64(n.pool.Len()))
+	return n.pendingLog.AppendID(tx, id), nil
+}
+
+// hold admits a transaction of this node's users into the mempool and holds it until it is durable in the
+// pending-transaction log; the caller appends it to the log. Called on the event loop.
+func (n *Node) hold(tx chain.Tx, id chain.Hash) error {
+	if err := n.pool.AddLocalID(tx, id, n.tree.HeadState()); err != nil {
+		return err
 	}
 	n.held[id] = struct{}{}
 	n.followOwn(tx)
-	n.metrics.mempool.Set(float64(n.pool.Len()))
-	return n.pendingLog.AppendID(tx, id), nil
+	return nil
 }
 
 // settle waits until the pending-transaction log has tx's batch on disk, then releases tx on the event loop:
@@ -48,26 +55,21 @@ func (n *Node) settle(ctx context.Context, tx chain.Tx, b *pendinglog.Batch) err
 	return err
 }
 
-// settleAll is settle for the transactions of one SubmitBatch: it waits for each log batch that holds one of
-// them (at most a few: the event loop appended them in one go), then releases all in one event-loop call, each
-// with its own batch's outcome. It returns those outcomes, in the order of txs.
-func (n *Node) settleAll(ctx context.Context, txs []chain.Tx, in []*pendinglog.Batch) []error {
+// settleAll is settle for the transactions of one SubmitBatch, held on the loop and appended to the log in one
+// batch b by the caller, off the loop (ids[i] is txs[i]'s ID): it waits for b, then releases all in one
+// event-loop call. It returns the outcome of each, in the order of txs.
+func (n *Node) settleAll(ctx context.Context, txs []chain.Tx, ids []chain.Hash, b *pendinglog.Batch) []error {
 	errs := make([]error, len(txs))
-	synced := map[*pendinglog.Batch]error{}
-	for i, b := range in {
-		err, ok := synced[b]
-		if !ok {
-			err = n.pendingLog.Sync(b)
-			synced[b] = err
-		}
-		errs[i] = err
-	}
 	if len(txs) == 0 {
 		return errs
 	}
+	err := n.pendingLog.Sync(b)
+	for i := range errs {
+		errs[i] = err
+	}
 	release := func() {
 		for i, tx := range txs {
-			n.release(tx, errs[i])
+			n.releaseID(tx, ids[i], errs[i])
 		}
 	}
 	if callErr := n.call(context.WithoutCancel(ctx), release); callErr != nil {
@@ -77,8 +79,10 @@ func (n *Node) settleAll(ctx context.Context, txs []chain.Tx, in []*pendinglog.B
 }
 
 // release ends the hold on tx: it is gossiped if durable and still pending, dropped if its write failed.
-func (n *Node) release(tx chain.Tx, err error) {
-	id := tx.ID()
+func (n *Node) release(tx chain.Tx, err error) { n.releaseID(tx, tx.ID(), err) }
+
+// releaseID is release for a transaction whose ID, tx.ID(), was computed off the loop.
+func (n *Node) releaseID(tx chain.Tx, id chain.Hash, err error) {
 	delete(n.held, id)
 	if err != nil {
 		n.forgetOwn(id)
@@ -98,10 +102,23 @@ func (n *Node) durableOnly(txs []chain.Tx) []chain.Tx {
 	if len(n.held) == 0 {
 		return txs
 	}
+	ids := make([]chain.Hash, len(txs))
+	for i := range txs {
+		ids[i] = txs[i].ID()
+	}
+	return n.durableOnlyIDs(txs, ids)
+}
+
+// durableOnlyIDs is durableOnly for transactions whose IDs the mempool gave (ids[i] is txs[i]'s): the loop hashes
+// none of them.
+func (n *Node) durableOnlyIDs(txs []chain.Tx, ids []chain.Hash) []chain.Tx {
+	if len(n.held) == 0 {
+		return txs
+	}
 	var blocked map[chain.Address]bool
 	out := make([]chain.Tx, 0, len(txs))
-	for _, tx := range txs {
-		if _, ok := n.held[tx.ID()]; ok || blocked[tx.From] {
+	for i, tx := range txs {
+		if _, ok := n.held[ids[i]]; ok || blocked[tx.From] {
 			if blocked == nil {
 				blocked = map[chain.Address]bool{}
 			}

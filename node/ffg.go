@@ -174,6 +174,6 @@ func (n *Node) showFinality() {
 // evidence of the duty's pool, which chain.Tree.ProposeBody filters (PROTOCOL.md §8a, §8b).
 func (n *Node) body() chain.Body {
 	votes, evidence := n.ffg.ForBlock()
-	return chain.Body{Txs: n.durableOnly(n.pool.Select(n.tree.HeadState(), chain.MaxBlockTxs)), Votes: votes,
+	return chain.Body{Txs: n.durableOnlyIDs(n.pool.SelectIDs(n.tree.HeadState(), chain.MaxBlockTxs)), Votes: votes,
 		Evidence: evidence}
 }

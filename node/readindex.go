@@ -120,6 +120,7 @@ func (n *Node) readSnapshot(ctx context.Context) (*readSnap, error) {
 		return cur, nil
 	}
 	b := newSnapBuilder(cur)
+	b.fillFinal(n)
 	for done := false; !done; {
 		if err := n.call(ctx, func() { done = b.step(n) }); err != nil {
 			return nil, err
@@ -161,6 +162,35 @@ func (b *snapBuilder) set(h chain.Height, e canonEntry) {
 		b.snap.chunks[c], b.copied[c] = slices.Clone(b.snap.chunks[c]), true
 	}
 	b.snap.chunks[c][h%canonChunk] = e
+}
+
+// fillFinal adds the heights from the snapshot's end on that the store's canonical index holds (finalized
+// blocks, which never change), reading them from the store off the event loop: below the tree's floor the loop
+// would read each block whole (5,000 records, their tx root) to learn its slot and proposer. Heights the index
+// lacks below one it holds were pruned and stay empty, as canonAt leaves them; the rest is step's.
+func (b *snapBuilder) fillFinal(n *Node) {
+	s, hv := b.snap, n.head.Load()
+	if hv == nil {
+		return
+	}
+	if s.n == 0 {
+		b.set(0, canonEntry{hash: n.chainID})
+		s.n = 1
+	}
+	last := chain.Height(s.n - 1)
+	for h := chain.Height(s.n); h <= hv.tip.Height; h++ {
+		hash, err := n.store.CanonicalAt(h)
+		if err != nil {
+			continue
+		}
+		blk, err := n.store.Block(hash)
+		if err != nil {
+			break
+		}
+		b.set(h, canonEntry{hash: hash, slot: blk.Header.Slot, proposer: blk.Header.Proposer})
+		last = h
+	}
+	s.n = int(last) + 1
 }
 
 // step runs on the event loop: far below the head it appends up to canonStep heights; near it, it walks down

@@ -136,7 +136,6 @@ func (n *Node) SubmitBatch(ctx context.Context, txs []chain.Tx) (errs []error, e
 		ids[i] = txs[i].ID()
 	}
 	var admitted []int
-	var batches []*pendinglog.Batch
 	callErr := n.call(ctx, func() {
 		full := map[chain.Address]bool{} // senders with a transaction refused for a full pool
 		for i, tx := range txs {
@@ -148,24 +147,30 @@ func (n *Node) SubmitBatch(ctx context.Context, txs []chain.Tx) (errs []error, e
 				errs[i] = refused(fmt.Errorf("%w: an earlier transaction of the sender in this batch was refused", mempool.ErrPoolFull))
 				continue
 			}
-			b, err := n.submitID(tx, ids[i])
-			if err != nil {
+			if err := n.hold(tx, ids[i]); err != nil {
 				full[tx.From] = errors.Is(err, mempool.ErrPoolFull)
 				errs[i] = refused(err)
 				continue
 			}
 			admitted = append(admitted, i)
-			batches = append(batches, b)
 		}
+		n.metrics.mempool.Set(float64(n.pool.Len()))
 	})
 	if callErr != nil {
 		return nil, callErr
 	}
-	held := make([]chain.Tx, len(admitted))
+	held, heldIDs := make([]chain.Tx, len(admitted)), make([]chain.Hash, len(admitted))
 	for k, i := range admitted {
-		held[k] = txs[i]
+		held[k], heldIDs[k] = txs[i], ids[i]
 	}
-	for k, err := range n.settleAll(ctx, held, batches) {
+	// Appended here, off the loop: the records are held (in the mempool, neither proposed nor gossiped) until
+	// the log has them on disk, whatever the order in which concurrent batches reach it (the log is read back
+	// sorted by sender and nonce).
+	var b *pendinglog.Batch
+	if len(held) > 0 {
+		b = n.pendingLog.AppendIDs(held, heldIDs)
+	}
+	for k, err := range n.settleAll(ctx, held, heldIDs, b) {
 		if err != nil {
 			errs[admitted[k]] = view.Classed(view.ErrBusy, err)
 		}

@@ -3,6 +3,7 @@ package mempool
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/posnode/posnode/chain"
@@ -13,28 +14,41 @@ import (
 // balance no longer covers it, the account is gone), with its followers; transactions older than maxTxAge, or
 // waiting longer than gapWait behind a nonce gap, are dropped too. Every drop is recorded with its reason. Call
 // Remove for the transactions of newly applied blocks first, or they are recorded as replaced.
+//
+// The work is O(senders) comparisons plus, for a sender whose account moved as the pool projected (a block applied
+// the bottom of its run), one step; only a sender whose account moved otherwise (a transfer to it, a reorg, a
+// removal above the bottom) has its pending transactions walked. Expiry looks only at the oldest transactions and
+// at those waiting behind a gap.
 func (p *Pool) Revalidate(st *chain.State) {
 	for from, s := range p.senders {
-		if acct := st.Account(from); s.dirty || acct != s.base {
-			p.resync(from, s, acct)
-		}
+		p.refresh(from, s, st.Account(from))
 	}
 	p.expire()
 }
 
+// refresh brings from's run up to date with its account acct on the head: in one step if it can (catchUp), else
+// by a walk (resync).
+func (p *Pool) refresh(from chain.Address, s *senderTxs, acct chain.Account) {
+	if s.stale(acct) && !s.catchUp(acct) {
+		p.resync(from, s, acct)
+	}
+}
+
 // resync recomputes from's run against its account acct, dropping what can no longer apply.
 func (p *Pool) resync(from chain.Address, s *senderTxs, acct chain.Account) {
-	s.base, s.run, s.after, s.tail, s.dirty = acct, acct.Nonce, acct, acct, false
+	s.base, s.run, s.after, s.tail, s.cut, s.dirty = acct, acct.Nonce, acct, acct, 0, false
 	for _, nonce := range s.noncesBelow(acct.Nonce) {
 		pt := p.remove(s.txs[nonce].id)
 		p.dropped.add(pt.id, fmt.Sprintf("%v: nonce %d was used by another transaction", ErrStaleTx, nonce), p.now())
 	}
+	s.cut, s.dirty, s.exact = 0, false, true // the stale removals above were below the new base
 	if len(s.txs) == 0 {
 		p.forgetIfEmpty(from, s)
 		return
 	}
 	if acct.Balance == 0 && acct.Stake == 0 {
 		p.dropFrom(from, s, acct.Nonce, fmt.Errorf("%w: %s", chain.ErrUnknownAccount, from))
+		s.cut, s.dirty = 0, false // every pending transaction left: the run is empty and up to date
 		return
 	}
 	inRun := true
@@ -49,14 +63,14 @@ func (p *Pool) resync(from chain.Address, s *senderTxs, acct chain.Account) {
 			p.dropFrom(from, s, n, err)
 			break
 		}
-		acct = next
+		pt.before, acct = acct, next
 		s.tail = acct
 		if inRun {
 			s.run, s.after = n+1, acct
 		}
 		p.setWaiting(pt, !inRun)
 	}
-	s.dirty = false // the drops above only removed transactions after the run
+	s.cut, s.dirty, s.exact = 0, false, true // the drops above only removed transactions after the run
 }
 
 // noncesBelow returns the pending nonces below n.
@@ -71,27 +85,48 @@ func (s *senderTxs) noncesBelow(n chain.Nonce) []chain.Nonce {
 }
 
 // expire drops transactions that waited too long: behind a nonce gap for gapWait, or pending for maxTxAge; each
-// with its sender's later transactions. The runs must be up to date.
+// with its sender's later transactions, from the sender's lowest such nonce on. It looks at the transactions that
+// wait behind a gap (at most maxWaitingTxs but after a reorg) and at the oldest ones, not at the whole pool. The
+// runs must be up to date.
 func (p *Pool) expire() {
 	now := p.now()
-	for from, s := range p.senders {
-		for n := s.base.Nonce; len(s.txs) > 0 && n <= s.top; n++ {
-			pt := s.txs[n]
-			if pt == nil {
-				continue
-			}
-			age := now.Sub(pt.added)
-			if n >= s.run && age > gapWait {
-				p.dropFrom(from, s, n, fmt.Errorf("%w: nonce %d waited %s for nonce %d", ErrNonceGap, n,
-					age.Round(time.Second), s.run))
-				break
-			}
-			if age > maxTxAge {
-				p.dropFrom(from, s, n, fmt.Errorf("expired: pending for %s", age.Round(time.Second)))
-				break
-			}
+	first := map[chain.Address]expiry{}
+	for pt := range p.waiting { // the choice below does not depend on the order
+		if age := now.Sub(pt.added); age > gapWait {
+			s := p.senders[pt.tx.From]
+			first[pt.tx.From] = first[pt.tx.From].lower(pt.tx.Nonce, true, fmt.Errorf(
+				"%w: nonce %d waited %s for nonce %d", ErrNonceGap, pt.tx.Nonce, age.Round(time.Second), s.run))
 		}
 	}
+	for pt := p.ages.oldest; pt != nil && now.Sub(pt.added) > maxTxAge; pt = pt.newer {
+		first[pt.tx.From] = first[pt.tx.From].lower(pt.tx.Nonce, false, fmt.Errorf("expired: pending for %s",
+			now.Sub(pt.added).Round(time.Second)))
+	}
+	froms := make([]chain.Address, 0, len(first))
+	for from := range first {
+		froms = append(froms, from)
+	}
+	sort.Slice(froms, func(i, j int) bool { return bytes.Compare(froms[i][:], froms[j][:]) < 0 })
+	for _, from := range froms {
+		e := first[from]
+		p.dropFrom(from, p.senders[from], e.nonce, e.why)
+	}
+}
+
+// expiry is the lowest nonce of a sender that expire drops from, and why.
+type expiry struct {
+	set   bool
+	nonce chain.Nonce
+	gap   bool // the reason is the wait behind a gap, which goes first at equal nonces
+	why   error
+}
+
+// lower returns e or the expiry of nonce, whichever comes first.
+func (e expiry) lower(nonce chain.Nonce, gap bool, why error) expiry {
+	if e.set && (e.nonce < nonce || e.nonce == nonce && (e.gap || !gap)) {
+		return e
+	}
+	return expiry{set: true, nonce: nonce, gap: gap, why: why}
 }
 
 // evictWaiting makes room for tx by dropping a transaction of another sender that waits behind a gap and pays less

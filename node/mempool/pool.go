@@ -54,6 +54,10 @@ type poolTx struct {
 	added   time.Time
 	local   bool // submitted by this node's users (prompt, API, journal), not gossiped by a peer
 	waiting bool // behind a nonce gap of its sender: it cannot apply next
+	// before is the sender's account after its pending transactions below this one apply (senderTxs.exact).
+	before chain.Account
+	// older and newer link the pool's transactions in the order they were admitted (ages.go).
+	older, newer *poolTx
 }
 
 // Pool holds signed transactions that can apply on top of the head, deduplicated by ID and indexed per sender
@@ -70,6 +74,7 @@ type Pool struct {
 	byPrefix   idPrefixes // byID's keys by their first four bytes, for prefix searches (ids.go)
 	senders    map[chain.Address]*senderTxs
 	dropped    *dropLog
+	ages       ages // the transactions in the order they were admitted, for expiry
 	now        func() time.Time
 }
 
@@ -145,6 +150,7 @@ func (p *Pool) admit(tx chain.Tx, id chain.Hash, st *chain.State, local bool) (w
 	s.insert(pt, pr)
 	p.byID[id] = pt
 	p.byPrefix.add(id)
+	p.ages.push(pt)
 	for n := first; n < s.run; n++ { // the run grew through the transactions that waited for tx
 		p.setWaiting(s.txs[n], false)
 	}
@@ -219,6 +225,7 @@ func (p *Pool) Readmit(tx chain.Tx, st *chain.State) error {
 	s.dirty = true
 	p.byID[id] = pt
 	p.byPrefix.add(id)
+	p.ages.push(pt)
 	return nil
 }
 
@@ -230,8 +237,8 @@ func (p *Pool) sender(from chain.Address, st *chain.State) *senderTxs {
 		p.senders[from] = s
 		return s
 	}
-	if acct := st.Account(from); s.dirty || acct != s.base {
-		p.resync(from, s, acct)
+	if acct := st.Account(from); s.stale(acct) {
+		p.refresh(from, s, acct)
 		p.senders[from] = s // resync forgets a sender it empties
 	}
 	return s
@@ -264,6 +271,7 @@ func (p *Pool) remove(id chain.Hash) *poolTx {
 	}
 	delete(p.byID, id)
 	p.byPrefix.remove(id)
+	p.ages.unlink(pt)
 	p.setWaiting(pt, false)
 	if s := p.senders[pt.tx.From]; s != nil {
 		s.delete(pt.tx.Nonce)
@@ -310,6 +318,12 @@ func (p *Pool) NextNonce(addr chain.Address, st *chain.State) chain.Nonce {
 // of consecutive nonces from its account nonce, taken round-robin over senders in address order so that no
 // sender crowds out the others.
 func (p *Pool) Select(st *chain.State, max int) []chain.Tx {
+	txs, _ := p.SelectIDs(st, max)
+	return txs
+}
+
+// SelectIDs is Select with the ID (chain.Tx.ID) of each transaction, ids[i] of txs[i], as the pool holds them.
+func (p *Pool) SelectIDs(st *chain.State, max int) (txs []chain.Tx, ids []chain.Hash) {
 	senders := make([]chain.Address, 0, len(p.senders))
 	for a := range p.senders {
 		senders = append(senders, a)
@@ -319,20 +333,19 @@ func (p *Pool) Select(st *chain.State, max int) []chain.Tx {
 	for i, a := range senders {
 		next[i] = st.Account(a).Nonce
 	}
-	var out []chain.Tx
-	for progress := true; progress && len(out) < max; {
+	for progress := true; progress && len(txs) < max; {
 		progress = false
 		for i, a := range senders {
 			pt, ok := p.senders[a].txs[next[i]]
-			if !ok || len(out) >= max {
+			if !ok || len(txs) >= max {
 				continue
 			}
-			out = append(out, pt.tx)
+			txs, ids = append(txs, pt.tx), append(ids, pt.id)
 			next[i]++
 			progress = true
 		}
 	}
-	return out
+	return txs, ids
 }
 
 // All returns every pending transaction, in no particular order.
@@ -374,17 +387,18 @@ func (p *Pool) Get(id chain.Hash) (chain.Tx, bool) {
 }
 
 // Oldest returns the transaction that has waited longest and when it was admitted; ok is false for an empty pool.
-// It looks at every entry (at most MaxTxs), for people (the explorer).
+// Among those admitted at the same time it is the one with the lowest ID. It reads the head of the admission
+// order (ages.go), not the whole pool, so that a reader asking often costs the event loop nothing that grows with
+// the pool.
 func (p *Pool) Oldest() (tx chain.Tx, since time.Time, ok bool) {
-	var oldest *poolTx
-	for _, pt := range p.byID {
-		if oldest == nil || pt.added.Before(oldest.added) ||
-			pt.added.Equal(oldest.added) && bytes.Compare(pt.id[:], oldest.id[:]) < 0 {
-			oldest = pt
-		}
-	}
+	oldest := p.ages.oldest
 	if oldest == nil {
 		return chain.Tx{}, time.Time{}, false
+	}
+	for pt := oldest.newer; pt != nil && pt.added.Equal(oldest.added); pt = pt.newer {
+		if bytes.Compare(pt.id[:], oldest.id[:]) < 0 {
+			oldest = pt
+		}
 	}
 	return oldest.tx, oldest.added, true
 }

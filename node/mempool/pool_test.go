@@ -1,6 +1,7 @@
 package mempool
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -314,6 +315,17 @@ func TestMempoolOldest(t *testing.T) {
 	}
 	if tx, ok := f.pool.Get(second.ID()); !ok || tx.ID() != second.ID() {
 		t.Errorf("Get: got %v, want the pending transaction", ok)
+	}
+	// Admitted in the same instant: the lowest ID, whichever came first.
+	a, b := f.bpm(1, 0), f.bpm(1, 1)
+	f.mustAdd(t, a, b)
+	f.pool.Remove([]chain.Tx{second})
+	want := a
+	if ia, ib := a.ID(), b.ID(); bytes.Compare(ib[:], ia[:]) < 0 {
+		want = b
+	}
+	if tx, _, ok := f.pool.Oldest(); !ok || tx.ID() != want.ID() {
+		t.Errorf("two of the same instant: got %s, want the lower ID %s", tx.ID().Short(), want.ID().Short())
 	}
 }
 

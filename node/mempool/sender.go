@@ -14,11 +14,15 @@ type senderTxs struct {
 	run   chain.Nonce   // first nonce after the run of consecutive pending nonces from base.Nonce
 	after chain.Account // base after the run applies
 	tail  chain.Account // base after every pending transaction applies, those behind a gap too
-	dirty bool          // a removal broke run and after; resync before use
+	cut   chain.Nonce   // how many nonces from base.Nonce on were removed from the bottom, in order (a block took them)
+	dirty bool          // a removal above the bottom broke run and after; resync before use
+	// exact: every pending transaction's before is its sender's account after the pending ones below it, so that a
+	// head that applied the bottom of the run as the pool projected it needs no walk (catchUp).
+	exact bool
 }
 
 func newSenderTxs(base chain.Account) *senderTxs {
-	return &senderTxs{base: base, txs: map[chain.Nonce]*poolTx{}, run: base.Nonce, after: base, tail: base}
+	return &senderTxs{base: base, txs: map[chain.Nonce]*poolTx{}, run: base.Nonce, after: base, tail: base, exact: true}
 }
 
 // projection is where a sender's run would end, and its account after the run and after every pending
@@ -100,19 +104,28 @@ func (s *senderTxs) at(n chain.Nonce, extra *chain.Tx) *chain.Tx {
 	return nil
 }
 
-// insert adds an admitted transaction with the projection admits returned.
+// insert adds an admitted transaction with the projection admits returned. A transaction after every pending one
+// is charged on the tail; one below the top changes what the later ones see, whose before is then stale.
 func (s *senderTxs) insert(pt *poolTx, pr projection) {
 	if len(s.txs) == 0 || pt.tx.Nonce > s.top {
 		s.top = pt.tx.Nonce
+		pt.before = s.tail
+	} else {
+		s.exact = false
 	}
 	s.txs[pt.tx.Nonce] = pt
 	s.run, s.after, s.tail = pr.run, pr.after, pr.tail
 }
 
-// delete removes the transaction with nonce n; the run is recomputed before next use.
+// delete removes the transaction with nonce n; the run is brought up to date before next use (Pool.sender,
+// Revalidate): in one step if n was the bottom of the run and the head applied it as projected, else by a walk.
 func (s *senderTxs) delete(n chain.Nonce) {
 	delete(s.txs, n)
-	s.dirty = true
+	if n == s.base.Nonce+s.cut {
+		s.cut++
+	} else {
+		s.dirty = true
+	}
 	for len(s.txs) > 0 && s.txs[s.top] == nil {
 		s.top--
 	}
@@ -127,6 +140,32 @@ func (s *senderTxs) noncesFrom(first chain.Nonce) []chain.Nonce {
 		}
 	}
 	return out
+}
+
+// stale reports whether the sender's run must be brought up to date with acct, its account on the head.
+func (s *senderTxs) stale(acct chain.Account) bool { return s.dirty || s.cut > 0 || acct != s.base }
+
+// catchUp brings the run up to date in one step when the head applied exactly the bottom of the run, as the pool
+// projected it: the nonces removed from the bottom are those below acct.Nonce, and acct is the account the pool
+// projected before the first transaction left. It reports whether it could; if not, the caller walks (resync).
+func (s *senderTxs) catchUp(acct chain.Account) bool {
+	k := acct.Nonce
+	if s.dirty || !s.exact || k < s.base.Nonce || k-s.base.Nonce != s.cut || k > s.run {
+		return false
+	}
+	before := s.after // the account after the whole run
+	if k < s.run {
+		pt := s.txs[k]
+		if pt == nil {
+			return false
+		}
+		before = pt.before
+	}
+	if before != acct {
+		return false
+	}
+	s.base, s.cut = acct, 0
+	return true
 }
 
 // waiting returns how many of the sender's transactions wait behind a gap: those at or beyond its run. The run

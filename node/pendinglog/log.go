@@ -129,6 +129,23 @@ func (l *Log) AppendID(tx chain.Tx, id chain.Hash) *Batch {
 	return l.cur
 }
 
+// AppendIDs is AppendID for several transactions (ids[i] is txs[i]'s ID), encoded before the log's lock is taken,
+// so that a caller on another goroutine holds it only for the copy.
+func (l *Log) AppendIDs(txs []chain.Tx, ids []chain.Hash) *Batch {
+	var buf []byte
+	for i := range txs {
+		buf = appendEntry(buf, &txs[i])
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cur.buf = append(l.cur.buf, buf...)
+	l.cur.txs = append(l.cur.txs, txs...)
+	for _, id := range ids {
+		l.known[id] = struct{}{}
+	}
+	return l.cur
+}
+
 // Holds reports whether transaction id is in the file or appended to a commit that has not failed.
 func (l *Log) Holds(id chain.Hash) bool {
 	l.mu.Lock()

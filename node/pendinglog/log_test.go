@@ -247,3 +247,36 @@ func TestEachWalksTheFileInOrder(t *testing.T) {
 		t.Errorf("Holds(%s) after AppendID: got false, want true", later.ID().Short())
 	}
 }
+
+// TestAppendIDsJoinsTheNextCommit: a batch appended with AppendIDs after a single Append goes into the same
+// commit, is held from the append on, and is read back whole and in order after a restart.
+func TestAppendIDsJoinsTheNextCommit(t *testing.T) {
+	keys, id := fixture()
+	path := filepath.Join(t.TempDir(), "pending.txs")
+	j, _, _ := openTestLog(t, path)
+	first := bpmTx(keys[0], 0, id)
+	b0 := j.Append(first)
+	batch := []chain.Tx{bpmTx(keys[1], 0, id), bpmTx(keys[0], 1, id), bpmTx(keys[1], 1, id)}
+	ids := make([]chain.Hash, len(batch))
+	for i := range batch {
+		ids[i] = batch[i].ID()
+	}
+	if b := j.AppendIDs(batch, ids); b != b0 {
+		t.Fatal("AppendIDs: got another batch than the pending commit's")
+	}
+	for _, h := range ids {
+		if !j.Holds(h) {
+			t.Errorf("Holds(%s) after AppendIDs: got false, want true", h.Short())
+		}
+	}
+	if err := j.Sync(b0); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j, got, _ := openTestLog(t, path)
+	defer j.Close()
+	want := append([]chain.Tx{first}, batch...)
+	if !slices.EqualFunc(got, want, func(a, b chain.Tx) bool { return a.ID() == b.ID() }) {
+		t.Errorf("after a restart: got %d entries, want the %d appended, in order", len(got), len(want))
+	}
+}

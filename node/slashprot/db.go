@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/posnode/posnode/chain"
 )
@@ -27,9 +28,12 @@ type DB struct {
 	path string
 	lock *os.File // holds the lock of path + ".lock"
 
-	mu        sync.Mutex // guards everything below
-	f         *os.File   // the log, open for appending; nil once closed or broken
-	err       error      // why f is nil
+	mu  sync.Mutex // guards everything below
+	f   *os.File   // the log, open for appending; nil once closed or broken
+	err error      // why f is nil
+	// down is err once f is nil, for Err without mu: a reader on the event loop must not wait for a record's
+	// fsync, which holds mu.
+	down      atomic.Pointer[error]
 	signers   map[chain.Address]*signer
 	records   int // records in the log
 	compactAt int // compaction threshold: 2 × live records + slack
@@ -125,6 +129,7 @@ func (db *DB) Close() error {
 	if db.f != nil {
 		err = db.f.Close()
 		db.f, db.err = nil, ErrClosed
+		db.markDown()
 	}
 	if db.lock != nil {
 		err = errors.Join(err, db.lock.Close())
@@ -260,11 +265,10 @@ func (db *DB) LatestVote(addr chain.Address) (source, target chain.Epoch, ok boo
 
 // Err returns why the DB refuses every signature (ErrClosed, wrapped with the failed write's cause), or nil
 // while it is open and writable.
+// It takes no lock: it never waits for a record being written.
 func (db *DB) Err() error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.f == nil {
-		return db.err
+	if err := db.down.Load(); err != nil {
+		return *err
 	}
 	return nil
 }
@@ -292,6 +296,7 @@ func (db *DB) append(recs []record) error {
 	if err != nil {
 		db.f.Close()
 		db.f, db.err = nil, fmt.Errorf("%w: write failed, restart to reopen it: %v", ErrClosed, err)
+		db.markDown()
 		return fmt.Errorf("record in slashing protection %s: %w", db.path, err)
 	}
 	db.records += len(recs)
@@ -345,6 +350,7 @@ func (db *DB) compact() error {
 		}
 		db.f.Close()
 		db.f, db.err = nil, fmt.Errorf("%w: compaction failed, restart to reopen it: %v", ErrClosed, err)
+		db.markDown()
 		return fmt.Errorf("compact slashing protection %s: %w", db.path, err)
 	}
 	db.f.Close()
@@ -381,4 +387,10 @@ func syncDir(dir string) error {
 // sortedAddrs returns the keys of m sorted by their bytes, so that files and exports are deterministic.
 func sortedAddrs[V any](m map[chain.Address]V) []chain.Address {
 	return slices.SortedFunc(maps.Keys(m), func(a, b chain.Address) int { return bytes.Compare(a[:], b[:]) })
+}
+
+// markDown publishes db.err for Err once f is nil; called with mu held.
+func (db *DB) markDown() {
+	err := db.err
+	db.down.Store(&err)
 }
