@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -49,7 +50,7 @@ func (r anchorReq) encode() []byte {
 func decodeAnchorReq(b []byte) (anchorReq, error) {
 	var r anchorReq
 	if len(b) != anchorReqSize {
-		return r, fmt.Errorf("%w: anchor request is %d bytes, want %d", ErrBadSyncMessage, len(b), anchorReqSize)
+		return r, fmt.Errorf("%w: anchor request is %d bytes, want %d", blocksync.ErrBadMessage, len(b), anchorReqSize)
 	}
 	copy(r.Block[:], b)
 	r.Chunk = binary.BigEndian.Uint32(b[32:])
@@ -81,12 +82,12 @@ func decodeAnchorResp(b []byte, chunk uint32) (anchorResp, error) {
 		r.NotHeld = true
 		return r, nil
 	case len(b) < 9 || b[0] != anchorHeld:
-		return r, fmt.Errorf("%w: anchor answer of %d bytes", ErrBadSyncMessage, len(b))
+		return r, fmt.Errorf("%w: anchor answer of %d bytes", blocksync.ErrBadMessage, len(b))
 	}
 	r.Total, r.Data = binary.BigEndian.Uint64(b[1:]), b[9:]
 	off := uint64(chunk) * anchorChunk
 	if r.Total > maxAnchorBytes || off >= r.Total || uint64(len(r.Data)) != min(anchorChunk, r.Total-off) {
-		return r, fmt.Errorf("%w: chunk %d of %d bytes, anchor of %d", ErrBadSyncMessage, chunk, len(r.Data), r.Total)
+		return r, fmt.Errorf("%w: chunk %d of %d bytes, anchor of %d", blocksync.ErrBadMessage, chunk, len(r.Data), r.Total)
 	}
 	return r, nil
 }
@@ -110,7 +111,7 @@ func (n *Node) serveAnchor(ctx context.Context, _ string, req []byte) ([]byte, e
 	}
 	off := uint64(r.Chunk) * anchorChunk
 	if off >= uint64(len(enc)) {
-		return nil, fmt.Errorf("%w: chunk %d of an anchor of %d bytes", ErrBadSyncMessage, r.Chunk, len(enc))
+		return nil, fmt.Errorf("%w: chunk %d of an anchor of %d bytes", blocksync.ErrBadMessage, r.Chunk, len(enc))
 	}
 	if n.cfg.anchorLie != nil {
 		enc = n.cfg.anchorLie(enc)
@@ -155,7 +156,7 @@ func (n *Node) onAnchor(run *syncRun, r anchorReq, resp []byte, err error) {
 		n.requestStatus(run)
 		return
 	case r.Chunk > 0 && a.Total != run.anchorTotal:
-		err = fmt.Errorf("%w: chunk %d of an anchor of %d bytes, the first said %d", ErrBadSyncMessage, r.Chunk, a.Total, run.anchorTotal)
+		err = fmt.Errorf("%w: chunk %d of an anchor of %d bytes, the first said %d", blocksync.ErrBadMessage, r.Chunk, a.Total, run.anchorTotal)
 	}
 	if err != nil {
 		n.endSync(run, fmt.Errorf("anchor: %w", err))

@@ -15,7 +15,7 @@
 // status requests and the first check of gossiped transactions.
 //
 // Peers are not trusted: sync checks every answer against its request and charges the peer for lies and stalls
-// (syncjudge.go), the mempool admits only what can apply (node/mempool), and a validator stops signing when it
+// (node/blocksync: the sync protocol's messages and the penalty each failure costs; syncjudge.go charges it), the mempool admits only what can apply (node/mempool), and a validator stops signing when it
 // sees its key used by another process (doppelganger.go). internal/adversary plays these attacks in the tests.
 //
 // Every reason a validator will not sign goes through one gate (node/signgate, wired in signing.go), which the

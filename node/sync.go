@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -44,14 +45,14 @@ const (
 // loop: a node whose loop is busy (a flood of gossip) still answers at once and is not taken for a staller.
 func (n *Node) serveStatus(context.Context, string, []byte) ([]byte, error) {
 	h := n.head.Load().tip
-	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot, Justified: h.Justified,
-		Time: n.cfg.Now().UnixMilli()}.encode(), nil
+	return blocksync.Status{Head: h.Hash, Height: h.Height, Slot: h.Slot, Justified: h.Justified,
+		Time: n.cfg.Now().UnixMilli()}.Encode(), nil
 }
 
-// serveBlocks answers a range request with canonical blocks, bounded by the request and by maxRangeBlocks and
-// maxRangeBytes (PROTOCOL.md §10).
+// serveBlocks answers a range request with canonical blocks, bounded by the request and by blocksync.MaxRangeBlocks and
+// blocksync.MaxRangeBytes (PROTOCOL.md §10).
 func (n *Node) serveBlocks(ctx context.Context, _ string, req []byte) ([]byte, error) {
-	r, err := decodeRangeReq(req)
+	r, err := blocksync.DecodeRangeReq(req)
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +67,12 @@ func (n *Node) serveBlocks(ctx context.Context, _ string, req []byte) ([]byte, e
 	if n.cfg.rangeLie != nil {
 		encoded = n.cfg.rangeLie(r.From, encoded)
 	}
-	return encodeBlocks(encoded), nil
+	return blocksync.EncodeBlocks(encoded), nil
 }
 
-func (n *Node) canonicalRange(r rangeReq) ([][]byte, error) {
+func (n *Node) canonicalRange(r blocksync.RangeReq) ([][]byte, error) {
 	var out [][]byte
-	size, bound := 0, r.byteBound()
+	size, bound := 0, r.ByteBound()
 	for h := r.From; h < r.From+chain.Height(r.Count); h++ {
 		b, err := n.tree.BlockAt(h)
 		if errors.Is(err, chain.ErrNotFound) {
@@ -87,4 +88,17 @@ func (n *Node) canonicalRange(r rangeReq) ([][]byte, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// servePruned answers a range request that starts below the oldest canonical block the node holds with a pruned
+// answer (ok); a request it can serve gets ok false (PROTOCOL.md §10, §13).
+func (n *Node) servePruned(ctx context.Context, r blocksync.RangeReq) (resp []byte, ok bool, err error) {
+	var oldest chain.Height
+	if err := n.call(ctx, func() { _, oldest, _, _ = n.tree.Retention() }); err != nil {
+		return nil, false, err
+	}
+	if r.From >= oldest {
+		return nil, false, nil
+	}
+	return blocksync.EncodePruned(oldest), true, nil
 }

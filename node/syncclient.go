@@ -9,6 +9,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -18,7 +19,7 @@ const syncQueue = 32
 // syncState is the sync client (PROTOCOL.md §10), a state machine of the event loop: one sync at a time, each
 // a status request and then range requests, every answer handled as its own event, so that the loop never
 // waits for the network and the same code runs under the simulator. A sync that fails costs the peer the penalty
-// its failure deserves (syncjudge.go), and the next queued peer's turn comes.
+// its failure deserves (blocksync.Penalty, charged in syncjudge.go), and the next queued peer's turn comes.
 type syncState struct {
 	queue       []string             // peers waiting for a sync, oldest first, each once
 	cur         *syncRun             // the running sync; nil when idle
@@ -31,11 +32,11 @@ type syncState struct {
 // syncRun is one sync with one peer.
 type syncRun struct {
 	peer        string
-	target      status       // the peer's head, once its status arrived
-	from        chain.Height // the next height to ask for
-	back        chain.Height // how far the next step back goes
-	steps       int          // steps back so far, at most maxStepsBack
-	tries       int          // retries of the current range request after the peer's rate limit
+	target      blocksync.Status // the peer's head, once its status arrived
+	from        chain.Height     // the next height to ask for
+	back        chain.Height     // how far the next step back goes
+	steps       int              // steps back so far, at most maxStepsBack
+	tries       int              // retries of the current range request after the peer's rate limit
 	imported    int
 	anchor      []byte // checkpoint sync: the anchor's chunks so far (cpsync.go)
 	anchorTotal uint64 // and its length, as the first chunk said
@@ -107,7 +108,7 @@ func (n *Node) nextSync() {
 // requestStatus asks the run's peer for its head (PROTOCOL.md §10).
 func (n *Node) requestStatus(run *syncRun) {
 	sent := n.cfg.Now()
-	n.net.Request(run.peer, protoStatus, nil, statusTimeout, func(resp []byte, err error) {
+	n.net.Request(run.peer, blocksync.ProtoStatus, nil, statusTimeout, func(resp []byte, err error) {
 		n.post(func() { n.onStatus(run, sent, resp, err) })
 	})
 }
@@ -123,13 +124,13 @@ func (n *Node) onStatus(run *syncRun, sent time.Time, resp []byte, err error) {
 		return
 	}
 	rtt := n.cfg.Now().Sub(sent)
-	theirs, err := decodeStatus(resp)
+	theirs, err := blocksync.DecodeStatus(resp)
 	if err != nil {
 		n.endSync(run, err)
 		return
 	}
 	if theirs.Height == 0 && theirs.Head != n.chainID {
-		n.endSync(run, fmt.Errorf("%w: a head at height 0 that is not our genesis", errForeignChain))
+		n.endSync(run, fmt.Errorf("%w: a head at height 0 that is not our genesis", blocksync.ErrForeignChain))
 		return
 	}
 	if theirs.Time != 0 && rtt <= clockMaxRTT {
@@ -139,7 +140,7 @@ func (n *Node) onStatus(run *syncRun, sent time.Time, resp []byte, err error) {
 	}
 	ours := n.tree.Head()
 	ours.Timely = false // a better head by height is worth fetching; fork choice weighs it once here
-	if n.tree.Has(theirs.Head) || !consensus.Better(theirs.tip(), ours) {
+	if n.tree.Has(theirs.Head) || !consensus.Better(theirs.Tip(), ours) {
 		n.synced, n.ownNonceUnknown = true, false
 		n.endSync(run, nil)
 		return
@@ -158,10 +159,10 @@ func (n *Node) requestRange(run *syncRun) {
 		n.endSync(run, nil)
 		return
 	}
-	r := rangeReq{From: run.from, Count: uint32(min(uint64(run.target.Height-run.from+1), maxRangeBlocks)),
-		MaxBytes: maxRangeBytes}
+	r := blocksync.RangeReq{From: run.from, Count: uint32(min(uint64(run.target.Height-run.from+1), blocksync.MaxRangeBlocks)),
+		MaxBytes: blocksync.MaxRangeBytes}
 	send := func() {
-		n.net.Request(run.peer, protoBlocks, r.encode(), rangeTimeout, func(resp []byte, err error) {
+		n.net.Request(run.peer, blocksync.ProtoBlocks, r.Encode(), rangeTimeout, func(resp []byte, err error) {
 			n.post(func() { n.onRange(run, r, resp, err) })
 		})
 	}
@@ -180,7 +181,7 @@ func (n *Node) requestRange(run *syncRun) {
 // onRange imports an answer to a range request: every answer either moves the run forward (it starts at from and
 // is a chain) or steps back, at most maxStepsBack times, so a peer cannot keep it busy without delivering. A peer
 // that says it is over its limit is asked again after rateLimitWait, at most rateLimitRetries times.
-func (n *Node) onRange(run *syncRun, r rangeReq, resp []byte, err error) {
+func (n *Node) onRange(run *syncRun, r blocksync.RangeReq, resp []byte, err error) {
 	if n.syncs.cur != run {
 		return
 	}
@@ -196,17 +197,17 @@ func (n *Node) onRange(run *syncRun, r rangeReq, resp []byte, err error) {
 	run.tries = 0
 	var blocks []*chain.Block
 	if err == nil {
-		blocks, err = decodeBlocks(resp)
+		blocks, err = blocksync.DecodeBlocks(resp)
 	}
 	if err == nil {
-		err = checkRange(r, blocks)
+		err = blocksync.CheckRange(r, blocks)
 	}
 	if err != nil {
 		n.endSync(run, fmt.Errorf("blocks from %d: %w", r.From, err))
 		return
 	}
 	if len(blocks) == 0 {
-		n.endSync(run, fmt.Errorf("%w: nothing at height %d of the %d it claimed", errUndelivered, run.from, run.target.Height))
+		n.endSync(run, fmt.Errorf("%w: nothing at height %d of the %d it claimed", blocksync.ErrUndelivered, run.from, run.target.Height))
 		return
 	}
 	n.importRange(run, blocks)
@@ -218,7 +219,7 @@ func (n *Node) importRange(run *syncRun, blocks []*chain.Block) {
 	if res.unknownParent {
 		low := max(n.tree.SyncFloor(), 1) // below it no block can join ours (PROTOCOL.md §10, §13)
 		if run.steps++; run.from <= low || run.steps > maxStepsBack {
-			n.endSync(run, fmt.Errorf("%w: its chain does not join ours", errForeignChain))
+			n.endSync(run, fmt.Errorf("%w: its chain does not join ours", blocksync.ErrForeignChain))
 			return
 		}
 		run.from -= min(run.back, run.from-low)
@@ -248,7 +249,7 @@ func (n *Node) endSync(run *syncRun, err error) {
 	if run.target.Head != (chain.Hash{}) { // it fetched
 		n.syncing = false
 		if err == nil && run.imported == 0 && !n.tree.Has(run.target.Head) {
-			err = fmt.Errorf("%w: head %s at height %d", errUndelivered, run.target.Head.Short(), run.target.Height)
+			err = fmt.Errorf("%w: head %s at height %d", blocksync.ErrUndelivered, run.target.Head.Short(), run.target.Height)
 		}
 		n.synced = n.synced || err == nil
 		n.ownNonceUnknown = n.ownNonceUnknown && err != nil
@@ -259,10 +260,10 @@ func (n *Node) endSync(run *syncRun, err error) {
 	}
 	s.last[run.peer] = now
 	forgetBefore(s.last, now.Add(-time.Minute))
-	if errors.Is(err, errConflictingFinality) {
+	if errors.Is(err, blocksync.ErrConflictingFinality) {
 		s.conflicting[run.peer] = now
 	}
-	if c := n.cfg.Checkpoint; errors.Is(err, ErrPrunedRange) && c != nil && c.Epoch > 0 && !n.tree.Has(c.Hash) && !n.cpWanted {
+	if c := n.cfg.Checkpoint; errors.Is(err, blocksync.ErrPrunedRange) && c != nil && c.Epoch > 0 && !n.tree.Has(c.Hash) && !n.cpWanted {
 		n.cpWanted = true // PROTOCOL.md §13: the blocks below the checkpoint are gone; fetch the state at it
 		n.log.Info("checkpoint sync: a peer pruned the blocks this node lacks; fetching the state at the trusted checkpoint",
 			zap.String("peer", run.peer), zap.String("checkpoint", c.Text()), zap.Error(err))
