@@ -135,7 +135,7 @@ func (n *Node) anchorBytes(h chain.Hash) ([]byte, error) {
 // requestAnchor asks the run's peer for the next chunk of the anchor at the trusted checkpoint.
 func (n *Node) requestAnchor(run *syncRun) {
 	r := anchorReq{Block: n.cfg.Checkpoint.Hash, Chunk: uint32(len(run.anchor) / anchorChunk)}
-	n.net.Request(run.peer, protoAnchor, r.encode(), rangeTimeout, func(resp []byte, err error) {
+	n.net.Request(run.Peer, protoAnchor, r.encode(), rangeTimeout, func(resp []byte, err error) {
 		n.post(func() { n.onAnchor(run, r, resp, err) })
 	})
 }
@@ -152,7 +152,7 @@ func (n *Node) onAnchor(run *syncRun, r anchorReq, resp []byte, err error) {
 	switch {
 	case err != nil:
 	case a.NotHeld: // sync its chain from ours instead: it may hold every block (PROTOCOL.md §13a)
-		n.log.Debug("checkpoint sync: the peer holds no anchor at the checkpoint", zap.String("peer", run.peer))
+		n.log.Debug("checkpoint sync: the peer holds no anchor at the checkpoint", zap.String("peer", run.Peer))
 		n.requestStatus(run)
 		return
 	case r.Chunk > 0 && a.Total != run.anchorTotal:
@@ -170,8 +170,8 @@ func (n *Node) onAnchor(run *syncRun, r anchorReq, resp []byte, err error) {
 	err = n.installAnchor(run)
 	n.endSync(run, err)
 	if err == nil {
-		n.requestSync(run.peer) // the blocks above the anchor
-		n.fill.prefer = run.peer
+		n.requestSync(run.Peer) // the blocks above the anchor
+		n.fill.prefer = run.Peer
 		n.backfill() // and those below it (backfill.go)
 	}
 }
@@ -197,7 +197,7 @@ func (n *Node) installAnchor(run *syncRun) error {
 	}
 	n.tree, n.cpWanted = tree, false
 	n.publishHead()
-	n.log.Info("checkpoint sync: opened the chain at the trusted checkpoint", zap.String("peer", run.peer),
+	n.log.Info("checkpoint sync: opened the chain at the trusted checkpoint", zap.String("peer", run.Peer),
 		zap.String("checkpoint", c.Text()), zap.Uint64("height", uint64(a.Block.Header.Height)),
 		zap.Int("bytes", len(run.anchor)), zap.Int("accounts", len(a.Accounts)), zap.Duration("took", n.cfg.Now().Sub(run.started)))
 	return nil

@@ -20,8 +20,6 @@ const (
 	// syncPeerEvery is the shortest time between two syncs with one peer (a later request waits): it keeps this
 	// node inside every peer's request limits however many gossiped blocks with unknown parents a peer sends.
 	syncPeerEvery = 100 * time.Millisecond
-	// maxStepsBack bounds how often a sync steps back (doubling) to find where the peer's chain joins ours.
-	maxStepsBack = 64
 )
 
 // Served request limits per peer (PROTOCOL.md §10): above what an honest node asks (a status at most every
@@ -34,12 +32,9 @@ var (
 // rangePace is how many range requests a second this node makes at most, below the peers' limit of 50.
 const rangePace = 40
 
-// rateLimitWait is how long a sync waits when a peer says it is over its limit, at most rateLimitRetries times
-// per sync, before it gives up on the peer for now (without blaming it).
-const (
-	rateLimitWait    = time.Second
-	rateLimitRetries = 3
-)
+// rateLimitWait is how long a sync waits when a peer says it is over its limit, at most
+// blocksync.RateLimitRetries times in a row, before it gives up on the peer for now (without blaming it).
+const rateLimitWait = time.Second
 
 // serveStatus answers a status request with this node's head (PROTOCOL.md §10), without waiting for the event
 // loop: a node whose loop is busy (a flood of gossip) still answers at once and is not taken for a staller.
