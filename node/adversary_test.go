@@ -13,6 +13,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/internal/adversary"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // newAdversary starts a hostile peer bootstrapped to the given nodes of c; it is closed at cleanup.
@@ -78,8 +79,8 @@ func (c *cluster) startExtra(key ed25519.PrivateKey, log *zap.Logger, mod func(*
 func (c *cluster) proposedSince(i int, from uint64, addr chain.Address) int {
 	h := c.status(i).Height
 	count := 0
-	for lo := from; lo <= h; lo += maxRangeBlocks {
-		bs, err := c.nodes[i].Blocks(context.Background(), lo, min(h, lo+maxRangeBlocks-1))
+	for lo := from; lo <= h; lo += blocksync.MaxRangeBlocks {
+		bs, err := c.nodes[i].Blocks(context.Background(), lo, min(h, lo+blocksync.MaxRangeBlocks-1))
 		if err != nil {
 			c.t.Fatal(err)
 		}

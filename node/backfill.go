@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // Backfill (PROTOCOL.md §13a): a node that joined by checkpoint sync holds no block below the anchor. It fetches
@@ -25,7 +26,7 @@ type backfillState struct {
 	asking  string       // the peer asked; "" while no request is out
 	prefer  string       // the peer to ask first (the one that served the anchor: it holds the blocks below it)
 	wait    *Timer       // armed while backfill waits for its pace or after a failure
-	count   uint32       // blocks per request: maxRangeBlocks, fewer after an answer cut short by its bytes
+	count   uint32       // blocks per request: blocksync.MaxRangeBlocks, fewer after an answer cut short by its bytes
 	stored  int          // blocks stored so far
 	started time.Time    // when the first request went out
 	logged  time.Time    // when the log last told the progress
@@ -50,13 +51,13 @@ func (n *Node) backfill() {
 		return
 	}
 	if f.count == 0 {
-		f.count, f.started = maxRangeBlocks, now
+		f.count, f.started = blocksync.MaxRangeBlocks, now
 	}
 	from := lo
 	if hi-lo+1 > chain.Height(f.count) {
 		from = hi + 1 - chain.Height(f.count)
 	}
-	r := rangeReq{From: from, Count: uint32(hi - from + 1), MaxBytes: maxRangeBytes}
+	r := blocksync.RangeReq{From: from, Count: uint32(hi - from + 1), MaxBytes: blocksync.MaxRangeBytes}
 	peer := peers[n.rand.IntN(len(peers))].ID
 	for _, p := range peers {
 		if p.ID == f.prefer {
@@ -65,7 +66,7 @@ func (n *Node) backfill() {
 	}
 	f.prefer = ""
 	f.asking = peer
-	n.net.Request(peer, protoBlocks, r.encode(), rangeTimeout, func(resp []byte, err error) {
+	n.net.Request(peer, blocksync.ProtoBlocks, r.Encode(), rangeTimeout, func(resp []byte, err error) {
 		n.post(func() { n.onBackfill(peer, r, resp, err) })
 	})
 }
@@ -74,15 +75,15 @@ func (n *Node) backfill() {
 // backfillRetry and asks another random peer. A peer that answers with blocks that are not the chain below the
 // oldest held block is penalised as for an invalid block (§10); a pruned answer, an expired request or an answer
 // cut short by its bytes costs nothing.
-func (n *Node) onBackfill(peer string, r rangeReq, resp []byte, err error) {
+func (n *Node) onBackfill(peer string, r blocksync.RangeReq, resp []byte, err error) {
 	f := &n.fill
 	f.asking = ""
 	var blocks []*chain.Block
 	if err == nil {
-		blocks, err = decodeBlocks(resp)
+		blocks, err = blocksync.DecodeBlocks(resp)
 	}
 	if err == nil {
-		err = checkRange(r, blocks)
+		err = blocksync.CheckRange(r, blocks)
 	}
 	if err == nil {
 		err = n.storeBackfill(r, blocks)
@@ -90,7 +91,7 @@ func (n *Node) onBackfill(peer string, r rangeReq, resp []byte, err error) {
 	if err != nil {
 		n.log.Debug("backfill: a request failed", zap.String("peer", peer), zap.Uint64("from", uint64(r.From)),
 			zap.Error(err))
-		if syncPenalty(err) > 0 {
+		if blocksync.Penalty(err) > 0 {
 			n.judgeSync(peer, fmt.Errorf("backfill: %w", err))
 		}
 		f.wait = n.after(backfillRetry, func() { f.wait = nil; n.backfill() })
@@ -103,7 +104,7 @@ func (n *Node) onBackfill(peer string, r rangeReq, resp []byte, err error) {
 var errBackfillShort = errors.New("backfill answer cut short")
 
 // storeBackfill hands a checked answer to the tree and logs the progress.
-func (n *Node) storeBackfill(r rangeReq, blocks []*chain.Block) error {
+func (n *Node) storeBackfill(r blocksync.RangeReq, blocks []*chain.Block) error {
 	f := &n.fill
 	if len(blocks) < int(r.Count) {
 		f.count = max(1, uint32(len(blocks))) // its bytes cut it: ask for fewer (an empty answer: one)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // clusterConfig is the Config cluster.start gives node i, with the retention window retain (0: archive), the
@@ -53,11 +54,11 @@ func (c *cluster) heightOf(i int, h chain.Hash) chain.Height {
 // serveRange asks node n's range handler for count blocks from height from, as a peer would.
 func serveRange(t *testing.T, n *Node, from chain.Height, count uint32) ([]*chain.Block, error) {
 	t.Helper()
-	resp, err := n.serveBlocks(context.Background(), "", rangeReq{From: from, Count: count, MaxBytes: maxRangeBytes}.encode())
+	resp, err := n.serveBlocks(context.Background(), "", blocksync.RangeReq{From: from, Count: count, MaxBytes: blocksync.MaxRangeBytes}.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return decodeBlocks(resp)
+	return blocksync.DecodeBlocks(resp)
 }
 
 // TestCheckpointSyncBackfills, over real libp2p (PROTOCOL.md §13a): a fresh node that joined by checkpoint sync
@@ -98,7 +99,7 @@ func TestCheckpointSyncBackfills(t *testing.T) {
 	n := c.run(fresh, c.clusterConfig(fresh, retain, &cp, logs, liar))
 	liarID := c.nodes[liar].Address().String()
 	waitFor(t, 30*time.Second, "the fresh node to penalise the liar's backfill", func() bool {
-		return n.host.PenaltyPoints(liarID) >= penaltyInvalid/2
+		return n.host.PenaltyPoints(liarID) >= blocksync.PenaltyInvalid/2
 	})
 	if logs.count("sync peer misbehaved", "backfill") == 0 {
 		t.Fatalf("no log line of a penalised backfill; logs:\n%s", logs.all())
@@ -131,7 +132,7 @@ func TestCheckpointSyncBackfills(t *testing.T) {
 		}
 	}
 	if lo > 1 {
-		if _, err := serveRange(t, n, lo-1, 4); !errors.Is(err, ErrPrunedRange) {
+		if _, err := serveRange(t, n, lo-1, 4); !errors.Is(err, blocksync.ErrPrunedRange) {
 			t.Errorf("a range below the window: got %v, want the pruned answer", err)
 		}
 	}

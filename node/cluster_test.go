@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // cluster runs posnode nodes in this process over real loopback TCP hosts.
@@ -138,8 +139,8 @@ func waitFor(t *testing.T, timeout time.Duration, msg string, cond func() bool) 
 // canonical returns node i's canonical block hashes at heights 1..h.
 func (c *cluster) canonical(i int, h uint64) []chain.Hash {
 	var out []chain.Hash
-	for from := uint64(1); from <= h; from += maxRangeBlocks {
-		bs, err := c.nodes[i].Blocks(context.Background(), from, min(h, from+maxRangeBlocks-1))
+	for from := uint64(1); from <= h; from += blocksync.MaxRangeBlocks {
+		bs, err := c.nodes[i].Blocks(context.Background(), from, min(h, from+blocksync.MaxRangeBlocks-1))
 		if err != nil {
 			c.t.Fatalf("node %d blocks: %v", i, err)
 		}
@@ -153,8 +154,8 @@ func (c *cluster) canonical(i int, h uint64) []chain.Hash {
 // txCounts counts, per transaction ID, how often it appears on node i's canonical chain up to height h.
 func (c *cluster) txCounts(i int, h uint64) map[chain.Hash]int {
 	counts := map[chain.Hash]int{}
-	for from := uint64(1); from <= h; from += maxRangeBlocks {
-		bs, err := c.nodes[i].Blocks(context.Background(), from, min(h, from+maxRangeBlocks-1))
+	for from := uint64(1); from <= h; from += blocksync.MaxRangeBlocks {
+		bs, err := c.nodes[i].Blocks(context.Background(), from, min(h, from+blocksync.MaxRangeBlocks-1))
 		if err != nil {
 			c.t.Fatalf("node %d blocks: %v", i, err)
 		}

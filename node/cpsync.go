@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -49,7 +50,7 @@ func (r anchorReq) encode() []byte {
 func decodeAnchorReq(b []byte) (anchorReq, error) {
 	var r anchorReq
 	if len(b) != anchorReqSize {
-		return r, fmt.Errorf("%w: anchor request is %d bytes, want %d", ErrBadSyncMessage, len(b), anchorReqSize)
+		return r, fmt.Errorf("%w: anchor request is %d bytes, want %d", blocksync.ErrBadMessage, len(b), anchorReqSize)
 	}
 	copy(r.Block[:], b)
 	r.Chunk = binary.BigEndian.Uint32(b[32:])
@@ -81,12 +82,12 @@ func decodeAnchorResp(b []byte, chunk uint32) (anchorResp, error) {
 		r.NotHeld = true
 		return r, nil
 	case len(b) < 9 || b[0] != anchorHeld:
-		return r, fmt.Errorf("%w: anchor answer of %d bytes", ErrBadSyncMessage, len(b))
+		return r, fmt.Errorf("%w: anchor answer of %d bytes", blocksync.ErrBadMessage, len(b))
 	}
 	r.Total, r.Data = binary.BigEndian.Uint64(b[1:]), b[9:]
 	off := uint64(chunk) * anchorChunk
 	if r.Total > maxAnchorBytes || off >= r.Total || uint64(len(r.Data)) != min(anchorChunk, r.Total-off) {
-		return r, fmt.Errorf("%w: chunk %d of %d bytes, anchor of %d", ErrBadSyncMessage, chunk, len(r.Data), r.Total)
+		return r, fmt.Errorf("%w: chunk %d of %d bytes, anchor of %d", blocksync.ErrBadMessage, chunk, len(r.Data), r.Total)
 	}
 	return r, nil
 }
@@ -110,7 +111,7 @@ func (n *Node) serveAnchor(ctx context.Context, _ string, req []byte) ([]byte, e
 	}
 	off := uint64(r.Chunk) * anchorChunk
 	if off >= uint64(len(enc)) {
-		return nil, fmt.Errorf("%w: chunk %d of an anchor of %d bytes", ErrBadSyncMessage, r.Chunk, len(enc))
+		return nil, fmt.Errorf("%w: chunk %d of an anchor of %d bytes", blocksync.ErrBadMessage, r.Chunk, len(enc))
 	}
 	if n.cfg.anchorLie != nil {
 		enc = n.cfg.anchorLie(enc)
@@ -134,7 +135,7 @@ func (n *Node) anchorBytes(h chain.Hash) ([]byte, error) {
 // requestAnchor asks the run's peer for the next chunk of the anchor at the trusted checkpoint.
 func (n *Node) requestAnchor(run *syncRun) {
 	r := anchorReq{Block: n.cfg.Checkpoint.Hash, Chunk: uint32(len(run.anchor) / anchorChunk)}
-	n.net.Request(run.peer, protoAnchor, r.encode(), rangeTimeout, func(resp []byte, err error) {
+	n.net.Request(run.Peer, protoAnchor, r.encode(), rangeTimeout, func(resp []byte, err error) {
 		n.post(func() { n.onAnchor(run, r, resp, err) })
 	})
 }
@@ -151,11 +152,11 @@ func (n *Node) onAnchor(run *syncRun, r anchorReq, resp []byte, err error) {
 	switch {
 	case err != nil:
 	case a.NotHeld: // sync its chain from ours instead: it may hold every block (PROTOCOL.md §13a)
-		n.log.Debug("checkpoint sync: the peer holds no anchor at the checkpoint", zap.String("peer", run.peer))
+		n.log.Debug("checkpoint sync: the peer holds no anchor at the checkpoint", zap.String("peer", run.Peer))
 		n.requestStatus(run)
 		return
 	case r.Chunk > 0 && a.Total != run.anchorTotal:
-		err = fmt.Errorf("%w: chunk %d of an anchor of %d bytes, the first said %d", ErrBadSyncMessage, r.Chunk, a.Total, run.anchorTotal)
+		err = fmt.Errorf("%w: chunk %d of an anchor of %d bytes, the first said %d", blocksync.ErrBadMessage, r.Chunk, a.Total, run.anchorTotal)
 	}
 	if err != nil {
 		n.endSync(run, fmt.Errorf("anchor: %w", err))
@@ -169,8 +170,8 @@ func (n *Node) onAnchor(run *syncRun, r anchorReq, resp []byte, err error) {
 	err = n.installAnchor(run)
 	n.endSync(run, err)
 	if err == nil {
-		n.requestSync(run.peer) // the blocks above the anchor
-		n.fill.prefer = run.peer
+		n.requestSync(run.Peer) // the blocks above the anchor
+		n.fill.prefer = run.Peer
 		n.backfill() // and those below it (backfill.go)
 	}
 }
@@ -196,7 +197,7 @@ func (n *Node) installAnchor(run *syncRun) error {
 	}
 	n.tree, n.cpWanted = tree, false
 	n.publishHead()
-	n.log.Info("checkpoint sync: opened the chain at the trusted checkpoint", zap.String("peer", run.peer),
+	n.log.Info("checkpoint sync: opened the chain at the trusted checkpoint", zap.String("peer", run.Peer),
 		zap.String("checkpoint", c.Text()), zap.Uint64("height", uint64(a.Block.Header.Height)),
 		zap.Int("bytes", len(run.anchor)), zap.Int("accounts", len(a.Accounts)), zap.Duration("took", n.cfg.Now().Sub(run.started)))
 	return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // finalizeFailing is a chain store whose Finalize fails while fail is set, as a disk failing (or a process
@@ -84,7 +85,7 @@ func TestCheckpointSync(t *testing.T) {
 		Bootstrap: c.nodes[liar].Addrs()[:1], Logger: logs.logger, Checkpoint: &cp, wsEpochs: clusterWSEpochs})
 	liarID := c.nodes[liar].Address().String()
 	waitFor(t, 20*time.Second, "the fresh node to penalise the liar", func() bool {
-		return n.host.PenaltyPoints(liarID) >= penaltyInvalid/2
+		return n.host.PenaltyPoints(liarID) >= blocksync.PenaltyInvalid/2
 	})
 	if logs.count("sync peer misbehaved", "bad anchor") == 0 {
 		t.Fatalf("the lying peer's anchor: no log line naming a bad anchor; logs:\n%s", logs.all())

@@ -15,8 +15,10 @@
 // status requests and the first check of gossiped transactions.
 //
 // Peers are not trusted: sync checks every answer against its request and charges the peer for lies and stalls
-// (syncjudge.go), the mempool admits only what can apply (node/mempool), and a validator stops signing when it
-// sees its key used by another process (doppelganger.go). internal/adversary plays these attacks in the tests.
+// (node/blocksync: the sync protocol's messages, the penalty each failure costs, and a sync run as a state
+// machine that syncclient.go drives and syncjudge.go charges for), the mempool admits only what can apply
+// (node/mempool), and a validator stops signing when it sees its key used by another process (doppelganger.go).
+// internal/adversary plays these attacks in the tests.
 //
 // Every reason a validator will not sign goes through one gate (node/signgate, wired in signing.go), which the
 // proposer and the voter consult and status, the prompt, the metrics and the log read.

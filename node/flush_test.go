@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // failingStore is a chain store whose block writes fail while fail is set, as on a full or failing disk.
@@ -82,8 +83,8 @@ func TestFailedFlushStopsSigning(t *testing.T) {
 func (c *cluster) proposedBy(i int, proposer chain.Address, after chain.Slot) int {
 	h := c.status(i).Height
 	count := 0
-	for from := uint64(1); from <= h; from += maxRangeBlocks {
-		bs, err := c.nodes[i].Blocks(context.Background(), from, min(h, from+maxRangeBlocks-1))
+	for from := uint64(1); from <= h; from += blocksync.MaxRangeBlocks {
+		bs, err := c.nodes[i].Blocks(context.Background(), from, min(h, from+blocksync.MaxRangeBlocks-1))
 		if err != nil {
 			c.t.Fatalf("node %d blocks: %v", i, err)
 		}

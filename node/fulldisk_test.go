@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/node/httpapi"
 )
 
@@ -168,8 +169,8 @@ func (c *cluster) slot() time.Duration { return time.Duration(c.gen.SlotDuration
 func (c *cluster) bpmValues(i int, addr chain.Address) []uint64 {
 	h := c.status(i).Height
 	var out []uint64
-	for from := uint64(1); from <= h; from += maxRangeBlocks {
-		bs, err := c.nodes[i].Blocks(context.Background(), from, min(h, from+maxRangeBlocks-1))
+	for from := uint64(1); from <= h; from += blocksync.MaxRangeBlocks {
+		bs, err := c.nodes[i].Blocks(context.Background(), from, min(h, from+blocksync.MaxRangeBlocks-1))
 		if err != nil {
 			c.t.Fatalf("node %d blocks: %v", i, err)
 		}

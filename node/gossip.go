@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -91,7 +92,7 @@ func (n *Node) blockGrade(b *chain.Block, from string, err error) p2p.Verdict {
 	case errors.Is(err, chain.ErrConflictsFinalized):
 		// Read for evidence before it is dropped (PROTOCOL.md §8b). A relay of an accountable proposer's block may
 		// be honest, on the other side of a conflicting finalization: not passed on, not penalised.
-		if err = n.glean(b); errors.Is(err, errConflictingFinality) {
+		if err = n.glean(b); errors.Is(err, blocksync.ErrConflictingFinality) {
 			n.log.Debug("ignored a gossiped block of a conflicting branch", zap.String("peer", from), zap.Error(err))
 			return p2p.Ignore
 		}

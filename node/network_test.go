@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // Five nodes with unequal stakes build one identical chain over more than 60 slots, and every BPM record
@@ -36,7 +37,7 @@ func TestFiveNodesBuildOneChain(t *testing.T) {
 		t.Errorf("only %d blocks in 65 slots: got height %d, want ≥ 40", h, h)
 	}
 	proposers := map[chain.Address]bool{}
-	bs, _ := c.nodes[0].Blocks(context.Background(), 1, min(h, maxRangeBlocks))
+	bs, _ := c.nodes[0].Blocks(context.Background(), 1, min(h, blocksync.MaxRangeBlocks))
 	for _, b := range bs {
 		proposers[b.Proposer] = true
 	}

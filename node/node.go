@@ -19,6 +19,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/node/finality"
 	"github.com/posnode/posnode/node/httpapi"
 	"github.com/posnode/posnode/node/mempool"
@@ -410,10 +411,10 @@ func (n *Node) Start(env Env) error {
 		err = n.joinFFG()
 	}
 	if err == nil {
-		err = n.net.Handle(protoStatus, n.serveStatus, statusLimits...)
+		err = n.net.Handle(blocksync.ProtoStatus, n.serveStatus, statusLimits...)
 	}
 	if err == nil {
-		err = n.net.Handle(protoBlocks, n.serveBlocks, rangeLimits...)
+		err = n.net.Handle(blocksync.ProtoBlocks, n.serveBlocks, rangeLimits...)
 	}
 	if err == nil {
 		err = n.net.Handle(protoAnchor, n.serveAnchor, anchorLimits...)

@@ -10,13 +10,14 @@ import (
 	"strings"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/node/view"
 )
 
 // The block routes read the canonical index (readindex.go) and the store off the event loop; only a block
 // accepted and not yet stored is asked of the loop, one lookup.
 
-// Blocks returns the canonical blocks from height from to height to, inclusive (at most maxRangeBlocks); height
+// Blocks returns the canonical blocks from height from to height to, inclusive (at most blocksync.MaxRangeBlocks); height
 // 0 is the genesis. A range past the head is cut at the head. Errors: view.ErrBadInput, the context's.
 func (n *Node) Blocks(ctx context.Context, from, to uint64) ([]BlockView, error) {
 	bs, _, err := n.BlocksPage(ctx, from, to, math.MaxInt)
@@ -27,9 +28,9 @@ func (n *Node) Blocks(ctx context.Context, from, to uint64) ([]BlockView, error)
 // maxTxs transactions (records), though it always holds the first block; next is the height to ask for next
 // when it stopped so before to and the head, else 0.
 func (n *Node) BlocksPage(ctx context.Context, from, to uint64, maxTxs int) (bs []BlockView, next uint64, err error) {
-	if to < from || to-from >= maxRangeBlocks {
+	if to < from || to-from >= blocksync.MaxRangeBlocks {
 		return nil, 0, view.Classed(view.ErrBadInput,
-			fmt.Errorf("range %d..%d: at most %d blocks, to ≥ from", from, to, maxRangeBlocks))
+			fmt.Errorf("range %d..%d: at most %d blocks, to ≥ from", from, to, blocksync.MaxRangeBlocks))
 	}
 	snap, err := n.readSnapshot(ctx)
 	if err != nil {
@@ -161,7 +162,7 @@ func (s *readSnap) hashesWith(prefix []byte) []chain.Hash {
 }
 
 // maxTableSlots bounds the slots of one StakeTables query: a window of blocks of the explorer, with room.
-const maxTableSlots = 4 * maxRangeBlocks
+const maxTableSlots = 4 * blocksync.MaxRangeBlocks
 
 // StakeTables returns the stake tables in force on the canonical chain for the epochs of the given slots
 // (PROTOCOL.md §6), one per epoch, oldest first: what the lottery drew each of those slots' leaders from. At

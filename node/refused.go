@@ -8,13 +8,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 )
-
-// errConflictingFinality: a peer served or relayed blocks, signed by a validator accountable on our branch, of a
-// branch that conflicts with our finalized checkpoint. Such a peer may be honest — on the other side of a
-// partition in which both sides finalized — so it is not penalised; its blocks are read for evidence
-// (PROTOCOL.md §8b) and dropped, and sync leaves the peer alone for a while (conflictBackoff).
-var errConflictingFinality = errors.New("blocks of a branch that conflicts with our finalized checkpoint")
 
 // conflictBackoff is how long sync leaves alone a peer that served a branch conflicting with our finalized
 // checkpoint: its blocks were read for evidence once, and fetching them again would only cost both nodes.
@@ -71,12 +66,12 @@ func (n *Node) glean(b *chain.Block) error {
 	}
 	n.log.Debug("read a block of a branch that conflicts with finality", zap.Stringer("hash", b.Hash()),
 		zap.Uint64("slot", uint64(b.Header.Slot)), zap.Int("evidence", found))
-	return fmt.Errorf("%w: block %s at slot %d", errConflictingFinality, b.Hash().Short(), b.Header.Slot)
+	return fmt.Errorf("%w: block %s at slot %d", blocksync.ErrConflictingFinality, b.Hash().Short(), b.Header.Slot)
 }
 
 // gleanBatch reads the blocks of a sync batch that the tree refused for finality (PROTOCOL.md §8b): every block
 // of it the tree does not hold, the refused one and those above it. It returns the first error of a block that
-// proves its sender wrong, else errConflictingFinality.
+// proves its sender wrong, else blocksync.ErrConflictingFinality.
 func (n *Node) gleanBatch(blocks []*chain.Block) error {
 	result := error(nil)
 	for _, b := range blocks {
@@ -84,7 +79,7 @@ func (n *Node) gleanBatch(blocks []*chain.Block) error {
 			continue
 		}
 		err := n.glean(b)
-		if !errors.Is(err, errConflictingFinality) {
+		if !errors.Is(err, blocksync.ErrConflictingFinality) {
 			return err
 		}
 		result = err

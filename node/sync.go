@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/p2p"
 )
 
@@ -19,8 +20,6 @@ const (
 	// syncPeerEvery is the shortest time between two syncs with one peer (a later request waits): it keeps this
 	// node inside every peer's request limits however many gossiped blocks with unknown parents a peer sends.
 	syncPeerEvery = 100 * time.Millisecond
-	// maxStepsBack bounds how often a sync steps back (doubling) to find where the peer's chain joins ours.
-	maxStepsBack = 64
 )
 
 // Served request limits per peer (PROTOCOL.md §10): above what an honest node asks (a status at most every
@@ -33,25 +32,22 @@ var (
 // rangePace is how many range requests a second this node makes at most, below the peers' limit of 50.
 const rangePace = 40
 
-// rateLimitWait is how long a sync waits when a peer says it is over its limit, at most rateLimitRetries times
-// per sync, before it gives up on the peer for now (without blaming it).
-const (
-	rateLimitWait    = time.Second
-	rateLimitRetries = 3
-)
+// rateLimitWait is how long a sync waits when a peer says it is over its limit, at most
+// blocksync.RateLimitRetries times in a row, before it gives up on the peer for now (without blaming it).
+const rateLimitWait = time.Second
 
 // serveStatus answers a status request with this node's head (PROTOCOL.md §10), without waiting for the event
 // loop: a node whose loop is busy (a flood of gossip) still answers at once and is not taken for a staller.
 func (n *Node) serveStatus(context.Context, string, []byte) ([]byte, error) {
 	h := n.head.Load().tip
-	return status{Head: h.Hash, Height: h.Height, Slot: h.Slot, Justified: h.Justified,
-		Time: n.cfg.Now().UnixMilli()}.encode(), nil
+	return blocksync.Status{Head: h.Hash, Height: h.Height, Slot: h.Slot, Justified: h.Justified,
+		Time: n.cfg.Now().UnixMilli()}.Encode(), nil
 }
 
-// serveBlocks answers a range request with canonical blocks, bounded by the request and by maxRangeBlocks and
-// maxRangeBytes (PROTOCOL.md §10).
+// serveBlocks answers a range request with canonical blocks, bounded by the request and by blocksync.MaxRangeBlocks and
+// blocksync.MaxRangeBytes (PROTOCOL.md §10).
 func (n *Node) serveBlocks(ctx context.Context, _ string, req []byte) ([]byte, error) {
-	r, err := decodeRangeReq(req)
+	r, err := blocksync.DecodeRangeReq(req)
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +62,12 @@ func (n *Node) serveBlocks(ctx context.Context, _ string, req []byte) ([]byte, e
 	if n.cfg.rangeLie != nil {
 		encoded = n.cfg.rangeLie(r.From, encoded)
 	}
-	return encodeBlocks(encoded), nil
+	return blocksync.EncodeBlocks(encoded), nil
 }
 
-func (n *Node) canonicalRange(r rangeReq) ([][]byte, error) {
+func (n *Node) canonicalRange(r blocksync.RangeReq) ([][]byte, error) {
 	var out [][]byte
-	size, bound := 0, r.byteBound()
+	size, bound := 0, r.ByteBound()
 	for h := r.From; h < r.From+chain.Height(r.Count); h++ {
 		b, err := n.tree.BlockAt(h)
 		if errors.Is(err, chain.ErrNotFound) {
@@ -87,4 +83,17 @@ func (n *Node) canonicalRange(r rangeReq) ([][]byte, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// servePruned answers a range request that starts below the oldest canonical block the node holds with a pruned
+// answer (ok); a request it can serve gets ok false (PROTOCOL.md §10, §13).
+func (n *Node) servePruned(ctx context.Context, r blocksync.RangeReq) (resp []byte, ok bool, err error) {
+	var oldest chain.Height
+	if err := n.call(ctx, func() { _, oldest, _, _ = n.tree.Retention() }); err != nil {
+		return nil, false, err
+	}
+	if r.From >= oldest {
+		return nil, false, nil
+	}
+	return blocksync.EncodePruned(oldest), true, nil
 }

@@ -8,17 +8,17 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
-	"github.com/posnode/posnode/consensus"
-	"github.com/posnode/posnode/p2p"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // syncQueue is how many peers may wait for a sync; a request beyond it is dropped (the poll asks again).
 const syncQueue = 32
 
-// syncState is the sync client (PROTOCOL.md §10), a state machine of the event loop: one sync at a time, each
-// a status request and then range requests, every answer handled as its own event, so that the loop never
-// waits for the network and the same code runs under the simulator. A sync that fails costs the peer the penalty
-// its failure deserves (syncjudge.go), and the next queued peer's turn comes.
+// syncState is the sync client (PROTOCOL.md §10) on the event loop: one sync at a time, each a blocksync.Run —
+// a status request and then range requests, every answer handed to the run as its own event and its decision
+// carried out here (carryOut), so that the loop never waits for the network and the same code runs under the
+// simulator. A sync that fails costs the peer the penalty its failure deserves (blocksync.Penalty, charged in
+// syncjudge.go), and the next queued peer's turn comes.
 type syncState struct {
 	queue       []string             // peers waiting for a sync, oldest first, each once
 	cur         *syncRun             // the running sync; nil when idle
@@ -28,15 +28,9 @@ type syncState struct {
 	told        time.Time            // when the log last said that the node does not follow (outOfTouch)
 }
 
-// syncRun is one sync with one peer.
+// syncRun is one sync with one peer: blocksync's run, and what the loop keeps beside it.
 type syncRun struct {
-	peer        string
-	target      status       // the peer's head, once its status arrived
-	from        chain.Height // the next height to ask for
-	back        chain.Height // how far the next step back goes
-	steps       int          // steps back so far, at most maxStepsBack
-	tries       int          // retries of the current range request after the peer's rate limit
-	imported    int
+	blocksync.Run
 	anchor      []byte // checkpoint sync: the anchor's chunks so far (cpsync.go)
 	anchorTotal uint64 // and its length, as the first chunk said
 	started     time.Time
@@ -46,7 +40,7 @@ type syncRun struct {
 // requestSync queues a sync with peer; called on the loop, never blocks.
 func (n *Node) requestSync(peer string) {
 	s := &n.syncs
-	if len(s.queue) >= syncQueue || (s.cur != nil && s.cur.peer == peer) {
+	if len(s.queue) >= syncQueue || (s.cur != nil && s.cur.Peer == peer) {
 		return
 	}
 	for _, p := range s.queue {
@@ -91,7 +85,7 @@ func (n *Node) nextSync() {
 			return
 		}
 		s.queue = s.queue[1:]
-		run := &syncRun{peer: peer, back: 1, started: now, lastLog: now}
+		run := &syncRun{Run: blocksync.NewRun(peer), started: now, lastLog: now}
 		s.cur = run
 		if n.cpWanted && n.tree.Has(n.cfg.Checkpoint.Hash) {
 			n.cpWanted = false // a genesis sync reached it
@@ -107,63 +101,66 @@ func (n *Node) nextSync() {
 // requestStatus asks the run's peer for its head (PROTOCOL.md §10).
 func (n *Node) requestStatus(run *syncRun) {
 	sent := n.cfg.Now()
-	n.net.Request(run.peer, protoStatus, nil, statusTimeout, func(resp []byte, err error) {
+	n.net.Request(run.Peer, blocksync.ProtoStatus, nil, statusTimeout, func(resp []byte, err error) {
 		n.post(func() { n.onStatus(run, sent, resp, err) })
 	})
 }
 
-// onStatus compares the peer's head with ours: sync fetches it when it is better. The peer's clock is read at the
+// onStatus hands the peer's head to the run, which fetches it when it is better. The peer's clock is read at the
 // middle of the exchange; an answer without time or after clockMaxRTT tells nothing of it.
 func (n *Node) onStatus(run *syncRun, sent time.Time, resp []byte, err error) {
 	if n.syncs.cur != run {
 		return
 	}
-	if err != nil {
-		n.endSync(run, fmt.Errorf("status: %w", err))
-		return
-	}
 	rtt := n.cfg.Now().Sub(sent)
-	theirs, err := decodeStatus(resp)
-	if err != nil {
-		n.endSync(run, err)
-		return
-	}
-	if theirs.Height == 0 && theirs.Head != n.chainID {
-		n.endSync(run, fmt.Errorf("%w: a head at height 0 that is not our genesis", errForeignChain))
+	theirs, d := run.OnStatus(resp, err, n.chainID, n.tree)
+	if d.Kind == blocksync.Done && d.Err != nil {
+		n.endSync(run, d.Err)
 		return
 	}
 	if theirs.Time != 0 && rtt <= clockMaxRTT {
-		n.noteStatusClock(run.peer, time.UnixMilli(theirs.Time).Sub(sent.Add(rtt/2)), true)
+		n.noteStatusClock(run.Peer, time.UnixMilli(theirs.Time).Sub(sent.Add(rtt/2)), true)
 	} else {
-		n.noteStatusClock(run.peer, 0, false)
+		n.noteStatusClock(run.Peer, 0, false)
 	}
-	ours := n.tree.Head()
-	ours.Timely = false // a better head by height is worth fetching; fork choice weighs it once here
-	if n.tree.Has(theirs.Head) || !consensus.Better(theirs.tip(), ours) {
+	if d.Kind == blocksync.UpToDate {
 		n.synced, n.ownNonceUnknown = true, false
 		n.endSync(run, nil)
 		return
 	}
 	n.syncing, n.syncActive = true, n.cfg.Now()
-	run.target = theirs
-	// From the first height we lack, or from their head when it is no higher than ours (a better branch of the
-	// same height): its parent is then unknown, and the fetch steps back to where the branches join.
-	run.from = min(ours.Height+1, theirs.Height)
-	n.requestRange(run)
+	n.carryOut(run, d)
 }
 
-// requestRange asks the run's peer for the next blocks of its chain, at most rangePace requests a second.
-func (n *Node) requestRange(run *syncRun) {
-	if run.from > run.target.Height {
-		n.endSync(run, nil)
-		return
+// carryOut does what the run decided: a range request (at most rangePace a second), a retry after rateLimitWait,
+// an import through the tree, or the run's end.
+func (n *Node) carryOut(run *syncRun, d blocksync.Decision) {
+	switch d.Kind {
+	case blocksync.Ask:
+		n.requestRange(run, d.Req)
+	case blocksync.Retry:
+		n.after(rateLimitWait, func() {
+			if n.syncs.cur == run {
+				n.carryOut(run, run.Next())
+			}
+		})
+	case blocksync.Import:
+		n.importRange(run, d.Blocks)
+	default:
+		n.endSync(run, d.Err)
 	}
-	r := rangeReq{From: run.from, Count: uint32(min(uint64(run.target.Height-run.from+1), maxRangeBlocks)),
-		MaxBytes: maxRangeBytes}
+}
+
+// requestRange asks the run's peer for r, at most rangePace requests a second.
+func (n *Node) requestRange(run *syncRun, r blocksync.RangeReq) {
 	send := func() {
-		n.net.Request(run.peer, protoBlocks, r.encode(), rangeTimeout, func(resp []byte, err error) {
+		n.net.Request(run.Peer, blocksync.ProtoBlocks, r.Encode(), rangeTimeout, func(resp []byte, err error) {
 			blocks, err := n.readRange(r, resp, err)
-			n.post(func() { n.onRange(run, r, blocks, err) })
+			n.post(func() {
+				if n.syncs.cur == run {
+					n.carryOut(run, run.OnRange(r, blocks, err))
+				}
+			})
 		})
 	}
 	now := n.cfg.Now()
@@ -178,81 +175,29 @@ func (n *Node) requestRange(run *syncRun) {
 	send()
 }
 
-// onRange imports an answer to a range request: every answer either moves the run forward (it starts at from and
-// is a chain) or steps back, at most maxStepsBack times, so a peer cannot keep it busy without delivering. A peer
-// that says it is over its limit is asked again after rateLimitWait, at most rateLimitRetries times.
-func (n *Node) onRange(run *syncRun, r rangeReq, blocks []*chain.Block, err error) {
-	if n.syncs.cur != run {
-		return
-	}
-	if errors.Is(err, p2p.ErrRateLimited) && run.tries < rateLimitRetries {
-		run.tries++
-		n.after(rateLimitWait, func() {
-			if n.syncs.cur == run {
-				n.requestRange(run)
-			}
-		})
-		return
-	}
-	run.tries = 0
-	if err != nil {
-		n.endSync(run, fmt.Errorf("blocks from %d: %w", r.From, err))
-		return
-	}
-	if len(blocks) == 0 {
-		n.endSync(run, fmt.Errorf("%w: nothing at height %d of the %d it claimed", errUndelivered, run.from, run.target.Height))
-		return
-	}
-	n.importRange(run, blocks)
-}
-
-// readRange decodes and checks an answer to range request r, off the event loop, and verifies the signatures of
-// its records into the signature cache, so that the loop's validation of the blocks (chain.Tree.InsertBatch)
-// finds them verified: for blocks of 5,000 records, that is most of the work. A bad signature is left for the
-// validation to name.
-func (n *Node) readRange(r rangeReq, resp []byte, err error) ([]*chain.Block, error) {
-	if err != nil {
-		return nil, err
-	}
-	blocks, err := decodeBlocks(resp)
-	if err == nil {
-		err = checkRange(r, blocks)
-	}
-	if err != nil {
-		return nil, err
-	}
+// readRange reads an answer to range request r off the event loop (blocksync.ReadRange) and verifies the
+// signatures of its records into the signature cache, so that the loop's validation of the blocks
+// (chain.Tree.InsertBatch) finds them verified: for blocks of 5,000 records, that is most of the work. A bad
+// signature is left for the validation to name.
+func (n *Node) readRange(r blocksync.RangeReq, resp []byte, err error) ([]*chain.Block, error) {
+	blocks, err := blocksync.ReadRange(r, resp, err)
 	for _, b := range blocks {
 		_ = n.sigs.VerifyAll(b.Txs)
 	}
-	return blocks, nil
+	return blocks, err
 }
 
-// importRange imports the blocks of one answer and asks for the next ones.
+// importRange imports the blocks of one answer — the one seam between a run and the tree's import — and hands
+// the outcome to the run.
 func (n *Node) importRange(run *syncRun, blocks []*chain.Block) {
 	res := n.importBatch(blocks)
-	if res.unknownParent {
-		low := max(n.tree.SyncFloor(), 1) // below it no block can join ours (PROTOCOL.md §10, §13)
-		if run.steps++; run.from <= low || run.steps > maxStepsBack {
-			n.endSync(run, fmt.Errorf("%w: its chain does not join ours", errForeignChain))
-			return
-		}
-		run.from -= min(run.back, run.from-low)
-		run.back *= 2
-		n.requestRange(run)
-		return
-	}
-	run.imported += res.imported
-	if res.err != nil {
-		n.endSync(run, res.err)
-		return
-	}
-	run.from = blocks[len(blocks)-1].Header.Height + 1
-	if now := n.cfg.Now(); now.Sub(run.lastLog) > 2*time.Second {
+	d := run.OnImport(blocks, res.unknownParent, res.imported, res.err, n.tree)
+	if now := n.cfg.Now(); !res.unknownParent && res.err == nil && now.Sub(run.lastLog) > 2*time.Second {
 		run.lastLog = now
-		n.log.Info("syncing", zap.String("peer", run.peer), zap.Uint64("height", uint64(run.from-1)),
-			zap.Uint64("target", uint64(run.target.Height)), zap.Int("imported", run.imported))
+		n.log.Info("syncing", zap.String("peer", run.Peer), zap.Uint64("height", uint64(run.From-1)),
+			zap.Uint64("target", uint64(run.Target.Height)), zap.Int("imported", run.Imported))
 	}
-	n.requestRange(run)
+	n.carryOut(run, d)
 }
 
 // endSync ends the running sync with err (nil: it succeeded), charges the peer for a failure, and starts the
@@ -260,31 +205,29 @@ func (n *Node) importRange(run *syncRun, blocks []*chain.Block) {
 func (n *Node) endSync(run *syncRun, err error) {
 	s := &n.syncs
 	now := n.cfg.Now()
-	if run.target.Head != (chain.Hash{}) { // it fetched
+	if run.Fetched() {
 		n.syncing = false
-		if err == nil && run.imported == 0 && !n.tree.Has(run.target.Head) {
-			err = fmt.Errorf("%w: head %s at height %d", errUndelivered, run.target.Head.Short(), run.target.Height)
-		}
+		err = run.Finish(err, n.tree)
 		n.synced = n.synced || err == nil
 		n.ownNonceUnknown = n.ownNonceUnknown && err != nil
-		if run.imported > 0 {
-			n.log.Info("synced", zap.String("peer", run.peer), zap.Int("blocks", run.imported),
-				zap.Uint64("height", uint64(run.from-1)), zap.Duration("took", now.Sub(run.started)))
+		if run.Imported > 0 {
+			n.log.Info("synced", zap.String("peer", run.Peer), zap.Int("blocks", run.Imported),
+				zap.Uint64("height", uint64(run.From-1)), zap.Duration("took", now.Sub(run.started)))
 		}
 	}
-	s.last[run.peer] = now
+	s.last[run.Peer] = now
 	forgetBefore(s.last, now.Add(-time.Minute))
-	if errors.Is(err, errConflictingFinality) {
-		s.conflicting[run.peer] = now
+	if errors.Is(err, blocksync.ErrConflictingFinality) {
+		s.conflicting[run.Peer] = now
 	}
-	if c := n.cfg.Checkpoint; errors.Is(err, ErrPrunedRange) && c != nil && c.Epoch > 0 && !n.tree.Has(c.Hash) && !n.cpWanted {
+	if c := n.cfg.Checkpoint; errors.Is(err, blocksync.ErrPrunedRange) && c != nil && c.Epoch > 0 && !n.tree.Has(c.Hash) && !n.cpWanted {
 		n.cpWanted = true // PROTOCOL.md §13: the blocks below the checkpoint are gone; fetch the state at it
 		n.log.Info("checkpoint sync: a peer pruned the blocks this node lacks; fetching the state at the trusted checkpoint",
-			zap.String("peer", run.peer), zap.String("checkpoint", c.Text()), zap.Error(err))
+			zap.String("peer", run.Peer), zap.String("checkpoint", c.Text()), zap.Error(err))
 	}
 	forgetBefore(s.conflicting, now.Add(-conflictBackoff))
 	if err != nil {
-		n.judgeSync(run.peer, err)
+		n.judgeSync(run.Peer, err)
 	}
 	s.cur = nil
 	n.nextSync()

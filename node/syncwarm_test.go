@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // readRange, run off the loop when a range answer arrives, verifies the records' signatures into the signature
@@ -31,7 +32,7 @@ func TestReadRangeVerifiesSignaturesOffTheLoop(t *testing.T) {
 		blocks, encoded = append(blocks, b), append(encoded, b.Encode())
 	}
 	n := &Node{sigs: chain.NewSigCache(chainID, 100)}
-	got, err := n.readRange(rangeReq{From: 1, Count: 2, MaxBytes: maxRangeBytes}, encodeBlocks(encoded), nil)
+	got, err := n.readRange(blocksync.RangeReq{From: 1, Count: 2, MaxBytes: blocksync.MaxRangeBytes}, blocksync.EncodeBlocks(encoded), nil)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("readRange: got %d blocks, %v; want 2, nil", len(got), err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/blocksync"
 )
 
 // TestLongRangeAttackNeedsTheCheckpoint is issue 21's long-range attack over real libp2p (PROTOCOL.md §12). Three
@@ -102,8 +103,8 @@ func TestLongRangeAttackNeedsTheCheckpoint(t *testing.T) {
 	waitFor(t, 30*time.Second, "the fresh node to refuse the rebuilt chain", func() bool {
 		return logs.count("refused a peer's chain: it does not contain the trusted checkpoint", attackerID) > 0
 	})
-	if p := n.host.PenaltyPoints(attackerID); p < penaltyInvalid/2 {
-		t.Errorf("the attacker's peer has %.0f penalty points, want about %d", p, penaltyInvalid)
+	if p := n.host.PenaltyPoints(attackerID); p < blocksync.PenaltyInvalid/2 {
+		t.Errorf("the attacker's peer has %.0f penalty points, want about %d", p, blocksync.PenaltyInvalid)
 	}
 	if st := c.status(fresh); st.Height >= uint64(rebuilt[len(rebuilt)-1].Header.Height) || st.WeakSubjectivity != "" {
 		t.Errorf("fresh node after the attacker: height %d (rebuilt chain %d), weak_subjectivity %q", st.Height,

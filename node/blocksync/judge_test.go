@@ -1,4 +1,4 @@
-package node
+package blocksync
 
 import (
 	"context"
@@ -17,11 +17,11 @@ func TestSyncPenalty(t *testing.T) {
 		err  error
 		want int
 	}{
-		{"undecodable answer", fmt.Errorf("%w: 3 trailing bytes", ErrBadSyncMessage), penaltyInvalid},
-		{"block 1 for every range", fmt.Errorf("%w: block 0 at height 1, want 7", ErrBadRange), penaltyInvalid},
-		{"invalid block", fmt.Errorf("import blocks: %w", fmt.Errorf("block x: %w", chain.ErrWrongProposer)), penaltyInvalid},
-		{"another chain", fmt.Errorf("%w: its chain does not join ours", errForeignChain), penaltyInvalid},
-		{"head not delivered", fmt.Errorf("%w: nothing at height 5", errUndelivered), penaltyUndelivered},
+		{"undecodable answer", fmt.Errorf("%w: 3 trailing bytes", ErrBadMessage), PenaltyInvalid},
+		{"block 1 for every range", fmt.Errorf("%w: block 0 at height 1, want 7", ErrBadRange), PenaltyInvalid},
+		{"invalid block", fmt.Errorf("import blocks: %w", fmt.Errorf("block x: %w", chain.ErrWrongProposer)), PenaltyInvalid},
+		{"another chain", fmt.Errorf("%w: its chain does not join ours", ErrForeignChain), PenaltyInvalid},
+		{"head not delivered", fmt.Errorf("%w: nothing at height 5", ErrUndelivered), PenaltyUndelivered},
 		{"request expired: a paused or partitioned peer, not a liar", fmt.Errorf("blocks from 3: %w", context.DeadlineExceeded), 0},
 		{"our own limit", fmt.Errorf("blocks from 3: %w: %w", p2p.ErrRemote, p2p.ErrRateLimited), 0},
 		{"their handler failed", fmt.Errorf("status: %w: node is not running", p2p.ErrRemote), 0},
@@ -30,7 +30,7 @@ func TestSyncPenalty(t *testing.T) {
 		{"connection closed", fmt.Errorf("status: %w", p2p.ErrClosed), 0},
 	}
 	for _, tt := range tests {
-		if got := syncPenalty(tt.err); got != tt.want {
+		if got := Penalty(tt.err); got != tt.want {
 			t.Errorf("%s: got %d points, want %d", tt.name, got, tt.want)
 		}
 	}
