@@ -103,8 +103,8 @@ func TestAnchorLies(t *testing.T) {
 }
 
 // TestAnchorKeptForThePeriod: a pruning node serves the anchor at every floor of the last AnchorEpochs epochs from
-// its store, after a reopen as well, and refuses older ones as pruned, which a node answers "not held"
-// (PROTOCOL.md §13a).
+// its store, after a reopen as well, and refuses older ones as pruned, which a node answers "not held"; a shorter
+// retention window shortens the period (PROTOCOL.md §13a).
 func TestAnchorKeptForThePeriod(t *testing.T) {
 	const period = 24
 	g := richGenesis()
@@ -115,7 +115,7 @@ func TestAnchorKeptForThePeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := TreeConfig{Genesis: g, Store: s, Elect: treeElect, Better: treeBetter, Finality: testFinality,
-		RetainEpochs: 1, AnchorEpochs: period}
+		RetainEpochs: period + 2, AnchorEpochs: period}
 	tr := insertAll(t, cfg, blocks)
 	for _, phase := range []string{"running", "reopened"} {
 		if phase == "reopened" {
@@ -132,7 +132,7 @@ func TestAnchorKeptForThePeriod(t *testing.T) {
 			}
 		}
 		_, fin := tr.Finality()
-		if _, oldest, _, _ := tr.Retention(); oldest < blocks[len(blocks)/2].Header.Height {
+		if _, oldest, _, _ := tr.Retention(); oldest < 10*Height(g.EpochLength) {
 			t.Fatalf("%s: oldest block held at height %d: the store did not prune", phase, oldest)
 		}
 		served, bytes, heads := 0, 0, 0
@@ -268,6 +268,22 @@ func TestAnchorEarlyCheckpoints(t *testing.T) {
 		}
 		if h := tr.Head(); h.Hash != blocks[len(blocks)-1].Hash() {
 			t.Fatalf("from the anchor at %s: head %d %s, want the chain's", c, h.Height, h.Hash.Short())
+		}
+	}
+}
+
+// TestAnchorEpochs: the store keeps anchors for AnchorEpochs (W by default), fewer than the retention window.
+func TestAnchorEpochs(t *testing.T) {
+	for _, tc := range []struct{ anchor, retain, want uint64 }{
+		{0, 0, WeakSubjectivityEpochs},
+		{0, DefaultRetainEpochs, WeakSubjectivityEpochs},
+		{24, 0, 24},
+		{24, 10, 9},
+		{0, 1, 0},
+	} {
+		tr := &Tree{cfg: TreeConfig{AnchorEpochs: tc.anchor, RetainEpochs: tc.retain}}
+		if got := tr.anchorEpochs(); got != tc.want {
+			t.Errorf("anchor epochs %d, retention %d: got %d, want %d", tc.anchor, tc.retain, got, tc.want)
 		}
 	}
 }

@@ -32,12 +32,18 @@ func (t *Tree) Anchor(h Hash) (*Anchor, error) {
 		Accounts: st.accounts}, nil
 }
 
-// anchorEpochs returns how many epochs back from the finalized checkpoint the store keeps anchors.
+// anchorEpochs returns how many epochs back from the finalized checkpoint the store keeps anchors: AnchorEpochs,
+// but fewer than the retention window, so that the node also holds the blocks above each anchor it serves, which
+// the node that installs it syncs next (PROTOCOL.md §13a).
 func (t *Tree) anchorEpochs() uint64 {
+	w := uint64(WeakSubjectivityEpochs)
 	if t.cfg.AnchorEpochs > 0 {
-		return t.cfg.AnchorEpochs
+		w = t.cfg.AnchorEpochs
 	}
-	return WeakSubjectivityEpochs
+	if r := t.cfg.RetainEpochs; r > 0 {
+		w = min(w, r-1)
+	}
+	return w
 }
 
 // keepAnchor adds to fin the anchor at the new floor, whose checkpoint is the head's finalized one, and drops the

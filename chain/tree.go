@@ -42,7 +42,7 @@ type TreeConfig struct {
 	RetainEpochs uint64
 	// AnchorEpochs is how many epochs back from the finalized checkpoint the store keeps the anchor of each
 	// finalized floor (PROTOCOL.md §13a); 0 means WeakSubjectivityEpochs, the period an operator's checkpoint is
-	// good for (§12).
+	// good for (§12). A retention window of R epochs keeps them for R − 1 epochs at most.
 	AnchorEpochs uint64
 	// snapshotBudget, if set, replaces defaultSnapshotBudget (tests).
 	snapshotBudget int
