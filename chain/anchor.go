@@ -28,9 +28,13 @@ const (
 	accountSize = 32 + 5*8 + 1
 )
 
-// pastFloors is how many floors below the current one a tree keeps the state of, to serve anchors at
-// checkpoints finalized a little while ago (PROTOCOL.md §13a).
-const pastFloors = 4
+// AnchorRecord is a stored anchor (PROTOCOL.md §13a): the encoding of the anchor at a finalized floor, which the
+// store keeps for TreeConfig.AnchorEpochs epochs so that the node serves checkpoints finalized a while ago.
+type AnchorRecord struct {
+	Epoch Epoch  // the epoch of the finalized checkpoint whose block it is the anchor at
+	Hash  Hash   // that block
+	Enc   []byte // Anchor.Encode
+}
 
 // Anchor is the finalized state at a checkpoint block, as a peer serves it (PROTOCOL.md §13a): the block, the
 // headers of its ancestors back to its third ancestor of an earlier epoch (or genesis), oldest first, and its

@@ -3,6 +3,7 @@ package chain
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -101,31 +102,79 @@ func TestAnchorLies(t *testing.T) {
 	}
 }
 
-// TestAnchorPastFloors: a tree serves anchors at its floor and the pastFloors floors below it, not older ones.
-func TestAnchorPastFloors(t *testing.T) {
+// TestAnchorKeptForThePeriod: a pruning node serves the anchor at every floor of the last AnchorEpochs epochs from
+// its store, after a reopen as well, and refuses older ones as pruned, which a node answers "not held"; a shorter
+// retention window shortens the period (PROTOCOL.md §13a).
+func TestAnchorKeptForThePeriod(t *testing.T) {
+	const period = 24
 	g := richGenesis()
-	blocks := signedFinalChain(t, g, 40*int(g.EpochLength))
-	tr := openFinalChain(t, g, NewMemStore(), blocks, 0)
-	_, fin := tr.Finality()
-	served, pruned := 0, 0
-	for e := fin.Epoch; e > 0 && e+10 > fin.Epoch; e-- {
-		c := tr.Checkpoint(e)
-		a, err := tr.Anchor(c.Hash)
-		switch {
-		case errors.Is(err, ErrPruned):
-			pruned++
-		case err != nil:
-			t.Fatalf("epoch %d: %v", e, err)
-		default:
-			served++
-			if err := a.Verify(g, c); err != nil {
-				t.Errorf("epoch %d: %v", e, err)
+	blocks := insertableChain(t, g, 40*int(g.EpochLength))
+	path := filepath.Join(t.TempDir(), "chain.db")
+	s, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := TreeConfig{Genesis: g, Store: s, Elect: treeElect, Better: treeBetter, Finality: testFinality,
+		RetainEpochs: period + 2, AnchorEpochs: period}
+	tr := insertAll(t, cfg, blocks)
+	for _, phase := range []string{"running", "reopened"} {
+		if phase == "reopened" {
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if s, err = OpenBolt(path); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			cfg.Store = s
+			if tr, err = OpenTree(cfg); err != nil {
+				t.Fatal(err)
 			}
 		}
+		_, fin := tr.Finality()
+		if _, oldest, _, _ := tr.Retention(); oldest < 10*Height(g.EpochLength) {
+			t.Fatalf("%s: oldest block held at height %d: the store did not prune", phase, oldest)
+		}
+		served, bytes, heads := 0, 0, 0
+		for e := fin.Epoch; e > 0; e-- {
+			c := tr.Checkpoint(e)
+			a, err := tr.Anchor(c.Hash)
+			switch {
+			case e+period < fin.Epoch && !errors.Is(err, ErrPruned):
+				t.Errorf("%s: epoch %d, %d before the finalized %d: %v, want ErrPruned", phase, e, fin.Epoch-e, fin.Epoch, err)
+			case e+period < fin.Epoch:
+			case err != nil:
+				t.Errorf("%s: epoch %d, %d before the finalized %d: %v, want the anchor", phase, e, fin.Epoch-e, fin.Epoch, err)
+			default:
+				served++
+				bytes, heads = bytes+len(a.Encode()), heads+len(a.Headers)
+				if err := a.Verify(g, c); err != nil {
+					t.Errorf("%s: epoch %d: %v", phase, e, err)
+				}
+			}
+		}
+		if served < 21 {
+			t.Errorf("%s: served %d anchors of the last %d epochs, want at least 21", phase, served, period+1)
+		}
+		t.Logf("%s: finalized %s, served %d anchors of checkpoints within %d epochs, %d bytes each on average (%d accounts, %d headers of %d bytes)",
+			phase, fin, served, period, bytes/max(served, 1), len(tr.HeadState().accounts), heads/max(served, 1), HeaderSize)
 	}
-	if served != pastFloors+1 || pruned == 0 {
-		t.Errorf("served %d anchors and refused %d of the last 10 checkpoints, want %d served", served, pruned, pastFloors+1)
+}
+
+// insertAll opens a tree with cfg and inserts blocks into it one by one, as a running node does.
+func insertAll(t *testing.T, cfg TreeConfig, blocks []*Block) *Tree {
+	t.Helper()
+	tr, err := OpenTree(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
+	maxSlot := blocks[len(blocks)-1].Header.Slot
+	for i, b := range blocks {
+		if _, err := tr.Insert(b, maxSlot); err != nil {
+			t.Fatalf("insert block %d: %v", i+1, err)
+		}
+	}
+	return tr
 }
 
 // FuzzDecodeAnchor: DecodeAnchor never panics, and whatever it accepts re-encodes to the same bytes.
@@ -219,6 +268,22 @@ func TestAnchorEarlyCheckpoints(t *testing.T) {
 		}
 		if h := tr.Head(); h.Hash != blocks[len(blocks)-1].Hash() {
 			t.Fatalf("from the anchor at %s: head %d %s, want the chain's", c, h.Height, h.Hash.Short())
+		}
+	}
+}
+
+// TestAnchorEpochs: the store keeps anchors for AnchorEpochs (W by default), fewer than the retention window.
+func TestAnchorEpochs(t *testing.T) {
+	for _, tc := range []struct{ anchor, retain, want uint64 }{
+		{0, 0, WeakSubjectivityEpochs},
+		{0, DefaultRetainEpochs, WeakSubjectivityEpochs},
+		{24, 0, 24},
+		{24, 10, 9},
+		{0, 1, 0},
+	} {
+		tr := &Tree{cfg: TreeConfig{AnchorEpochs: tc.anchor, RetainEpochs: tc.retain}}
+		if got := tr.anchorEpochs(); got != tc.want {
+			t.Errorf("anchor epochs %d, retention %d: got %d, want %d", tc.anchor, tc.retain, got, tc.want)
 		}
 	}
 }

@@ -3,24 +3,18 @@ package chain
 import (
 	"bytes"
 	"encoding/gob"
+	"errors"
 	"fmt"
 )
 
-// Anchor returns the anchor at block h (PROTOCOL.md §13a): h must be the floor, one of the pastFloors floors
-// below it, or a block above the floor on the canonical chain. It fails with ErrPruned when the tree keeps no state
-// at h, and with ErrCorruptStore (wrapped) when a block it needs cannot be read.
+// Anchor returns the anchor at block h (PROTOCOL.md §13a): h must be the floor, a block above the floor on the
+// canonical chain, or a floor of a checkpoint within the last anchorEpochs epochs, whose anchor the store keeps
+// (keepAnchor). It fails with ErrPruned when the tree keeps no state at h, with ErrCorruptStore (wrapped) when a
+// block or a kept anchor it needs cannot be read.
 func (t *Tree) Anchor(h Hash) (*Anchor, error) {
 	n := t.nodes[h]
 	if n == nil || n == t.root || !t.isCanonical(n) {
-		n = nil
-		for _, p := range t.past {
-			if p.hash == h {
-				n = p
-			}
-		}
-	}
-	if n == nil {
-		return nil, fmt.Errorf("%w: no state at block %s", ErrPruned, h.Short())
+		return t.keptAnchor(h)
 	}
 	st, err := t.stateOf(n)
 	if err != nil {
@@ -36,6 +30,60 @@ func (t *Tree) Anchor(h Hash) (*Anchor, error) {
 	}
 	return &Anchor{Block: blk, Headers: heads, Epoch: st.epoch, Supply: st.supply, Tables: st.tables,
 		Accounts: st.accounts}, nil
+}
+
+// anchorEpochs returns how many epochs back from the finalized checkpoint the store keeps anchors: AnchorEpochs,
+// but fewer than the retention window, so that the node also holds the blocks above each anchor it serves, which
+// the node that installs it syncs next (PROTOCOL.md §13a).
+func (t *Tree) anchorEpochs() uint64 {
+	w := uint64(WeakSubjectivityEpochs)
+	if t.cfg.AnchorEpochs > 0 {
+		w = t.cfg.AnchorEpochs
+	}
+	if r := t.cfg.RetainEpochs; r > 0 {
+		w = min(w, r-1)
+	}
+	return w
+}
+
+// keepAnchor adds to fin the anchor at the new floor, whose checkpoint is the head's finalized one, and drops the
+// kept anchors older than anchorEpochs (PROTOCOL.md §13a). An anchor that cannot be made is not kept: the floor
+// rises all the same.
+func (t *Tree) keepAnchor(fin *Finalization) {
+	e := t.head.fin.Finalized.Epoch
+	if w := Epoch(t.anchorEpochs()); e > w {
+		fin.AnchorsBelow = e - w
+	}
+	a, err := t.Anchor(t.floor.hash)
+	if err != nil {
+		return
+	}
+	fin.Anchors = append(fin.Anchors, AnchorRecord{Epoch: e, Hash: t.floor.hash, Enc: a.Encode()})
+}
+
+// keptAnchor returns the anchor at h that the finalization not yet written or the store keeps, or ErrPruned.
+func (t *Tree) keptAnchor(h Hash) (*Anchor, error) {
+	var enc []byte
+	if p := t.pending; p != nil {
+		for _, r := range p.Anchors {
+			if r.Hash == h && r.Epoch >= p.AnchorsBelow {
+				enc = r.Enc
+			}
+		}
+	}
+	if enc == nil {
+		var err error
+		if enc, err = t.cfg.Store.Anchor(h); errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: no state at block %s", ErrPruned, h.Short())
+		} else if err != nil {
+			return nil, fmt.Errorf("kept anchor at %s: %w", h.Short(), err)
+		}
+	}
+	a, err := DecodeAnchor(enc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: kept anchor at %s: %w", ErrCorruptStore, h.Short(), err)
+	}
+	return a, nil
 }
 
 // anchorHeaders returns the headers of b's ancestors back to n's floorStubs-th ancestor of an earlier epoch, oldest
@@ -193,7 +241,7 @@ func (a *Anchor) Install(store Store, g *Genesis, c Checkpoint) error {
 		return fmt.Errorf("encode the anchor's snapshot: %w", err)
 	}
 	f := &Finalization{From: b.Header.Height, Canon: []Hash{c.Hash}, PruneBelow: b.Header.Height, Snapshot: buf.Bytes(),
-		Blocks: []*Block{b}} // one write: a block stored without the snapshot has no parent, a snapshot without its block serves no anchor
+		Blocks: []*Block{b}, Anchors: []AnchorRecord{{Epoch: c.Epoch, Hash: c.Hash, Enc: a.Encode()}}} // one write: a block stored without the snapshot has no parent, a snapshot without its block serves no anchor
 	if err := store.Finalize(f); err != nil {
 		return fmt.Errorf("write the anchor: %w", err)
 	}

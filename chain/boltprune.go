@@ -38,6 +38,9 @@ func (s *BoltStore) Finalize(f *Finalization) error {
 				return err
 			}
 		}
+		if err := putAnchors(tx.Bucket(bucketAnchors), f); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketMeta).Put([]byte(metaSnapshot), f.Snapshot)
 	})
 	if err != nil {
@@ -134,6 +137,49 @@ func deleteBlock(tx *bolt.Tx, key []byte, removed *[]pendingBlock) error {
 		return err
 	}
 	return tx.Bucket(bucketHeights).Delete(key[8:])
+}
+
+// putAnchors stores f.Anchors in bucket b, keyed by epoch u64 | hash, and deletes the anchors of epochs below
+// f.AnchorsBelow.
+func putAnchors(b *bolt.Bucket, f *Finalization) error {
+	for _, r := range f.Anchors {
+		if err := b.Put(append(heightKey(Height(r.Epoch)), r.Hash[:]...), r.Enc); err != nil {
+			return err
+		}
+	}
+	end := heightKey(Height(f.AnchorsBelow))
+	var old [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, end) < 0; k, _ = c.Next() {
+		old = append(old, bytes.Clone(k))
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Anchor returns a copy of the kept anchor at block h: it looks through the few kept ones (one per finalized
+// floor of the last AnchorEpochs epochs).
+func (s *BoltStore) Anchor(h Hash) ([]byte, error) {
+	var enc []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAnchors)
+		if b == nil {
+			return fmt.Errorf("%w: anchor at block %s", ErrNotFound, h.Short())
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			if len(k) == 8+len(h) && bytes.Equal(k[8:], h[:]) {
+				enc = bytes.Clone(v)
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: anchor at block %s", ErrNotFound, h.Short())
+	})
+	return enc, s.wrap("read anchor", err)
 }
 
 // Snapshot returns a copy of the stored snapshot, or nil when there is none.

@@ -18,6 +18,7 @@ var (
 	bucketTxs     = []byte("txs")     // empty: the transaction index of versions before it had a file of its own
 	bucketMeta    = []byte("meta")    // key → value
 	bucketCanon   = []byte("canon")   // height u64 → hash of the canonical block below the tree's floor
+	bucketAnchors = []byte("anchors") // checkpoint epoch u64 | block hash → anchor encoding (PROTOCOL.md §13a)
 )
 
 // metaSnapshot is the meta record that holds the tree's snapshot (PROTOCOL.md §13).
@@ -53,7 +54,7 @@ func OpenBolt(path string) (*BoltStore, error) {
 				return err
 			}
 		}
-		return createBuckets(tx, bucketBlocks, bucketHeights, bucketTxs, bucketMeta, bucketCanon)
+		return createBuckets(tx, bucketBlocks, bucketHeights, bucketTxs, bucketMeta, bucketCanon, bucketAnchors)
 	})
 	if errors.Is(err, berrors.ErrIncompatibleValue) { // a bucket's record damaged into a value
 		db.Close()

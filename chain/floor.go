@@ -47,6 +47,10 @@ type Finalization struct {
 	PruneBelow Height     // blocks and canonical index entries below this height are deleted (0: none)
 	Snapshot   []byte     // the floor's snapshot (encodeSnapshot), replacing the stored one
 	Blocks     []*Block   // blocks to store in the same write: the anchor's block (PROTOCOL.md §13a)
+	// Anchors are the anchors at the new floors, to keep (PROTOCOL.md §13a); AnchorsBelow drops the kept anchors
+	// of checkpoints of epochs below it (0: none), after Anchors are added.
+	Anchors      []AnchorRecord
+	AnchorsBelow Epoch
 }
 
 // merge folds a later finalization g into f, which was not written yet.
@@ -56,6 +60,8 @@ func (f *Finalization) merge(g *Finalization) {
 	f.PruneBelow = max(f.PruneBelow, g.PruneBelow)
 	f.Snapshot = g.Snapshot
 	f.Blocks = append(f.Blocks, g.Blocks...)
+	f.Anchors = append(f.Anchors, g.Anchors...)
+	f.AnchorsBelow = max(f.AnchorsBelow, g.AnchorsBelow)
 }
 
 // endOpening ends the replay of OpenTree: the floor's snapshot, if it rose, is written now.
@@ -95,16 +101,13 @@ func (t *Tree) raise() {
 			}
 		}
 	}
-	if t.floor != t.root {
-		t.past = append(t.past, t.floor)
-		t.past = t.past[max(0, len(t.past)-pastFloors):]
-	}
 	t.floor, t.base = f, f.height()
 	t.swept = max(t.swept, t.base+1)
 	if w := t.cfg.RetainEpochs * t.cfg.Genesis.EpochLength; w > 0 && uint64(t.base) > w {
 		fin.PruneBelow = min(t.base-Height(w), t.anchorsReach())
 		t.oldest = max(t.oldest, fin.PruneBelow)
 	}
+	t.keepAnchor(fin)
 	if t.pending == nil {
 		t.pending = fin
 	} else {

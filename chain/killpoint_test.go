@@ -138,6 +138,14 @@ func checkConverged(t *testing.T, what string, tr *Tree, s Store, ref *killRef, 
 	if _, err := tr.Anchor(f1.Hash); err != nil {
 		t.Fatalf("%s: anchor at the finalized checkpoint %s: %v", what, f1, err)
 	}
+	for e := f1.Epoch; e > 0; e-- { // the anchors kept of earlier floors, written with each floor's rise
+		c := want.Checkpoint(e)
+		_, err := tr.Anchor(c.Hash)
+		_, wantErr := want.Anchor(c.Hash)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%s: anchor at %s: %v, the never-killed node: %v", what, c, err, wantErr)
+		}
+	}
 	if got := storedHashes(t, s); len(got) != len(ref.stored) || got[0] != ref.stored[0] {
 		t.Fatalf("%s: the store holds %d blocks from %s, the never-killed one %d from %s", what, len(got),
 			got[0].Short(), len(ref.stored), ref.stored[0].Short())

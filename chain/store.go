@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 )
@@ -47,9 +48,13 @@ type Store interface {
 	// ForEachFrom is ForEach for the blocks at height from and above.
 	ForEachFrom(from Height, fn func(*Block) error) error
 	// Finalize applies f in one durable write (PROTOCOL.md §13): it indexes f.Canon by height, deletes f.Delete
-	// and every block and index entry below f.PruneBelow, replaces the snapshot with f.Snapshot, and then stores
-	// f.Blocks. After a crash either all of it is done or none.
+	// and every block and index entry below f.PruneBelow, replaces the snapshot with f.Snapshot, stores f.Blocks,
+	// stores f.Anchors and then deletes the stored anchors of epochs below f.AnchorsBelow. After a crash either
+	// all of it is done or none.
 	Finalize(f *Finalization) error
+	// Anchor returns the encoding of the stored anchor at block h (PROTOCOL.md §13a), or an error wrapping
+	// ErrNotFound.
+	Anchor(h Hash) ([]byte, error)
 	// Snapshot returns the stored snapshot, or nil, nil when there is none.
 	Snapshot() ([]byte, error)
 	// CanonicalAt returns the hash the canonical index holds for height, or an error wrapping ErrNotFound.
@@ -75,13 +80,14 @@ var errEmptyMetaKey = errors.New("empty meta key")
 type MemStore struct {
 	mu     sync.Mutex
 	closed bool
-	blocks map[Hash][]byte   // hash → encoding
-	keys   [][]byte          // block keys in byte order
-	txs    map[Hash][]Hash   // tx id → hashes of blocks holding it, sorted
-	meta   map[string][]byte // meta records
-	canon  map[Height]Hash   // the canonical index below the tree's floor
-	snap   []byte            // the snapshot
-	pool   *BlockPool        // encodings shared with other stores; nil: none
+	blocks map[Hash][]byte       // hash → encoding
+	keys   [][]byte              // block keys in byte order
+	txs    map[Hash][]Hash       // tx id → hashes of blocks holding it, sorted
+	meta   map[string][]byte     // meta records
+	canon  map[Height]Hash       // the canonical index below the tree's floor
+	snap   []byte                // the snapshot
+	anch   map[Hash]AnchorRecord // the kept anchors (PROTOCOL.md §13a)
+	pool   *BlockPool            // encodings shared with other stores; nil: none
 }
 
 // BlockPool lets MemStores in one process share the bytes of the blocks they hold: many simulated nodes store
@@ -124,6 +130,7 @@ func NewMemStore() *MemStore {
 		txs:    make(map[Hash][]Hash),
 		meta:   make(map[string][]byte),
 		canon:  make(map[Height]Hash),
+		anch:   make(map[Hash]AnchorRecord),
 	}
 }
 
@@ -269,6 +276,10 @@ func (m *MemStore) Finalize(f *Finalization) error {
 		}
 	}
 	m.snap = append([]byte{}, f.Snapshot...)
+	for _, r := range f.Anchors {
+		m.anch[r.Hash] = AnchorRecord{Epoch: r.Epoch, Hash: r.Hash, Enc: bytes.Clone(r.Enc)}
+	}
+	maps.DeleteFunc(m.anch, func(_ Hash, r AnchorRecord) bool { return r.Epoch < f.AnchorsBelow })
 	defer func() {
 		for _, b := range f.Blocks {
 			m.put(b)
@@ -304,6 +315,20 @@ func (m *MemStore) Snapshot() ([]byte, error) {
 	return m.snap, nil
 }
 
+// Anchor returns the kept anchor at block h.
+func (m *MemStore) Anchor(h Hash) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrStoreClosed
+	}
+	r, ok := m.anch[h]
+	if !ok {
+		return nil, fmt.Errorf("%w: anchor at block %s", ErrNotFound, h.Short())
+	}
+	return r.Enc, nil
+}
+
 // CanonicalAt returns the canonical index's hash at height.
 func (m *MemStore) CanonicalAt(height Height) (Hash, error) {
 	m.mu.Lock()
@@ -320,6 +345,6 @@ func (m *MemStore) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
-	m.blocks, m.keys, m.txs, m.meta, m.canon, m.snap = nil, nil, nil, nil, nil, nil
+	m.blocks, m.keys, m.txs, m.meta, m.canon, m.snap, m.anch = nil, nil, nil, nil, nil, nil, nil
 	return nil
 }

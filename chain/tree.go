@@ -40,6 +40,10 @@ type TreeConfig struct {
 	// and every side branch. 0 keeps every canonical block (an archive node); side branches below the finalized
 	// checkpoint are deleted either way.
 	RetainEpochs uint64
+	// AnchorEpochs is how many epochs back from the finalized checkpoint the store keeps the anchor of each
+	// finalized floor (PROTOCOL.md §13a); 0 means WeakSubjectivityEpochs, the period an operator's checkpoint is
+	// good for (§12). A retention window of R epochs keeps them for R − 1 epochs at most.
+	AnchorEpochs uint64
 	// snapshotBudget, if set, replaces defaultSnapshotBudget (tests).
 	snapshotBudget int
 	// maxUnflushed, if set, replaces MaxUnflushed (tests).
@@ -86,7 +90,6 @@ type Tree struct {
 	levels   [][]*node      // levels[h-base]: the blocks at height h
 	canon    []*node        // canon[h-base]: the canonical block at height h; canon[0] is the floor
 	old      map[Epoch]oldEpoch
-	past     []*node       // the last pastFloors floors below the floor, newest last, with their states (anchors, §13a)
 	oldest   Height        // the lowest height whose canonical block the store holds (0: every one)
 	pending  *Finalization // the store's part of the floor's last raises, not written yet
 	orphans  []BlockRef    // stored blocks that replay found outside the tree, to delete

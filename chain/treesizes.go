@@ -1,9 +1,5 @@
 package chain
 
-// PastFloors is how many floors below the current one a tree keeps with their states (PROTOCOL.md §13a); a
-// bound of TreeSizes.Past.
-const PastFloors = pastFloors
-
 // KeepStates is how many heights below the head a tree keeps every post-state (PROTOCOL.md §7); below that
 // window it keeps states only at snapshot heights, multiples of SnapshotEvery or of a larger power of two.
 const (
@@ -20,15 +16,13 @@ type TreeSizes struct {
 	BelowFloor int
 	// InWindow is how many of Blocks lie within KeepStates heights of the head (their states are all kept).
 	InWindow int
-	// States is how many post-states the tree keeps: of its blocks, of its past floors and of genesis.
+	// States is how many post-states the tree keeps: of its blocks and of genesis.
 	States int
 	// Snapshots is how many states below the window the tree keeps as snapshots.
 	Snapshots int
 	// Epochs is how many epochs below the floor keep their checkpoint and stake table (at most
 	// UnbondingEpochs + 1, and the trusted checkpoint's).
 	Epochs int
-	// Past is how many past floors keep their states (at most PastFloors).
-	Past int
 	// Versions is how many (proposer, slot) pairs above the floor's slot the tree counts blocks of.
 	Versions int
 	// Unflushed is how many accepted blocks wait for the store (at most MaxUnflushed).
@@ -40,7 +34,7 @@ type TreeSizes struct {
 // Sizes counts what the tree holds in memory (TreeSizes). It walks the tree's index once: O(Blocks). It changes
 // nothing.
 func (t *Tree) Sizes() TreeSizes {
-	s := TreeSizes{Snapshots: len(t.snaps.nodes), Epochs: len(t.old), Past: len(t.past), Versions: len(t.versions),
+	s := TreeSizes{Snapshots: len(t.snaps.nodes), Epochs: len(t.old), Versions: len(t.versions),
 		Unflushed: len(t.queue.blocks), Orphans: len(t.orphans)}
 	head := t.head.height()
 	for _, n := range t.nodes {
@@ -56,11 +50,6 @@ func (t *Tree) Sizes() TreeSizes {
 		}
 		if n.height()+keepStates > head {
 			s.InWindow++
-		}
-	}
-	for _, n := range t.past {
-		if n.state != nil && t.nodes[n.hash] != n {
-			s.States++
 		}
 	}
 	return s

@@ -3,7 +3,7 @@ package chain
 import "testing"
 
 // TestTreeSizes: on one finalized chain of 300 blocks the tree holds the floor and the blocks above it, none
-// below, at most PastFloors past floors, and the epochs' tables below the floor; a tree that never finalizes holds
+// below, and the epochs' tables below the floor; a tree that never finalizes holds
 // every block (PROTOCOL.md §13).
 func TestTreeSizes(t *testing.T) {
 	g := richGenesis()
@@ -22,8 +22,8 @@ func TestTreeSizes(t *testing.T) {
 		got  TreeSizes
 		want TreeSizes
 	}{
-		{"pruned", pruned.Sizes(), TreeSizes{Blocks: above + 1, InWindow: above + 1, States: above + 1 + PastFloors + 1,
-			Epochs: int(g.EpochOf(pruned.floor.header.Slot)) + 1, Past: PastFloors}},
+		{"pruned", pruned.Sizes(), TreeSizes{Blocks: above + 1, InWindow: above + 1, States: above + 1 + 1,
+			Epochs: int(g.EpochOf(pruned.floor.header.Slot)) + 1}},
 		{"never final", whole.Sizes(), TreeSizes{Blocks: 300, InWindow: 300, States: 301}},
 	} {
 		got := tc.got

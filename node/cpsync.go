@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -132,8 +133,14 @@ func (n *Node) anchorBytes(h chain.Hash) ([]byte, error) {
 	return n.anchorCache.enc, nil
 }
 
-// requestAnchor asks the run's peer for the next chunk of the anchor at the trusted checkpoint.
+// requestAnchor asks the run's peer for the next chunk of the anchor at the trusted checkpoint; a peer that
+// answered "not held" lately is not asked again before its backoff ends (notHeld.wait), and its chain is synced
+// from ours instead.
 func (n *Node) requestAnchor(run *syncRun) {
+	if p, ok := n.cpNotHeld.peers[run.Peer]; len(run.anchor) == 0 && ok && n.cfg.Now().Before(p.retry) {
+		n.requestStatus(run)
+		return
+	}
 	r := anchorReq{Block: n.cfg.Checkpoint.Hash, Chunk: uint32(len(run.anchor) / anchorChunk)}
 	n.net.Request(run.Peer, protoAnchor, r.encode(), rangeTimeout, func(resp []byte, err error) {
 		n.post(func() { n.onAnchor(run, r, resp, err) })
@@ -153,6 +160,7 @@ func (n *Node) onAnchor(run *syncRun, r anchorReq, resp []byte, err error) {
 	case err != nil:
 	case a.NotHeld: // sync its chain from ours instead: it may hold every block (PROTOCOL.md §13a)
 		n.log.Debug("checkpoint sync: the peer holds no anchor at the checkpoint", zap.String("peer", run.Peer))
+		n.onNotHeld(run.Peer)
 		n.requestStatus(run)
 		return
 	case r.Chunk > 0 && a.Total != run.anchorTotal:
@@ -201,6 +209,73 @@ func (n *Node) installAnchor(run *syncRun) error {
 		zap.String("checkpoint", c.Text()), zap.Uint64("height", uint64(a.Block.Header.Height)),
 		zap.Int("bytes", len(run.anchor)), zap.Int("accounts", len(a.Accounts)), zap.Duration("took", n.cfg.Now().Sub(run.started)))
 	return nil
+}
+
+// Waits of checkpoint sync when peers hold no anchor at the checkpoint (PROTOCOL.md §13a): a peer that answered
+// "not held" is asked again after anchorRetryFirst, doubling up to anchorRetryMax; the warning that no peer holds
+// it comes again after anchorWarnFirst, doubling up to anchorWarnMax.
+const (
+	anchorRetryFirst = 3 * time.Second
+	anchorRetryMax   = 5 * time.Minute
+	anchorWarnFirst  = time.Minute
+	anchorWarnMax    = time.Hour
+)
+
+// notHeld is what a node seeking the anchor at its trusted checkpoint knows of the peers that hold none.
+type notHeld struct {
+	peers map[string]notHeldPeer
+	round map[string]bool // the peers that answered "not held" since the last warning
+	next  time.Time       // no warning before
+	wait  time.Duration   // the wait between the last warning and the next
+}
+
+type notHeldPeer struct {
+	retry time.Time     // not asked again before
+	wait  time.Duration // the last backoff
+}
+
+// onNotHeld records that peer holds no anchor at the trusted checkpoint and, once every connected peer has said
+// so since the last warning, warns the operator in one line, on the log and the prompt (PROTOCOL.md §13a).
+func (n *Node) onNotHeld(peer string) {
+	w, now := &n.cpNotHeld, n.cfg.Now()
+	if w.peers == nil {
+		w.peers, w.round = map[string]notHeldPeer{}, map[string]bool{}
+	}
+	p := w.peers[peer]
+	p.wait = min(max(2*p.wait, anchorRetryFirst), anchorRetryMax)
+	p.retry = now.Add(p.wait)
+	w.peers[peer], w.round[peer] = p, true
+	peers := n.net.Peers()
+	for _, q := range peers {
+		if !w.round[q.ID] {
+			return
+		}
+	}
+	if len(peers) == 0 || now.Before(w.next) {
+		return
+	}
+	w.round = map[string]bool{}
+	w.wait = min(max(2*w.wait, anchorWarnFirst), anchorWarnMax)
+	w.next = now.Add(w.wait)
+	c, age := n.cfg.Checkpoint, n.checkpointAge()
+	n.log.Warn(notHeldMsg, zap.String("checkpoint", c.Text()), zap.Uint64("age_epochs", uint64(age)),
+		zap.Int("peers", len(peers)), zap.String("do", notHeldDo))
+	n.announce("%s at %d:%s, %d epochs old (nodes keep anchors for at most %d epochs): %s", notHeldMsg, c.Epoch,
+		c.Hash.Short(), age, n.cfg.wsPeriod(), notHeldDo)
+}
+
+// The warning that no peer holds the anchor at the trusted checkpoint (PROTOCOL.md §13a).
+const (
+	notHeldMsg = "checkpoint sync: no peer holds the anchor at the trusted checkpoint; still asking"
+	notHeldDo  = "take a newer checkpoint from any operator's /api/finality or the explorer and restart with --checkpoint EPOCH:HASH"
+)
+
+// checkpointAge returns how many epochs the current epoch is after the trusted checkpoint's.
+func (n *Node) checkpointAge() chain.Epoch {
+	if now, c := n.cfg.Genesis.EpochOf(n.currentSlot()), n.cfg.Checkpoint.Epoch; now > c {
+		return now - c
+	}
+	return 0
 }
 
 // wantsAnchor reports whether the node should sync from its trusted checkpoint: it has one, of an epoch after

@@ -156,6 +156,7 @@ type loopState struct {
 	synced      bool             // caught up with the best peer seen; proposing allowed
 	treeCfg     chain.TreeConfig // how tree was opened; checkpoint sync opens it again (cpsync.go)
 	cpWanted    bool             // the node syncs from its trusted checkpoint first (cpsync.go, PROTOCOL.md §13a)
+	cpNotHeld   notHeld          // the peers that hold no anchor at the trusted checkpoint (cpsync.go)
 	anchorCache struct {         // the anchor last served (cpsync.go)
 		hash chain.Hash
 		enc  []byte
@@ -248,7 +249,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	treeCfg := chain.TreeConfig{Genesis: cfg.Genesis, Store: treeStore, Elect: consensus.Leader,
 		Better: consensus.Better, Finality: consensus.FFGRules(), Sigs: sigs, WriteBehind: true, Trusted: cfg.Checkpoint,
-		RetainEpochs: cfg.RetainEpochs}
+		RetainEpochs: cfg.RetainEpochs, AnchorEpochs: cfg.wsPeriod()}
 	tree, err := chain.OpenTree(treeCfg)
 	if err != nil {
 		store.Close()

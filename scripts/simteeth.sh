@@ -27,7 +27,6 @@ flags_for() {
 	07-sync-answers-unjudged) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.2 --strategy synclie" ;;
 	08-checkpoint-ignored) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.2 --strategy longrange" ;;
 	09-floor-keeps-blocks) echo "$base --crash-every 15s --partition-every 30s" ;;
-	10-past-floors-kept) echo "$base --crash-every 15s --partition-every 30s" ;;
 	11-pending-never-compacts) echo "$base --crash-every 15s --partition-every 30s --pending-slack 1" ;;
 	*) echo "" ;;
 	esac

@@ -22,7 +22,6 @@ func TestMemoryLimits(t *testing.T) {
 		{"tree blocks", func(z *node.Sizes) { z.Tree.Blocks = huge }},
 		{"tree states", func(z *node.Sizes) { z.Tree.States = huge }},
 		{"tree epochs below the floor", func(z *node.Sizes) { z.Tree.Epochs = huge }},
-		{"tree past floors", func(z *node.Sizes) { z.Tree.Past = huge }},
 		{"pool votes", func(z *node.Sizes) { z.Votes = huge }},
 		{"pool first headers", func(z *node.Sizes) { z.Headers = huge }},
 		{"pending-log entries", func(z *node.Sizes) { z.PendingLog = huge }},
