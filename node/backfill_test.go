@@ -182,8 +182,8 @@ func TestPrunedAnswerTurnsToCheckpointSync(t *testing.T) {
 
 	c.stop(latecome) // the nodes that hold every block: the node behind meets only pruned peers
 	c.stop(archive)
-	// A checkpoint of now: a node with a window of 5 epochs keeps the anchors of its last four floors only
-	// (PROTOCOL.md §13a), and the floors rise every epoch.
+	// A checkpoint of now: a node with a window of 5 epochs keeps the anchors of its floors of the last 4 epochs
+	// only (the window less one, PROTOCOL.md §13a), and the floors rise every epoch.
 	cp = c.finalizedCheckpoint(0, cp.Epoch)
 	blogs := observedLogger(t, behind)
 	c.run(behind, c.clusterConfig(behind, 0, &cp, blogs, 0))
