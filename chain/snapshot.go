@@ -91,7 +91,7 @@ func (t *Tree) encodeSnapshot() []byte {
 func (t *Tree) floorRecord() snapshotRecord {
 	f, st := t.floor, t.floor.state
 	r := snapshotRecord{Version: snapshotVersion, Floor: stubRecord{f.header, f.mix}, Epoch: st.epoch,
-		Supply: st.supply, Tables: st.tables, Accounts: st.accounts, Old: map[Epoch]oldRecord{}, Oldest: t.oldest,
+		Supply: st.supply, Tables: st.tables, Accounts: st.accounts.flat(), Old: map[Epoch]oldRecord{}, Oldest: t.oldest,
 		Fin: finRecord{Justified: f.fin.Justified, Finalized: f.fin.Finalized, JustifiedAll: f.fin.justified,
 			Cur: tallyOut(f.fin.cur), Prev: tallyOut(f.fin.prev), Slashed: f.fin.slashed}}
 	for s := f.lastBefore; s != nil; s = s.lastBefore {
@@ -135,11 +135,8 @@ func (t *Tree) resume() (Height, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w: %w", ErrCorruptStore, errSnapshot, err)
 	}
-	st := &State{params: t.cfg.Genesis.State().params, accounts: r.Accounts, supply: r.Supply, epoch: r.Epoch,
-		tables: r.Tables}
-	if st.accounts == nil {
-		st.accounts = map[Address]Account{}
-	}
+	st := &State{params: t.cfg.Genesis.State().params, accounts: cowMapOf(r.Accounts), supply: r.Supply,
+		epoch: r.Epoch, tables: r.Tables}
 	hd := r.Floor.Header
 	if root := st.Root(); root != hd.StateRoot {
 		return 0, fmt.Errorf("%w: %w: state root %s, floor header %s", ErrCorruptStore, errSnapshot, root.Short(),
