@@ -57,19 +57,17 @@ func tallyOut(t *epochTally) *tallyRecord {
 	if t == nil {
 		return nil
 	}
-	return &tallyRecord{Target: t.target, Stake: t.stake, Total: t.total, Voted: t.voted, Links: t.links}
+	return &tallyRecord{Target: t.target, Stake: t.stake, Total: t.total, Voted: t.voted.flat(), Links: t.links}
 }
 
 func tallyIn(r *tallyRecord) *epochTally {
 	if r == nil {
 		return nil
 	}
-	t := &epochTally{target: r.Target, stake: r.Stake, total: r.Total, voted: r.Voted, links: r.Links}
+	t := &epochTally{target: r.Target, stake: r.Stake, total: r.Total, voted: cowMapOf(map[Address]Checkpoint(r.Voted)),
+		links: r.Links}
 	if t.stake == nil {
 		t.stake = map[Address]Amount{}
-	}
-	if t.voted == nil {
-		t.voted = map[Address]Checkpoint{}
 	}
 	if t.links == nil {
 		t.links = map[Checkpoint]Amount{}
