@@ -4,23 +4,31 @@ import (
 	"iter"
 	"maps"
 	"math"
+	"slices"
 )
 
-// cowMap is a map whose copies share their contents: a base map that no copy ever writes, and an overlay of the
-// entries this copy changed since its base was made (a removed entry is a tombstone). A copy costs
-// O(overlay), and the overlay is folded into a fresh base once it outgrows twice the square root of the base
-// (at least 32 entries), so that a chain of copies, each changing a few entries, costs a few entries per copy
-// in time and memory, and O(entries) once every O(√entries) copies. The zero cowMap is an empty map.
+// cowMap is a map whose copies share their contents: a base map and layers of changes, oldest first, that no copy
+// ever writes, and a top layer of the changes this copy made since it was made (a removed entry is a tombstone).
+// A copy costs O(top): the top is frozen into a new shared layer. Once a copy would have more than maxLayers
+// layers, its layers are merged into one, O(changes), or folded into a fresh base, O(entries), when they hold
+// more than foldAt(base) entries. A lookup reads at most maxLayers + 2 maps.
+//
+// So a chain of copies that each change k entries (a state's accounts, a block's new votes in a tally) costs
+// O(k + entries/maxLayers) per copy in time and memory at most, instead of O(entries). The zero cowMap is an empty map.
 //
 // A cowMap is not safe for concurrent mutation; copies are independent of each other and may be read and
 // written by different goroutines.
 type cowMap[K comparable, V any] struct {
-	base map[K]V         // never modified: shared by copies
-	over map[K]cowSet[V] // owned by this copy
-	n    int             // entries in all
+	base   map[K]V           // never modified: shared by copies
+	layers []map[K]cowSet[V] // never modified: shared by copies; oldest first
+	top    map[K]cowSet[V]   // owned by this copy
+	n      int               // entries in all
 }
 
-// cowSet is an overlay entry: a value, or a tombstone for an entry of the base removed.
+// maxLayers is the most shared layers a cowMap keeps above its base before a copy folds them into a new base.
+const maxLayers = 16
+
+// cowSet is a layer's entry: a value, or a tombstone for an entry of a lower layer removed.
 type cowSet[V any] struct {
 	v    V
 	gone bool
@@ -31,8 +39,18 @@ func cowMapOf[K comparable, V any](m map[K]V) cowMap[K, V] { return cowMap[K, V]
 
 // get returns k's value and whether k is present.
 func (m *cowMap[K, V]) get(k K) (V, bool) {
-	if e, ok := m.over[k]; ok {
+	if e, ok := m.top[k]; ok {
 		return e.v, !e.gone
+	}
+	return m.below(k)
+}
+
+// below returns k's value in the shared layers and the base, and whether k is present there.
+func (m *cowMap[K, V]) below(k K) (V, bool) {
+	for i := len(m.layers) - 1; i >= 0; i-- {
+		if e, ok := m.layers[i][k]; ok {
+			return e.v, !e.gone
+		}
 	}
 	v, ok := m.base[k]
 	return v, ok
@@ -49,10 +67,10 @@ func (m *cowMap[K, V]) put(k K, v V) {
 	if _, ok := m.get(k); !ok {
 		m.n++
 	}
-	if m.over == nil {
-		m.over = make(map[K]cowSet[V])
+	if m.top == nil {
+		m.top = make(map[K]cowSet[V])
 	}
-	m.over[k] = cowSet[V]{v: v}
+	m.top[k] = cowSet[V]{v: v}
 }
 
 // remove deletes k.
@@ -61,29 +79,32 @@ func (m *cowMap[K, V]) remove(k K) {
 		return
 	}
 	m.n--
-	if _, inBase := m.base[k]; inBase {
-		if m.over == nil {
-			m.over = make(map[K]cowSet[V])
-		}
-		m.over[k] = cowSet[V]{gone: true}
+	if _, shared := m.below(k); !shared {
+		delete(m.top, k)
 		return
 	}
-	delete(m.over, k)
+	if m.top == nil {
+		m.top = make(map[K]cowSet[V])
+	}
+	m.top[k] = cowSet[V]{gone: true}
 }
 
 // size returns the number of entries.
 func (m *cowMap[K, V]) size() int { return m.n }
 
-// all yields every entry once, in no particular order.
+// all yields every entry once, in no particular order. With layers above the base it reads a flat copy.
 func (m *cowMap[K, V]) all() iter.Seq2[K, V] {
+	if len(m.layers) > 0 {
+		return maps.All(m.flat())
+	}
 	return func(yield func(K, V) bool) {
-		for k, e := range m.over {
+		for k, e := range m.top {
 			if !e.gone && !yield(k, e.v) {
 				return
 			}
 		}
 		for k, v := range m.base {
-			if _, changed := m.over[k]; !changed && !yield(k, v) {
+			if _, changed := m.top[k]; !changed && !yield(k, v) {
 				return
 			}
 		}
@@ -93,21 +114,40 @@ func (m *cowMap[K, V]) all() iter.Seq2[K, V] {
 // flat returns the entries as one new map, the caller's.
 func (m *cowMap[K, V]) flat() map[K]V {
 	out := make(map[K]V, m.n)
-	for k, v := range m.all() {
-		out[k] = v
+	maps.Copy(out, m.base)
+	for _, l := range append(slices.Clip(m.layers), m.top) {
+		for k, e := range l {
+			if e.gone {
+				delete(out, k)
+			} else {
+				out[k] = e.v
+			}
+		}
 	}
 	return out
 }
 
-// clone returns a copy of m that shares m's base: O(overlay), or O(entries) when the overlay is folded into a
-// new base. m is only read.
+// clone returns a copy of m that shares m's base and layers and freezes a copy of m's top as a new layer:
+// O(top), or O(entries) when the layers are folded into a new base. m is only read.
 func (m *cowMap[K, V]) clone() cowMap[K, V] {
-	if len(m.over) > foldAt(len(m.base)) {
+	if len(m.top) == 0 {
+		return cowMap[K, V]{base: m.base, layers: m.layers, n: m.n}
+	}
+	if len(m.layers) < maxLayers {
+		layers := append(slices.Clip(m.layers), maps.Clone(m.top))
+		return cowMap[K, V]{base: m.base, layers: layers, n: m.n}
+	}
+	merged := make(map[K]cowSet[V])
+	for _, l := range append(slices.Clip(m.layers), m.top) {
+		maps.Copy(merged, l)
+	}
+	if len(merged) > foldAt(len(m.base)) {
 		return cowMapOf(m.flat())
 	}
-	return cowMap[K, V]{base: m.base, over: maps.Clone(m.over), n: m.n}
+	return cowMap[K, V]{base: m.base, layers: []map[K]cowSet[V]{merged}, n: m.n}
 }
 
-// foldAt returns the overlay size above which a copy folds the overlay into a new base of n entries:
-// 2√n, at least 32.
+// foldAt returns the most changed entries a cowMap keeps in one merged layer above a base of n entries before it
+// folds them into a new base: 2√n, at least 32. Changes few against the base (a state's accounts) are merged
+// into one layer, O(changes), instead of copying the base.
 func foldAt(n int) int { return max(32, 2*int(math.Sqrt(float64(n)))) }
