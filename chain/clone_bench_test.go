@@ -39,3 +39,32 @@ func BenchmarkCloneApply(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFinalityNext measures the finality of each block of an epoch in which 1,024 validators vote, 128 votes a
+// block, as a branch's blocks carry them: each op is one block's Next.
+func BenchmarkFinalityNext(b *testing.B) {
+	const validators, perBlock = 1024, 128
+	g := Checkpoint{Hash: Hash{1}}
+	table := make([]Stake, validators)
+	votes := make([]Vote, validators)
+	for i := range table {
+		table[i] = Stake{Addr: Address(HashBytes(fmt.Appendf(nil, "val-%d", i))), Amount: 1}
+		votes[i] = Vote{Validator: table[i].Addr, Source: g, Target: g}
+	}
+	rules := FinalityRules{Supermajority: func(_, _ Amount) bool { return false },
+		Finalizes: func(_, _ Checkpoint) bool { return false }}
+	b.ReportAllocs()
+	var f *Finality
+	i := 0
+	for b.Loop() {
+		if i%(validators/perBlock) == 0 {
+			f = GenesisFinality(g.Hash, table)
+		}
+		k := i % (validators / perBlock) * perBlock
+		var err error
+		if f, err = f.Next(0, g.Hash, nil, nil, votes[k:k+perBlock], rules); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -129,13 +129,22 @@ func (m *cowMap[K, V]) flat() map[K]V {
 
 // clone returns a copy of m that shares m's base and layers and freezes a copy of m's top as a new layer:
 // O(top), or O(entries) when the layers are folded into a new base. m is only read.
-func (m *cowMap[K, V]) clone() cowMap[K, V] {
+func (m *cowMap[K, V]) clone() cowMap[K, V] { return m.copyOf(false) }
+
+// cloneFinal is clone for an m that is never written again (a tally attached to a block): m's top becomes the
+// copy's new layer as it is, without a copy.
+func (m *cowMap[K, V]) cloneFinal() cowMap[K, V] { return m.copyOf(true) }
+
+func (m *cowMap[K, V]) copyOf(final bool) cowMap[K, V] {
 	if len(m.top) == 0 {
 		return cowMap[K, V]{base: m.base, layers: m.layers, n: m.n}
 	}
 	if len(m.layers) < maxLayers {
-		layers := append(slices.Clip(m.layers), maps.Clone(m.top))
-		return cowMap[K, V]{base: m.base, layers: layers, n: m.n}
+		top := m.top
+		if !final {
+			top = maps.Clone(m.top)
+		}
+		return cowMap[K, V]{base: m.base, layers: append(slices.Clip(m.layers), top), n: m.n}
 	}
 	merged := make(map[K]cowSet[V])
 	for _, l := range append(slices.Clip(m.layers), m.top) {

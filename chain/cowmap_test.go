@@ -7,7 +7,7 @@ import (
 )
 
 // TestCowMapMatchesMap applies the same random puts and removes to a cowMap and to a plain map, cloning both at
-// random points and going on from either the clone or the original, and checks after every step that they hold
+// random points and going on from either the clone (of a map written again or not) or the original, and checks after every step that they hold
 // the same entries, and at the end that every version kept still holds what it held when it was made.
 func TestCowMapMatchesMap(t *testing.T) {
 	for _, keys := range []int{8, 100, 1000} {
@@ -28,12 +28,14 @@ func TestCowMapMatchesMap(t *testing.T) {
 				m.remove(k)
 				delete(want, k)
 			default:
-				c := m.clone()
 				kept = append(kept, version{m, maps.Clone(want)})
-				if rng.IntN(2) == 0 { // go on from the clone, or from the original and keep the clone
-					m = c
-				} else {
-					kept[len(kept)-1].m = c
+				switch rng.IntN(3) {
+				case 0: // go on from the clone
+					m = m.clone()
+				case 1: // go on from a clone of a map never written again
+					m = m.cloneFinal()
+				default: // go on from the original and keep the clone
+					kept[len(kept)-1].m = m.clone()
 				}
 			}
 			checkCowMap(t, keys, step, &m, want)

@@ -59,7 +59,7 @@ func newTally(target Checkpoint, table []Stake) *epochTally {
 
 func (t *epochTally) clone() *epochTally {
 	c := *t
-	c.voted, c.links = t.voted.clone(), maps.Clone(t.links)
+	c.voted, c.links = t.voted.cloneFinal(), maps.Clone(t.links) // t is attached to a block: never written again
 	return &c
 }
 
