@@ -157,7 +157,7 @@ func TestApplyBlockAtomic(t *testing.T) {
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.substr) {
 				t.Fatalf("got %v, want %v mentioning %q", err, tt.want, tt.substr)
 			}
-			if !reflect.DeepEqual(s, before) {
+			if !sameState(s, before) || s.changed != nil || s.acct != before.acct {
 				t.Errorf("state changed by a failed block")
 			}
 		})
