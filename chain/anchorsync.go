@@ -29,7 +29,7 @@ func (t *Tree) Anchor(h Hash) (*Anchor, error) {
 		return nil, err
 	}
 	return &Anchor{Block: blk, Headers: heads, Epoch: st.epoch, Supply: st.supply, Tables: st.tables,
-		Accounts: st.accounts}, nil
+		Accounts: st.accounts.flat()}, nil
 }
 
 // anchorEpochs returns how many epochs back from the finalized checkpoint the store keeps anchors: AnchorEpochs,
@@ -205,10 +205,8 @@ func (a *Anchor) sum() (Amount, bool) {
 }
 
 func (a *Anchor) state(g *Genesis) *State {
-	st := &State{params: g.State().params, accounts: a.Accounts, supply: a.Supply, epoch: a.Epoch, tables: a.Tables}
-	if st.accounts == nil {
-		st.accounts = map[Address]Account{}
-	}
+	st := &State{params: g.State().params, accounts: cowMapOf(a.Accounts), supply: a.Supply, epoch: a.Epoch,
+		tables: a.Tables}
 	return st
 }
 
@@ -228,12 +226,12 @@ func (a *Anchor) Install(store Store, g *Genesis, c Checkpoint) error {
 	cur := newTally(target, st.Validators(e))
 	var slashed []Address
 	for ad := range cur.stake {
-		if st.accounts[ad].Slashed {
+		if st.accounts.at(ad).Slashed {
 			slashed = append(slashed, ad)
 		}
 	}
 	r := snapshotRecord{Version: snapshotVersion, Floor: stubRecord{b.Header, b.Header.Mix}, Stubs: stubs,
-		Epoch: st.epoch, Supply: st.supply, Tables: st.tables, Accounts: st.accounts, Oldest: b.Header.Height,
+		Epoch: st.epoch, Supply: st.supply, Tables: st.tables, Accounts: st.accounts.flat(), Oldest: b.Header.Height,
 		Old: map[Epoch]oldRecord{c.Epoch: {Ckpt: c.Hash, Table: st.Validators(c.Epoch)}},
 		Fin: finRecord{Justified: c, Finalized: c, JustifiedAll: []Checkpoint{c}, Cur: tallyOut(cur), Slashed: slashed}}
 	var buf bytes.Buffer

@@ -70,10 +70,10 @@ func BenchmarkDecodeBlock(b *testing.B) {
 func BenchmarkStateRoot(b *testing.B) {
 	for _, n := range []int{100, 10000} {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
-			s := &State{accounts: make(map[Address]Account, n)}
+			s := &State{}
 			for i := range n {
 				a := Address(HashBytes(fmt.Appendf(nil, "acct-%d", i)))
-				s.accounts[a] = Account{Balance: Amount(i), Nonce: Nonce(i)}
+				s.accounts.put(a, Account{Balance: Amount(i), Nonce: Nonce(i)})
 			}
 			for b.Loop() {
 				s.Root()

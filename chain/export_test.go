@@ -13,3 +13,6 @@ func SetStakeLag(t testing.TB, lag int) {
 	tableLag = lag
 	t.Cleanup(func() { tableLag = old })
 }
+
+// newAccounts returns an account map holding m.
+func newAccounts(m map[Address]Account) cowMap[Address, Account] { return cowMapOf(m) }

@@ -44,13 +44,12 @@ type epochTally struct {
 	target Checkpoint
 	stake  map[Address]Amount // the target epoch's stake table
 	total  Amount
-	voted  map[Address]Checkpoint // each counted vote's source
-	links  map[Checkpoint]Amount  // stake of the votes from each justified source
+	voted  cowMap[Address, Checkpoint] // each counted vote's source; copy-on-write: a block's copy shares its parent's
+	links  map[Checkpoint]Amount       // stake of the votes from each justified source
 }
 
 func newTally(target Checkpoint, table []Stake) *epochTally {
-	t := &epochTally{target: target, stake: make(map[Address]Amount, len(table)), voted: map[Address]Checkpoint{},
-		links: map[Checkpoint]Amount{}}
+	t := &epochTally{target: target, stake: make(map[Address]Amount, len(table)), links: map[Checkpoint]Amount{}}
 	for _, s := range table {
 		t.stake[s.Addr] = s.Amount
 		t.total += s.Amount // a stake table's total is within the supply
@@ -60,7 +59,7 @@ func newTally(target Checkpoint, table []Stake) *epochTally {
 
 func (t *epochTally) clone() *epochTally {
 	c := *t
-	c.voted, c.links = maps.Clone(t.voted), maps.Clone(t.links)
+	c.voted, c.links = t.voted.cloneFinal(), maps.Clone(t.links) // t is attached to a block: never written again
 	return &c
 }
 
@@ -78,7 +77,7 @@ func (f *Finality) IsJustified(c Checkpoint) bool { return slices.Contains(f.jus
 func (f *Finality) Holds(target Checkpoint, a Address) bool {
 	for _, t := range []*epochTally{f.cur, f.prev} {
 		if t != nil && t.target == target {
-			_, ok := t.voted[a]
+			_, ok := t.voted.get(a)
 			return ok
 		}
 	}
@@ -143,7 +142,7 @@ func (n *Finality) slash(offenders []Address) {
 			if t == nil {
 				continue
 			}
-			if src, ok := t.voted[a]; ok {
+			if src, ok := t.voted.get(a); ok {
 				t.links[src] -= t.stake[a] // counted once from a justified source, so at least its stake
 			}
 		}
@@ -180,7 +179,7 @@ func (n *Finality) count(v *Vote, rules FinalityRules) error {
 	if stake == 0 {
 		return fmt.Errorf("%w: %s for %s", ErrVoteNotValidator, v.Validator.Short(), v.Target)
 	}
-	if _, ok := t.voted[v.Validator]; ok {
+	if _, ok := t.voted.get(v.Validator); ok {
 		return fmt.Errorf("%w: %s for %s", ErrDuplicateVote, v.Validator.Short(), v.Target)
 	}
 	if !n.IsJustified(v.Source) || slices.Contains(n.slashed, v.Validator) {
@@ -189,7 +188,7 @@ func (n *Finality) count(v *Vote, rules FinalityRules) error {
 		// justified. A slashed validator's vote counts for nothing at all.
 		return nil
 	}
-	t.voted[v.Validator] = v.Source
+	t.voted.put(v.Validator, v.Source)
 	t.links[v.Source] += stake // at most the table's total
 	if !rules.Supermajority(t.links[v.Source], t.total) || n.IsJustified(t.target) {
 		return nil

@@ -267,14 +267,16 @@ func (g *Genesis) Params() Params {
 // State returns the state at height 0: the allocations, epoch 0, and the genesis stakes as the stake
 // table of epochs 0, 1 and 2 (PROTOCOL.md §5, §6). g should be valid.
 func (g *Genesis) State() *State {
-	s := &State{params: g.Params(), accounts: make(map[Address]Account, len(g.Allocations))}
+	s := &State{params: g.Params()}
+	accounts := make(map[Address]Account, len(g.Allocations))
 	for _, a := range g.Allocations {
 		if a.Balance == 0 && a.Stake == 0 {
 			continue
 		}
-		s.accounts[a.Address] = Account{Balance: a.Balance, Stake: a.Stake}
+		accounts[a.Address] = Account{Balance: a.Balance, Stake: a.Stake}
 		s.supply += a.Balance + a.Stake // Validate ensures the sum fits
 	}
+	s.accounts = cowMapOf(accounts)
 	s.tables = make([][]Stake, tableLag)
 	live := s.Stakes()
 	root := tableRoot(live)

@@ -58,9 +58,9 @@ func checkMintsToHorizon(t *testing.T, g *Genesis) {
 		t.Fatalf("block 1: %v", err)
 	}
 	minted := uint64(g.BlockReward) * (RewardHorizon - 1)
-	acc := st.accounts[testAddr(0)]
+	acc := st.accounts.at(testAddr(0))
 	acc.Balance += Amount(minted) - g.BlockReward
-	st.accounts[testAddr(0)] = acc
+	st.accounts.put(testAddr(0), acc)
 	st.supply += Amount(minted) - g.BlockReward
 	b.Header.Height, b.Header.Slot = RewardHorizon, RewardHorizon
 	if err := st.ApplyBlock(b); err != nil {

@@ -15,10 +15,10 @@ type undo struct {
 // set records addr's current account in j (if j is not nil) and then overwrites it.
 func (s *State) set(j *journal, addr Address, acc Account) {
 	if j != nil {
-		prev, ok := s.accounts[addr]
+		prev, ok := s.accounts.get(addr)
 		*j = append(*j, undo{addr: addr, prev: prev, existed: ok})
 	}
-	s.accounts[addr] = acc
+	s.accounts.put(addr, acc)
 	if s.acct != nil {
 		s.changed = append(s.changed, addr)
 	}
@@ -28,9 +28,9 @@ func (s *State) set(j *journal, addr Address, acc Account) {
 func (s *State) rollback(j journal) {
 	for i := len(j) - 1; i >= 0; i-- {
 		if j[i].existed {
-			s.accounts[j[i].addr] = j[i].prev
+			s.accounts.put(j[i].addr, j[i].prev)
 		} else {
-			delete(s.accounts, j[i].addr)
+			s.accounts.remove(j[i].addr)
 		}
 	}
 }
@@ -106,7 +106,7 @@ func Spend(a Account, tx *Tx) (Account, error) {
 
 // checkSender returns the sender's account if it exists, the nonce matches and the fee suffices.
 func (s *State) checkSender(tx *Tx) (Account, error) {
-	from, ok := s.accounts[tx.From]
+	from, ok := s.accounts.get(tx.From)
 	if !ok || !from.exists() {
 		return from, fmt.Errorf("%w: %s", ErrUnknownAccount, tx.From)
 	}
@@ -121,7 +121,7 @@ func (s *State) checkSender(tx *Tx) (Account, error) {
 
 // transfer credits the recipient and stores both accounts; from is already debited.
 func (s *State) transfer(j *journal, tx *Tx, from Account) error {
-	to := s.accounts[tx.To]
+	to := s.accounts.at(tx.To)
 	var ok bool
 	if to.Balance, ok = addAmount(to.Balance, Amount(tx.Value)); !ok {
 		return fmt.Errorf("%w: balance of %s", ErrOverflow, tx.To.Short())
@@ -151,9 +151,6 @@ func (s *State) ApplyBlock(b *Block) error {
 
 // applyBlock is ApplyBlock without the undo; it appends what each piece of evidence did to slashed, if set.
 func (s *State) applyBlock(b *Block, j *journal, slashed *[]Slashing) error {
-	if s.accounts == nil {
-		s.accounts = make(map[Address]Account)
-	}
 	epoch := epochOf(b.Header.Slot, s.params.EpochLength)
 	if epoch > s.epoch {
 		s.releaseUnbonding(j, epoch)
@@ -189,7 +186,7 @@ func (s *State) reward(j *journal, proposer Address, fees Amount) error {
 	if !ok {
 		return fmt.Errorf("%w: total supply", ErrOverflow)
 	}
-	acc := s.accounts[proposer]
+	acc := s.accounts.at(proposer)
 	pay, ok1 := addAmount(s.params.BlockReward, fees)
 	bal, ok2 := addAmount(acc.Balance, pay)
 	if !ok1 || !ok2 {

@@ -146,3 +146,34 @@ func TestTreeUsesSigCacheForVotes(t *testing.T) {
 		t.Fatalf("with the vote in the cache: got %v, want it inserted unchecked", err)
 	}
 }
+
+// TestSigCacheSharedRemembersNothing: while a VerifyMemo is installed the cache keeps no IDs of its own (the memo
+// remembers every outcome for the whole process), and still refuses what does not verify.
+func TestSigCacheSharedRemembersNothing(t *testing.T) {
+	defer ShareVerification()()
+	chainID := testGenesis().Hash()
+	c := NewSigCache(chainID, 10)
+	good := signedTx(chainID, 0, TxBPM, 0, Address{}, 70, 1)
+	bad := badSig(good)
+	v := Vote{Validator: good.From, Source: Checkpoint{Epoch: 1}, Target: Checkpoint{Epoch: 2}}
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"good tx", c.Verify(&good), nil},
+		{"good tx again", c.Verify(&good), nil},
+		{"bad tx", c.Verify(&bad), ErrBadSignature},
+		{"batch with a bad tx", c.VerifyAll([]Tx{good, bad}), ErrBadSignature},
+		{"good batch", c.VerifyAll([]Tx{good, good}), nil},
+		{"unsigned vote", c.VerifyVote(&v), ErrBadSignature},
+	}
+	for _, tt := range tests {
+		if !errors.Is(tt.err, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.err, tt.want)
+		}
+	}
+	if n := len(c.ids); n != 0 {
+		t.Errorf("got %d IDs remembered by the cache, want 0", n)
+	}
+}

@@ -49,7 +49,7 @@ type Slashing struct {
 // form by ValidateBasic.
 func (s *State) applyEvidence(j *journal, e *Evidence, proposer Address, epoch Epoch) (Slashing, error) {
 	off := e.Offender()
-	acc := s.accounts[off]
+	acc := s.accounts.at(off)
 	switch {
 	case acc.Slashed:
 		return Slashing{}, fmt.Errorf("%w: %s", ErrAlreadySlashed, off.Short())
@@ -66,7 +66,7 @@ func (s *State) applyEvidence(j *journal, e *Evidence, proposer Address, epoch E
 	acc.Slashed = true
 	s.set(j, off, acc)
 	if sl.Reward > 0 {
-		inc := s.accounts[proposer]
+		inc := s.accounts.at(proposer)
 		inc.Balance += sl.Reward // within the supply, as the burned tokens were
 		s.set(j, proposer, inc)
 	}
@@ -80,7 +80,7 @@ func percentOf(a Amount, p uint64) Amount { return Amount(uint64(a)/100*p + uint
 // releaseUnbonding moves every unbonding amount whose release epoch has come to its account's balance. It runs
 // when a block opens epoch e (PROTOCOL.md §8b).
 func (s *State) releaseUnbonding(j *journal, e Epoch) {
-	for addr, acc := range s.accounts { // order does not matter: each account changes on its own
+	for addr, acc := range s.accounts.all() { // order does not matter: each account changes on its own
 		if acc.Unbonding == 0 || acc.UnbondEpoch > e {
 			continue
 		}

@@ -57,19 +57,17 @@ func tallyOut(t *epochTally) *tallyRecord {
 	if t == nil {
 		return nil
 	}
-	return &tallyRecord{Target: t.target, Stake: t.stake, Total: t.total, Voted: t.voted, Links: t.links}
+	return &tallyRecord{Target: t.target, Stake: t.stake, Total: t.total, Voted: t.voted.flat(), Links: t.links}
 }
 
 func tallyIn(r *tallyRecord) *epochTally {
 	if r == nil {
 		return nil
 	}
-	t := &epochTally{target: r.Target, stake: r.Stake, total: r.Total, voted: r.Voted, links: r.Links}
+	t := &epochTally{target: r.Target, stake: r.Stake, total: r.Total, voted: cowMapOf(map[Address]Checkpoint(r.Voted)),
+		links: r.Links}
 	if t.stake == nil {
 		t.stake = map[Address]Amount{}
-	}
-	if t.voted == nil {
-		t.voted = map[Address]Checkpoint{}
 	}
 	if t.links == nil {
 		t.links = map[Checkpoint]Amount{}
@@ -91,7 +89,7 @@ func (t *Tree) encodeSnapshot() []byte {
 func (t *Tree) floorRecord() snapshotRecord {
 	f, st := t.floor, t.floor.state
 	r := snapshotRecord{Version: snapshotVersion, Floor: stubRecord{f.header, f.mix}, Epoch: st.epoch,
-		Supply: st.supply, Tables: st.tables, Accounts: st.accounts, Old: map[Epoch]oldRecord{}, Oldest: t.oldest,
+		Supply: st.supply, Tables: st.tables, Accounts: st.accounts.flat(), Old: map[Epoch]oldRecord{}, Oldest: t.oldest,
 		Fin: finRecord{Justified: f.fin.Justified, Finalized: f.fin.Finalized, JustifiedAll: f.fin.justified,
 			Cur: tallyOut(f.fin.cur), Prev: tallyOut(f.fin.prev), Slashed: f.fin.slashed}}
 	for s := f.lastBefore; s != nil; s = s.lastBefore {
@@ -135,11 +133,8 @@ func (t *Tree) resume() (Height, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w: %w", ErrCorruptStore, errSnapshot, err)
 	}
-	st := &State{params: t.cfg.Genesis.State().params, accounts: r.Accounts, supply: r.Supply, epoch: r.Epoch,
-		tables: r.Tables}
-	if st.accounts == nil {
-		st.accounts = map[Address]Account{}
-	}
+	st := &State{params: t.cfg.Genesis.State().params, accounts: cowMapOf(r.Accounts), supply: r.Supply,
+		epoch: r.Epoch, tables: r.Tables}
 	hd := r.Floor.Header
 	if root := st.Root(); root != hd.StateRoot {
 		return 0, fmt.Errorf("%w: %w: state root %s, floor header %s", ErrCorruptStore, errSnapshot, root.Short(),

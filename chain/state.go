@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"slices"
 )
 
@@ -62,9 +61,9 @@ var tableLag = StakeLag
 // A State is not safe for concurrent mutation; Clone it to keep a version.
 type State struct {
 	params   Params
-	accounts map[Address]Account
-	supply   Amount // every balance and stake plus fees in flight; bounds all sums
-	epoch    Epoch  // epoch of the last applied block (0 at genesis)
+	accounts cowMap[Address, Account] // copy-on-write: clones share all but what each changed
+	supply   Amount                   // every balance and stake plus fees in flight; bounds all sums
+	epoch    Epoch                    // epoch of the last applied block (0 at genesis)
 	// tables[i] is the stake table of epoch epoch+i, for i below the lag; the slice and the tables are
 	// replaced, never modified in place.
 	tables [][]Stake
@@ -88,29 +87,27 @@ func (s *State) Epoch() Epoch { return s.epoch }
 // Supply returns the total of all tokens: it grows by BlockReward with every block.
 func (s *State) Supply() Amount { return s.supply }
 
-// Clone returns an independent copy of s. It copies the account map and shares the immutable
-// stake tables, so it costs O(accounts).
+// Clone returns an independent copy of s. It shares the immutable stake tables and the accounts s shares with
+// its own ancestors, and copies only the accounts changed since (cowMap), so it costs O(√accounts) amortized.
+// It only reads s.
 func (s *State) Clone() *State {
 	c := *s
-	c.accounts = maps.Clone(s.accounts)
+	c.accounts = s.accounts.clone()
 	c.changed = slices.Clip(s.changed) // appends to the clone's list must not write into s's
-	if c.accounts == nil {
-		c.accounts = make(map[Address]Account)
-	}
 	return &c
 }
 
 // Account returns a's account; the zero Account if a has never held tokens.
-func (s *State) Account(a Address) Account { return s.accounts[a] }
+func (s *State) Account(a Address) Account { return s.accounts.at(a) }
 
 // Accounts returns the number of accounts.
-func (s *State) Accounts() int { return len(s.accounts) }
+func (s *State) Accounts() int { return s.accounts.size() }
 
 // Stakes returns the live stake table: every stake of at least MinStake (and above zero) of an account never
 // slashed, sorted by address bytes (PROTOCOL.md §6, §8b).
 func (s *State) Stakes() []Stake {
 	var out []Stake
-	for addr, acc := range s.accounts {
+	for addr, acc := range s.accounts.all() {
 		if acc.Stake > 0 && acc.Stake >= s.params.MinStake && !acc.Slashed {
 			out = append(out, Stake{Addr: addr, Amount: acc.Stake})
 		}
@@ -151,7 +148,7 @@ func (s *State) IsValidator(e Epoch, a Address) bool {
 	case e-s.epoch < Epoch(len(s.tables)):
 		return inTable(s.tables[e-s.epoch], a)
 	default:
-		acc := s.accounts[a]
+		acc := s.accounts.at(a)
 		return acc.Stake > 0 && acc.Stake >= s.params.MinStake && !acc.Slashed
 	}
 }
@@ -159,7 +156,7 @@ func (s *State) IsValidator(e Epoch, a Address) bool {
 // mayStake reports whether a is in one of s's stake tables or has live stake (at least MinStake) in s:
 // whether a can be in the stake table of a child of s without staking again first (PROTOCOL.md §6).
 func (s *State) mayStake(a Address) bool {
-	if acc := s.accounts[a]; acc.Stake > 0 && acc.Stake >= s.params.MinStake {
+	if acc := s.accounts.at(a); acc.Stake > 0 && acc.Stake >= s.params.MinStake {
 		return true
 	}
 	for _, table := range s.tables {
@@ -229,10 +226,14 @@ func stateRootOf(e Epoch, tablesRoot, accountsRoot Hash) Hash {
 
 // accountLeaves returns the addresses sorted by their bytes and the leaf hash of each one's account.
 func (s *State) accountLeaves() ([]Address, []Hash) {
-	addrs := slices.SortedFunc(maps.Keys(s.accounts), func(x, y Address) int { return bytes.Compare(x[:], y[:]) })
+	addrs := make([]Address, 0, s.accounts.size())
+	for a := range s.accounts.all() {
+		addrs = append(addrs, a)
+	}
+	slices.SortFunc(addrs, func(x, y Address) int { return bytes.Compare(x[:], y[:]) })
 	leaves := make([]Hash, len(addrs))
 	for i, a := range addrs {
-		leaves[i] = accountLeaf(a, s.accounts[a])
+		leaves[i] = accountLeaf(a, s.accounts.at(a))
 	}
 	return addrs, leaves
 }

@@ -157,7 +157,7 @@ func TestApplyBlockAtomic(t *testing.T) {
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.substr) {
 				t.Fatalf("got %v, want %v mentioning %q", err, tt.want, tt.substr)
 			}
-			if !reflect.DeepEqual(s, before) {
+			if !sameState(s, before) || s.changed != nil || s.acct != before.acct {
 				t.Errorf("state changed by a failed block")
 			}
 		})
@@ -277,9 +277,9 @@ func orderOf(keys []int) []int {
 	for _, k := range keys {
 		table = append(table, Stake{Addr: testAddr(k), Amount: 1})
 	}
-	s := &State{accounts: map[Address]Account{}}
+	s := &State{}
 	for _, st := range table {
-		s.accounts[st.Addr] = Account{Stake: 1}
+		s.accounts.put(st.Addr, Account{Stake: 1})
 	}
 	return stakers(s.Stakes())
 }
@@ -343,11 +343,11 @@ func TestRootCoversEveryField(t *testing.T) {
 		{"table of the next epoch", func(s *State) { setTable(s, 1, s.tables[1][1:]) }},
 		{"table of the epoch after", func(s *State) { setTable(s, 2, s.tables[2][1:]) }},
 		{"table amount", func(s *State) { setTable(s, 0, []Stake{{Addr: a0, Amount: 1}}) }},
-		{"balance", func(s *State) { acc := s.accounts[a0]; acc.Balance++; s.accounts[a0] = acc }},
-		{"stake", func(s *State) { acc := s.accounts[a0]; acc.Stake++; s.accounts[a0] = acc }},
-		{"nonce", func(s *State) { acc := s.accounts[a0]; acc.Nonce++; s.accounts[a0] = acc }},
-		{"empty account", func(s *State) { s.accounts[testAddr(9)] = Account{} }},
-		{"account moved", func(s *State) { s.accounts[testAddr(9)] = s.accounts[a0]; delete(s.accounts, a0) }},
+		{"balance", func(s *State) { acc := s.accounts.at(a0); acc.Balance++; s.accounts.put(a0, acc) }},
+		{"stake", func(s *State) { acc := s.accounts.at(a0); acc.Stake++; s.accounts.put(a0, acc) }},
+		{"nonce", func(s *State) { acc := s.accounts.at(a0); acc.Nonce++; s.accounts.put(a0, acc) }},
+		{"empty account", func(s *State) { s.accounts.put(testAddr(9), Account{}) }},
+		{"account moved", func(s *State) { s.accounts.put(testAddr(9), s.accounts.at(a0)); s.accounts.remove(a0) }},
 	}
 	seen := map[Hash]string{base.Root(): "base"}
 	for _, tt := range tests {
@@ -363,9 +363,9 @@ func TestRootCoversEveryField(t *testing.T) {
 
 func TestRootIgnoresInsertionOrder(t *testing.T) {
 	build := func(order []int) Hash {
-		s := &State{accounts: map[Address]Account{}}
+		s := &State{}
 		for _, i := range order {
-			s.accounts[testAddr(i)] = Account{Balance: Amount(i)}
+			s.accounts.put(testAddr(i), Account{Balance: Amount(i)})
 		}
 		return s.Root()
 	}

@@ -49,7 +49,7 @@ func provenState(t testing.TB) *State {
 func TestAccountProof(t *testing.T) {
 	s := provenState(t)
 	root := s.Root()
-	for a, acc := range s.accounts {
+	for a, acc := range s.accounts.all() {
 		p, err := s.AccountProof(a)
 		if err != nil {
 			t.Fatal(err)

@@ -105,7 +105,7 @@ func (s *State) acctTreeNow() *acctTree {
 	ups = slices.CompactFunc(ups, func(x, y leafAt) bool { return x.i == y.i })
 	for j := range ups {
 		a := t.addrs[ups[j].i]
-		acc, exists := s.accounts[a]
+		acc, exists := s.accounts.get(a)
 		if !exists {
 			return newAcctTree(s) // an account removed: the tree changes shape
 		}

@@ -130,11 +130,13 @@ func checkIsValidator(t *testing.T, s *State) {
 	}
 }
 
-// sameState reports whether a and b hold the same ledger, whatever roots and trees each has kept to hash it.
+// sameState reports whether a and b hold the same ledger, whatever roots and trees each has kept to hash it and
+// however each one's accounts are laid out in layers (cowMap).
 func sameState(a, b *State) bool {
 	x, y := *a, *b
 	for _, s := range []*State{&x, &y} {
 		s.tableRoots, s.rootsOf, s.acct, s.changed = nil, nil, nil, nil
+		s.accounts = cowMapOf(s.accounts.flat())
 	}
 	return reflect.DeepEqual(&x, &y)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"unique"
 
 	"github.com/posnode/posnode/chain"
 )
@@ -110,7 +111,7 @@ func (p *Pool) Prune(now chain.Epoch, useful func(*chain.Evidence) bool) {
 // sweep drops the votes and headers outside the window of the pool's epoch.
 func (p *Pool) sweep() {
 	for a, held := range p.votes {
-		held = slices.DeleteFunc(held, func(v chain.Vote) bool { return !p.inWindow(v.Target.Epoch) })
+		held = slices.DeleteFunc(held, func(v unique.Handle[chain.Vote]) bool { return !p.inWindow(v.Value().Target.Epoch) })
 		if len(held) == 0 {
 			delete(p.votes, a)
 		} else {

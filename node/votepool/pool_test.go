@@ -82,7 +82,7 @@ func TestAddVote(t *testing.T) {
 			}
 		}
 	}
-	if i, ok := p.votes[addr(0)].find(6); !ok || p.votes[addr(0)][i].ID() != first.ID() {
+	if i, ok := p.votes[addr(0)].find(6); !ok || p.votes[addr(0)][i].Value() != first {
 		t.Error("a conflicting vote replaced the first one")
 	}
 }
