@@ -157,7 +157,7 @@ func TestAnchorKeptForThePeriod(t *testing.T) {
 			t.Errorf("%s: served %d anchors of the last %d epochs, want at least 21", phase, served, period+1)
 		}
 		t.Logf("%s: finalized %s, served %d anchors of checkpoints within %d epochs, %d bytes each on average (%d accounts, %d headers of %d bytes)",
-			phase, fin, served, period, bytes/max(served, 1), len(tr.HeadState().accounts), heads/max(served, 1), HeaderSize)
+			phase, fin, served, period, bytes/max(served, 1), tr.HeadState().accounts.size(), heads/max(served, 1), HeaderSize)
 	}
 }
 
