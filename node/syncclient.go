@@ -255,7 +255,9 @@ type batchResult struct {
 // blocks already known are skipped. Called on the event loop.
 func (n *Node) importBatch(blocks []*chain.Block) batchResult {
 	var res batchResult
-	if !n.tree.Has(blocks[0].Header.Parent) {
+	// At or below the sync floor a block whose parent the tree lacks is not one to step back from: its branch left
+	// ours below the floor, and the tree refuses it for finality or for the trusted checkpoint (PROTOCOL.md §10, §12).
+	if !n.tree.Has(blocks[0].Header.Parent) && blocks[0].Header.Height > n.tree.SyncFloor() {
 		res.unknownParent = true
 		return res
 	}
