@@ -2,34 +2,26 @@ package finality
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
 	"errors"
-	"fmt"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/internal/chaintest"
 )
 
 const epochLen = 8
 
-var chainID = chain.HashBytes([]byte("finality-test"))
+var keys = chaintest.Keys("finality")
 
-func key(i int) ed25519.PrivateKey {
-	seed := sha256.Sum256(fmt.Appendf(nil, "finality-key-%d", i))
-	return ed25519.NewKeyFromSeed(seed[:])
-}
+var chainID = keys.ChainID()
 
-func addr(i int) chain.Address { return chain.AddressOf(key(i).Public().(ed25519.PublicKey)) }
+func key(i int) ed25519.PrivateKey { return keys.Key(i) }
 
-func cp(e chain.Epoch, tag byte) chain.Checkpoint {
-	return chain.Checkpoint{Epoch: e, Hash: chain.HashBytes([]byte{byte(e), tag})}
-}
+func addr(i int) chain.Address { return keys.Addr(i) }
+
+func cp(e chain.Epoch, tag byte) chain.Checkpoint { return chaintest.Checkpoint(e, tag) }
 
 // vote returns validator i's signed vote source→target.
-func vote(i int, source, target chain.Checkpoint) chain.Vote {
-	v := chain.Vote{Validator: addr(i), Source: source, Target: target}
-	v.Sign(chainID, key(i))
-	return v
-}
+func vote(i int, source, target chain.Checkpoint) chain.Vote { return keys.Vote(i, source, target) }
 
 // staked are the validators of the test network: 0 to 3 with stakes 10, 20, 30, 40; 4 holds only a balance.
 var staked = []chain.Amount{10, 20, 30, 40}
