@@ -86,6 +86,16 @@ func (n *Node) ownNonceStored() bool {
 	return true
 }
 
+// nextNonce returns the nonce a new transaction of addr takes on st, the head state: the lowest one, from the
+// account's, that neither the mempool nor the pending-transaction log holds a transaction of addr at. A transaction
+// can be in the log but not in the mempool (expired, evicted, not admitted again after a restart or a reorg);
+// giving its nonce to a new one would let one of the two take it on the chain and the other leave the log unapplied
+// once the finalized state passes that nonce: an acknowledged record lost (PROTOCOL.md §11). Called on the event
+// loop.
+func (n *Node) nextNonce(addr chain.Address, st *chain.State) chain.Nonce {
+	return n.pool.NextFree(addr, st, func(nonce chain.Nonce) bool { return n.pendingLog.HoldsNonce(addr, nonce) })
+}
+
 // closePending waits for the commits of returned transactions, then closes the log.
 func (n *Node) closePending() {
 	n.pendingSyncs.Wait()

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -84,6 +85,40 @@ func TestPendingRecordsSurviveRestart(t *testing.T) {
 		t.Fatalf("after restart: got %d pending, %v; want 2", acct.Pending, err)
 	}
 	ids = append(ids, c.submitBPM(1, 63)) // takes nonce 2, after the restored ones
+	waitForCommitted(t, c, ids, []int{0, 1})
+}
+
+// TestOwnNonceSkipsALoggedRecordTheMempoolLacks: a record the node acknowledged is in the pending-transaction log
+// but no longer in its mempool (expired, evicted, not admitted again after a restart or a reorg); the next record
+// its user submits takes the next free nonce, not the logged record's, and both commit once a proposer sees them
+// (PROTOCOL.md §11). Signed with the logged record's nonce, one of the two acknowledged records would be lost: the
+// defect a node killed during checkpoint sync and pruning showed (TestKilledDuringCheckpointSyncAndPruning).
+func TestOwnNonceSkipsALoggedRecordTheMempoolLacks(t *testing.T) {
+	c := newCluster(t, []uint64{10, 0}, 200*time.Millisecond, 0)
+	n := c.start(1) // alone: no proposer takes its records
+	ids := []chain.Hash{c.submitBPM(1, 61), c.submitBPM(1, 62)}
+	if err := n.call(context.Background(), func() {
+		tx, ok := n.pool.Get(ids[0])
+		if !ok {
+			t.Error("the first record is not in the mempool")
+			return
+		}
+		n.pool.Drop(tx, errors.New("dropped by the test")) // with its follower, nonce 1
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !n.PendingHolds(ids[0]) || !n.PendingHolds(ids[1]) {
+		t.Fatal("the log lost the records the mempool dropped")
+	}
+	ids = append(ids, c.submitBPM(1, 63))
+	st, err := n.Tx(context.Background(), ids[2])
+	if err != nil || st.Tx == nil {
+		t.Fatalf("the third record: %+v, %v", st, err)
+	}
+	if st.Tx.Nonce != 2 {
+		t.Fatalf("the third record took nonce %d; want 2, after the two the log holds", st.Tx.Nonce)
+	}
+	c.start(0, 1)
 	waitForCommitted(t, c, ids, []int{0, 1})
 }
 

@@ -154,7 +154,7 @@ func (n *Node) Account(ctx context.Context, addr chain.Address) (AccountView, er
 		st := n.tree.HeadState()
 		a := st.Account(addr)
 		v = AccountView{Address: addr, Balance: uint64(a.Balance), Stake: uint64(a.Stake), Nonce: uint64(a.Nonce),
-			Pending: int(n.pool.NextNonce(addr, st) - a.Nonce), Unbonding: uint64(a.Unbonding),
+			Pending: int(n.nextNonce(addr, st) - a.Nonce), Unbonding: uint64(a.Unbonding),
 			UnbondEpoch: uint64(a.UnbondEpoch), Slashed: a.Slashed}
 	})
 	return v, err

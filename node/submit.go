@@ -56,7 +56,7 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 			return
 		}
 		st := n.tree.HeadState()
-		tx = chain.Tx{Kind: kind, From: n.self, Nonce: n.pool.NextNonce(n.self, st), To: to, Value: value,
+		tx = chain.Tx{Kind: kind, From: n.self, Nonce: n.nextNonce(n.self, st), To: to, Value: value,
 			Fee: n.cfg.Genesis.TxFee}
 		if err = tx.ValidateBasic(); err != nil {
 			return

@@ -305,12 +305,30 @@ func (p *Pool) dropFrom(from chain.Address, s *senderTxs, first chain.Nonce, rea
 // NextNonce returns the nonce a new transaction of addr should carry: the account's nonce plus the run of
 // consecutive nonces already pending.
 func (p *Pool) NextNonce(addr chain.Address, st *chain.State) chain.Nonce {
-	if _, ok := p.senders[addr]; !ok {
-		return st.Account(addr).Nonce // no entry for an address that is only looked at
+	return p.NextFree(addr, st, nil)
+}
+
+// NextFree is NextNonce that also skips every nonce held reports taken (nil: none), and every nonce the pool holds
+// a waiting transaction of addr at, from the end of the run up: the lowest nonce, from the account's, that no
+// transaction known to the caller or to the pool may still take. A node signs its own transactions with it, held
+// being its pending-transaction log, so that it never gives an acknowledged transaction's nonce to another
+// (PROTOCOL.md §11): a transaction can be in the log but not in the pool (expired, evicted, not admitted again
+// after a restart or a reorg).
+func (p *Pool) NextFree(addr chain.Address, st *chain.State, held func(chain.Nonce) bool) chain.Nonce {
+	s, ok := p.senders[addr]
+	if ok {
+		s = p.sender(addr, st)
 	}
-	s := p.sender(addr, st)
-	next := s.nextRun()
-	p.forgetIfEmpty(addr, s)
+	next := st.Account(addr).Nonce
+	if ok {
+		next = s.nextRun()
+	}
+	for ok && s.txs[next] != nil || held != nil && held(next) {
+		next++
+	}
+	if ok {
+		p.forgetIfEmpty(addr, s)
+	}
 	return next
 }
 

@@ -593,3 +593,26 @@ func walkPending(s *senderTxs, base chain.Account, extra *chain.Tx) (chain.Accou
 	}
 	return acct, nil
 }
+
+// NextFree skips the nonces the caller says are taken and the waiting transactions the pool holds above the run,
+// and gives the first nonce neither holds: a node that signed nonce 1 and lost it from its pool (expired, evicted)
+// while its pending-transaction log still holds it must not sign nonce 1 again.
+func TestMempoolNextFreeSkipsHeldNonces(t *testing.T) {
+	f := newPoolFixture(t)
+	a := addrOf(f.keys[0])
+	f.mustAdd(t, f.bpm(0, 0), f.bpm(0, 3))
+	held := map[chain.Nonce]bool{1: true, 2: true, 5: true}
+	if got := f.pool.NextNonce(a, f.st); got != 1 {
+		t.Fatalf("NextNonce: got %d, want 1, the end of the run", got)
+	}
+	if got := f.pool.NextFree(a, f.st, func(n chain.Nonce) bool { return held[n] }); got != 4 {
+		t.Errorf("NextFree with 1, 2 and 5 held and 3 waiting: got %d, want 4", got)
+	}
+	b := addrOf(f.keys[1]) // no transaction in the pool: from the account's nonce
+	if got := f.pool.NextFree(b, f.st, func(n chain.Nonce) bool { return n == 0 }); got != 1 {
+		t.Errorf("NextFree of a sender the pool does not hold, nonce 0 held: got %d, want 1", got)
+	}
+	if got := f.pool.NextFree(b, f.st, nil); got != 0 || len(f.pool.Senders()) != 1 {
+		t.Errorf("NextFree without held: got %d with %d senders kept, want 0 and 1", got, len(f.pool.Senders()))
+	}
+}

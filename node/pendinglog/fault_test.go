@@ -40,8 +40,8 @@ func TestFaultLeavesNothing(t *testing.T) {
 			if err := j.Sync(j.Append(lost)); !errors.Is(err, ErrStorage) {
 				t.Fatalf("commit on a failing disk: got %v, want ErrStorage", err)
 			}
-			if j.Holds(lost.ID()) {
-				t.Errorf("the log holds a transaction whose commit failed")
+			if j.Holds(lost.ID()) || j.HoldsNonce(lost.From, lost.Nonce) {
+				t.Errorf("the log holds a transaction, or its nonce, whose commit failed")
 			}
 			broken = false
 			ok = append(ok, bpmTx(keys[0], 2, id))

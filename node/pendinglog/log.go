@@ -33,9 +33,10 @@ type Log struct {
 	path    string
 	records atomic.Int64 // entries in the file
 
-	mu    sync.Mutex // guards cur and known
-	cur   *Batch     // appends since the last commit began
-	known map[chain.Hash]struct{}
+	mu     sync.Mutex // guards cur, known and nonces
+	cur    *Batch     // appends since the last commit began
+	known  map[chain.Hash]senderNonce
+	nonces map[senderNonce]int // how many entries known holds at each sender's nonce
 
 	syncMu  sync.Mutex // one commit or compaction at a time; guards the fields below
 	f       *os.File   // nil once closed
@@ -103,9 +104,45 @@ func (l *Log) reopen(size int64, txs []chain.Tx) error {
 		return fmt.Errorf("%w: open pending-transaction log: %w", ErrStorage, err)
 	}
 	l.f, l.size, l.entries = f, size, txs
-	l.known = idSet(txs)
+	l.index(txs)
 	l.records.Store(int64(len(txs)))
 	return nil
+}
+
+// senderNonce is a sender's account and one of its nonces: the place in the sender's sequence that an entry takes.
+type senderNonce struct {
+	from  chain.Address
+	nonce chain.Nonce
+}
+
+// index sets known and nonces to txs. The caller holds mu or is the only one to see the log.
+func (l *Log) index(txs []chain.Tx) {
+	l.known, l.nonces = make(map[chain.Hash]senderNonce, len(txs)), make(map[senderNonce]int, len(txs))
+	for i := range txs {
+		l.learn(txs[i].ID(), &txs[i])
+	}
+}
+
+// learn adds transaction tx, of ID id, to known. The caller holds mu.
+func (l *Log) learn(id chain.Hash, tx *chain.Tx) {
+	if _, ok := l.known[id]; ok {
+		return
+	}
+	k := senderNonce{tx.From, tx.Nonce}
+	l.known[id] = k
+	l.nonces[k]++
+}
+
+// unlearn removes transaction id from known. The caller holds mu.
+func (l *Log) unlearn(id chain.Hash) {
+	k, ok := l.known[id]
+	if !ok {
+		return
+	}
+	delete(l.known, id)
+	if l.nonces[k]--; l.nonces[k] <= 0 {
+		delete(l.nonces, k)
+	}
 }
 
 func idSet(txs []chain.Tx) map[chain.Hash]struct{} {
@@ -125,7 +162,7 @@ func (l *Log) AppendID(tx chain.Tx, id chain.Hash) *Batch {
 	defer l.mu.Unlock()
 	l.cur.buf = appendEntry(l.cur.buf, &tx)
 	l.cur.txs = append(l.cur.txs, tx)
-	l.known[id] = struct{}{}
+	l.learn(id, &tx)
 	return l.cur
 }
 
@@ -140,8 +177,8 @@ func (l *Log) AppendIDs(txs []chain.Tx, ids []chain.Hash) *Batch {
 	defer l.mu.Unlock()
 	l.cur.buf = append(l.cur.buf, buf...)
 	l.cur.txs = append(l.cur.txs, txs...)
-	for _, id := range ids {
-		l.known[id] = struct{}{}
+	for i, id := range ids {
+		l.learn(id, &txs[i])
 	}
 	return l.cur
 }
@@ -152,6 +189,15 @@ func (l *Log) Holds(id chain.Hash) bool {
 	defer l.mu.Unlock()
 	_, ok := l.known[id]
 	return ok
+}
+
+// HoldsNonce reports whether an entry of sender from with nonce is in the file or appended to a commit that has not
+// failed: a transaction that may still apply at that place of the sender's sequence, so that a node signing for
+// from must not give that nonce to another one (PROTOCOL.md §11).
+func (l *Log) HoldsNonce(from chain.Address, nonce chain.Nonce) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nonces[senderNonce{from, nonce}] > 0
 }
 
 // Sync returns once b is durable, or with the error that kept it from the disk (wrapping ErrStorage); then
@@ -185,7 +231,7 @@ func (l *Log) forget(txs []chain.Tx) {
 	again := idSet(l.cur.txs) // appended again since the failed commit began
 	for i := range txs {
 		if id := txs[i].ID(); !isIn(inFile, id) && !isIn(again, id) {
-			delete(l.known, id)
+			l.unlearn(id)
 		}
 	}
 }
@@ -288,10 +334,10 @@ func (l *Log) Compact(drop func(tx *chain.Tx) bool) (int, error) {
 	}
 	l.mu.Lock()
 	for _, id := range gone {
-		delete(l.known, id)
+		l.unlearn(id)
 	}
 	for i := range l.cur.txs { // appended again since: its commit writes it
-		l.known[l.cur.txs[i].ID()] = struct{}{}
+		l.learn(l.cur.txs[i].ID(), &l.cur.txs[i])
 	}
 	l.mu.Unlock()
 	return len(gone), nil
@@ -330,7 +376,7 @@ func (l *Log) rewrite(txs []chain.Tx) error {
 	}
 	l.f, l.size, l.tail, l.entries = f, int64(len(data)), false, txs
 	if l.known == nil {
-		l.known = idSet(txs)
+		l.index(txs)
 	}
 	l.records.Store(int64(len(txs)))
 	return nil

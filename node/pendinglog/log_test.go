@@ -280,3 +280,46 @@ func TestAppendIDsJoinsTheNextCommit(t *testing.T) {
 		t.Errorf("after a restart: got %d entries, want the %d appended, in order", len(got), len(want))
 	}
 }
+
+// HoldsNonce answers for every entry the log holds, appended or in the file, across a compaction and a reopen,
+// and for no other sender or nonce; an entry dropped by a compaction frees its nonce unless another entry of the
+// same sender holds it too (PROTOCOL.md §11: a node never gives a held nonce to a new transaction).
+func TestHoldsNonceFollowsTheEntries(t *testing.T) {
+	keys, id := fixture()
+	path := filepath.Join(t.TempDir(), "pending.txs")
+	j, _, _ := openTestLog(t, path)
+	a, b := chain.AddressOf(keys[0].Public().(ed25519.PublicKey)), chain.AddressOf(keys[1].Public().(ed25519.PublicKey))
+	tx3 := bpmTx(keys[0], 3, id)
+	batch := j.Append(tx3)
+	if !j.HoldsNonce(a, 3) || j.HoldsNonce(a, 2) || j.HoldsNonce(b, 3) {
+		t.Fatalf("after an append of a's nonce 3: holds a/3 %t, a/2 %t, b/3 %t; want true, false, false",
+			j.HoldsNonce(a, 3), j.HoldsNonce(a, 2), j.HoldsNonce(b, 3))
+	}
+	if err := j.Sync(batch); err != nil {
+		t.Fatal(err)
+	}
+	other3 := bpmTx(keys[0], 3, id) // the same sender and nonce, another record: both are held
+	other3.Value = 71
+	other3.Sign(id, keys[0])
+	writeTxs(t, j, []chain.Tx{other3, bpmTx(keys[0], 4, id), bpmTx(keys[1], 9, id)})
+	if n, err := j.Compact(func(tx *chain.Tx) bool { return tx.ID() == tx3.ID() }); err != nil || n != 1 {
+		t.Fatalf("compact: dropped %d, %v; want 1, nil", n, err)
+	}
+	if !j.HoldsNonce(a, 3) {
+		t.Error("a/3 freed by the compaction though another entry holds it")
+	}
+	if _, err := j.Compact(func(tx *chain.Tx) bool { return tx.From == a && tx.Nonce == 3 }); err != nil {
+		t.Fatal(err)
+	}
+	if j.HoldsNonce(a, 3) || !j.HoldsNonce(a, 4) || !j.HoldsNonce(b, 9) {
+		t.Errorf("after compacting a/3 away: holds a/3 %t, a/4 %t, b/9 %t; want false, true, true",
+			j.HoldsNonce(a, 3), j.HoldsNonce(a, 4), j.HoldsNonce(b, 9))
+	}
+	j.Close()
+	j, _, _ = openTestLog(t, path)
+	defer j.Close()
+	if j.HoldsNonce(a, 3) || !j.HoldsNonce(a, 4) || !j.HoldsNonce(b, 9) {
+		t.Errorf("after a reopen: holds a/3 %t, a/4 %t, b/9 %t; want false, true, true",
+			j.HoldsNonce(a, 3), j.HoldsNonce(a, 4), j.HoldsNonce(b, 9))
+	}
+}

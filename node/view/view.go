@@ -138,7 +138,7 @@ type Account struct {
 	Balance uint64        `json:"balance"` // tokens
 	Stake   uint64        `json:"stake"`   // tokens
 	Nonce   uint64        `json:"nonce"`
-	Pending int           `json:"pending"` // transactions of this sender in the mempool
+	Pending int           `json:"pending"` // nonces from Nonce on that transactions pending here hold: Nonce+Pending is the next free one
 	// Unbonding tokens return to the balance when epoch UnbondEpoch opens (PROTOCOL.md §8b).
 	Unbonding   uint64 `json:"unbonding"`
 	UnbondEpoch uint64 `json:"unbond_epoch,omitempty"`
