@@ -25,7 +25,8 @@ type cpkRun struct {
 	mu     sync.Mutex
 	up     bool
 	acked  []chain.Hash
-	writes map[string]int // its store writes that committed, by kind
+	nonces map[chain.Hash]uint64 // the nonce of each acknowledged record
+	writes map[string]int        // its store writes that committed, by kind
 	head   struct {
 		height uint64
 		hash   chain.Hash
@@ -50,7 +51,8 @@ func runCpkLife(t *testing.T, home, peer, ckpt string, l cpkLife) *cpkRun {
 	}
 	cmd, sc, stderr := startChild(t, "TestCpkChild", cpkHomeEnv+"="+home, cpkPeerEnv+"="+peer, cpkCkptEnv+"="+ckpt,
 		cpkKillEnv+"="+l.at, cpkLoadEnv+"="+load)
-	r := &cpkRun{cmd: cmd, stderr: stderr, done: make(chan struct{}), writes: map[string]int{}}
+	r := &cpkRun{cmd: cmd, stderr: stderr, done: make(chan struct{}), nonces: map[chain.Hash]uint64{},
+		writes: map[string]int{}}
 	go func() {
 		defer close(r.done)
 		for sc.Scan() {
@@ -106,7 +108,7 @@ func (r *cpkRun) stop(t *testing.T) {
 	}
 }
 
-// read takes one line of the child's output: "up", "acked <tx id>", "wrote <kind>" or "head <height> <hash>
+// read takes one line of the child's output: "up", "acked <tx id> <nonce>", "wrote <kind>" or "head <height> <hash>
 // <finalized checkpoint>".
 func (r *cpkRun) read(line string) {
 	f := strings.Fields(line)
@@ -115,9 +117,12 @@ func (r *cpkRun) read(line string) {
 	switch {
 	case len(f) == 1 && f[0] == "up":
 		r.up = true
-	case len(f) == 2 && f[0] == "acked":
-		if id, err := chain.ParseHash(f[1]); err == nil {
+	case len(f) == 3 && f[0] == "acked":
+		id, err := chain.ParseHash(f[1])
+		var nonce uint64
+		if _, serr := fmt.Sscan(f[2], &nonce); err == nil && serr == nil {
 			r.acked = append(r.acked, id)
+			r.nonces[id] = nonce
 		}
 	case len(f) == 2 && f[0] == "wrote":
 		r.writes[f[1]]++
@@ -138,7 +143,7 @@ func (r *cpkRun) latest() (uint64, chain.Hash, string) {
 }
 
 // TestCpkChild is the node process of TestKilledDuringCheckpointSyncAndPruning; run directly, it skips. It prints
-// "up" once it runs, "acked <tx id>" for each record of its user it acknowledged (with load), "wrote <kind>" after
+// "up" once it runs, "acked <tx id> <nonce>" for each record of its user it acknowledged (with load), "wrote <kind>" after
 // each store write, and "head <height> <hash> <finalized checkpoint>" every 100 ms; it logs JSON to stderr, and runs
 // until killed, by the test or by itself at its kill point.
 func TestCpkChild(t *testing.T) {
@@ -194,7 +199,11 @@ func cpkReport(n *Node, load bool) {
 	}()
 	for v := uint64(0); load; v++ {
 		if id, err := n.SubmitOwn(context.Background(), chain.TxBPM, chain.Address{}, 60+v%100); err == nil {
-			os.Stdout.WriteString("acked " + id.String() + "\n")
+			nonce := uint64(1<<64 - 1) // unknown: the lookup lost a race with a reorg
+			if st, err := n.Tx(context.Background(), id); err == nil && st.Tx != nil {
+				nonce = st.Tx.Nonce
+			}
+			fmt.Fprintf(os.Stdout, "acked %s %d\n", id, nonce)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -28,6 +28,7 @@ flags_for() {
 	08-checkpoint-ignored) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.2 --strategy longrange" ;;
 	09-floor-keeps-blocks) echo "$base --crash-every 15s --partition-every 30s" ;;
 	11-pending-never-compacts) echo "$base --crash-every 15s --partition-every 30s --pending-slack 1" ;;
+	12-own-nonce-reused) echo "$base --crash-every 15s --partition-every 30s --pending-slack 1" ;;
 	*) echo "" ;;
 	esac
 }

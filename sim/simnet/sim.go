@@ -192,6 +192,9 @@ type process struct {
 	// its links to honest processes come up (longrange.go).
 	trusted *chain.Checkpoint
 	joinAt  time.Duration
+	// finalMark is the highest nonce of its own account in a finalized state its node has had, in any of its
+	// lives: a restart without chain.db sets its finalized state back, not what was final (checkDurability).
+	finalMark chain.Nonce
 }
 
 func (c *Config) defaults() {
@@ -366,6 +369,7 @@ func (s *Sim) start(p *process) error {
 
 // crash stops p at once: what its node had not written is lost.
 func (s *Sim) crash(p *process) {
+	p.markFinal()
 	p.node.Stop(false)
 	p.up, p.node = false, nil
 	s.ableUntil(p)
