@@ -9,11 +9,12 @@ import (
 )
 
 // ciConfig is the fault mix of the seeds CI runs: loss, duplication, crashes with and without chain.db,
-// partitions and skewed clocks, all in one run.
+// partitions and skewed clocks, all in one run; each pending-transaction log drops its final entries as soon as
+// there is one (PendingSlack 1), so that the durability invariant sees every drop.
 func ciConfig(seed uint64) Config {
 	return Config{Seed: seed, Nodes: 10, Duration: 90 * time.Second, RecordEvery: 300 * time.Millisecond,
-		LossPermille: 5, DupPermille: 5, Faults: Faults{CrashEvery: 15 * time.Second, LoseChainDB: true,
-			PartitionEvery: 30 * time.Second, ClockSkew: 300 * time.Millisecond}}
+		LossPermille: 5, DupPermille: 5, PendingSlack: 1, Faults: Faults{CrashEvery: 15 * time.Second,
+			LoseChainDB: true, PartitionEvery: 30 * time.Second, ClockSkew: 300 * time.Millisecond}}
 }
 
 // TestSeeds runs CI's fixed seeds; a violation prints the command that replays it.
@@ -112,6 +113,9 @@ func replayMore(c Config) string {
 	}
 	if c.DoppelgangerSlots > 0 {
 		out += fmt.Sprintf(" --doppelganger-slots %d", c.DoppelgangerSlots)
+	}
+	if c.PendingSlack > 0 {
+		out += fmt.Sprintf(" --pending-slack %d", c.PendingSlack)
 	}
 	if f.DiskFullEvery+f.DiskFailEvery+f.ClockJumpEvery > 0 || f.ClockDriftPPM > 0 {
 		out += fmt.Sprintf(" --disk-full-every %v --disk-fail-every %v --clock-drift-ppm %d --clock-jump-every %v "+
