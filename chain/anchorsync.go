@@ -21,7 +21,9 @@ func (t *Tree) Anchor(h Hash) (*Anchor, error) {
 		return nil, err
 	}
 	blk, _, err := t.storedBlock(h)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) { // a canonical block of the tree that the store lacks
+		return nil, fmt.Errorf("%w: anchor block %s: %w", ErrCorruptStore, h.Short(), err)
+	} else if err != nil {
 		return nil, fmt.Errorf("anchor block %s: %w", h.Short(), err)
 	}
 	heads, err := t.anchorHeaders(blk, n)
