@@ -90,10 +90,23 @@ func (n *Node) ownNonceStored() bool {
 // account's, that neither the mempool nor the pending-transaction log holds a transaction of addr at. A transaction
 // can be in the log but not in the mempool (expired, evicted, not admitted again after a restart or a reorg);
 // giving its nonce to a new one would let one of the two take it on the chain and the other leave the log unapplied
-// once the finalized state passes that nonce: an acknowledged record lost (PROTOCOL.md §11). Called on the event
-// loop.
-func (n *Node) nextNonce(addr chain.Address, st *chain.State) chain.Nonce {
-	return n.pool.NextFree(addr, st, func(nonce chain.Nonce) bool { return n.pendingLog.HoldsNonce(addr, nonce) })
+// once the finalized state passes that nonce: an acknowledged record lost (PROTOCOL.md §11). skipped reports that
+// the log held a nonce the mempool lacked. Called on the event loop.
+func (n *Node) nextNonce(addr chain.Address, st *chain.State) (next chain.Nonce, skipped bool) {
+	next = n.pool.NextFree(addr, st, func(nonce chain.Nonce) bool {
+		held := n.pendingLog.HoldsNonce(addr, nonce)
+		skipped = skipped || held
+		return held
+	})
+	return next, skipped
+}
+
+// offerPendingAgain has the log's entries that the mempool lacks offered to it again now (compactPending's
+// reoffer) rather than at the next move of finality: a record signed after one of them waits behind its nonce
+// until then. Called on the event loop.
+func (n *Node) offerPendingAgain() {
+	n.pending.checked = chain.Checkpoint{}
+	n.compactPending()
 }
 
 // closePending waits for the commits of returned transactions, then closes the log.
@@ -180,7 +193,7 @@ func (n *Node) keepReturned(reverted []*chain.Block) {
 	})
 }
 
-// compactPending runs each time the finalized checkpoint moved, once every accepted block is stored (so that the
+// compactPending runs each time the finalized checkpoint moved (or offerPendingAgain asked), once every accepted block is stored (so that the
 // blocks that make an entry final are on disk before the entry leaves): it drops from the log, in one rewrite once
 // there are pendingSlack of them, the entries the finalized state has passed (see the top of this file), and
 // offers the others the mempool lacks to it again (a restart on an old head, a drop for a reason a later head

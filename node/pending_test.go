@@ -91,7 +91,7 @@ func TestPendingRecordsSurviveRestart(t *testing.T) {
 // TestOwnNonceSkipsALoggedRecordTheMempoolLacks: a record the node acknowledged is in the pending-transaction log
 // but no longer in its mempool (expired, evicted, not admitted again after a restart or a reorg); the next record
 // its user submits takes the next free nonce, not the logged record's, and both commit once a proposer sees them
-// (PROTOCOL.md §11). Signed with the logged record's nonce, one of the two acknowledged records would be lost: the
+// (PROTOCOL.md §11), and the logged records go back to the mempool at once. Signed with the logged record's nonce, one of the two acknowledged records would be lost: the
 // defect a node killed during checkpoint sync and pruning showed (TestKilledDuringCheckpointSyncAndPruning).
 func TestOwnNonceSkipsALoggedRecordTheMempoolLacks(t *testing.T) {
 	c := newCluster(t, []uint64{10, 0}, 200*time.Millisecond, 0)
@@ -118,6 +118,12 @@ func TestOwnNonceSkipsALoggedRecordTheMempoolLacks(t *testing.T) {
 	if st.Tx.Nonce != 2 {
 		t.Fatalf("the third record took nonce %d; want 2, after the two the log holds", st.Tx.Nonce)
 	}
+	// The log's records go back to the mempool now, not at the next move of finality (there is none: no proposer).
+	waitFor(t, 10*time.Second, "the logged records back in the mempool", func() bool {
+		back := false
+		n.call(context.Background(), func() { back = n.pool.Has(ids[0]) && n.pool.Has(ids[1]) })
+		return back
+	})
 	c.start(0, 1)
 	waitForCommitted(t, c, ids, []int{0, 1})
 }

@@ -153,8 +153,9 @@ func (n *Node) Account(ctx context.Context, addr chain.Address) (AccountView, er
 	err := n.call(ctx, func() {
 		st := n.tree.HeadState()
 		a := st.Account(addr)
+		next, _ := n.nextNonce(addr, st)
 		v = AccountView{Address: addr, Balance: uint64(a.Balance), Stake: uint64(a.Stake), Nonce: uint64(a.Nonce),
-			Pending: int(n.nextNonce(addr, st) - a.Nonce), Unbonding: uint64(a.Unbonding),
+			Pending: int(next - a.Nonce), Unbonding: uint64(a.Unbonding),
 			UnbondEpoch: uint64(a.UnbondEpoch), Slashed: a.Slashed}
 	})
 	return v, err

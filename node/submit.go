@@ -56,8 +56,11 @@ func (n *Node) SubmitOwn(ctx context.Context, kind chain.TxKind, to chain.Addres
 			return
 		}
 		st := n.tree.HeadState()
-		tx = chain.Tx{Kind: kind, From: n.self, Nonce: n.nextNonce(n.self, st), To: to, Value: value,
-			Fee: n.cfg.Genesis.TxFee}
+		nonce, skipped := n.nextNonce(n.self, st)
+		if skipped {
+			n.offerPendingAgain()
+		}
+		tx = chain.Tx{Kind: kind, From: n.self, Nonce: nonce, To: to, Value: value, Fee: n.cfg.Genesis.TxFee}
 		if err = tx.ValidateBasic(); err != nil {
 			return
 		}
