@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -129,20 +128,4 @@ func TestCheckpointSync(t *testing.T) {
 		return old == 1
 	})
 	c.agreeAt(c.minHeight(0, crashed), 20*time.Second, 0, crashed)
-}
-
-// FuzzDecodeAnchorMessages: the anchor protocol's decoders never panic, and what they accept re-encodes to the
-// same bytes (PROTOCOL.md §13a).
-func FuzzDecodeAnchorMessages(f *testing.F) {
-	f.Add(anchorReq{Chunk: 3}.encode(), uint32(0))
-	f.Add(anchorResp{Total: 5, Data: []byte("abcde")}.encode(), uint32(0))
-	f.Add(anchorResp{NotHeld: true}.encode(), uint32(1))
-	f.Fuzz(func(t *testing.T, in []byte, chunk uint32) {
-		if r, err := decodeAnchorReq(in); err == nil && !bytes.Equal(r.encode(), in) {
-			t.Fatalf("request re-encodes to %x, want %x", r.encode(), in)
-		}
-		if r, err := decodeAnchorResp(in, chunk); err == nil && !bytes.Equal(r.encode(), in) {
-			t.Fatalf("answer re-encodes to %x, want %x", r.encode(), in)
-		}
-	})
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/posnode/posnode/chain"
 	"github.com/posnode/posnode/consensus"
+	"github.com/posnode/posnode/node/anchorsync"
 	"github.com/posnode/posnode/node/blocksync"
 	"github.com/posnode/posnode/node/finality"
 	"github.com/posnode/posnode/node/httpapi"
@@ -148,16 +149,16 @@ type Node struct {
 type loopState struct {
 	tree        *chain.Tree
 	pool        *mempool.Pool
-	held        held             // admitted transactions of this node's users that are not durable yet
-	txOut       outbox           // durable transactions waiting to share a gossip message
-	lastSigned  chain.Slot       // highest slot this key ever signed a block for, as guard records it
-	building    bool             // a proposal is being built off the loop (propose.go)
-	hashed      hashedTxs        // the record IDs of the block being inserted, hashed off the loop (propose.go)
-	synced      bool             // caught up with the best peer seen; proposing allowed
-	treeCfg     chain.TreeConfig // how tree was opened; checkpoint sync opens it again (cpsync.go)
-	cpWanted    bool             // the node syncs from its trusted checkpoint first (cpsync.go, PROTOCOL.md §13a)
-	cpNotHeld   notHeld          // the peers that hold no anchor at the trusted checkpoint (cpsync.go)
-	anchorCache struct {         // the anchor last served (cpsync.go)
+	held        held              // admitted transactions of this node's users that are not durable yet
+	txOut       outbox            // durable transactions waiting to share a gossip message
+	lastSigned  chain.Slot        // highest slot this key ever signed a block for, as guard records it
+	building    bool              // a proposal is being built off the loop (propose.go)
+	hashed      hashedTxs         // the record IDs of the block being inserted, hashed off the loop (propose.go)
+	synced      bool              // caught up with the best peer seen; proposing allowed
+	treeCfg     chain.TreeConfig  // how tree was opened; checkpoint sync opens it again (cpsync.go)
+	cpWanted    bool              // the node syncs from its trusted checkpoint first (cpsync.go, PROTOCOL.md §13a)
+	cpNotHeld   anchorsync.Absent // the peers that hold no anchor at the trusted checkpoint (cpsync.go)
+	anchorCache struct {          // the anchor last served (cpsync.go)
 		hash chain.Hash
 		enc  []byte
 	}
@@ -418,7 +419,7 @@ func (n *Node) Start(env Env) error {
 		err = n.net.Handle(blocksync.ProtoBlocks, n.serveBlocks, rangeLimits...)
 	}
 	if err == nil {
-		err = n.net.Handle(protoAnchor, n.serveAnchor, anchorLimits...)
+		err = n.net.Handle(anchorsync.Proto, n.serveAnchor, anchorLimits...)
 	}
 	if err == nil {
 		err = n.handleLight()

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/node/anchorsync"
 	"github.com/posnode/posnode/node/blocksync"
 )
 
@@ -31,10 +32,9 @@ type syncState struct {
 // syncRun is one sync with one peer: blocksync's run, and what the loop keeps beside it.
 type syncRun struct {
 	blocksync.Run
-	anchor      []byte // checkpoint sync: the anchor's chunks so far (cpsync.go)
-	anchorTotal uint64 // and its length, as the first chunk said
-	started     time.Time
-	lastLog     time.Time
+	anchor  *anchorsync.Fetch // checkpoint sync: the anchor's chunks so far (cpsync.go); nil before the first
+	started time.Time
+	lastLog time.Time
 }
 
 // requestSync queues a sync with peer; called on the loop, never blocks.
