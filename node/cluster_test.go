@@ -136,6 +136,22 @@ func waitFor(t *testing.T, timeout time.Duration, msg string, cond func() bool) 
 	}
 }
 
+// waitForProgress polls done until it holds, failing the test with msg if progress, a count that only grows, has
+// not grown for stall: the bound of a wait whose length the machine's speed sets (a flood of signed messages on a
+// loaded race-detector run) is on the lack of progress, not on the whole.
+func waitForProgress(t *testing.T, stall time.Duration, msg string, progress func() int64, done func() bool) {
+	t.Helper()
+	last, since := progress(), time.Now()
+	for !done() {
+		if p := progress(); p != last {
+			last, since = p, time.Now()
+		} else if time.Since(since) > stall {
+			t.Fatalf("no progress for %s (at %d) waiting for %s", stall, last, msg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // canonical returns node i's canonical block hashes at heights 1..h.
 func (c *cluster) canonical(i int, h uint64) []chain.Hash {
 	var out []chain.Hash
