@@ -150,15 +150,18 @@ func (t *Tree) recordEpochs(f *node) {
 	if top > UnbondingEpochs {
 		from = max(from, top-UnbondingEpochs)
 	}
+	var last *node // the last checkpoint whose state was rebuilt, an ancestor of the next one's
+	var lastState *State
 	for e := from; e <= top; e++ {
 		cn := t.checkpointOf(f, e)
 		if cn == nil {
 			continue
 		}
-		st, err := t.stateOf(cn)
+		st, err := t.stateFrom(cn, last, lastState)
 		if err != nil {
 			continue
 		}
+		last, lastState = cn, st
 		o := oldEpoch{ckpt: cn.hash, table: st.Validators(e)}
 		if prev, ok := t.old[e-1]; ok && e > 0 && slices.Equal(prev.table, o.table) {
 			o.table = prev.table

@@ -63,16 +63,25 @@ func (t *Tree) Replayed() uint64 { return t.replayed }
 
 // stateOf returns the state after block n. A dropped state is rebuilt by replaying the stored blocks
 // from the nearest ancestor whose state is kept, and is not kept again.
-func (t *Tree) stateOf(n *node) (*State, error) {
+func (t *Tree) stateOf(n *node) (*State, error) { return t.stateFrom(n, nil, nil) }
+
+// stateFrom is stateOf that may start the replay at base, an ancestor of n whose state is baseState (nil: none),
+// when base is nearer to n than every ancestor whose state is kept: a walk over consecutive blocks' states
+// replays each block once instead of once per state asked for.
+func (t *Tree) stateFrom(n, base *node, baseState *State) (*State, error) {
 	if n.state != nil {
 		return n.state, nil
 	}
 	var path []*node
 	m := n
-	for ; m.state == nil; m = m.parent {
+	for ; m.state == nil && (m != base || baseState == nil); m = m.parent {
 		path = append(path, m)
 	}
-	s := m.state.Clone()
+	from := m.state
+	if m.state == nil {
+		from = baseState
+	}
+	s := from.Clone()
 	for i := len(path) - 1; i >= 0; i-- {
 		b, err := t.load(path[i].hash)
 		if err != nil {
