@@ -8,7 +8,8 @@ import (
 
 // Elector picks a slot's leader from the stake table of the block's epoch and the slot's seed source: the
 // 32-byte value the genesis seed rule takes from the parent's chain (Tree.SeedSource, PROTOCOL.md §6);
-// consensus.Leader is one. ok is false when nobody has stake.
+// consensus.Leader is one. ok is false when nobody has stake. stakes may be a table the state shares: an Elector
+// never writes it.
 type Elector func(stakes []Stake, source Hash, slot Slot) (leader Address, ok bool)
 
 // Chooser reports whether tip a is preferred to tip b (PROTOCOL.md §8); consensus.Better is one.
