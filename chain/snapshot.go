@@ -86,10 +86,11 @@ func (t *Tree) encodeSnapshot() []byte {
 // descriptions and grows its buffers from nothing at every rise, a tenth of the simulator's 64-process run. A
 // snapEncoder has sent them already, in a warm-up value: its output for a record is only the record's message,
 // and a snapshot is snapTypes, the descriptions a fresh encoder sends, followed by it — the very bytes a fresh
-// encoder writes. Its buffers keep their room from one snapshot to the next.
+// encoder writes. Its gob buffer keeps its room from one snapshot to the next.
 type snapEncoder struct {
-	enc *gob.Encoder
-	out bytes.Buffer
+	enc  *gob.Encoder
+	out  bytes.Buffer // the snapshot being written
+	last int          // the length of the last one: the next is about as long
 }
 
 var (
@@ -119,9 +120,10 @@ func encodeRecord(r *snapshotRecord) []byte {
 	if e == nil {
 		e, _ = warmSnapEncoder()
 	}
-	e.out.Reset()
-	mustEncode(e.enc, r)
-	out := append(append(make([]byte, 0, len(snapTypes)+e.out.Len()), snapTypes...), e.out.Bytes()...)
+	e.out = *bytes.NewBuffer(append(make([]byte, 0, len(snapTypes)+e.last+e.last/8), snapTypes...))
+	mustEncode(e.enc, r) // the message goes after the descriptions, into the snapshot's own array
+	out := e.out.Bytes()
+	e.out, e.last = bytes.Buffer{}, len(out)
 	snapPool.Put(e)
 	return out
 }
