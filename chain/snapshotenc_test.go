@@ -73,3 +73,40 @@ func TestSnapshotEncoderWritesFreshBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestAnchorFromRecentHeaders: after each rise of the floor, the anchor kept at the floor, made with the headers the
+// anchor of the rise before held, is byte for byte the anchor made from the store's blocks alone.
+func TestAnchorFromRecentHeaders(t *testing.T) {
+	g := richGenesis()
+	s := NewMemStore()
+	tr := reopen(t, g, s, 0)
+	rises := 0
+	for _, b := range finalChain(t, g, 60) {
+		base := tr.base
+		feed(t, tr, s, b)
+		if tr.base == base {
+			continue
+		}
+		rises++
+		if len(tr.anchorHeads) < 2 {
+			t.Fatalf("floor %d: the last anchor kept %d headers", tr.base, len(tr.anchorHeads))
+		}
+		cached, err := tr.keptAnchor(tr.floor.hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := tr.anchorHeads
+		tr.anchorHeads = nil
+		fresh, err := tr.Anchor(tr.floor.hash)
+		tr.anchorHeads = kept
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(cached.Encode(), fresh.Encode()) {
+			t.Fatalf("floor %d: the anchor from recent headers differs from the store's", tr.base)
+		}
+	}
+	if rises < 2 {
+		t.Fatalf("%d rises of the floor, want at least 2", rises)
+	}
+}
