@@ -61,6 +61,27 @@ func (t *Tree) keepAnchor(fin *Finalization) {
 		return
 	}
 	fin.Anchors = append(fin.Anchors, AnchorRecord{Epoch: e, Hash: t.floor.hash, Enc: a.Encode()})
+	t.anchorHeads = append(t.anchorHeads[:0], keptHeader{t.floor.hash, a.Block.Header})
+	for i := len(a.Headers) - 1; i >= 0; i-- {
+		t.anchorHeads = append(t.anchorHeads, keptHeader{t.anchorHeads[len(t.anchorHeads)-1].header.Parent, a.Headers[i]})
+	}
+}
+
+// keptHeader is a header and its hash.
+type keptHeader struct {
+	hash   Hash
+	header Header
+}
+
+// recentHeader returns the header of block h if the last anchor kept (keepAnchor) holds it: the next anchor,
+// an epoch up, reads most of the same headers, which the store would decode whole blocks to give.
+func (t *Tree) recentHeader(h Hash) (Header, bool) {
+	for i := range t.anchorHeads {
+		if t.anchorHeads[i].hash == h {
+			return t.anchorHeads[i].header, true
+		}
+	}
+	return Header{}, false
 }
 
 // keptAnchor returns the anchor at h that the finalization not yet written or the store keeps, or ErrPruned.
@@ -105,15 +126,19 @@ func (t *Tree) anchorHeaders(b *Block, n *node) ([]Header, error) {
 		if len(out) == MaxAnchorHeaders {
 			return nil, fmt.Errorf("%w: more than %d headers below block %s", ErrPruned, MaxAnchorHeaders, b.Hash().Short())
 		}
-		pb, _, err := t.storedBlock(p)
-		if err != nil {
-			return nil, fmt.Errorf("anchor header %s: %w", p.Short(), err)
+		hd, ok := t.recentHeader(p)
+		if !ok {
+			pb, _, err := t.storedBlock(p)
+			if err != nil {
+				return nil, fmt.Errorf("anchor header %s: %w", p.Short(), err)
+			}
+			hd = pb.Header
 		}
-		out = append(out, pb.Header)
+		out = append(out, hd)
 		if p == deepest {
 			break
 		}
-		p = pb.Header.Parent
+		p = hd.Parent
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]

@@ -25,6 +25,8 @@ type Check struct {
 	post    *State // the block's state once Run succeeded
 	err     error
 	ran     bool
+	// stateless: the caller ran the block's ValidateBasic and Verify, and they passed (SkipStateless).
+	stateless bool
 }
 
 // Block returns the block the check is about.
@@ -68,6 +70,10 @@ func (t *Tree) PrepareInsert(b *Block, maxSlot Slot) (*Check, error) {
 	return &Check{t: t, b: b, h: h, parent: parent, ptip: parent.tip(), ps: ps, leader: leader, maxSlot: maxSlot}, nil
 }
 
+// SkipStateless tells Run that the block passed ValidateBasic and Verify before PrepareInsert, as a gossiped one
+// does in its topic's validator, so that Run does not check them again. Call it before Run.
+func (c *Check) SkipStateless() { c.stateless = true }
+
 // Run validates the block against its parent's state: signatures, beacon, roots, transactions (PROTOCOL.md §7).
 // Any goroutine may call it, once, while the tree's goroutine goes on; InsertChecked returns what it found.
 func (c *Check) Run() {
@@ -77,7 +83,7 @@ func (c *Check) Run() {
 	c.ran = true
 	t := c.t
 	c.post, c.err = validateBlock(t.chainID, c.ptip, c.ps, c.b, c.leader, c.maxSlot,
-		sigChecks{txs: t.verifyTxs, vote: t.verifyVote})
+		sigChecks{txs: t.verifyTxs, vote: t.verifyVote, stateless: c.stateless})
 }
 
 // InsertChecked accepts the block of a check that ran into the tree and moves the head to it if fork choice

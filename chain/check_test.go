@@ -100,3 +100,42 @@ func TestBuildRunInsertsAsProposeBody(t *testing.T) {
 		t.Errorf("head state root: got %s, want %s", got.Short(), want.Header.StateRoot.Short())
 	}
 }
+
+// TestSkipStatelessKeepsTheStatefulChecks: a check told that the block's stateless checks passed still refuses a
+// block whose state root is wrong, and inserts a good block as a full check does.
+func TestSkipStatelessKeepsTheStatefulChecks(t *testing.T) {
+	g := testGenesis()
+	tr := openTestTree(t, g, NewMemStore())
+	growHead(t, tr, 2, 1)
+	head, st := tr.Head(), tr.HeadState()
+	slot := head.Slot + 1
+	leader := leaderAt(t, tr, head.Hash, slot)
+	badRoot := buildBlock(t, tr.ChainID(), head, st, slot, leader, nil)
+	badRoot.Header.StateRoot = Hash{1}
+	badRoot.Sign(tr.ChainID(), testKey(leader))
+	good := buildBlock(t, tr.ChainID(), head, st, slot, leader, nil)
+	for _, tc := range []struct {
+		name string
+		b    *Block
+		want error
+	}{
+		{"bad state root", badRoot, ErrBadStateRoot},
+		{"good block", good, nil},
+	} {
+		if err := tc.b.ValidateBasic(); err != nil {
+			t.Fatalf("%s: ValidateBasic: %v", tc.name, err)
+		}
+		c, err := tr.PrepareInsert(tc.b, slot)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		c.SkipStateless()
+		c.Run()
+		if _, err := tr.InsertChecked(c, true); !errors.Is(err, tc.want) {
+			t.Fatalf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if tr.Head().Hash != good.Hash() {
+		t.Errorf("head %s, want the good block %s", tr.Head().Hash.Short(), good.Hash().Short())
+	}
+}

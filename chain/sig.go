@@ -15,9 +15,9 @@ var sigOptions = &voi.Options{Verify: voi.VerifyOptionsZIP_215}
 // verifySig reports whether sig is the owner of pub's ed25519 signature of msg under ZIP-215.
 func verifySig(pub Address, msg, sig []byte) bool {
 	if m := memo.Load(); m != nil {
-		return m.remembered(memoKey('s', pub[:], msg, sig), func() bool {
+		return m.remembered('s', func() bool {
 			return voi.VerifyWithOptions(voi.PublicKey(pub[:]), msg, sig, sigOptions)
-		})
+		}, pub[:], msg, sig)
 	}
 	return voi.VerifyWithOptions(voi.PublicKey(pub[:]), msg, sig, sigOptions)
 }
@@ -26,7 +26,7 @@ func verifySig(pub Address, msg, sig []byte) bool {
 // for such a key one fixed signature verifies every message, so it can never own an account (PROTOCOL.md §1).
 func (a Address) IsSmallOrder() bool {
 	if m := memo.Load(); m != nil {
-		return m.remembered(memoKey('o', a[:]), a.isSmallOrder)
+		return m.remembered('o', a.isSmallOrder, a[:])
 	}
 	return a.isSmallOrder()
 }

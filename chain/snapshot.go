@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"sync"
 )
 
 // State snapshots (PROTOCOL.md §13): the store keeps one, of the tree's floor, replaced in the write that raises
@@ -78,11 +79,59 @@ func tallyIn(r *tallyRecord) *epochTally {
 // encodeSnapshot returns the snapshot of the tree's floor.
 func (t *Tree) encodeSnapshot() []byte {
 	r := t.floorRecord()
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&r); err != nil {
+	return encodeRecord(&r)
+}
+
+// A gob stream describes each type before the first value of it; a fresh encoder, as a snapshot needs, sends the
+// descriptions and grows its buffers from nothing at every rise, a tenth of the simulator's 64-process run. A
+// snapEncoder has sent them already, in a warm-up value: its output for a record is only the record's message,
+// and a snapshot is snapTypes, the descriptions a fresh encoder sends, followed by it — the very bytes a fresh
+// encoder writes. Its gob buffer keeps its room from one snapshot to the next.
+type snapEncoder struct {
+	enc  *gob.Encoder
+	out  bytes.Buffer // the snapshot being written
+	last int          // the length of the last one: the next is about as long
+}
+
+var (
+	snapTypes []byte    // the type descriptions a fresh encoder writes before a snapshotRecord
+	snapPool  sync.Pool // of warm *snapEncoder; nil New: warmSnapEncoder makes one
+	snapOnce  sync.Once
+)
+
+// warmSnapEncoder returns a snapEncoder that has written a snapshotRecord, and the descriptions it wrote first.
+func warmSnapEncoder() (*snapEncoder, []byte) {
+	e := &snapEncoder{}
+	e.enc = gob.NewEncoder(&e.out)
+	mustEncode(e.enc, &snapshotRecord{})
+	first := bytes.Clone(e.out.Bytes())
+	e.out.Reset()
+	mustEncode(e.enc, &snapshotRecord{})
+	if !bytes.HasSuffix(first, e.out.Bytes()) { // a value's message is the same with or without descriptions
+		panic("chain: gob wrote a snapshot record's message differently after its type descriptions")
+	}
+	return e, first[:len(first)-e.out.Len()]
+}
+
+// encodeRecord returns the gob encoding of r as a fresh encoder writes it.
+func encodeRecord(r *snapshotRecord) []byte {
+	snapOnce.Do(func() { _, snapTypes = warmSnapEncoder() })
+	e, _ := snapPool.Get().(*snapEncoder)
+	if e == nil {
+		e, _ = warmSnapEncoder()
+	}
+	e.out = *bytes.NewBuffer(append(make([]byte, 0, len(snapTypes)+e.last+e.last/8), snapTypes...))
+	mustEncode(e.enc, r) // the message goes after the descriptions, into the snapshot's own array
+	out := e.out.Bytes()
+	e.out, e.last = bytes.Buffer{}, len(out)
+	snapPool.Put(e)
+	return out
+}
+
+func mustEncode(enc *gob.Encoder, r *snapshotRecord) {
+	if err := enc.Encode(r); err != nil {
 		panic(fmt.Sprintf("chain: encode snapshot: %v", err)) // every field is gob-encodable: a broken invariant
 	}
-	return buf.Bytes()
 }
 
 // floorRecord returns the snapshot record of the tree's floor.

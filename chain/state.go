@@ -130,11 +130,19 @@ func (s *State) TotalStake() Amount {
 // epoch (all tables in between would equal them). It returns nil for an epoch before s's, which no child
 // block can be in. The slice is the caller's.
 func (s *State) Validators(e Epoch) []Stake {
+	if e >= s.epoch && e-s.epoch < Epoch(len(s.tables)) {
+		return slices.Clone(s.tables[e-s.epoch])
+	}
+	return s.table(e)
+}
+
+// table is Validators without the copy: a table s keeps is returned as it is, shared and never to be written.
+func (s *State) table(e Epoch) []Stake {
 	switch {
 	case e < s.epoch:
 		return nil
 	case e-s.epoch < Epoch(len(s.tables)):
-		return slices.Clone(s.tables[e-s.epoch])
+		return s.tables[e-s.epoch]
 	default:
 		return s.Stakes()
 	}

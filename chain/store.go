@@ -50,7 +50,8 @@ type Store interface {
 	// Finalize applies f in one durable write (PROTOCOL.md §13): it indexes f.Canon by height, deletes f.Delete
 	// and every block and index entry below f.PruneBelow, replaces the snapshot with f.Snapshot, stores f.Blocks,
 	// stores f.Anchors and then deletes the stored anchors of epochs below f.AnchorsBelow. After a crash either
-	// all of it is done or none.
+	// all of it is done or none. The store may keep f's snapshot and anchor encodings as they are: the caller never
+	// writes them after.
 	Finalize(f *Finalization) error
 	// Anchor returns the encoding of the stored anchor at block h (PROTOCOL.md §13a), or an error wrapping
 	// ErrNotFound.
@@ -275,9 +276,12 @@ func (m *MemStore) Finalize(f *Finalization) error {
 			delete(m.canon, h)
 		}
 	}
-	m.snap = append([]byte{}, f.Snapshot...)
+	m.snap = f.Snapshot // kept, not copied (Store.Finalize): a snapshot is tens of kilobytes at every rise
+	if m.snap == nil {
+		m.snap = []byte{} // written empty, as a copy of none is
+	}
 	for _, r := range f.Anchors {
-		m.anch[r.Hash] = AnchorRecord{Epoch: r.Epoch, Hash: r.Hash, Enc: bytes.Clone(r.Enc)}
+		m.anch[r.Hash] = r
 	}
 	maps.DeleteFunc(m.anch, func(_ Hash, r AnchorRecord) bool { return r.Epoch < f.AnchorsBelow })
 	defer func() {

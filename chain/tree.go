@@ -8,7 +8,8 @@ import (
 
 // Elector picks a slot's leader from the stake table of the block's epoch and the slot's seed source: the
 // 32-byte value the genesis seed rule takes from the parent's chain (Tree.SeedSource, PROTOCOL.md §6);
-// consensus.Leader is one. ok is false when nobody has stake.
+// consensus.Leader is one. ok is false when nobody has stake. stakes may be a table the state shares: an Elector
+// never writes it.
 type Elector func(stakes []Stake, source Hash, slot Slot) (leader Address, ok bool)
 
 // Chooser reports whether tip a is preferred to tip b (PROTOCOL.md §8); consensus.Better is one.
@@ -81,24 +82,26 @@ const metaChainID = "tree/chain-id"
 //
 // A Tree is not safe for concurrent use: one goroutine (the node's event loop) owns it.
 type Tree struct {
-	cfg      TreeConfig
-	chainID  Hash
-	root     *node          // the virtual genesis block
-	floor    *node          // the finalized block the tree is rooted at (root until one is finalized)
-	base     Height         // the floor's height
-	nodes    map[Hash]*node // every block in the tree: the floor and its descendants, and genesis
-	levels   [][]*node      // levels[h-base]: the blocks at height h
-	canon    []*node        // canon[h-base]: the canonical block at height h; canon[0] is the floor
-	old      map[Epoch]oldEpoch
-	oldest   Height        // the lowest height whose canonical block the store holds (0: every one)
-	pending  *Finalization // the store's part of the floor's last raises, not written yet
-	orphans  []BlockRef    // stored blocks that replay found outside the tree, to delete
-	finErr   error         // why the last write of pending failed
-	opening  bool          // OpenTree is replaying the store
-	head     *node
-	swept    Height             // the lowest height whose states have not been swept out of the window
-	versions map[versionKey]int // blocks in the tree per proposer and slot (at most MaxVersionsPerSlot)
-	snaps    snapshots
+	cfg     TreeConfig
+	chainID Hash
+	root    *node          // the virtual genesis block
+	floor   *node          // the finalized block the tree is rooted at (root until one is finalized)
+	base    Height         // the floor's height
+	nodes   map[Hash]*node // every block in the tree: the floor and its descendants, and genesis
+	levels  [][]*node      // levels[h-base]: the blocks at height h
+	canon   []*node        // canon[h-base]: the canonical block at height h; canon[0] is the floor
+	old     map[Epoch]oldEpoch
+	oldest  Height        // the lowest height whose canonical block the store holds (0: every one)
+	pending *Finalization // the store's part of the floor's last raises, not written yet
+	// anchorHeads are the headers of the last anchor kept and of its block, newest first (recentHeader).
+	anchorHeads []keptHeader
+	orphans     []BlockRef // stored blocks that replay found outside the tree, to delete
+	finErr      error      // why the last write of pending failed
+	opening     bool       // OpenTree is replaying the store
+	head        *node
+	swept       Height             // the lowest height whose states have not been swept out of the window
+	versions    map[versionKey]int // blocks in the tree per proposer and slot (at most MaxVersionsPerSlot)
+	snaps       snapshots
 	// replayed counts the blocks replayed to rebuild dropped states since the tree was opened.
 	replayed uint64
 	queue    unflushed // accepted blocks not yet stored (WriteBehind)

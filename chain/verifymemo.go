@@ -1,7 +1,7 @@
 package chain
 
 import (
-	"crypto/sha256"
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 )
@@ -10,10 +10,15 @@ import (
 // depends on nothing else. A simulator that runs many nodes in one process installs one (ShareVerification), so
 // that a check every node repeats costs one verification, and its CPU goes to behaviour. Production never
 // installs one: every node verifies everything itself.
+//
+// A check is remembered under its key: the check's kind and each input, length-prefixed — the bytes themselves,
+// not a digest of them, so a look-up costs a map hash instead of a SHA-256, and two inputs can share a key only if
+// they are the same bytes.
 type VerifyMemo struct {
 	mu   sync.Mutex
-	sigs map[[32]byte]bool
-	vrfs map[[32]byte]vrfOutcome
+	key  []byte // the key being looked up; under mu
+	sigs map[string]bool
+	vrfs map[string]vrfOutcome
 }
 
 type vrfOutcome struct {
@@ -27,30 +32,30 @@ var memo atomic.Pointer[VerifyMemo]
 // ShareVerification installs a new VerifyMemo for every check of this process until the returned function is
 // called. For simulators only.
 func ShareVerification() (uninstall func()) {
-	m := &VerifyMemo{sigs: map[[32]byte]bool{}, vrfs: map[[32]byte]vrfOutcome{}}
+	m := &VerifyMemo{sigs: map[string]bool{}, vrfs: map[string]vrfOutcome{}}
 	memo.Store(m)
 	return func() { memo.CompareAndSwap(m, nil) }
 }
 
-// memoKey is the SHA-256 of a check's kind and its length-prefixed inputs.
-func memoKey(kind byte, parts ...[]byte) [32]byte {
-	h := sha256.New()
-	h.Write([]byte{kind})
+// setKey makes m.key the key of a check of the kind on parts: the kind, then each part as its length (u32,
+// big-endian) and its bytes. The caller holds m.mu.
+func (m *VerifyMemo) setKey(kind byte, parts [][]byte) {
+	k := append(m.key[:0], kind)
 	for _, p := range parts {
-		var n [4]byte
-		n[0], n[1], n[2], n[3] = byte(len(p)>>24), byte(len(p)>>16), byte(len(p)>>8), byte(len(p))
-		h.Write(n[:])
-		h.Write(p)
+		k = append(binary.BigEndian.AppendUint32(k, uint32(len(p))), p...)
 	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+	m.key = k
 }
 
-// remembered returns check's outcome from m, running it once for a key not seen.
-func (m *VerifyMemo) remembered(k [32]byte, check func() bool) bool {
+// remembered returns the outcome of check, a check of the kind on parts, running it once for a key not seen.
+func (m *VerifyMemo) remembered(kind byte, check func() bool, parts ...[]byte) bool {
 	m.mu.Lock()
-	ok, seen := m.sigs[k]
+	m.setKey(kind, parts)
+	ok, seen := m.sigs[string(m.key)]
+	k := ""
+	if !seen {
+		k = string(m.key)
+	}
 	m.mu.Unlock()
 	if seen {
 		return ok
@@ -62,9 +67,15 @@ func (m *VerifyMemo) remembered(k [32]byte, check func() bool) bool {
 	return ok
 }
 
-func (m *VerifyMemo) vrf(k [32]byte, check func() (VRFOutput, bool)) (VRFOutput, bool) {
+// vrf is remembered for a VRF proof's check, which has an output besides its verdict.
+func (m *VerifyMemo) vrf(check func() (VRFOutput, bool), parts ...[]byte) (VRFOutput, bool) {
 	m.mu.Lock()
-	o, seen := m.vrfs[k]
+	m.setKey('v', parts)
+	o, seen := m.vrfs[string(m.key)]
+	k := ""
+	if !seen {
+		k = string(m.key)
+	}
 	m.mu.Unlock()
 	if seen {
 		return o.out, o.ok

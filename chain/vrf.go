@@ -56,7 +56,7 @@ func proveVRF(key ed25519.PrivateKey, alpha []byte) VRFProof {
 // verifyVRF is ECVRF_verify of RFC 9381 §5.3, with the key validation of §5.4.5, over any input alpha.
 func verifyVRF(pub ed25519.PublicKey, p *VRFProof, alpha []byte) (VRFOutput, bool) {
 	if m := memo.Load(); m != nil {
-		return m.vrf(memoKey('v', pub, p[:], alpha), func() (VRFOutput, bool) { return checkVRF(pub, p, alpha) })
+		return m.vrf(func() (VRFOutput, bool) { return checkVRF(pub, p, alpha) }, pub, p[:], alpha)
 	}
 	return checkVRF(pub, p, alpha)
 }

@@ -36,6 +36,7 @@ func (n *Node) validateBlockMsg(ctx context.Context, from string, data []byte) p
 	var c *chain.Check
 	callErr := n.call(ctx, func() { c, v = n.blockPrepare(b, from, arrived) })
 	if callErr == nil && c != nil {
+		c.SkipStateless() // ValidateBasic and Verify passed above
 		c.Run()
 		ids := hashTxs(b)
 		callErr = n.call(ctx, func() { v = n.blockCommit(c, ids, from, arrived) })

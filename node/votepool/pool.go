@@ -89,7 +89,7 @@ func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
 	held := p.votes[v.Validator]
 	i, ok := held.find(v.Target.Epoch)
 	if ok && held[i].Value() == v { // the same encoding, so the same ID, without two hashes
-		return nil, fmt.Errorf("%w: vote %s by %s", ErrKnown, v.Target, v.Validator.Short())
+		return nil, &knownVote{target: v.Target, validator: v.Validator}
 	}
 	if w, ok := held.conflict(v); ok {
 		ev := chain.NewDoubleVote(v, w)
@@ -103,6 +103,19 @@ func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
 	}
 	return nil, nil
 }
+
+// knownVote is ErrKnown for a vote, its message formatted only when read: every process meets each vote again in
+// the blocks that count it (finality.Duty.Applied), whose callers drop the error.
+type knownVote struct {
+	target    chain.Checkpoint
+	validator chain.Address
+}
+
+func (e *knownVote) Error() string {
+	return fmt.Sprintf("%v: vote %s by %s", ErrKnown, e.target, e.validator.Short())
+}
+
+func (e *knownVote) Unwrap() error { return ErrKnown }
 
 // Conflict returns the vote the pool holds that v is slashable against, if any, without checking v's signature
 // or keeping v: a caller checks the signature only of a vote that makes evidence (PROTOCOL.md §8b).

@@ -75,6 +75,11 @@ func TestAddVote(t *testing.T) {
 			}
 		}
 	}
+	_, err := p.AddVote(first)
+	if want := fmt.Sprintf("%v: vote %s by %s", ErrKnown, first.Target, first.Validator.Short()); err == nil ||
+		err.Error() != want {
+		t.Errorf("known vote: got %v, want %q", err, want)
+	}
 	if i, ok := p.votes[addr(0)].find(6); !ok || p.votes[addr(0)][i].Value() != first {
 		t.Error("a conflicting vote replaced the first one")
 	}

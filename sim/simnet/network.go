@@ -168,15 +168,15 @@ func (s *Sim) sendMsg(from int, h hop, topic, kind string, m *gossipMsg, data []
 		copies = 2
 	}
 	for range copies {
-		s.sched.at(s.sched.now+s.delay(len(data)), h.to, s.procs[h.to].inc, kind, func() {
-			s.deliver(from, h, topic, kind, m, data)
-		})
+		s.sched.deliverAt(s.sched.now+s.delay(len(data)), h.to, s.procs[h.to].inc, kind,
+			delivery{from: from, h: h, topic: topic, m: m, data: data})
 	}
 }
 
 // deliver hands a gossip message to a process: its validator judges it once, and an accepted one goes on to the
 // process's other links.
-func (s *Sim) deliver(from int, h hop, topic, kind string, m *gossipMsg, data []byte) {
+func (s *Sim) deliver(kind string, d delivery) {
+	from, h, topic, m, data := d.from, d.h, d.topic, d.m, d.data
 	to, q, id := h.to, s.procs[h.to], m.id
 	if !s.up(h.l, from, to) {
 		return

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// event is one closure of the simulation, due at a virtual time. Events of one time run in the order they were
-// queued (seq), so that a run depends on nothing but its seed.
+// event is one closure of the simulation, due at a virtual time, or one gossip delivery (f nil). Events of one
+// time run in the order they were queued (seq), so that a run depends on nothing but its seed. The scheduler
+// reuses an event once it ran (release), so a run of a million events allocates a queue's worth of them.
 type event struct {
 	at   time.Duration // since the start of the run
 	seq  uint64
@@ -16,6 +17,16 @@ type event struct {
 	inc  uint64 // the process's incarnation when queued: a crash drops the events of the one before
 	kind string // for the trace
 	f    func()
+	dl   delivery // when f is nil: the gossip message it delivers (Sim.deliver)
+}
+
+// delivery is a gossip message on its way over one link; held in its event, so that a send allocates no closure.
+type delivery struct {
+	from  int
+	h     hop
+	topic string
+	m     *gossipMsg
+	data  []byte
 }
 
 // entry is an event in the queue with its order key beside it, so that ordering reads no event.
@@ -78,21 +89,56 @@ func (h *eventHeap) pop() *event {
 	return top
 }
 
+// traceChunk is how many trace bytes the scheduler gathers before it hashes them: SHA-256 of a stream does not
+// depend on how the stream is cut, and a few large writes cost less than one small write per event.
+const traceChunk = 16 << 10
+
 // scheduler is the virtual clock and the queue of what is due.
 type scheduler struct {
 	now    time.Duration
 	seq    uint64
 	queue  eventHeap
+	free   []*event  // events that ran, for reuse
 	trace  hash.Hash // every event run: its time, process and kind, and what the run wrote to it (traceNote)
+	buf    []byte    // trace bytes not yet hashed
 	events uint64
 }
 
-func newScheduler() *scheduler { return &scheduler{trace: sha256.New()} }
+func newScheduler() *scheduler {
+	return &scheduler{trace: sha256.New(), buf: make([]byte, 0, traceChunk+256)}
+}
 
+// at queues f to run at the virtual time at (now, if at is past) for process node of incarnation inc.
 func (s *scheduler) at(at time.Duration, node int, inc uint64, kind string, f func()) {
+	e := s.event(at, node, inc, kind)
+	e.f = f
+	s.queue.push(entry{at: e.at, seq: e.seq, e: e})
+}
+
+// deliverAt queues the delivery d, as at does a closure.
+func (s *scheduler) deliverAt(at time.Duration, node int, inc uint64, kind string, d delivery) {
+	e := s.event(at, node, inc, kind)
+	e.dl = d
+	s.queue.push(entry{at: e.at, seq: e.seq, e: e})
+}
+
+// event returns an unqueued event, reused if one is free, with its time, order and owner set.
+func (s *scheduler) event(at time.Duration, node int, inc uint64, kind string) *event {
 	s.seq++
-	at = max(at, s.now)
-	s.queue.push(entry{at: at, seq: s.seq, e: &event{at: at, seq: s.seq, node: node, inc: inc, kind: kind, f: f}})
+	var e *event
+	if n := len(s.free); n > 0 {
+		e, s.free = s.free[n-1], s.free[:n-1]
+	} else {
+		e = new(event)
+	}
+	e.at, e.seq, e.node, e.inc, e.kind = max(at, s.now), s.seq, node, inc, kind
+	return e
+}
+
+// release returns e, which ran or was dropped, for reuse; nothing may hold e after.
+func (s *scheduler) release(e *event) {
+	*e = event{}
+	s.free = append(s.free, e)
 }
 
 // next pops the next event and moves the clock to it; nil when nothing is due before end.
@@ -105,16 +151,33 @@ func (s *scheduler) next(end time.Duration) *event {
 	return e
 }
 
-// note adds an event's identity to the trace.
+// note adds an event's identity to the trace: its time, process and incarnation (u64 each, big-endian) and kind.
 func (s *scheduler) note(e *event) {
 	s.events++
-	var b [24]byte
-	binary.BigEndian.PutUint64(b[:], uint64(e.at))
-	binary.BigEndian.PutUint64(b[8:], uint64(int64(e.node)))
-	binary.BigEndian.PutUint64(b[16:], e.inc)
-	s.trace.Write(b[:])
-	s.trace.Write([]byte(e.kind))
+	b := binary.BigEndian.AppendUint64(s.buf, uint64(e.at))
+	b = binary.BigEndian.AppendUint64(b, uint64(int64(e.node)))
+	b = binary.BigEndian.AppendUint64(b, e.inc)
+	s.buf = append(b, e.kind...)
+	s.hashFull()
 }
 
 // traceNote adds bytes the run depends on (a message's identity, a draw) to the trace.
-func (s *scheduler) traceNote(b []byte) { s.trace.Write(b) }
+func (s *scheduler) traceNote(b []byte) {
+	s.buf = append(s.buf, b...)
+	s.hashFull()
+}
+
+// hashFull hashes the gathered trace bytes once they fill a chunk.
+func (s *scheduler) hashFull() {
+	if len(s.buf) >= traceChunk {
+		s.trace.Write(s.buf)
+		s.buf = s.buf[:0]
+	}
+}
+
+// traceSum returns the SHA-256 of every byte the trace was given.
+func (s *scheduler) traceSum() []byte {
+	s.trace.Write(s.buf)
+	s.buf = s.buf[:0]
+	return s.trace.Sum(nil)
+}

@@ -38,11 +38,17 @@ func (s *Sim) Run() (Result, error) {
 	for e := s.sched.next(end); e != nil && err == nil; e = s.sched.next(end) {
 		if e.node >= 0 {
 			if p := s.procs[e.node]; !p.up || p.inc != e.inc {
+				s.sched.release(e)
 				continue
 			}
 		}
 		s.sched.note(e)
-		e.f()
+		if e.f != nil {
+			e.f()
+		} else {
+			s.deliver(e.kind, e.dl)
+		}
+		s.sched.release(e)
 		err = s.fault
 	}
 	if err != nil {
@@ -66,7 +72,7 @@ func (s *Sim) Run() (Result, error) {
 	s.summarize()
 	var r Result
 	r.Seed, r.Events, r.Violations, r.Stats = s.cfg.Seed, s.sched.events, s.viol, s.stats
-	copy(r.Trace[:], s.sched.trace.Sum(nil))
+	copy(r.Trace[:], s.sched.traceSum())
 	return r, nil
 }
 

@@ -164,6 +164,7 @@ type Sim struct {
 	// read it.
 	longRange bool
 	msgs      msgRegistry // the gossip messages of the last minutes and who saw them (seen.go)
+	hops      []hop       // forwardTo's list, reused
 	// endHook, if set, runs after the end's checks while the processes are still up (tests craft violations).
 	endHook func()
 	// strictLag, if set, holds the liveness invariant to maxFinalityLag whatever a private branch split (tests show
