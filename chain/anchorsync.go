@@ -250,7 +250,7 @@ func (a *Anchor) Install(store Store, g *Genesis, c Checkpoint) error {
 	if len(stubs) > 0 {
 		target.Hash = stubs[0].Header.Hash()
 	}
-	cur := newTally(target, st.Validators(e))
+	cur := newTally(target, st.Validators(e), nil)
 	var slashed []Address
 	for ad := range cur.stake {
 		if st.accounts.at(ad).Slashed {

@@ -37,3 +37,34 @@ func TestBlockPool(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockPoolAnchors: stores that share a pool hold one copy of a kept anchor's encoding; a store given other
+// bytes for the same checkpoint keeps and returns its own.
+func TestBlockPoolAnchors(t *testing.T) {
+	pool := NewBlockPool()
+	h := Hash{7}
+	enc, other := []byte("anchor at checkpoint 7"), []byte("another anchor at checkpoint 7")
+	stores := []*MemStore{NewSharedMemStore(pool), NewSharedMemStore(pool), NewSharedMemStore(pool)}
+	for i, s := range stores {
+		e := enc
+		if i == 2 {
+			e = other
+		}
+		if err := s.Finalize(&Finalization{Anchors: []AnchorRecord{{Epoch: 1, Hash: h, Enc: e}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([][]byte, len(stores))
+	for i, s := range stores {
+		var err error
+		if got[i], err = s.Anchor(h); err != nil {
+			t.Fatalf("store %d: %v", i+1, err)
+		}
+	}
+	if string(got[0]) != "anchor at checkpoint 7" || string(got[2]) != string(other) {
+		t.Errorf("anchors: got %q and %q, want the bytes each store was given", got[0], got[2])
+	}
+	if &got[0][0] != &got[1][0] {
+		t.Error("two stores of one pool hold two copies of the same anchor")
+	}
+}

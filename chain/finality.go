@@ -42,19 +42,28 @@ type Finality struct {
 // epochTally counts the votes for one target checkpoint.
 type epochTally struct {
 	target Checkpoint
-	stake  map[Address]Amount // the target epoch's stake table
+	stake  stakeIndex // the target epoch's stake table; shared by every tally of that table: never modified
 	total  Amount
 	voted  cowMap[Address, Checkpoint] // each counted vote's source; copy-on-write: a block's copy shares its parent's
 	links  map[Checkpoint]Amount       // stake of the votes from each justified source
 }
 
-func newTally(target Checkpoint, table []Stake) *epochTally {
-	t := &epochTally{target: target, stake: make(map[Address]Amount, len(table)), links: map[Checkpoint]Amount{}}
+// newTally returns an empty tally for target whose stake table is table, indexed by idx (nil: a new index).
+func newTally(target Checkpoint, table []Stake, idx stakeIndex) *epochTally {
+	if idx == nil {
+		idx = newStakeIndex(table)
+	}
+	t := &epochTally{target: target, stake: idx, links: map[Checkpoint]Amount{}}
 	for _, s := range table {
-		t.stake[s.Addr] = s.Amount
 		t.total += s.Amount // a stake table's total is within the supply
 	}
 	return t
+}
+
+// tallyOn returns an empty tally for target, a checkpoint of a block whose parent state is ps, sharing ps's table.
+func tallyOn(target Checkpoint, ps *State) *epochTally {
+	table, idx := ps.tableIndexed(target.Epoch)
+	return newTally(target, table, idx)
 }
 
 func (t *epochTally) clone() *epochTally {
@@ -66,7 +75,12 @@ func (t *epochTally) clone() *epochTally {
 // GenesisFinality returns the finality at genesis: its checkpoint (epoch 0) is justified and finalized.
 func GenesisFinality(genesis Hash, table []Stake) *Finality {
 	g := Checkpoint{Epoch: 0, Hash: genesis}
-	return &Finality{Justified: g, Finalized: g, justified: []Checkpoint{g}, cur: newTally(g, table)}
+	return genesisFinality(g, newTally(g, table, nil))
+}
+
+// genesisFinality is the finality at genesis g whose tally of epoch 0 is cur.
+func genesisFinality(g Checkpoint, cur *epochTally) *Finality {
+	return &Finality{Justified: g, Finalized: g, justified: []Checkpoint{g}, cur: cur}
 }
 
 // IsJustified reports whether c is justified on the branch (only checkpoints from Finalized on are known).
@@ -155,9 +169,9 @@ func (f *Finality) enter(e Epoch, parent Hash, ps *State) *Finality {
 	n := *f
 	n.prev = f.cur
 	if f.cur.target.Epoch != e-1 {
-		n.prev = newTally(Checkpoint{Epoch: e - 1, Hash: parent}, ps.Validators(e-1))
+		n.prev = tallyOn(Checkpoint{Epoch: e - 1, Hash: parent}, ps)
 	}
-	n.cur = newTally(Checkpoint{Epoch: e, Hash: parent}, ps.Validators(e))
+	n.cur = tallyOn(Checkpoint{Epoch: e, Hash: parent}, ps)
 	n.slashed = slices.DeleteFunc(slices.Clone(n.slashed), func(a Address) bool {
 		return n.cur.stake[a] == 0 && n.prev.stake[a] == 0 // out of both tables: nothing left to exclude
 	})

@@ -265,8 +265,33 @@ func (g *Genesis) Params() Params {
 }
 
 // State returns the state at height 0: the allocations, epoch 0, and the genesis stakes as the stake
-// table of epochs 0, 1 and 2 (PROTOCOL.md §5, §6). g should be valid.
+// table of epochs 0, 1 and 2 (PROTOCOL.md §5, §6). g should be valid. The state is the caller's; with a StateMemo
+// installed (ShareStates) it is a clone of one state per genesis hash, its accounts and their root computed once.
 func (g *Genesis) State() *State {
+	m := stateMemo.Load()
+	if m == nil {
+		return g.newState()
+	}
+	h := g.Hash()
+	m.mu.Lock()
+	st, ok := m.genesis[h]
+	m.mu.Unlock()
+	if !ok {
+		st = g.newState()
+		st.settleRoot() // before any clone: the clones share the accounts tree
+		m.mu.Lock()
+		if first, ok := m.genesis[h]; ok {
+			st = first
+		} else {
+			m.genesis[h] = st
+		}
+		m.mu.Unlock()
+	}
+	return st.Clone()
+}
+
+// newState builds the state at height 0 afresh.
+func (g *Genesis) newState() *State {
 	s := &State{params: g.Params()}
 	accounts := make(map[Address]Account, len(g.Allocations))
 	for _, a := range g.Allocations {
@@ -280,9 +305,10 @@ func (g *Genesis) State() *State {
 	s.tables = make([][]Stake, tableLag)
 	live := s.Stakes()
 	root := tableRoot(live)
-	s.tableRoots = make([]Hash, tableLag)
+	live, idx := indexedTable(live, root)
+	s.tableRoots, s.tableIdx = make([]Hash, tableLag), make([]stakeIndex, tableLag)
 	for i := range s.tables {
-		s.tables[i], s.tableRoots[i] = live, root
+		s.tables[i], s.tableRoots[i], s.tableIdx[i] = live, root, idx
 	}
 	s.rootsOf = s.tables
 	return s

@@ -41,7 +41,7 @@ func (t *Tree) seedSource(parent *node, slot Slot) Hash {
 // leaderOn returns the lottery winner of slot on top of parent, whose post-state is ps (PROTOCOL.md §6): the
 // stake table of slot's epoch in ps, seeded by seedSource.
 func (t *Tree) leaderOn(parent *node, ps *State, slot Slot) (Address, bool) {
-	return t.cfg.Elect(ps.table(t.cfg.Genesis.EpochOf(slot)), t.seedSource(parent, slot), slot)
+	return electShared(t.cfg.Elect, ps, t.cfg.Genesis.EpochOf(slot), t.seedSource(parent, slot), slot)
 }
 
 // LeaderOn returns the lottery winner of slot on top of the block parent (PROTOCOL.md §6); ok is false when

@@ -58,14 +58,14 @@ func tallyOut(t *epochTally) *tallyRecord {
 	if t == nil {
 		return nil
 	}
-	return &tallyRecord{Target: t.target, Stake: t.stake, Total: t.total, Voted: t.voted.flat(), Links: t.links}
+	return &tallyRecord{Target: t.target, Stake: amountMap(t.stake), Total: t.total, Voted: t.voted.flat(), Links: t.links}
 }
 
 func tallyIn(r *tallyRecord) *epochTally {
 	if r == nil {
 		return nil
 	}
-	t := &epochTally{target: r.Target, stake: r.Stake, total: r.Total, voted: cowMapOf(map[Address]Checkpoint(r.Voted)),
+	t := &epochTally{target: r.Target, stake: stakeIndex(r.Stake), total: r.Total, voted: cowMapOf(map[Address]Checkpoint(r.Voted)),
 		links: r.Links}
 	if t.stake == nil {
 		t.stake = map[Address]Amount{}

@@ -72,6 +72,8 @@ type State struct {
 	// slice rootsOf[i] (tableRootCached), so a table replaced anywhere else is hashed afresh.
 	tableRoots []Hash
 	rootsOf    [][]Stake
+	// tableIdx[i] is the index of rootsOf[i], set with tableRoots and valid under the same condition (tableIndex).
+	tableIdx []stakeIndex
 	// acct is the accounts tree as it was when settleRoot last ran (nil: never), and changed the addresses set
 	// since then (stateroot.go); both are shared with clones and replaced, never modified in place.
 	acct    *acctTree
@@ -154,7 +156,7 @@ func (s *State) IsValidator(e Epoch, a Address) bool {
 	case e < s.epoch:
 		return false
 	case e-s.epoch < Epoch(len(s.tables)):
-		return inTable(s.tables[e-s.epoch], a)
+		return s.inTableAt(int(e-s.epoch), a)
 	default:
 		acc := s.accounts.at(a)
 		return acc.Stake > 0 && acc.Stake >= s.params.MinStake && !acc.Slashed
@@ -164,15 +166,22 @@ func (s *State) IsValidator(e Epoch, a Address) bool {
 // mayStake reports whether a is in one of s's stake tables or has live stake (at least MinStake) in s:
 // whether a can be in the stake table of a child of s without staking again first (PROTOCOL.md §6).
 func (s *State) mayStake(a Address) bool {
-	if acc := s.accounts.at(a); acc.Stake > 0 && acc.Stake >= s.params.MinStake {
-		return true
-	}
-	for _, table := range s.tables {
-		if inTable(table, a) {
+	for i := range s.tables { // first: a validator is found in one probe of a table's index
+		if s.inTableAt(i, a) {
 			return true
 		}
 	}
-	return false
+	acc := s.accounts.at(a)
+	return acc.Stake > 0 && acc.Stake >= s.params.MinStake
+}
+
+// inTableAt reports whether a is in s.tables[i], by its index when the state keeps one.
+func (s *State) inTableAt(i int, a Address) bool {
+	if idx := s.tableIndex(i); idx != nil {
+		_, ok := idx[a]
+		return ok
+	}
+	return inTable(s.tables[i], a)
 }
 
 // inTable reports whether a is in a stake table sorted by address.
@@ -196,21 +205,23 @@ func (s *State) rotate(e Epoch) error {
 	tables := make([][]Stake, n)
 	d := min(e-s.epoch, Epoch(n))
 	copy(tables, s.tables[d:])
-	live := s.Stakes()
-	for i := n - int(d); i < n; i++ {
-		tables[i] = live
-	}
 	roots := make([]Hash, n)
+	idxs := make([]stakeIndex, n)
 	for i := range n - int(d) {
-		roots[i] = s.tableRootCached(i + int(d))
-	}
-	if d > 0 {
-		liveRoot := tableRoot(live)
-		for i := n - int(d); i < n; i++ {
-			roots[i] = liveRoot
+		roots[i], idxs[i] = s.tableRootCached(i+int(d)), s.tableIndex(i+int(d))
+		if idxs[i] == nil {
+			idxs[i] = newStakeIndex(tables[i])
 		}
 	}
-	s.tables, s.tableRoots, s.rootsOf = tables, roots, tables
+	if d > 0 {
+		live := s.Stakes()
+		liveRoot := tableRoot(live)
+		live, liveIdx := indexedTable(live, liveRoot)
+		for i := n - int(d); i < n; i++ {
+			tables[i], roots[i], idxs[i] = live, liveRoot, liveIdx
+		}
+	}
+	s.tables, s.tableRoots, s.rootsOf, s.tableIdx = tables, roots, tables, idxs
 	s.epoch = e
 	return nil
 }

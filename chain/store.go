@@ -91,17 +91,21 @@ type MemStore struct {
 	pool   *BlockPool            // encodings shared with other stores; nil: none
 }
 
-// BlockPool lets MemStores in one process share the bytes of the blocks they hold: many simulated nodes store
-// the same blocks, and each kept its own copy of every encoding. A store keeps the pool's copy when its own
-// encoding is byte for byte the same, so what a store returns is unchanged. The pool keeps every encoding it was
-// given; it is safe for concurrent use.
+// BlockPool lets MemStores in one process share the bytes of the blocks and the kept anchors they hold: many
+// simulated nodes store the same blocks and finalize the same checkpoints, and each kept its own copy of every
+// encoding (an anchor holds every account: one per finalized epoch for the weak-subjectivity period). A store
+// keeps the pool's copy when its own encoding is byte for byte the same, so what a store returns is unchanged.
+// The pool keeps every encoding it was given; it is safe for concurrent use.
 type BlockPool struct {
-	mu   sync.Mutex
-	encs map[Hash][]byte
+	mu      sync.Mutex
+	encs    map[Hash][]byte // block hash → encoding
+	anchors map[Hash][]byte // checkpoint block hash → anchor encoding
 }
 
 // NewBlockPool returns an empty pool.
-func NewBlockPool() *BlockPool { return &BlockPool{encs: map[Hash][]byte{}} }
+func NewBlockPool() *BlockPool {
+	return &BlockPool{encs: map[Hash][]byte{}, anchors: map[Hash][]byte{}}
+}
 
 // intern returns the pool's encoding of block h when it equals enc, else enc, which it keeps when it has none.
 func (p *BlockPool) intern(h Hash, enc []byte) []byte {
@@ -114,6 +118,21 @@ func (p *BlockPool) intern(h Hash, enc []byte) []byte {
 		return enc
 	}
 	p.encs[h] = enc
+	return enc
+}
+
+// internAnchor returns the pool's encoding of the anchor at checkpoint h when it equals enc, else enc, which it keeps
+// when it has none.
+func (p *BlockPool) internAnchor(h Hash, enc []byte) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if have, ok := p.anchors[h]; ok {
+		if bytes.Equal(have, enc) {
+			return have
+		}
+		return enc
+	}
+	p.anchors[h] = enc
 	return enc
 }
 
@@ -281,6 +300,9 @@ func (m *MemStore) Finalize(f *Finalization) error {
 		m.snap = []byte{} // written empty, as a copy of none is
 	}
 	for _, r := range f.Anchors {
+		if m.pool != nil {
+			r.Enc = m.pool.internAnchor(r.Hash, r.Enc)
+		}
 		m.anch[r.Hash] = r
 	}
 	maps.DeleteFunc(m.anch, func(_ Hash, r AnchorRecord) bool { return r.Epoch < f.AnchorsBelow })

@@ -19,7 +19,7 @@ type Chooser func(a, b Tip) bool
 type TreeConfig struct {
 	Genesis  *Genesis
 	Store    Store
-	Elect    Elector
+	Elect    Elector // a function of its arguments alone: a StateMemo remembers its outcomes (ShareStates)
 	Better   Chooser
 	Finality FinalityRules // consensus.FFGRules()
 	// Sigs, if set, spares the signature checks of transactions and votes it has seen verify (the node's
@@ -146,8 +146,8 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 	if err := claimStore(cfg.Store, chainID); err != nil {
 		return nil, err
 	}
-	gs := cfg.Genesis.State()
-	root := &node{hash: chainID, state: gs, mix: GenesisMix(chainID), fin: GenesisFinality(chainID, gs.Validators(0))}
+	gs, g0 := cfg.Genesis.State(), Checkpoint{Epoch: 0, Hash: chainID}
+	root := &node{hash: chainID, state: gs, mix: GenesisMix(chainID), fin: genesisFinality(g0, tallyOn(g0, gs))}
 	t := &Tree{
 		cfg:      cfg,
 		chainID:  chainID,

@@ -50,5 +50,7 @@
 // the connection manager, request rate limits — a handler's limits are not applied), disks that lose written but
 // unsynced pages or tear them, faults of the slashing protection record or of a bbolt chain.db, the HTTP API and the prompt. Signature, VRF and key checks are shared across
 // processes (chain.ShareVerification): an outcome depends only on the bytes checked, so CPU goes to behaviour, and
-// a process never sees a result it would not have computed itself.
+// a process never sees a result it would not have computed itself. So are the stake tables with their indexes, one
+// copy per table root, the state at genesis, one per genesis hash, and each slot's leader draw, one per table root,
+// seed source and slot (chain.ShareStates): every process would have computed the same.
 package simnet

@@ -237,7 +237,7 @@ func New(cfg Config) (*Sim, error) {
 	s.longRange = cfg.Strategies.has(LongRange) && cfg.byzantineCount() > 0
 	g := &chain.Genesis{ChainID: fmt.Sprintf("simnet-%d", cfg.Seed), Time: genesisTime,
 		SlotDuration: chain.Duration(cfg.Slot), EpochLength: cfg.Epoch, BlockReward: 1, MinStake: 1, TxFee: 1}
-	blocks := chain.NewBlockPool() // the processes' stores share the bytes of the blocks they all hold
+	blocks := chain.NewBlockPool() // the processes' stores share the bytes of the blocks and anchors they all hold
 	for i := range cfg.Nodes {
 		seed := sha256.Sum256(fmt.Appendf(nil, "posnode/simnet/%d/%d", cfg.Seed, i))
 		key := ed25519.NewKeyFromSeed(seed[:])

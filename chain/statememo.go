@@ -1,0 +1,85 @@
+package chain
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// StateMemo holds what every node of one OS process derives alike from the same inputs: a stake table with its
+// index by the table's root, the state at height 0 by the genesis hash, and a slot's leader by the table's root,
+// the seed source and the slot (an Elector is a function of these alone). A simulator that runs many nodes in one
+// process installs one (ShareStates), so that N nodes keep one copy of each instead of N, look validators up in
+// the same memory and draw each leader once. Production never installs one. Entries stay until it is
+// uninstalled: one per distinct stake table of the run (about one an epoch), one per genesis, and one per slot
+// and branch whose leader was asked.
+type StateMemo struct {
+	mu      sync.Mutex
+	tables  map[Hash]sharedTable
+	genesis map[Hash]*State
+	leaders map[leaderKey]leaderOutcome
+}
+
+type leaderKey struct {
+	root, source Hash
+	slot         Slot
+}
+
+type leaderOutcome struct {
+	leader Address
+	ok     bool
+}
+
+type sharedTable struct {
+	table []Stake
+	idx   stakeIndex
+}
+
+// stateMemo is the installed StateMemo; nil in production.
+var stateMemo atomic.Pointer[StateMemo]
+
+// ShareStates installs a new StateMemo for every state of this process until the returned function is called.
+// For simulators only.
+func ShareStates() (uninstall func()) {
+	m := &StateMemo{tables: map[Hash]sharedTable{}, genesis: map[Hash]*State{}, leaders: map[leaderKey]leaderOutcome{}}
+	stateMemo.Store(m)
+	return func() { stateMemo.CompareAndSwap(m, nil) }
+}
+
+// indexedTable returns table, whose tableRoot is root, and its index: with a StateMemo installed the copy of the
+// first table of that root it was handed (the same entries, by the root), else table and a new index.
+func indexedTable(table []Stake, root Hash) ([]Stake, stakeIndex) {
+	m := stateMemo.Load()
+	if m == nil {
+		return table, newStakeIndex(table)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.tables[root]; ok {
+		return e.table, e.idx
+	}
+	e := sharedTable{table: table, idx: newStakeIndex(table)}
+	m.tables[root] = e
+	return e.table, e.idx
+}
+
+// electShared returns elect(table, source, slot) for the stake table of epoch e in ps, which it shares, not copies
+// (an Elector never modifies it). With a StateMemo installed and a table ps keeps, it is the outcome of the first
+// such call of the process for that table's root, source and slot.
+func electShared(elect Elector, ps *State, e Epoch, source Hash, slot Slot) (Address, bool) {
+	table := ps.table(e)
+	m := stateMemo.Load()
+	if m == nil || e < ps.epoch || e-ps.epoch >= Epoch(len(ps.tables)) {
+		return elect(table, source, slot)
+	}
+	k := leaderKey{root: ps.tableRootCached(int(e - ps.epoch)), source: source, slot: slot}
+	m.mu.Lock()
+	o, seen := m.leaders[k]
+	m.mu.Unlock()
+	if !seen {
+		o.leader, o.ok = elect(table, source, slot)
+		m.mu.Lock()
+		m.leaders[k] = o
+		m.mu.Unlock()
+	}
+	return o.leader, o.ok
+}

@@ -1,0 +1,106 @@
+package chain
+
+import (
+	"testing"
+)
+
+// TestSharedStatesSameChain: trees opened while a StateMemo is installed accept the blocks of a chain built
+// without one, over several epochs and stake-table rotations, to the same head and state roots; they share one
+// copy of each stake table, and the shared genesis state is never written by them.
+func TestSharedStatesSameChain(t *testing.T) {
+	g := richGenesis()
+	ref := openTestTree(t, g, NewMemStore())
+	blocks := growHead(t, ref, 35, 2) // epochs of 10 slots: four rotations
+	genesisRoot := g.State().Root()
+
+	defer ShareStates()()
+	a, b := openTestTree(t, g, NewMemStore()), openTestTree(t, g, NewMemStore())
+	for _, tr := range []*Tree{a, b} {
+		for _, blk := range blocks {
+			if _, err := tr.Insert(blk, blk.Header.Slot); err != nil {
+				t.Fatalf("insert block at slot %d with shared states: %v", blk.Header.Slot, err)
+			}
+		}
+		if got, want := tr.Head(), ref.Head(); got != want {
+			t.Fatalf("head with shared states: got %v, want %v", got, want)
+		}
+	}
+	for _, blk := range blocks {
+		sa, sb := stateAt(t, a, blk.Hash()), stateAt(t, b, blk.Hash())
+		if sa.Root() != stateAt(t, ref, blk.Hash()).Root() {
+			t.Fatalf("state root after slot %d differs with shared states", blk.Header.Slot)
+		}
+		for i := range sa.tables {
+			if len(sa.tables[i]) == 0 || &sa.tables[i][0] != &sb.tables[i][0] {
+				t.Fatalf("slot %d: table %d is not shared by the two trees", blk.Header.Slot, i)
+			}
+		}
+	}
+	if got := g.State().Root(); got != genesisRoot {
+		t.Errorf("genesis state root after the trees ran: got %s, want %s", got.Short(), genesisRoot.Short())
+	}
+	s1, s2 := g.State(), g.State()
+	s1.accounts.put(testAddr(0), Account{Balance: 1})
+	if s2.Account(testAddr(0)).Balance == 1 {
+		t.Error("a write to one genesis state shows in another")
+	}
+}
+
+// TestTableIndexFallback: a state whose tables were set without an index (as a snapshot's are) answers membership
+// by searching the tables, the same as one with the index.
+func TestTableIndexFallback(t *testing.T) {
+	g := testGenesis()
+	g.Allocations = append(g.Allocations, Allocation{Address: testAddr(4), Balance: 10})
+	indexed := g.State()
+	plain := *indexed
+	plain.tables = make([][]Stake, len(indexed.tables))
+	for i, tb := range indexed.tables {
+		plain.tables[i] = append([]Stake(nil), tb...)
+	}
+	if plain.tableIndex(0) != nil || indexed.tableIndex(0) == nil {
+		t.Fatal("tableIndex: want an index only for the tables it was built for")
+	}
+	for i := range 6 {
+		a := testAddr(i)
+		for e := Epoch(0); e < 4; e++ {
+			if got, want := plain.IsValidator(e, a), indexed.IsValidator(e, a); got != want {
+				t.Errorf("IsValidator(%d, key %d) without the index: got %v, want %v", e, i, got, want)
+			}
+		}
+		if got, want := plain.Accountable(a), indexed.Accountable(a); got != want {
+			t.Errorf("Accountable(key %d) without the index: got %v, want %v", i, got, want)
+		}
+	}
+	if !indexed.IsValidator(0, testAddr(0)) || indexed.IsValidator(0, testAddr(4)) || indexed.IsValidator(0, testAddr(3)) {
+		t.Error("IsValidator: want key 0 in the genesis table, key 3 (below the minimum stake) and key 4 (no stake) out")
+	}
+}
+
+// TestElectSharedRemembers: with a StateMemo installed a slot's leader is drawn once per table, source and slot.
+func TestElectSharedRemembers(t *testing.T) {
+	calls := 0
+	elect := func(stakes []Stake, source Hash, slot Slot) (Address, bool) {
+		calls++
+		return treeElect(stakes, source, slot)
+	}
+	st := testGenesis().State()
+	want, _ := treeElect(st.Validators(0), Hash{1}, 5)
+	for range 2 {
+		if got, ok := electShared(elect, st, 0, Hash{1}, 5); !ok || got != want {
+			t.Fatalf("electShared without a memo: got %s, want %s", got.Short(), want.Short())
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("without a memo: %d draws, want 2", calls)
+	}
+	defer ShareStates()()
+	for range 3 {
+		if got, ok := electShared(elect, st, 0, Hash{1}, 5); !ok || got != want {
+			t.Fatalf("electShared with a memo: got %s, want %s", got.Short(), want.Short())
+		}
+	}
+	electShared(elect, st, 0, Hash{2}, 5)
+	if calls != 4 {
+		t.Errorf("with a memo: %d draws in all, want 4 (one per source)", calls)
+	}
+}
