@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -31,7 +32,13 @@ const pendingSlack = 4096
 type pendingState struct {
 	checked chain.Checkpoint // the finalized checkpoint the log was last checked against
 	busy    bool             // a check runs off the loop (compactPending)
+	offered time.Time        // when offerPendingAgain last asked for a check
 }
+
+// offerEvery is the least time between two checks offerPendingAgain asks for: a user submitting records without
+// pause while a logged one stays out of the mempool (its sender's balance no longer covers it) would otherwise
+// have the log walked after every record.
+const offerEvery = time.Second
 
 // openPending opens the log and puts its transactions back into the mempool (restorePending).
 func (n *Node) openPending() error {
@@ -102,11 +109,14 @@ func (n *Node) nextNonce(addr chain.Address, st *chain.State) (next chain.Nonce,
 }
 
 // offerPendingAgain has the log's entries that the mempool lacks offered to it again now (compactPending's
-// reoffer) rather than at the next move of finality: a record signed after one of them waits behind its nonce
-// until then. Called on the event loop.
+// reoffer) rather than at the next move of finality, at most once every offerEvery: a record signed after one of
+// them waits behind its nonce until then. Called on the event loop.
 func (n *Node) offerPendingAgain() {
-	n.pending.checked = chain.Checkpoint{}
-	n.compactPending()
+	if now := n.cfg.Now(); now.Sub(n.pending.offered) >= offerEvery {
+		n.pending.offered = now
+		n.pending.checked = chain.Checkpoint{}
+		n.compactPending()
+	}
 }
 
 // closePending waits for the commits of returned transactions, then closes the log.
