@@ -18,9 +18,7 @@ func newStakeIndex(table []Stake) stakeIndex {
 // tableIndex returns the index of s.tables[i], or nil when the state keeps none for that very slice (a table set
 // by a snapshot or an anchor rather than by rotate or Genesis.State): callers then search the table.
 func (s *State) tableIndex(i int) stakeIndex {
-	t := s.tables[i]
-	if i < len(s.rootsOf) && i < len(s.tableIdx) && len(s.rootsOf[i]) == len(t) &&
-		(len(t) == 0 || &s.rootsOf[i][0] == &t[0]) {
+	if i < len(s.tableIdx) && s.derivedFromTable(i) {
 		return s.tableIdx[i]
 	}
 	return nil

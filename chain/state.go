@@ -291,14 +291,19 @@ func (s *State) tableLeaves() []Hash {
 	return leaves
 }
 
+// derivedFromTable reports whether what the state keeps beside s.tables[i] (its root, its index) was computed for
+// that very slice: rootsOf[i] is it.
+func (s *State) derivedFromTable(i int) bool {
+	t := s.tables[i]
+	return i < len(s.rootsOf) && len(s.rootsOf[i]) == len(t) && (len(t) == 0 || &s.rootsOf[i][0] == &t[0])
+}
+
 // tableRootCached returns tableRoot(s.tables[i]), from tableRoots while the table is the one it was computed for.
 func (s *State) tableRootCached(i int) Hash {
-	t := s.tables[i]
-	if i < len(s.rootsOf) && i < len(s.tableRoots) && len(s.rootsOf[i]) == len(t) &&
-		(len(t) == 0 || &s.rootsOf[i][0] == &t[0]) {
+	if i < len(s.tableRoots) && s.derivedFromTable(i) {
 		return s.tableRoots[i]
 	}
-	return tableRoot(t)
+	return tableRoot(s.tables[i])
 }
 
 // tablesRoot returns MerkleRoot("posnode/tables/v1", table roots).

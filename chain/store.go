@@ -108,31 +108,23 @@ func NewBlockPool() *BlockPool {
 }
 
 // intern returns the pool's encoding of block h when it equals enc, else enc, which it keeps when it has none.
-func (p *BlockPool) intern(h Hash, enc []byte) []byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if have, ok := p.encs[h]; ok {
-		if bytes.Equal(have, enc) {
-			return have
-		}
-		return enc
-	}
-	p.encs[h] = enc
-	return enc
-}
+func (p *BlockPool) intern(h Hash, enc []byte) []byte { return p.internIn(p.encs, h, enc) }
 
 // internAnchor returns the pool's encoding of the anchor at checkpoint h when it equals enc, else enc, which it keeps
 // when it has none.
-func (p *BlockPool) internAnchor(h Hash, enc []byte) []byte {
+func (p *BlockPool) internAnchor(h Hash, enc []byte) []byte { return p.internIn(p.anchors, h, enc) }
+
+// internIn returns m's bytes at h when they equal enc, else enc, which m keeps when it has none at h.
+func (p *BlockPool) internIn(m map[Hash][]byte, h Hash, enc []byte) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if have, ok := p.anchors[h]; ok {
+	if have, ok := m[h]; ok {
 		if bytes.Equal(have, enc) {
 			return have
 		}
 		return enc
 	}
-	p.anchors[h] = enc
+	m[h] = enc
 	return enc
 }
 
