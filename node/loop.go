@@ -96,7 +96,10 @@ func (n *Node) onPeer(id string) {
 }
 
 // afterEvent runs after every event of the loop.
-func (n *Node) afterEvent() { n.scheduleFlush() }
+func (n *Node) afterEvent() {
+	n.scheduleFlush()
+	n.keepEvidence()
+}
 
 func (n *Node) currentSlot() chain.Slot {
 	g := n.cfg.Genesis

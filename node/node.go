@@ -82,9 +82,10 @@ type Config struct {
 	// OpenStore, if set, opens the chain database at path instead of chain.OpenBolt (a simulator keeps each
 	// process's store in memory across its crashes; sim/simnet).
 	OpenStore func(path string) (chain.Store, error)
-	// PendingFault, if set, is asked before each write, fsync and truncation of the pending-transaction log
-	// (pendinglog.Log.SetFault): a simulator's full or failing disk. The slashing protection record is not asked.
-	PendingFault func(op string) error
+	// DiskFault, if set, is asked before each write, fsync and truncation of the pending-transaction log
+	// (pendinglog.Log.SetFault) and each write and fsync of the evidence file (evidencefile.File.SetFault): a
+	// simulator's full or failing disk. The slashing protection record is not asked.
+	DiskFault func(op string) error
 	// RetainEpochs is the retention window (chain.TreeConfig.RetainEpochs, PROTOCOL.md §13); 0 keeps every block.
 	RetainEpochs uint64
 	// wsEpochs, if set, replaces chain.WeakSubjectivityEpochs (tests: a long-range scenario in seconds).
@@ -177,6 +178,7 @@ type loopState struct {
 	notes        noticeState    // what the prompt is told of this node's account (notices.go)
 	flushing     flushState     // the write-behind of accepted blocks (flush.go)
 	pending      pendingState   // the pending-transaction log's bookkeeping (pending.go)
+	evidence     evidenceState  // the evidence file's bookkeeping (evidence.go)
 	regossip     regossipState  // publishing pending transactions again (regossip.go)
 	clock        clockWatch     // what peers and blocks say of the local clock (clock.go)
 	syncs        syncState      // the sync client (syncclient.go)
@@ -295,13 +297,17 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// restore reads what the node recorded before it last stopped: what it signed, and the transactions that no
-// finalized block holds yet, which go back into the mempool (PROTOCOL.md §11).
+// restore reads what the node recorded before it last stopped: what it signed, the evidence and the transactions
+// that no finalized block holds yet, which go back into the duty's pool and the mempool (PROTOCOL.md §8b, §11).
 func (n *Node) restore() error {
 	if err := n.openSlashing(); err != nil {
 		return err
 	}
 	if err := n.openFFG(); err != nil {
+		n.guard.Close()
+		return err
+	}
+	if err := n.openEvidence(); err != nil {
 		n.guard.Close()
 		return err
 	}

@@ -63,8 +63,8 @@ func (n *Node) openPending() error {
 	if err != nil {
 		return err
 	}
-	if n.cfg.PendingFault != nil {
-		l.SetFault(n.cfg.PendingFault)
+	if n.cfg.DiskFault != nil {
+		l.SetFault(n.cfg.DiskFault)
 	}
 	n.pendingLog = l
 	n.restorePending(txs)

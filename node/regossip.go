@@ -55,8 +55,10 @@ func (n *Node) regossipRound() { n.regossipPending(n.cfg.Now().Add(-regossipAfte
 // that can apply whose next one was admitted at or before before (the zero time: any), the longest waiting
 // first, whoever signed them: one lost by gossip (published before the mesh formed, during a partition, or
 // ignored by a peer while it waited behind a gap) still reaches the proposers. Peers that have them ignore them.
+// The pending evidence goes out again with them (regossipEvidence).
 func (n *Node) regossipPending(before time.Time) {
 	if txs := n.durableOnly(n.pool.Stale(n.tree.HeadState(), before, regossipMax)); len(txs) > 0 {
 		n.publish(n.txTopic, chain.EncodeTxBatch(txs))
 	}
+	n.regossipEvidence()
 }

@@ -35,6 +35,7 @@ func (p *Pool) AddEvidence(e chain.Evidence) error {
 	}
 	p.pending[id] = e
 	p.offenders[e.Offender()] = id
+	p.changes++
 	return nil
 }
 
@@ -67,6 +68,7 @@ func (p *Pool) Include(in Included) {
 		p.included = slices.Delete(p.included, 0, 1)
 	}
 	p.included = append(p.included, in)
+	p.changes++
 }
 
 // Revert records that block h left the canonical chain: the evidence it held is pending again unless it expired
@@ -80,9 +82,41 @@ func (p *Pool) Revert(h chain.Hash) {
 		}
 		return false
 	})
+	if len(back) > 0 {
+		p.changes++
+	}
 	for _, e := range back {
 		_ = p.AddEvidence(e) // what no longer fits stays out: it can punish no one on this chain
 	}
+}
+
+// Changes is a count that moves whenever the pending or the included evidence changes: a caller that keeps a
+// copy of it (Unfinal) compares counts instead of sets.
+func (p *Pool) Changes() uint64 { return p.changes }
+
+// Unfinal returns the evidence no finalized block holds: the pending evidence and the included evidence of the
+// blocks for which final reports false; a node keeps it on disk (PROTOCOL.md §8b), since a reorg of those blocks
+// makes it pending again. Sorted by ID.
+func (p *Pool) Unfinal(final func(block chain.Hash) bool) []chain.Evidence {
+	type byID struct {
+		id chain.Hash
+		e  chain.Evidence
+	}
+	var all []byID
+	for id, e := range p.pending {
+		all = append(all, byID{id, e})
+	}
+	for _, in := range p.included {
+		if !final(in.Block) {
+			all = append(all, byID{in.Evidence.ID(), in.Evidence})
+		}
+	}
+	slices.SortFunc(all, func(a, b byID) int { return bytes.Compare(a.id[:], b.id[:]) })
+	out := make([]chain.Evidence, len(all))
+	for i := range all {
+		out[i] = all[i].e
+	}
+	return out
 }
 
 // Included returns the included evidence the pool remembers, newest first.
@@ -130,6 +164,7 @@ func (p *Pool) drop(id chain.Hash) {
 		return
 	}
 	delete(p.pending, id)
+	p.changes++
 	if p.offenders[e.Offender()] == id {
 		delete(p.offenders, e.Offender())
 	}

@@ -85,3 +85,47 @@ func TestIncludedIsBounded(t *testing.T) {
 		t.Errorf("got %d, newest at height %d; want %d, newest %d", len(in), in[0].Height, MaxIncluded, MaxIncluded+2)
 	}
 }
+
+// TestUnfinal: the evidence no finalized block holds is the pending evidence and that of blocks not final; each
+// change of either moves Changes, and a revert makes a block's evidence pending again.
+func TestUnfinal(t *testing.T) {
+	now := chain.Epoch(10)
+	p := poolAt(now)
+	pending, inFinal, inRecent := doubleVote(0, now), doubleVote(1, now), doubleVote(2, now)
+	final, recent := chain.HashBytes([]byte("final")), chain.HashBytes([]byte("recent"))
+	isFinal := func(h chain.Hash) bool { return h == final }
+	ids := func(set []chain.Evidence) map[chain.Hash]bool {
+		out := map[chain.Hash]bool{}
+		for _, e := range set {
+			out[e.ID()] = true
+		}
+		return out
+	}
+	before := p.Changes()
+	for _, e := range []chain.Evidence{pending, inFinal, inRecent} {
+		if err := p.AddEvidence(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Include(Included{Evidence: inFinal, Block: final, Height: 1})
+	p.Include(Included{Evidence: inRecent, Block: recent, Height: 2})
+	if p.Changes() == before {
+		t.Fatal("adding and including evidence did not move Changes")
+	}
+	got := ids(p.Unfinal(isFinal))
+	if len(got) != 2 || !got[pending.ID()] || !got[inRecent.ID()] {
+		t.Fatalf("Unfinal holds %d pieces (pending %t, recent block's %t), want those two", len(got), got[pending.ID()],
+			got[inRecent.ID()])
+	}
+	at := p.Changes()
+	p.Revert(recent)
+	if p.Changes() == at || len(p.Evidence()) != 2 {
+		t.Fatalf("after the revert: Changes moved %t, %d pending; want moved and 2", p.Changes() != at, len(p.Evidence()))
+	}
+	at = p.Changes()
+	p.Prune(now, func(*chain.Evidence) bool { return false })
+	if p.Changes() == at || len(p.Unfinal(isFinal)) != 0 {
+		t.Fatalf("after dropping the pending: Changes moved %t, Unfinal %d; want moved and none", p.Changes() != at,
+			len(p.Unfinal(isFinal)))
+	}
+}

@@ -46,6 +46,7 @@ type Pool struct {
 	pending     map[chain.Hash]chain.Evidence // by ID
 	offenders   map[chain.Address]chain.Hash  // offender → ID of its pending evidence
 	included    []Included                    // newest last
+	changes     uint64                        // moves whenever pending or included changes (Changes)
 }
 
 type headerKey struct {

@@ -80,6 +80,22 @@ func TestLateEquivocationIsPunished(t *testing.T) {
 	wantNone(t, r)
 }
 
+// TestEvidenceOutlivesItsWitness: seed 16 of the equivocate/withhold mix under CI's faults (scripts/simteeth.sh's
+// 04 flags). The offender withholds one of its two votes for epoch 7 from all but one process, which finds the
+// double vote, gossips the evidence (it reaches only the offender) and crashes. The offence is punished only
+// because the evidence outlives the crash in that process's evidence file (PROTOCOL.md §8b); kept in memory
+// only, it was lost (defect 13-evidence-in-memory).
+func TestEvidenceOutlivesItsWitness(t *testing.T) {
+	cfg := ciConfig(16)
+	cfg.PendingSlack = 0
+	cfg.Byzantine, cfg.Strategies = 0.1, Strategies{Equivocate, Withhold}
+	r := runWith(t, cfg, nil)
+	if r.Stats.Crashes == 0 || r.Stats.Punished != 1 {
+		t.Errorf("want crashes and the one byzantine validator slashed: %+v", r.Stats)
+	}
+	wantNone(t, r)
+}
+
 // TestSplitVotersAreSlashed: validators that send one vote to half their peers and another to the rest are
 // slashed.
 func TestSplitVotersAreSlashed(t *testing.T) {

@@ -90,8 +90,8 @@ func (d *memDisk) failing(op string) error {
 	return fmt.Errorf("simulated disk: %s: %w", op, d.err)
 }
 
-// pendingFault is node.Config.PendingFault of the process whose disk d is.
-func (d *memDisk) pendingFault(s *Sim) func(string) error {
+// fault is node.Config.DiskFault of the process whose disk d is.
+func (d *memDisk) fault(s *Sim) func(string) error {
 	if s.cfg.Faults.DiskFullEvery <= 0 && s.cfg.Faults.DiskFailEvery <= 0 {
 		return nil
 	}

@@ -344,7 +344,7 @@ func (s *Sim) start(p *process) error {
 	cfg := node.Config{Home: p.dir, Genesis: s.gen, Logger: s.log.With(zap.Int("proc", p.id)),
 		Now: func() time.Time { return genesisTime.Add(s.sched.now + p.skew + p.clock.offset(s.sched.now)) }, Seed: s.cfg.Seed<<16 ^ uint64(p.id) + 1,
 		IgnoreWSCheck: true, Checkpoint: p.trusted, OpenStore: s.storeOf(p), PendingSlack: s.cfg.PendingSlack, DoppelgangerSlots: wait,
-		OnVote: func(v chain.Vote) { s.onVote(p, v) }, PendingFault: p.disk.pendingFault(s)}
+		OnVote: func(v chain.Vote) { s.onVote(p, v) }, DiskFault: p.disk.fault(s)}
 	if p.id > 0 {
 		cfg.RetainEpochs = s.cfg.RetainEpochs
 	}
