@@ -29,6 +29,7 @@ flags_for() {
 	09-floor-keeps-blocks) echo "$base --crash-every 15s --partition-every 30s" ;;
 	11-pending-never-compacts) echo "$base --crash-every 15s --partition-every 30s --pending-slack 1" ;;
 	12-own-nonce-reused) echo "$base --crash-every 15s --partition-every 30s --pending-slack 1" ;;
+	13-evidence-in-memory) echo "$base --crash-every 15s --partition-every 30s --byzantine 0.1 --strategy equivocate,withhold" ;;
 	*) echo "" ;;
 	esac
 }
