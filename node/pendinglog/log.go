@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/internal/durable"
 )
 
 // ErrStorage: the log could not make something durable (the disk is full or failing); nothing of it was kept,
@@ -362,7 +363,7 @@ func (l *Log) rewrite(txs []chain.Tx) error {
 		err = os.Rename(tmp, l.path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(l.path))
+		err = durable.SyncDir(filepath.Dir(l.path))
 	}
 	if err == nil { // open it again under its own name, which errors will then carry
 		f, err = os.OpenFile(l.path, os.O_RDWR, 0)
@@ -392,14 +393,4 @@ func (l *Log) Close() error {
 	err := l.f.Close()
 	l.f = nil
 	return err
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

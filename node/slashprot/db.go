@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/posnode/posnode/chain"
+	"github.com/posnode/posnode/internal/durable"
 )
 
 // FileName is the record's file in a node's data directory.
@@ -111,7 +112,7 @@ func (db *DB) initFile(f *os.File) error {
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(db.path))
+	return durable.SyncDir(filepath.Dir(db.path))
 }
 
 // damaged words a decoding failure for the operator: the file, the fault and the remedy, on one line.
@@ -342,7 +343,7 @@ func (db *DB) compact() error {
 		err = os.Rename(tmp, db.path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(db.path))
+		err = durable.SyncDir(filepath.Dir(db.path))
 	}
 	if err != nil {
 		if f != nil {
@@ -372,16 +373,6 @@ func writeSynced(path string, data []byte) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// syncDir makes a change to dir's entries (a creation, a rename) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // sortedAddrs returns the keys of m sorted by their bytes, so that files and exports are deterministic.
