@@ -26,11 +26,12 @@ import (
 type evidenceState struct {
 	file    *evidencefile.File
 	kept    []chain.Hash     // the IDs of the set last handed to the file, sorted
-	gen     uint64           // that set's generation (evidencefile.File.Write)
+	gen     uint64           // the generation of that set (evidencefile.File.Write)
+	writing bool             // a write runs off the loop; the next waits for it (writes coalesce)
 	changes uint64           // the pool's Changes at the last look
 	final   chain.Checkpoint // the finalized checkpoint of the last look made with every accepted block stored
 	stale   bool             // the last write failed: write at the next look
-	recheck bool             // the waiting pieces changed: compare the set at the next look
+	recheck bool             // compare the set at the next look: waiting pieces changed, or it came during a write
 	waiting []chain.Evidence // restored pieces the head cannot judge yet (openEvidence)
 	head    chain.Hash       // the head waiting was last tried at
 }
@@ -87,9 +88,21 @@ func (n *Node) headReached(e *chain.Evidence) bool {
 }
 
 // keepEvidence has the evidence file replaced when the set it must hold changed: evidence pending or included,
-// or the finalized checkpoint moved (evidence leaves once a finalized block, stored, holds it). The check is two
-// comparisons unless something moved; the write runs off the loop. Called after every event of the loop.
-func (n *Node) keepEvidence() {
+// or the finalized checkpoint moved (evidence leaves once a finalized block, stored, holds it). The check is a few
+// comparisons unless something moved; the write runs off the loop, one at a time: a change during a write is
+// written once it ends, so a burst of changes costs one write after the running one. Called after every event of
+// the loop.
+func (n *Node) keepEvidence() { n.keepEvidenceSet(n.rt == nil) }
+
+// finishEvidence writes the evidence file's set at a clean stop, on the loop after its last event, and waits
+// for the write: a change that came during the last write off the loop is not left unwritten.
+func (n *Node) finishEvidence() {
+	n.evidence.writing = false // a write still running is of an older generation, which this one supersedes
+	n.keepEvidenceSet(true)
+}
+
+// keepEvidenceSet is keepEvidence, with the write on the caller's goroutine when now is set.
+func (n *Node) keepEvidenceSet(now bool) {
 	st := &n.evidence
 	if st.file == nil {
 		return
@@ -99,6 +112,10 @@ func (n *Node) keepEvidence() {
 	flushed := n.tree.Unflushed() == 0
 	changes := n.ffg.Pool().Changes()
 	if changes == st.changes && (fin == st.final || !flushed) && !st.stale && !st.recheck {
+		return
+	}
+	if st.writing {
+		st.recheck = true
 		return
 	}
 	st.changes, st.recheck = changes, false
@@ -117,19 +134,24 @@ func (n *Node) keepEvidence() {
 	if slices.Equal(ids, st.kept) && !st.stale {
 		return
 	}
-	st.kept, st.stale = ids, false
+	st.kept, st.stale, st.writing = ids, false, true
 	st.gen++
-	gen, f := st.gen, st.file
+	f, gen := st.file, st.gen
 	set = set[:min(len(set), evidencefile.MaxPieces)]
-	n.background(func() {
-		if err := f.Write(gen, set); err != nil {
+	done := func(err error) {
+		n.evidence.writing = false
+		if err != nil {
+			n.evidence.stale = true
 			n.log.Error("evidence file not written; it is written again after the next event", zap.Error(err))
-			n.post(func() {
-				if n.evidence.gen == gen {
-					n.evidence.stale = true
-				}
-			})
 		}
+	}
+	if now {
+		done(f.Write(gen, set))
+		return
+	}
+	n.background(func() {
+		err := f.Write(gen, set)
+		n.post(func() { done(err) })
 	})
 }
 

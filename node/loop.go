@@ -34,6 +34,7 @@ func (n *Node) loop(ctx context.Context, rt *loopRuntime) {
 		case <-ctx.Done():
 			n.stopTimers()
 			n.flush("shutdown")
+			n.finishEvidence()
 			return
 		case f := <-rt.calls:
 			f()

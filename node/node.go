@@ -448,6 +448,7 @@ func (n *Node) Start(env Env) error {
 func (n *Node) Stop(clean bool) {
 	if clean {
 		n.flush("shutdown")
+		n.finishEvidence()
 	}
 	n.stopTimers()
 	n.closeStores()

@@ -117,9 +117,10 @@ func Open(path string) (*File, []chain.Evidence, error) {
 // disk. Set it before the first Write.
 func (f *File) SetFault(fault func(op string) error) { f.fault = fault }
 
-// Write replaces the file's set with set, the generation gen of the caller's numbering: a write of a generation
-// older than the newest written does nothing, so writes that overtake each other leave the newest set. The error
-// is the disk's (the old set stays); the caller writes its set again later. set must hold at most MaxPieces.
+// Write replaces the file's set with set, at most MaxPieces pieces, numbered gen by the caller (1, 2, …): a
+// write of a generation not newer than the newest written does nothing, so a write that a newer one overtook
+// cannot put an older set back. The error is the disk's, and the old set stays; the caller writes its set again
+// later.
 func (f *File) Write(gen uint64, set []chain.Evidence) error {
 	if len(set) > MaxPieces {
 		return fmt.Errorf("evidence file %s: %d pieces, at most %d", f.path, len(set), MaxPieces)

@@ -27,8 +27,8 @@ func ids(set []chain.Evidence) []chain.Hash {
 	return out
 }
 
-// TestWriteAndOpen: what Write replaced the file with is what Open returns, the newest generation winning over
-// an older one that comes later; a missing file holds nothing.
+// TestWriteAndOpen: what Write replaced the file with is what Open returns, a newer generation winning over an
+// older one that comes after it; a missing file holds nothing.
 func TestWriteAndOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 	f, set, err := Open(path)
@@ -39,7 +39,7 @@ func TestWriteAndOpen(t *testing.T) {
 	if err := f.Write(2, two); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Write(1, two[:1]); err != nil { // an older set overtaken by the newer one: nothing happens
+	if err := f.Write(1, two[:1]); err != nil { // overtaken by the newer set: nothing happens
 		t.Fatal(err)
 	}
 	_, got, err := Open(path)
@@ -58,7 +58,7 @@ func TestWriteAndOpen(t *testing.T) {
 }
 
 // TestWriteFailureKeepsTheOldSet: a disk that fails the write or the sync leaves the set written before, and the
-// same generation can be written once it works.
+// same set can be written once it works.
 func TestWriteFailureKeepsTheOldSet(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 	f, _, err := Open(path)
@@ -87,7 +87,7 @@ func TestWriteFailureKeepsTheOldSet(t *testing.T) {
 	}
 	broken = false
 	if err := f.Write(2, two); err != nil {
-		t.Fatalf("the same generation once the disk works: %v", err)
+		t.Fatalf("the same set once the disk works: %v", err)
 	}
 	if _, got, _ := Open(path); !slices.Equal(ids(got), ids(two)) {
 		t.Fatalf("file holds %v, want %v", ids(got), ids(two))
