@@ -203,13 +203,13 @@ func (n *Node) keepReturned(reverted []*chain.Block) {
 	})
 }
 
-// compactPending runs each time the finalized checkpoint moved (or offerPendingAgain asked), once every accepted block is stored (so that the
-// blocks that make an entry final are on disk before the entry leaves): it drops from the log, in one rewrite once
-// there are pendingSlack of them, the entries the finalized state has passed (see the top of this file), and
-// offers the others the mempool lacks to it again (a restart on an old head, a drop for a reason a later head
-// removed). The walk over the log, the rewrite and the sorting run off the loop (offLoop) on the finalized and the
-// head state of now, which no one modifies; the loop only offers the few entries that no block holds
-// (reoffer). Called on the event loop.
+// compactPending runs each time the finalized checkpoint moved (or offerPendingAgain asked), once every accepted
+// block is stored (so that the blocks that make an entry final are on disk before the entry leaves): it drops from
+// the log, in one rewrite once there are pendingSlack of them, the entries the finalized state has passed (see the
+// top of this file), and offers the others the mempool lacks to it again (a restart on an old head, a drop for a
+// reason a later head removed). The walk over the log, the rewrite and the sorting run off the loop (offLoop) on
+// the finalized and the head state of now, which no one modifies; the loop only offers the few entries that no
+// block holds (reoffer). Called on the event loop.
 func (n *Node) compactPending() {
 	_, fin := n.tree.Finality()
 	if fin == n.pending.checked || n.pending.busy || n.tree.Unflushed() > 0 {

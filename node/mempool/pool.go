@@ -315,19 +315,16 @@ func (p *Pool) NextNonce(addr chain.Address, st *chain.State) chain.Nonce {
 // (PROTOCOL.md §11): a transaction can be in the log but not in the pool (expired, evicted, not admitted again
 // after a restart or a reorg).
 func (p *Pool) NextFree(addr chain.Address, st *chain.State, held func(chain.Nonce) bool) chain.Nonce {
-	s, ok := p.senders[addr]
-	if ok {
-		s = p.sender(addr, st)
-	}
+	pooled := func(chain.Nonce) bool { return false }
 	next := st.Account(addr).Nonce
-	if ok {
+	if _, ok := p.senders[addr]; ok {
+		s := p.sender(addr, st)
+		defer p.forgetIfEmpty(addr, s)
+		pooled = func(n chain.Nonce) bool { return s.txs[n] != nil }
 		next = s.nextRun()
 	}
-	for ok && s.txs[next] != nil || held != nil && held(next) {
+	for pooled(next) || held != nil && held(next) {
 		next++
-	}
-	if ok {
-		p.forgetIfEmpty(addr, s)
 	}
 	return next
 }
