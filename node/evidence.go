@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -22,6 +23,10 @@ import (
 // set into the duty's pool (openEvidence), and the pending evidence is published again when peers join and every
 // regossipEvery (regossipEvidence).
 
+// evidenceRetryAfter is how long a write of the evidence file that failed (a full or failing disk) waits before it
+// is tried again: one attempt a second while the disk fails, not one per event (each failure is itself an event).
+const evidenceRetryAfter = time.Second
+
 // evidenceState is the evidence file's bookkeeping; the event loop owns it.
 type evidenceState struct {
 	file    *evidencefile.File
@@ -30,7 +35,8 @@ type evidenceState struct {
 	writing bool             // a write runs off the loop; the next waits for it (writes coalesce)
 	changes uint64           // the pool's Changes at the last look
 	final   chain.Checkpoint // the finalized checkpoint of the last look made with every accepted block stored
-	stale   bool             // the last write failed: write at the next look
+	stale   bool             // the last write failed: write at the next look once backoff is over
+	backoff bool             // a write failed less than evidenceRetryAfter ago: the next waits for its timer
 	recheck bool             // compare the set at the next look: waiting pieces changed, or it came during a write
 	waiting []chain.Evidence // restored pieces the head cannot judge yet (openEvidence)
 	head    chain.Hash       // the head waiting was last tried at
@@ -114,7 +120,7 @@ func (n *Node) keepEvidenceSet(now bool) {
 	if changes == st.changes && (fin == st.final || !flushed) && !st.stale && !st.recheck {
 		return
 	}
-	if st.writing {
+	if st.writing || st.backoff && !now {
 		st.recheck = true
 		return
 	}
@@ -134,15 +140,32 @@ func (n *Node) keepEvidenceSet(now bool) {
 	if slices.Equal(ids, st.kept) && !st.stale {
 		return
 	}
+	n.writeEvidence(ids, set[:min(len(set), evidencefile.MaxPieces)], now)
+}
+
+// writeEvidence hands set, whose sorted IDs are ids, to the evidence file as its next generation: off the loop,
+// or on the caller's goroutine when now is set. A write that fails is tried again evidenceRetryAfter later, with
+// the set of then; the first failure of a run is logged as an error, the write that ends the run as info.
+func (n *Node) writeEvidence(ids []chain.Hash, set []chain.Evidence, now bool) {
+	st := &n.evidence
+	failing := st.stale
 	st.kept, st.stale, st.writing = ids, false, true
 	st.gen++
 	f, gen := st.file, st.gen
-	set = set[:min(len(set), evidencefile.MaxPieces)]
 	done := func(err error) {
-		n.evidence.writing = false
-		if err != nil {
-			n.evidence.stale = true
-			n.log.Error("evidence file not written; it is written again after the next event", zap.Error(err))
+		st.writing = false
+		switch {
+		case err != nil:
+			st.stale = true
+			if !now { // a write on the caller's goroutine (at a stop, before a start) has no loop to wait on
+				st.backoff = true
+				n.after(evidenceRetryAfter, func() { st.backoff = false })
+			}
+			if !failing {
+				n.log.Error("evidence file not written; it is tried again every second", zap.Error(err))
+			}
+		case failing:
+			n.log.Info("evidence file written again")
 		}
 	}
 	if now {
