@@ -101,9 +101,13 @@ func (n *Node) headReached(e *chain.Evidence) bool {
 func (n *Node) keepEvidence() { n.keepEvidenceSet(n.rt == nil) }
 
 // finishEvidence writes the evidence file's set at a clean stop, on the loop after its last event, and waits
-// for the write: a change that came during the last write off the loop is not left unwritten.
+// for the write: neither a change that came during the last write off the loop nor that write's failure, which
+// the loop will not hear of, leaves the set unwritten.
 func (n *Node) finishEvidence() {
-	n.evidence.writing = false // a write still running is of an older generation, which this one supersedes
+	st := &n.evidence
+	if st.writing { // its outcome is not awaited; this write, of a newer generation, supersedes it
+		st.writing, st.stale = false, true
+	}
 	n.keepEvidenceSet(true)
 }
 

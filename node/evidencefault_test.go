@@ -87,3 +87,36 @@ func TestEvidenceWriteFailureIsNotRetriedAtOnce(t *testing.T) {
 		t.Fatalf("once the disk works the file holds %v, want the evidence", got)
 	}
 }
+
+// TestEvidenceStopRewritesAnUnfinishedWrite: at a clean stop, a write off the loop whose outcome the loop has not
+// taken (it failed, and its report waits behind the stop) is not taken as done: the set is written again.
+func TestEvidenceStopRewritesAnUnfinishedWrite(t *testing.T) {
+	c := newCluster(t, []uint64{10, 20, 30}, time.Second, -time.Hour)
+	broken := true
+	n, err := New(Config{Home: c.homes[0], Genesis: c.gen, DiskFault: func(string) error {
+		if broken {
+			return syscall.EIO
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.closeStores()
+	rt := &queueRuntime{}
+	n.rt = rt
+	found := signedDoubleVote(n.chainID, c.keys[1], n.epochNow()-1)
+	n.event(func() {
+		if err := n.admitEvidence(found); err != nil {
+			t.Fatal(err)
+		}
+	})()
+	if len(rt.posts) != 1 {
+		t.Fatalf("%d posts queued, want the write's report", len(rt.posts))
+	}
+	broken = false
+	n.finishEvidence() // the loop stops: the report is never run
+	if got := fileIDs(t, c.homes[0]); !slices.Equal(got, []chain.Hash{found.ID()}) {
+		t.Fatalf("after a clean stop the file holds %v, want the evidence", got)
+	}
+}
