@@ -15,25 +15,51 @@ import (
 // out what it decides through the slashing protection record, the signing gate, the network, the metrics and the
 // prompt.
 
-// includedScan is how many canonical blocks below the head a starting node reads for the evidence they hold, so
-// that its users see recent slashings after a restart.
+// includedScan is how many canonical blocks below the head a starting node reads at least for the evidence they
+// hold, so that its users see recent slashings after a restart.
 const includedScan = 1024
 
-// openFFG makes the finality duty at the current epoch and refills its included evidence from the newest blocks.
+// openFFG makes the finality duty at the current epoch and refills its included evidence from the blocks
+// heldEvidence reads.
 func (n *Node) openFFG() error {
 	n.ffg = finality.New(n.cfg.Genesis, n.self, n.tree, n.epochNow())
-	head := n.tree.Head().Height
-	for h := head - min(head, includedScan) + 1; h <= head && h > 0; h++ {
-		b, err := n.tree.BlockAt(h)
-		if errors.Is(err, chain.ErrPruned) { // below the retention window (PROTOCOL.md §13)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		n.includeEvidence(b, false)
+	held, err := n.heldEvidence()
+	if err != nil {
+		return err
+	}
+	for i := len(held) - 1; i >= 0; i-- { // oldest first, as they joined the chain
+		n.includeEvidence(held[i], false)
 	}
 	return nil
+}
+
+// heldEvidence returns, newest first, the canonical blocks holding evidence among the newest includedScan and
+// every block above the finalized checkpoint whose evidence has not expired: a reorg can still revert those, and
+// their evidence then becomes pending again, so the evidence file keeps it (PROTOCOL.md §8b) and a start must know
+// it as included, however long finality stalled. A block of epoch E holds offences of epoch E+1 at the latest
+// (chain.Retained), expired once E+1+chain.UnbondingEpochs < now.
+func (n *Node) heldEvidence() ([]*chain.Block, error) {
+	g, now := n.cfg.Genesis, n.epochNow()
+	_, fin := n.tree.Finality()
+	var held []*chain.Block
+	final := false // the walk reached the finalized checkpoint's block: the rest is final
+	for h, head := n.tree.Head().Height, n.tree.Head().Height; h > 0; h-- {
+		b, err := n.tree.BlockAt(h)
+		if errors.Is(err, chain.ErrPruned) { // below the retention window (PROTOCOL.md §13), and so is the rest
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		final = final || b.Hash() == fin.Hash
+		if head-h >= includedScan && (final || g.EpochOf(b.Header.Slot)+1+chain.UnbondingEpochs < now) {
+			break
+		}
+		if len(b.Evidence) > 0 {
+			held = append(held, b)
+		}
+	}
+	return held, nil
 }
 
 // epochNow is the current slot's epoch.
