@@ -48,8 +48,11 @@ type clockWatch struct {
 	off    bool
 	offset time.Duration // the latest estimate; 0 without one
 	work   []clockSample // checkClock's working list, kept from one check to the next so a check allocates nothing
-	gauge  prometheus.Gauge
-	offG   prometheus.Gauge
+	// The node's own stake on the head's state selfOn, looked up once per head state (selfStake).
+	selfOn    *chain.State
+	selfStake uint64
+	gauge     prometheus.Gauge
+	offG      prometheus.Gauge
 }
 
 // addClock registers the clock series on m's registry.
@@ -113,7 +116,7 @@ func (n *Node) peerStake(peer string) uint64 {
 // changes (PROTOCOL.md §10): a WARN log, the prompt, the metrics and /api/status.
 func (n *Node) checkClock() {
 	now := n.cfg.Now()
-	self := uint64(n.tree.HeadState().Account(n.self).Stake)
+	self := n.selfStake()
 	source := "peers"
 	n.clock.work = fresh(n.clock.work[:0], n.clock.peers, now)
 	offset, off, ok := estimateClock(n.clock.work, self, n.clock.off)
@@ -141,6 +144,16 @@ func (n *Node) checkClock() {
 		n.log.Info("clock agrees with the network's again; proposing and voting resume", zap.Duration("clock_offset", offset))
 		n.announce("clock: agrees with the network's again (offset %s)", offset.Round(time.Millisecond))
 	}
+}
+
+// selfStake returns the node's own stake on the head's state. The clock check asks at every block that arrives; a
+// state never changes once it is a head (publishHead shares it with readers off the loop), so the stake is looked
+// up, through the accounts' layers, once per head state.
+func (n *Node) selfStake() uint64 {
+	if st := n.tree.HeadState(); st != n.clock.selfOn {
+		n.clock.selfOn, n.clock.selfStake = st, uint64(st.Account(n.self).Stake)
+	}
+	return n.clock.selfStake
 }
 
 // fresh appends to out the samples taken within clockWindow of now, forgetting older ones, and returns it.
