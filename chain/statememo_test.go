@@ -2,6 +2,7 @@ package chain
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 )
 
@@ -165,5 +166,60 @@ func TestSharedAnchors(t *testing.T) {
 	}
 	if got := sharedAnchor(Hash{byte(memoAnchors)}, Height(100+memoAnchors), 3, func() []byte { return nil }); !bytes.Equal(got, []byte{memoAnchors}) {
 		t.Errorf("the highest floor's anchor: got %x, want the memo's %x", got, []byte{memoAnchors})
+	}
+}
+
+// TestSharedPostStates: of two trees under one StateMemo, the second takes the post-states the first validated
+// (the same states, the roots of a tree without a memo: TestSharedStatesSameChain); a block whose state root is
+// wrong is refused by both, and no state is kept for it; a memo holding memoPosts states forgets the lowest
+// heights first.
+func TestSharedPostStates(t *testing.T) {
+	g := richGenesis()
+	ref := openTestTree(t, g, NewMemStore())
+	blocks := growHead(t, ref, 12, 2)
+
+	defer ShareStates()()
+	a, b := openTestTree(t, g, NewMemStore()), openTestTree(t, g, NewMemStore())
+	for _, tr := range []*Tree{a, b} {
+		for _, blk := range blocks {
+			if _, err := tr.Insert(blk, blk.Header.Slot); err != nil {
+				t.Fatalf("insert block at slot %d: %v", blk.Header.Slot, err)
+			}
+		}
+	}
+	shared := 0
+	for _, blk := range blocks {
+		sa, sb := a.nodes[blk.Hash()].state, b.nodes[blk.Hash()].state
+		if sa != nil && sa == sb {
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Fatalf("the trees share none of the %d blocks' post-states", len(blocks))
+	}
+
+	bad := *blocks[len(blocks)-1]
+	bad.Header.StateRoot[0] ^= 1
+	ps := stateAt(t, a, bad.Header.Parent)
+	for range 2 {
+		if _, err := transition(ps, &bad); !errors.Is(err, ErrBadStateRoot) {
+			t.Fatalf("a block with a wrong state root: got %v, want ErrBadStateRoot", err)
+		}
+	}
+	m := stateMemo.Load()
+	if m.post(bad.Hash()) != nil {
+		t.Error("the memo kept a post-state for a block that failed its check")
+	}
+
+	st := g.State()
+	for i := range memoPosts + memoPosts/4 {
+		m.keepPost(Hash{byte(i), byte(i >> 8), 0xff}, Height(1000+i), st)
+	}
+	if len(m.posts) > memoPosts {
+		t.Errorf("the memo holds %d post-states, want at most %d", len(m.posts), memoPosts)
+	}
+	last := memoPosts + memoPosts/4 - 1
+	if m.post(Hash{byte(last), byte(last >> 8), 0xff}) == nil || m.post(Hash{0, 0, 0xff}) != nil {
+		t.Error("the memo kept the lowest height and not the highest")
 	}
 }
