@@ -16,22 +16,59 @@ func (t *Tree) Anchor(h Hash) (*Anchor, error) {
 	if n == nil || n == t.root || !t.isCanonical(n) {
 		return t.keptAnchor(h)
 	}
-	st, err := t.stateOf(n)
+	blk, heads, st, err := t.anchorParts(h, n)
 	if err != nil {
 		return nil, err
+	}
+	return anchorOf(blk, heads, st), nil
+}
+
+// anchorParts returns what the anchor at block h, node n of the tree on the canonical chain, is made of: the
+// block, its ancestor headers and its post-state; the errors of Anchor.
+func (t *Tree) anchorParts(h Hash, n *node) (*Block, []Header, *State, error) {
+	st, err := t.stateOf(n)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	blk, _, err := t.storedBlock(h)
 	if errors.Is(err, ErrNotFound) { // a canonical block of the tree that the store lacks
-		return nil, fmt.Errorf("%w: anchor block %s: %w", ErrCorruptStore, h.Short(), err)
+		return nil, nil, nil, fmt.Errorf("%w: anchor block %s: %w", ErrCorruptStore, h.Short(), err)
 	} else if err != nil {
-		return nil, fmt.Errorf("anchor block %s: %w", h.Short(), err)
+		return nil, nil, nil, fmt.Errorf("anchor block %s: %w", h.Short(), err)
 	}
 	heads, err := t.anchorHeaders(blk, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
+	return blk, heads, st, nil
+}
+
+// anchorOf returns the anchor of block blk, its ancestor headers heads and its post-state st.
+func anchorOf(blk *Block, heads []Header, st *State) *Anchor {
 	return &Anchor{Block: blk, Headers: heads, Epoch: st.epoch, Supply: st.supply, Tables: st.tables,
-		Accounts: st.accounts.flat()}, nil
+		Accounts: st.accounts.flat()}
+}
+
+// encodedAnchor returns the encoding of the anchor at block h (Anchor, then Encode) with its block and ancestor
+// headers. For a block of the tree on the canonical chain, the encoding is a function of h and the number of
+// headers: the block's hash fixes the block, its ancestors and its state (the header's state root commits to the
+// epoch, the stake tables and the accounts, and the accounts to the supply). So with a StateMemo installed, the
+// processes of a simulation share it (sharedAnchor) instead of each flattening and encoding every account.
+func (t *Tree) encodedAnchor(h Hash) (*Block, []Header, []byte, error) {
+	n := t.nodes[h]
+	if n == nil || n == t.root || !t.isCanonical(n) {
+		a, err := t.keptAnchor(h)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return a.Block, a.Headers, a.Encode(), nil
+	}
+	blk, heads, st, err := t.anchorParts(h, n)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	enc := sharedAnchor(h, blk.Header.Height, len(heads), func() []byte { return anchorOf(blk, heads, st).Encode() })
+	return blk, heads, enc, nil
 }
 
 // anchorEpochs returns how many epochs back from the finalized checkpoint the store keeps anchors: AnchorEpochs,
@@ -56,14 +93,14 @@ func (t *Tree) keepAnchor(fin *Finalization) {
 	if w := Epoch(t.anchorEpochs()); e > w {
 		fin.AnchorsBelow = e - w
 	}
-	a, err := t.Anchor(t.floor.hash)
+	blk, heads, enc, err := t.encodedAnchor(t.floor.hash)
 	if err != nil {
 		return
 	}
-	fin.Anchors = append(fin.Anchors, AnchorRecord{Epoch: e, Hash: t.floor.hash, Enc: a.Encode()})
-	t.anchorHeads = append(t.anchorHeads[:0], keptHeader{t.floor.hash, a.Block.Header})
-	for i := len(a.Headers) - 1; i >= 0; i-- {
-		t.anchorHeads = append(t.anchorHeads, keptHeader{t.anchorHeads[len(t.anchorHeads)-1].header.Parent, a.Headers[i]})
+	fin.Anchors = append(fin.Anchors, AnchorRecord{Epoch: e, Hash: t.floor.hash, Enc: enc})
+	t.anchorHeads = append(t.anchorHeads[:0], keptHeader{t.floor.hash, blk.Header})
+	for i := len(heads) - 1; i >= 0; i-- {
+		t.anchorHeads = append(t.anchorHeads, keptHeader{t.anchorHeads[len(t.anchorHeads)-1].header.Parent, heads[i]})
 	}
 }
 

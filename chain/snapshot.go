@@ -11,9 +11,9 @@ import (
 // the floor (Store.Finalize). It is a local record, never sent to a peer: encoding/gob of snapshotRecord. OpenTree
 // loads it as the floor, checks the state against the floor header's state root, and replays the blocks above it.
 
-// snapshotVersion is the version of snapshotRecord. Version 1 (snapshotRecordV1) is still read; a store with
-// another version fails to open with ErrCorruptStore.
-const snapshotVersion = 2
+// snapshotVersion is the version of snapshotRecord. Versions 1 and 2 (snapshotRecordV1, snapshotRecordV2) are
+// still read; a store with another version fails to open with ErrCorruptStore.
+const snapshotVersion = 3
 
 // snapshotRecord is the stored form of the tree's floor; its large containers are packed (snapshotpack.go).
 type snapshotRecord struct {
@@ -25,7 +25,7 @@ type snapshotRecord struct {
 	Tables   stakeTables
 	Accounts accountMap
 	Fin      finRecord // the floor branch's finality after the floor
-	Old      map[Epoch]oldRecord
+	Old      oldTables // the kept epochs: each one's checkpoint and stake table, each distinct table once
 	Oldest   Height
 }
 
@@ -150,19 +150,24 @@ func (t *Tree) floorRecord() snapshotRecord {
 	return r
 }
 
-// decodeSnapshot decodes a stored snapshot of version 2, or of version 1 (whose containers gob wrote as maps and
-// slices: the types differ, so one decoding fails where the other succeeds).
+// decodeSnapshot decodes a stored snapshot of version 3, 2 (whose kept epochs gob wrote as a map, each table in
+// full) or 1 (whose containers gob wrote as maps and slices): the types differ, so only one decoding succeeds.
 func decodeSnapshot(enc []byte) (snapshotRecord, error) {
 	var r snapshotRecord
 	err := gob.NewDecoder(bytes.NewReader(enc)).Decode(&r)
 	if err != nil {
+		var v2 snapshotRecordV2
 		var v1 snapshotRecordV1
-		if gob.NewDecoder(bytes.NewReader(enc)).Decode(&v1) != nil || v1.Version != 1 {
+		switch {
+		case gob.NewDecoder(bytes.NewReader(enc)).Decode(&v2) == nil && v2.Version == 2:
+			r = v2.upgrade()
+		case gob.NewDecoder(bytes.NewReader(enc)).Decode(&v1) == nil && v1.Version == 1:
+			r = v1.upgrade()
+		default:
 			return r, err
 		}
-		r = v1.upgrade()
 	}
-	if r.Version != snapshotVersion && r.Version != 1 {
+	if r.Version != snapshotVersion && r.Version != 2 && r.Version != 1 {
 		return r, fmt.Errorf("version %d", r.Version)
 	}
 	return r, nil
@@ -212,6 +217,27 @@ func (t *Tree) restoreFloor(r *snapshotRecord, st *State) {
 	for e, o := range r.Old {
 		t.old[e] = oldEpoch{ckpt: o.Ckpt, table: o.Table}
 	}
+}
+
+// snapshotRecordV2 is version 2 of snapshotRecord, read from stores written before version 3: the same but for
+// the kept epochs, a gob map that holds each epoch's stake table in full.
+type snapshotRecordV2 struct {
+	Version  int
+	Floor    stubRecord
+	Stubs    []stubRecord
+	Epoch    Epoch
+	Supply   Amount
+	Tables   stakeTables
+	Accounts accountMap
+	Fin      finRecord
+	Old      map[Epoch]oldRecord
+	Oldest   Height
+}
+
+// upgrade returns r as a snapshotRecord, its version still 2.
+func (r *snapshotRecordV2) upgrade() snapshotRecord {
+	return snapshotRecord{Version: r.Version, Floor: r.Floor, Stubs: r.Stubs, Epoch: r.Epoch, Supply: r.Supply,
+		Tables: r.Tables, Accounts: r.Accounts, Fin: r.Fin, Old: r.Old, Oldest: r.Oldest}
 }
 
 // snapshotRecordV1 is version 1 of snapshotRecord, read from stores written before version 2.

@@ -4,10 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
-// The snapshot's large containers — accounts, stake tables, the tallies' maps — are packed as runs of fixed-size
-// records (version 2 of snapshotRecord): encoding/gob writes a [32]byte address element by element, which made a
+// The snapshot's large containers — accounts, stake tables, the tallies' maps, the kept epochs — are packed as runs
+// of fixed-size records (version 2 of snapshotRecord; the kept epochs since version 3): encoding/gob writes a [32]byte address element by element, which made a
 // snapshot of N accounts and validators cost thousands of reflective calls per rise. Each packed form is a count
 // (u32, big-endian) and then its records, integers big-endian; its GobDecode refuses any other length.
 
@@ -35,6 +37,83 @@ type amountMap map[Address]Amount
 
 // votedMap is a tally's counted vote per validator in a snapshot: address | source checkpoint.
 type votedMap map[Address]Checkpoint
+
+// oldTables are the kept epochs of a snapshot (version 3), each epoch's checkpoint and stake table. Consecutive
+// epochs mostly have the same table, which version 2 wrote again for each (14 copies were 55 % of a 64-validator
+// snapshot's bytes): this form writes each table once. Packed: n_tables u32 | n_tables × (n u32 | n × (address |
+// amount u64)) | n_epochs u32 | n_epochs × (epoch u64 | checkpoint hash | table index u32), the epochs increasing.
+// A table equal to the previous epoch's is written once; decoded, the epochs that name one table share its slice.
+type oldTables map[Epoch]oldRecord
+
+const packedOldSize = 8 + len(Hash{}) + 4 // epoch | checkpoint hash | table index
+
+func (m oldTables) GobEncode() ([]byte, error) {
+	epochs := slices.Sorted(maps.Keys(m))
+	var tables []stakeList // distinct, in the order the epochs first name them
+	index := make([]uint32, len(epochs))
+	size := 8 + len(epochs)*packedOldSize
+	for i, e := range epochs {
+		t := m[e].Table
+		if n := len(tables); n > 0 && sameTable(tables[n-1], t) {
+			index[i] = uint32(n - 1)
+			continue
+		}
+		index[i], tables = uint32(len(tables)), append(tables, t)
+		size += 4 + len(t)*packedStakeSize
+	}
+	b := binary.BigEndian.AppendUint32(make([]byte, 0, size), uint32(len(tables)))
+	for _, t := range tables {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(t)))
+		for _, s := range t {
+			b = binary.BigEndian.AppendUint64(append(b, s.Addr[:]...), uint64(s.Amount))
+		}
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(epochs)))
+	for i, e := range epochs {
+		ckpt := m[e].Ckpt
+		b = binary.BigEndian.AppendUint32(append(binary.BigEndian.AppendUint64(b, uint64(e)), ckpt[:]...), index[i])
+	}
+	return b, nil
+}
+
+// sameTable reports whether two stake tables are equal: at once when they are the same slice, as the tables of a
+// tree's consecutive kept epochs are when equal (recordEpochs).
+func sameTable(a, b stakeList) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0] || slices.Equal(a, b))
+}
+
+func (m *oldTables) GobDecode(b []byte) error {
+	if len(b) < 4 {
+		return fmt.Errorf("%w: %d bytes of kept epochs", errPacked, len(b))
+	}
+	nt, b := binary.BigEndian.Uint32(b), b[4:]
+	var tables []stakeList
+	for range nt {
+		if len(b) < 4 || uint64(len(b)-4) < uint64(binary.BigEndian.Uint32(b))*packedStakeSize {
+			return fmt.Errorf("%w: kept stake table in %d bytes", errPacked, len(b))
+		}
+		size := 4 + int(binary.BigEndian.Uint32(b))*packedStakeSize
+		var t stakeList
+		if err := t.GobDecode(b[:size]); err != nil {
+			return err
+		}
+		tables, b = append(tables, t), b[size:]
+	}
+	n, rest, err := unpackHead(b, packedOldSize)
+	if err != nil {
+		return err
+	}
+	*m = make(oldTables, n)
+	for i := range n {
+		r := rest[i*packedOldSize:]
+		e, t := Epoch(binary.BigEndian.Uint64(r)), binary.BigEndian.Uint32(r[8+len(Hash{}):])
+		if uint64(t) >= uint64(len(tables)) {
+			return fmt.Errorf("%w: kept epoch %d names table %d of %d", errPacked, e, t, len(tables))
+		}
+		(*m)[e] = oldRecord{Ckpt: Hash(r[8 : 8+len(Hash{})]), Table: tables[t]}
+	}
+	return nil
+}
 
 // packHead returns a buffer for n records of size bytes, its count written.
 func packHead(n, size int) []byte {

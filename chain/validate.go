@@ -66,12 +66,30 @@ func validateBlock(chainID Hash, parent Tip, parentState *State, b *Block, leade
 			return nil, fmt.Errorf("evidence %d: %w", i, err)
 		}
 	}
+	return transition(parentState, b)
+}
+
+// transition returns the state after b on a clone of parentState, checked against b's state root
+// (ErrBadStateRoot); parentState is not modified. With a StateMemo installed, a block whose post-state a process of
+// the simulation computed already takes that state (sharedPost): the block's hash fixes its parent, hence the
+// parent's state, and its body, which ValidateBasic checked against the header's roots before this runs.
+func transition(parentState *State, b *Block) (*State, error) {
+	var h Hash
+	if memo := stateMemo.Load(); memo != nil {
+		h = b.Hash()
+		if st := memo.post(h); st != nil {
+			return st, nil
+		}
+	}
 	st := parentState.Clone()
 	if err := st.ApplyBlock(b); err != nil {
 		return nil, err
 	}
 	if root := st.settleRoot(); root != b.Header.StateRoot {
 		return nil, fmt.Errorf("%w: header has %s, state gives %s", ErrBadStateRoot, b.Header.StateRoot.Short(), root.Short())
+	}
+	if memo := stateMemo.Load(); memo != nil {
+		memo.keepPost(h, b.Header.Height, st)
 	}
 	return st, nil
 }

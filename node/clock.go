@@ -1,7 +1,6 @@
 package node
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -48,8 +47,12 @@ type clockWatch struct {
 	blocks map[chain.Address]clockSample // from gossiped blocks that arrived before their slot, per proposer
 	off    bool
 	offset time.Duration // the latest estimate; 0 without one
-	gauge  prometheus.Gauge
-	offG   prometheus.Gauge
+	work   []clockSample // checkClock's working list, kept from one check to the next so a check allocates nothing
+	// The node's own stake on the head's state selfOn, looked up once per head state (selfStake).
+	selfOn    *chain.State
+	selfStake uint64
+	gauge     prometheus.Gauge
+	offG      prometheus.Gauge
 }
 
 // addClock registers the clock series on m's registry.
@@ -113,12 +116,14 @@ func (n *Node) peerStake(peer string) uint64 {
 // changes (PROTOCOL.md §10): a WARN log, the prompt, the metrics and /api/status.
 func (n *Node) checkClock() {
 	now := n.cfg.Now()
-	self := uint64(n.tree.HeadState().Account(n.self).Stake)
+	self := n.selfStake()
 	source := "peers"
-	offset, off, ok := estimateClock(fresh(n.clock.peers, now), self, n.clock.off)
+	n.clock.work = fresh(n.clock.work[:0], n.clock.peers, now)
+	offset, off, ok := estimateClock(n.clock.work, self, n.clock.off)
 	if !ok {
 		source = "blocks"
-		offset, off, ok = estimateClock(fresh(n.clock.blocks, now), self, n.clock.off)
+		n.clock.work = fresh(n.clock.work[:0], n.clock.blocks, now)
+		offset, off, ok = estimateClock(n.clock.work, self, n.clock.off)
 	}
 	if !ok {
 		offset, off = 0, false
@@ -141,9 +146,18 @@ func (n *Node) checkClock() {
 	}
 }
 
-// fresh returns the samples taken within clockWindow of now, forgetting older ones.
-func fresh[K comparable](m map[K]clockSample, now time.Time) []clockSample {
-	out := make([]clockSample, 0, len(m))
+// selfStake returns the node's own stake on the head's state. The clock check asks at every block that arrives; a
+// state never changes once it is a head (publishHead shares it with readers off the loop), so the stake is looked
+// up, through the accounts' layers, once per head state.
+func (n *Node) selfStake() uint64 {
+	if st := n.tree.HeadState(); st != n.clock.selfOn {
+		n.clock.selfOn, n.clock.selfStake = st, uint64(st.Account(n.self).Stake)
+	}
+	return n.clock.selfStake
+}
+
+// fresh appends to out the samples taken within clockWindow of now, forgetting older ones, and returns it.
+func fresh[K comparable](out []clockSample, m map[K]clockSample, now time.Time) []clockSample {
 	for k, s := range m {
 		if now.Sub(s.at) > clockWindow {
 			delete(m, k)
@@ -161,14 +175,20 @@ func fresh[K comparable](m map[K]clockSample, now time.Time) []clockSample {
 // them could outvote the rest. Otherwise every source, and the node, counts once. The node's own vote means that
 // a validator whose clock is wrong cannot make an honest node with few sources think itself off unless its stake
 // outweighs the honest node's and its other sources' together. ok is false with fewer than clockMinSources
-// samples.
+// samples. It reorders and overwrites samples and may append to them: the caller's working list, which no one
+// reads after.
 func estimateClock(samples []clockSample, self uint64, wasOff bool) (offset time.Duration, off, ok bool) {
 	if len(samples) < clockMinSources {
 		return 0, false, false
 	}
-	staked := slices.DeleteFunc(slices.Clone(samples), func(s clockSample) bool { return s.weight == 0 })
-	if len(staked) >= clockMinSources {
-		samples = append(staked, clockSample{weight: self})
+	staked := 0
+	for _, s := range samples {
+		if s.weight > 0 {
+			staked++
+		}
+	}
+	if staked >= clockMinSources {
+		samples = append(slices.DeleteFunc(samples, func(s clockSample) bool { return s.weight == 0 }), clockSample{weight: self})
 	} else {
 		samples = append(samples, clockSample{})
 		for i := range samples {
@@ -192,15 +212,44 @@ func estimateClock(samples []clockSample, self uint64, wasOff bool) (offset time
 			below += s.weight
 		}
 	}
-	slices.SortFunc(samples, func(a, b clockSample) int { return cmp.Compare(a.offset, b.offset) })
-	var sum uint64
-	for _, s := range samples {
-		if sum += s.weight; 2*sum >= total {
-			offset = s.offset
-			break
+	return weightedMedian(samples, total), 2*above > total || 2*below > total, true
+}
+
+// weightedMedian returns the least offset of samples such that the samples at or below it weigh at least half of
+// total, their weight (at least 1): the offset at which a walk of the samples sorted by offset reaches half the
+// weight. It selects instead of sorting — each round splits the samples around one offset and keeps the side
+// that holds the median — in time linear in their number on average, and reorders them.
+func weightedMedian(samples []clockSample, total uint64) time.Duration {
+	var under uint64 // the weight of the samples dropped below the ones left, less than half of total
+	for {
+		pivot := samples[len(samples)/2].offset
+		lt, gt := 0, len(samples) // samples[:lt] below the pivot, samples[gt:] above it
+		var wLess, wEqual uint64
+		for i := 0; i < gt; {
+			switch s := samples[i]; {
+			case s.offset < pivot:
+				samples[lt], samples[i] = s, samples[lt]
+				wLess += s.weight
+				lt++
+				i++
+			case s.offset > pivot:
+				gt--
+				samples[gt], samples[i] = s, samples[gt]
+			default:
+				wEqual += s.weight
+				i++
+			}
+		}
+		switch {
+		case 2*(under+wLess) >= total:
+			samples = samples[:lt]
+		case 2*(under+wLess+wEqual) >= total:
+			return pivot
+		default:
+			under += wLess + wEqual
+			samples = samples[gt:]
 		}
 	}
-	return offset, 2*above > total || 2*below > total, true
 }
 
 // behindAhead names the local clock's side of the network's for an offset.

@@ -1,7 +1,10 @@
 package node
 
 import (
+	"cmp"
 	"crypto/ed25519"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -41,6 +44,60 @@ func TestEstimateClock(t *testing.T) {
 		if ok != tt.ok || off != tt.off || (tt.offset != 0 && offset != tt.offset) {
 			t.Errorf("%s: got offset %s off %v ok %v, want offset %s off %v ok %v", tt.name, offset, off, ok, tt.offset, tt.off, tt.ok)
 		}
+	}
+}
+
+// weightedMedian, which selects, against the walk of the sorted samples it replaced: the same offset for lists of
+// every size from 1 to 80, with ties, weights of 1 and stakes of up to 2^40.
+func TestWeightedMedianAgainstSort(t *testing.T) {
+	sorted := func(samples []clockSample, total uint64) time.Duration {
+		samples = slices.Clone(samples)
+		slices.SortFunc(samples, func(a, b clockSample) int { return cmp.Compare(a.offset, b.offset) })
+		var sum uint64
+		for _, s := range samples {
+			if sum += s.weight; 2*sum >= total {
+				return s.offset
+			}
+		}
+		return 0
+	}
+	rng := rand.New(rand.NewPCG(20, 64))
+	for round := range 4000 {
+		samples := make([]clockSample, 1+rng.IntN(80))
+		spread := []int64{3, 50, 1 << 30}[round%3] // few distinct offsets (ties), some, nearly all distinct
+		var total uint64
+		for i := range samples {
+			w := uint64(1)
+			if round%2 == 1 {
+				w = rng.Uint64N(1<<40) + 1
+			}
+			samples[i] = clockSample{offset: time.Duration(rng.Int64N(2*spread+1) - spread), weight: w}
+			total += w
+		}
+		want := sorted(samples, total)
+		if got := weightedMedian(slices.Clone(samples), total); got != want {
+			t.Fatalf("round %d, %d samples: got %s, want %s", round, len(samples), got, want)
+		}
+	}
+}
+
+// A check reuses its working list: once the list has grown to the samples, checks allocate nothing.
+func TestEstimateClockAllocatesNothing(t *testing.T) {
+	peers := map[string]clockSample{}
+	now := time.Unix(1000, 0)
+	for i := range 64 {
+		peers[string(rune('a'+i))] = clockSample{offset: time.Duration(i) * time.Millisecond, weight: uint64(1 + i%3), at: now}
+	}
+	var work []clockSample
+	check := func() {
+		work = fresh(work[:0], peers, now)
+		if _, _, ok := estimateClock(work, 10, false); !ok {
+			t.Fatal("no estimate from 64 peers")
+		}
+	}
+	check()
+	if a := testing.AllocsPerRun(100, check); a != 0 {
+		t.Errorf("got %v allocations per check, want 0", a)
 	}
 }
 

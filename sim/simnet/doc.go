@@ -51,6 +51,10 @@
 // unsynced pages or tear them, faults of the slashing protection record or of a bbolt chain.db, the HTTP API and the prompt. Signature, VRF and key checks are shared across
 // processes (chain.ShareVerification): an outcome depends only on the bytes checked, so CPU goes to behaviour, and
 // a process never sees a result it would not have computed itself. So are the stake tables with their indexes, one
-// copy per table root, the state at genesis, one per genesis hash, and each slot's leader draw, one per table root,
-// seed source and slot (chain.ShareStates): every process would have computed the same.
+// copy per table root, the state at genesis, one per genesis hash, each slot's leader draw, one per table root,
+// seed source and slot, the anchor kept at each rise of the floor, one encoding per block and header count, and each
+// block's validated post-state, one per block hash (chain.ShareStates): every process would have computed the same.
+// So a state transition that differed between processes would show only at the process that computes it, not as a
+// state-root mismatch at every other; the determinism check (--twice) can still catch one whose outcome differs
+// between runs.
 package simnet

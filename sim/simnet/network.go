@@ -167,16 +167,20 @@ func (s *Sim) sendMsg(from int, h hop, topic, kind string, m *gossipMsg, data []
 	if s.cfg.DupPermille > 0 && s.rng.IntN(1000) < s.cfg.DupPermille {
 		copies = 2
 	}
+	if m.topic == "" { // the first send of the message: its ID is msgID(topic, data), so every send's are these
+		m.topic, m.data = topic, data
+	}
 	for range copies {
 		s.sched.deliverAt(s.sched.now+s.delay(len(data)), h.to, s.procs[h.to].inc, kind,
-			delivery{from: from, h: h, topic: topic, m: m, data: data})
+			delivery{from: int32(from), to: int32(h.to), l: h.l, m: m})
 	}
 }
 
 // deliver hands a gossip message to a process: its validator judges it once, and an accepted one goes on to the
 // process's other links.
 func (s *Sim) deliver(kind string, d delivery) {
-	from, h, topic, m, data := d.from, d.h, d.topic, d.m, d.data
+	from, h, m := int(d.from), d.hop(), d.m
+	topic, data := m.topic, m.data
 	to, q, id := h.to, s.procs[h.to], m.id
 	if !s.up(h.l, from, to) {
 		return

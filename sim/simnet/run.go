@@ -38,7 +38,7 @@ func (s *Sim) Run() (Result, error) {
 	var err error
 	for e := s.sched.next(end); e != nil && err == nil; e = s.sched.next(end) {
 		if e.node >= 0 {
-			if p := s.procs[e.node]; !p.up || p.inc != e.inc {
+			if p := s.procs[e.node]; !p.up || p.inc != uint64(e.inc) {
 				s.sched.release(e)
 				continue
 			}

@@ -9,8 +9,10 @@ const seenTTL = 2 * time.Minute
 // gossipMsg is one gossip message of the run while the network remembers it: which processes saw it, a bit each.
 // Sends carry it, so a delivery tests a bit instead of looking the message up in a per-process set.
 type gossipMsg struct {
-	id   [32]byte
-	seen []uint64
+	id    [32]byte
+	seen  []uint64
+	topic string // set by its first send (sendMsg); the message's ID is msgID(topic, data)
+	data  []byte
 }
 
 // check reports whether process p saw the message, and marks it seen.
