@@ -17,8 +17,8 @@
 // slot by slot with the stake table of the slot's epoch (fairness.go).
 //
 // Determinism is checked, not assumed: every event run (its virtual time, process, incarnation and kind) and every
-// gossip message delivered goes into a SHA-256 trace, and a seed run twice must give the same trace
-// (TestSameSeedSameTrace; `posnode sim net --twice`). The processes draw their random choices from seeds of the
+// gossip message delivered goes into a SHA-256 trace, and a seed run twice must give the same trace, the second
+// run with nothing shared between the processes (Config.Unshared; TestSameSeedSameTrace; `posnode sim net --twice`). The processes draw their random choices from seeds of the
 // run; events at one virtual time run in the order they were queued.
 //
 // Gossip and storage. By default every live link carries every gossip message; with Config.Mesh = D a process
@@ -55,6 +55,6 @@
 // seed source and slot, the anchor kept at each rise of the floor, one encoding per block and header count, and each
 // block's validated post-state, one per block hash (chain.ShareStates): every process would have computed the same.
 // So a state transition that differed between processes would show only at the process that computes it, not as a
-// state-root mismatch at every other; the determinism check (--twice) can still catch one whose outcome differs
-// between runs.
+// state-root mismatch at every other; the determinism check runs each seed again with Config.Unshared, where it
+// shows as at separate processes, and the two traces must be the same.
 package simnet

@@ -15,7 +15,9 @@ import (
 // end and at the end of the run (invariants.go).
 func (s *Sim) Run() (Result, error) {
 	defer chain.ShareVerification()() // a check's outcome depends only on its bytes (doc.go)
-	defer chain.ShareStates()()       // so do a stake table's index, the state at genesis and a leader draw
+	if !s.cfg.Unshared {
+		defer chain.ShareStates()() // so do a stake table's index, the state at genesis and a leader draw (doc.go)
+	}
 	for _, p := range s.procs {
 		if err := s.start(p); err != nil {
 			return Result{}, err

@@ -72,6 +72,11 @@ type Config struct {
 	// process's crashes (store.go says what that does not model).
 	Bolt bool
 
+	// Unshared has every process derive its own stake tables, states, leader draws and encodings, as separate OS
+	// processes would, instead of sharing them (chain.ShareStates, doc.go): slower, and the same trace unless a
+	// derivation differs between processes. The determinism check runs a seed's second run unshared.
+	Unshared bool
+
 	Dir    string      // data directories of the processes; a tmpfs keeps disk time out of the run
 	Logger *zap.Logger // nil: the nodes log nothing
 

@@ -53,12 +53,17 @@ func TestHonestNetworkKeepsEveryInvariant(t *testing.T) {
 	}
 }
 
-// TestSameSeedSameTrace is the determinism check: a seed run twice gives the same trace (TestSameSeedSameTraceStrategies,
-// which -run TestSameSeedSameTrace also matches, checks the strategies of strategies_test.go).
+// TestSameSeedSameTrace is the determinism check: a seed run twice gives the same trace, the second time with
+// nothing shared between the processes (Config.Unshared), so that sharing hides no derivation that differs
+// between them (TestSameSeedSameTraceStrategies, which -run TestSameSeedSameTrace also matches, checks the
+// strategies of strategies_test.go).
 func TestSameSeedSameTrace(t *testing.T) {
 	cfg := ciConfig(7)
 	cfg.Nodes, cfg.Duration = 6, 40*time.Second
-	a, b := runSeed(t, cfg), runSeed(t, cfg)
+	a := runSeed(t, cfg)
+	unshared := cfg
+	unshared.Unshared = true
+	b := runSeed(t, unshared)
 	if a.Trace != b.Trace || a.Events != b.Events {
 		t.Fatalf("seed %d: trace %x (%d events), then %x (%d events); replay: %s", cfg.Seed, a.Trace[:8], a.Events,
 			b.Trace[:8], b.Events, replayCommand(cfg))

@@ -79,12 +79,14 @@ func TestSyncLiarIsPenalised(t *testing.T) {
 }
 
 // TestSameSeedSameTraceStrategies is the determinism check with the strategies of surround.go, release.go,
-// synclie.go and longrange.go: a seed run twice gives the same trace.
+// synclie.go and longrange.go: a seed run twice gives the same trace, the second time unshared (TestSameSeedSameTrace).
 func TestSameSeedSameTraceStrategies(t *testing.T) {
 	for _, st := range []Strategy{Surround, Release, SyncLie, LongRange} {
 		cfg := ciConfig(7)
 		cfg.Nodes, cfg.Duration, cfg.Byzantine, cfg.Strategies = 6, 40*time.Second, 0.34, Strategies{st}
-		a, b := runSeed(t, cfg), runSeed(t, cfg)
+		unshared := cfg
+		unshared.Unshared = true
+		a, b := runSeed(t, cfg), runSeed(t, unshared)
 		if a.Trace != b.Trace || a.Events != b.Events {
 			t.Errorf("%s, seed %d: trace %x (%d events), then %x (%d events)", st, cfg.Seed, a.Trace[:8], a.Events,
 				b.Trace[:8], b.Events)
