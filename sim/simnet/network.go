@@ -139,13 +139,17 @@ func (t simTopic) Publish(data []byte) {
 // send floods data from the topic's process over its links.
 func (t simTopic) send(data []byte) {
 	s := t.pn.sim
-	m := s.msgs.get(s.sched.now, msgID(t.name, data))
 	p := t.pn.p
+	hops := s.forwardTo(p.id, -1)
+	if len(hops) == 0 { // as p2p.Topic.Publish: nothing is sent, and nothing marked seen, without a peer (ErrNoPeers)
+		return
+	}
+	m := s.msgs.get(s.sched.now, msgID(t.name, data))
 	if m.check(p.id) {
 		return
 	}
 	s.stats.published++
-	for _, h := range s.forwardTo(p.id, -1) {
+	for _, h := range hops {
 		s.sendMsg(p.id, h, t.name, t.kind, m, data)
 	}
 }

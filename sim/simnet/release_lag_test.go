@@ -47,15 +47,16 @@ func releaseSweep(seed uint64, byzantine float64) Config {
 			ClockSkew: 300 * time.Millisecond}}
 }
 
-// TestReleaseSplitStaysWithinTheBound replays seed 10 of the sweep with a fifth of the stake byzantine. In the heal
-// phase a byzantine validator's private branch, forked below epoch 17's first slot, is released two heights above
-// the honest head after the honest validators voted for epoch 17's checkpoint on their own branch: those votes
-// never count, 17 is never justified and 16 never finalized, so finality lags 4 epochs at the start of epoch 19.
-// The liveness invariant allows that (lagBound), and only because of the split: held to maxFinalityLag, the same
-// run breaks it. If the traces move, a seed of the sweep whose summary has a "release:" line and whose strict run
-// breaks liveness replaces seed 10.
+// TestReleaseSplitStaysWithinTheBound replays seed 21 of the sweep with a fifth of the stake byzantine. A byzantine
+// validator's private branch is released two heights above the honest head after the honest validators voted for
+// an epoch's checkpoint on their own branch, while the network was whole: those votes never count, that epoch is
+// never justified and the one before never finalized, so finality lags up to 5 epochs. The liveness invariant
+// allows that (lagBound), and only because of the split: held to maxFinalityLag, the same run breaks it. (docs/
+// SIMULATION.md's `release` paragraph traces seed 10, which showed the same before a publication with no peer
+// stopped marking its bytes seen, as p2p does.) If the traces move, a seed of the sweep whose summary has a
+// "release:" line and whose strict run breaks liveness replaces seed 21.
 func TestReleaseSplitStaysWithinTheBound(t *testing.T) {
-	cfg := releaseSweep(10, 0.2)
+	cfg := releaseSweep(21, 0.2)
 	r := runWith(t, cfg, nil)
 	wantNone(t, r)
 	if r.Stats.SplitCheckpoints == 0 {
