@@ -78,6 +78,9 @@ func tallyIn(r *tallyRecord) *epochTally {
 
 // encodeSnapshot returns the snapshot of the tree's floor.
 func (t *Tree) encodeSnapshot() []byte {
+	if m := stateMemo.Load(); m != nil {
+		return m.snapshot(t)
+	}
 	r := t.floorRecord()
 	return encodeRecord(&r)
 }

@@ -8,12 +8,13 @@ import (
 // StateMemo holds what every node of one OS process derives alike from the same inputs: a stake table with its
 // index by the table's root, the state at height 0 by the genesis hash, and a slot's leader by the table's root,
 // the seed source and the slot (an Elector is a function of these alone), the encoding of the anchor at a
-// recent floor by its block and number of headers, and the state after a recent block by the block's hash. A
-// simulator that runs many nodes in one
-// process installs one (ShareStates), so that N nodes keep one copy of each instead of N, look validators up in
-// the same memory and draw each leader once. Production never installs one. Entries stay until it is
-// uninstalled: one per distinct stake table of the run (about one an epoch), one per genesis, and one per slot
-// and branch whose leader was asked; of anchors, the memoAnchors highest; of post-states, memoPosts at most.
+// recent floor by its block and number of headers, the state after a recent block by the block's hash, and the
+// snapshot of a recent floor for the trees whose floor record is the same (risememo.go). A simulator that runs
+// many nodes in one process installs one (ShareStates), so that N nodes keep one copy of each instead of N, look
+// validators up in the same memory and draw each leader once. Production never installs one. Entries stay until
+// it is uninstalled: one per distinct stake table of the run (about one an epoch), one per genesis, and one per
+// slot and branch whose leader was asked; of anchors, the memoAnchors highest; of post-states, memoPosts at most;
+// of snapshots, those of the last riseKept floors.
 type StateMemo struct {
 	mu      sync.Mutex
 	tables  map[Hash]sharedTable
@@ -21,6 +22,7 @@ type StateMemo struct {
 	leaders map[leaderKey]leaderOutcome
 	anchors []memoAnchor // the anchors of the latest floors, memoAnchors at most
 	posts   map[Hash]memoPost
+	rise    riseMemo // the snapshots of the last floors (risememo.go)
 }
 
 // memoPosts is how many blocks' post-states a StateMemo keeps at most: the processes of a run validate a block
@@ -68,7 +70,7 @@ var stateMemo atomic.Pointer[StateMemo]
 // For simulators only.
 func ShareStates() (uninstall func()) {
 	m := &StateMemo{tables: map[Hash]sharedTable{}, genesis: map[Hash]*State{}, leaders: map[leaderKey]leaderOutcome{},
-		posts: map[Hash]memoPost{}}
+		posts: map[Hash]memoPost{}, rise: riseMemo{snapshots: map[Hash]*sharedSnapshot{}}}
 	stateMemo.Store(m)
 	return func() { stateMemo.CompareAndSwap(m, nil) }
 }
