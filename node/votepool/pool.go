@@ -47,6 +47,7 @@ type Pool struct {
 	offenders   map[chain.Address]chain.Hash  // offender → ID of its pending evidence
 	included    []Included                    // newest last
 	changes     uint64                        // moves whenever pending or included changes (Changes)
+	malformed   bool                          // a vote was added whose source epoch is not below its target (from)
 }
 
 type headerKey struct {
@@ -92,11 +93,12 @@ func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
 	if ok && held[i].Value() == v { // the same encoding, so the same ID, without two hashes
 		return nil, &knownVote{target: v.Target, validator: v.Validator}
 	}
-	if w, ok := held.conflict(v); ok {
+	if w, ok := held.conflict(v, p.from(v, i)); ok {
 		ev := chain.NewDoubleVote(v, w)
 		return &ev, fmt.Errorf("%w: %s→%s and %s→%s by %s", ErrConflict, v.Source, v.Target, w.Source, w.Target,
 			v.Validator.Short())
 	}
+	p.malformed = p.malformed || v.Source.Epoch >= v.Target.Epoch
 	if ok {
 		held[i] = unique.Make(v) // the same source and target, another signature
 	} else {
@@ -124,7 +126,27 @@ func (p *Pool) Conflict(v chain.Vote) (chain.Vote, bool) {
 	if !p.inWindow(v.Target.Epoch) {
 		return chain.Vote{}, false
 	}
-	return p.votes[v.Validator].conflict(v)
+	held := p.votes[v.Validator]
+	i, _ := held.find(v.Target.Epoch)
+	return held.conflict(v, p.from(v, i))
+}
+
+// from returns the first index of a validator's held votes that v, whose target epoch find puts at i, can be
+// slashable against. Below i the target epochs are distinct and below v's, so the vote at i-k has a target of at
+// most v.Target.Epoch-k; v can only surround it (Slashable), which needs its source above v's and so, for a vote
+// whose source is below its target (ValidateBasic), a target of at least v.Source.Epoch+2: k is at most
+// v.Target.Epoch-v.Source.Epoch-2. Every vote is read when the pool holds one whose source is not below its target.
+// A vote the pool meets is mostly for the newest target epoch, from the one before: from is then i, and the votes
+// below it, each read a cache miss (interned, so shared by the pools of the process), are not read.
+func (p *Pool) from(v chain.Vote, i int) int {
+	if p.malformed {
+		return 0
+	}
+	s, e := v.Source.Epoch, v.Target.Epoch
+	if e < s+2 || s+2 < s {
+		return i
+	}
+	return i - int(min(uint64(e-s-2), uint64(i)))
 }
 
 // HeaderConflict returns the first signed header the pool holds of h's proposer for h's slot when it differs
@@ -197,16 +219,28 @@ func (p *Pool) AddHeader(h chain.Header, sig [64]byte) *chain.Evidence {
 // processes, sim/simnet) shares one copy of its 176 bytes, and a pool holds 8 bytes per vote.
 type held []unique.Handle[chain.Vote]
 
-// find returns the index of the vote for target epoch e, or where it would go, and whether it is there.
+// find returns the index of the vote for target epoch e, or where it would go, and whether it is there. It reads
+// the newest vote first: most votes a pool meets are for its target epoch or the next, and each read misses the
+// cache.
 func (h held) find(e chain.Epoch) (int, bool) {
+	if n := len(h); n > 0 {
+		switch last := h[n-1].Value().Target.Epoch; {
+		case last < e:
+			return n, false
+		case last == e:
+			return n - 1, true
+		}
+		h = h[:n-1]
+	}
 	return slices.BinarySearchFunc(h, e, func(v unique.Handle[chain.Vote], e chain.Epoch) int {
 		return cmp.Compare(v.Value().Target.Epoch, e)
 	})
 }
 
-// conflict returns the first vote, by target epoch, that v is slashable against (PROTOCOL.md §8b).
-func (h held) conflict(v chain.Vote) (chain.Vote, bool) {
-	for _, w := range h {
+// conflict returns the first vote, by target epoch, that v is slashable against (PROTOCOL.md §8b), reading the
+// votes from index from on (Pool.from: none below it can be).
+func (h held) conflict(v chain.Vote, from int) (chain.Vote, bool) {
+	for _, w := range h[from:] {
 		if chain.Slashable(v, w.Value()) {
 			return w.Value(), true
 		}

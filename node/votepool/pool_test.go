@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/posnode/posnode/chain"
@@ -183,5 +184,54 @@ func TestPruneDropsTheOld(t *testing.T) {
 	p.Prune(3+chain.UnbondingEpochs+1, keep)
 	if v, h, e := p.Size(); v != 0 || h != 0 || e != 0 {
 		t.Errorf("past the window: %d votes %d headers %d evidence, want none", v, h, e)
+	}
+}
+
+// TestConflictReadsFromBound: the conflict the pool finds, reading a validator's votes from Pool.from on, is the
+// one a reading of all of them finds, for random votes held and asked (a naive scan, PROTOCOL.md §8b), with and
+// without a held vote whose source is not below its target.
+func TestConflictReadsFromBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 1))
+	a := addr(0)
+	random := func(wellFormed bool) chain.Vote {
+		tgt := chain.Epoch(8 + rng.IntN(14))
+		src := chain.Epoch(rng.IntN(int(tgt)))
+		if !wellFormed {
+			src = tgt + chain.Epoch(rng.IntN(2))
+		}
+		return chain.Vote{Validator: a, Source: cp(src, byte(rng.IntN(2))), Target: cp(tgt, byte(rng.IntN(2)))}
+	}
+	asked, found := 0, 0
+	for trial := range 400 {
+		p := poolAt(20)
+		for range 1 + rng.IntN(12) {
+			_, _ = p.AddVote(random(true)) // conflicts and epochs out of the window are not kept
+		}
+		if trial%4 == 3 {
+			_, _ = p.AddVote(random(false))
+		}
+		for range 20 {
+			v := random(true)
+			got, gotOK := p.Conflict(v)
+			var want chain.Vote
+			wantOK := false
+			for _, w := range p.votes[a] {
+				if chain.Slashable(v, w.Value()) {
+					want, wantOK = w.Value(), true
+					break
+				}
+			}
+			if got != want || gotOK != wantOK {
+				t.Fatalf("trial %d: conflict of %s→%s: got %v %s→%s, want %v %s→%s", trial, v.Source, v.Target, gotOK,
+					got.Source, got.Target, wantOK, want.Source, want.Target)
+			}
+			asked++
+			if wantOK {
+				found++
+			}
+		}
+	}
+	if found == 0 || found == asked {
+		t.Fatalf("%d of %d votes asked conflict: the test checks only one answer", found, asked)
 	}
 }
