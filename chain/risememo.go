@@ -24,6 +24,7 @@ const riseKept = 8
 // encoded: the floor header's state root covers them.
 type sharedSnapshot struct {
 	rec snapshotRecord
+	fin *Finality // the floor's finality, of which rec.Fin is the record: a tree whose floor has it has that record
 	enc []byte
 }
 
@@ -52,7 +53,7 @@ func (m *StateMemo) snapshot(t *Tree) []byte {
 	m.mu.Lock()
 	s := m.rise.snapshots[h]
 	m.mu.Unlock()
-	if s != nil && s.rec.sameFloor(t) {
+	if s != nil && s.sameFloor(t) {
 		return s.enc
 	}
 	r := t.floorRecord()
@@ -61,7 +62,7 @@ func (m *StateMemo) snapshot(t *Tree) []byte {
 		r.Accounts, r.Tables = nil, nil
 		m.mu.Lock()
 		if m.rise.snapshots[h] == nil {
-			m.rise.snapshots[h] = &sharedSnapshot{rec: r, enc: enc}
+			m.rise.snapshots[h] = &sharedSnapshot{rec: r, fin: t.floor.fin, enc: enc}
 			m.rise.keep(h)
 		}
 		m.mu.Unlock()
@@ -69,12 +70,12 @@ func (m *StateMemo) snapshot(t *Tree) []byte {
 	return enc
 }
 
-// sameFloor reports whether r, a snapshot record without accounts and stake tables, is the record of t's floor
+// sameFloor reports whether s's record, without accounts and stake tables, is the record of t's floor
 // (Tree.floorRecord): the floor header's state root covers the accounts and the tables.
-func (r *snapshotRecord) sameFloor(t *Tree) bool {
-	f, st := t.floor, t.floor.state
+func (s *sharedSnapshot) sameFloor(t *Tree) bool {
+	r, f, st := &s.rec, t.floor, t.floor.state
 	if r.Floor != (stubRecord{f.header, f.mix}) || r.Epoch != st.epoch || r.Supply != st.supply || r.Oldest != t.oldest ||
-		!r.Fin.same(f.fin) || len(r.Old) != len(t.old) {
+		(s.fin != f.fin && !r.Fin.same(f.fin)) || len(r.Old) != len(t.old) {
 		return false
 	}
 	i := 0

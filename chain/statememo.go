@@ -3,6 +3,7 @@ package chain
 import (
 	"sync"
 	"sync/atomic"
+	"weak"
 )
 
 // StateMemo holds what every node of one OS process derives alike from the same inputs: a stake table with its
@@ -23,6 +24,7 @@ type StateMemo struct {
 	anchors []memoAnchor // the anchors of the latest floors, memoAnchors at most
 	posts   map[Hash]memoPost
 	rise    riseMemo // the snapshots of the last floors (risememo.go)
+	fin     finMemo  // the finality after each block and at genesis (finmemo.go)
 }
 
 // memoPosts is how many blocks' post-states a StateMemo keeps at most: the processes of a run validate a block
@@ -70,7 +72,8 @@ var stateMemo atomic.Pointer[StateMemo]
 // For simulators only.
 func ShareStates() (uninstall func()) {
 	m := &StateMemo{tables: map[Hash]sharedTable{}, genesis: map[Hash]*State{}, leaders: map[leaderKey]leaderOutcome{},
-		posts: map[Hash]memoPost{}, rise: riseMemo{snapshots: map[Hash]*sharedSnapshot{}}}
+		posts: map[Hash]memoPost{}, rise: riseMemo{snapshots: map[Hash]*sharedSnapshot{}},
+		fin: finMemo{after: map[finKey]weak.Pointer[Finality]{}, genesis: map[Hash]*Finality{}}}
 	stateMemo.Store(m)
 	return func() { stateMemo.CompareAndSwap(m, nil) }
 }

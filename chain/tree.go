@@ -147,7 +147,7 @@ func OpenTree(cfg TreeConfig) (*Tree, error) {
 		return nil, err
 	}
 	gs, g0 := cfg.Genesis.State(), Checkpoint{Epoch: 0, Hash: chainID}
-	root := &node{hash: chainID, state: gs, mix: GenesisMix(chainID), fin: genesisFinality(g0, tallyOn(g0, gs))}
+	root := &node{hash: chainID, state: gs, mix: GenesisMix(chainID), fin: genesisFinalityOf(g0, gs)}
 	t := &Tree{
 		cfg:      cfg,
 		chainID:  chainID,
@@ -269,7 +269,7 @@ func checkStoredMix(parent *node, b *Block) error {
 
 // finalityOf returns the finality of b's branch after b, on parent whose post-state is ps (PROTOCOL.md §8a).
 func (t *Tree) finalityOf(parent *node, ps *State, b *Block) (*Finality, error) {
-	return parent.fin.Next(t.cfg.Genesis.EpochOf(b.Header.Slot), parent.hash, ps, offenders(b), b.Votes, t.cfg.Finality)
+	return nextShared(parent.fin, b, t.cfg.Genesis.EpochOf(b.Header.Slot), parent.hash, ps, offenders(b), t.cfg.Finality)
 }
 
 // offenders returns the validators b's evidence slashes, or nil when it holds none (each piece of a valid block
