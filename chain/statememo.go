@@ -9,13 +9,14 @@ import (
 // StateMemo holds what every node of one OS process derives alike from the same inputs: a stake table with its
 // index by the table's root, the state at height 0 by the genesis hash, and a slot's leader by the table's root,
 // the seed source and the slot (an Elector is a function of these alone), the encoding of the anchor at a
-// recent floor by its block and number of headers, the state after a recent block by the block's hash, and the
-// snapshot of a recent floor for the trees whose floor record is the same (risememo.go). A simulator that runs
+// recent floor by its block and number of headers, the state after a recent block by the block's hash, the
+// snapshot of a recent floor for the trees whose floor record is the same (risememo.go), and the finality after a
+// block by its parent's finality and the block (finmemo.go). A simulator that runs
 // many nodes in one process installs one (ShareStates), so that N nodes keep one copy of each instead of N, look
 // validators up in the same memory and draw each leader once. Production never installs one. Entries stay until
 // it is uninstalled: one per distinct stake table of the run (about one an epoch), one per genesis, and one per
 // slot and branch whose leader was asked; of anchors, the memoAnchors highest; of post-states, memoPosts at most;
-// of snapshots, those of the last riseKept floors.
+// of snapshots, those of the last riseKept floors; of finalities, those some tree still holds.
 type StateMemo struct {
 	mu      sync.Mutex
 	tables  map[Hash]sharedTable

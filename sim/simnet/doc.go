@@ -52,8 +52,10 @@
 // processes (chain.ShareVerification): an outcome depends only on the bytes checked, so CPU goes to behaviour, and
 // a process never sees a result it would not have computed itself. So are the stake tables with their indexes, one
 // copy per table root, the state at genesis, one per genesis hash, each slot's leader draw, one per table root,
-// seed source and slot, the anchor kept at each rise of the floor, one encoding per block and header count, and each
-// block's validated post-state, one per block hash (chain.ShareStates): every process would have computed the same.
+// seed source and slot, the anchor kept at each rise of the floor, one encoding per block and header count, the
+// floor's snapshot at each rise, one encoding per record, each block's validated post-state, one per block hash, and
+// each block's finality (its counted votes), one per parent finality and block (chain.ShareStates): every process
+// would have computed the same.
 // So a state transition that differed between processes would show only at the process that computes it, not as a
 // state-root mismatch at every other; the determinism check runs each seed again with Config.Unshared, where it
 // shows as at separate processes, and the two traces must be the same.

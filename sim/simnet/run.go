@@ -16,7 +16,7 @@ import (
 func (s *Sim) Run() (Result, error) {
 	defer chain.ShareVerification()() // a check's outcome depends only on its bytes (doc.go)
 	if !s.cfg.Unshared {
-		defer chain.ShareStates()() // so do a stake table's index, the state at genesis and a leader draw (doc.go)
+		defer chain.ShareStates()() // so do a table's index, the genesis state, a leader, a rise, a post-state (doc.go)
 	}
 	for _, p := range s.procs {
 		if err := s.start(p); err != nil {
