@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"unique"
 
 	"github.com/posnode/posnode/chain"
 )
@@ -142,10 +141,30 @@ func (p *Pool) Prune(now chain.Epoch, useful func(*chain.Evidence) bool) {
 	}
 }
 
+// inWindowOf returns the votes of h within the window of the pool's epoch. The window is a range of epochs
+// (chain.Retained) and h is in the order of target epochs, so those outside it are a run at each end: it reads
+// the votes at the ends only, not each vote held (each read misses the cache, and a validator has a vote held for
+// each of up to UnbondingEpochs epochs).
+func (p *Pool) inWindowOf(h held) held {
+	lo, hi := 0, len(h)
+	for lo < hi && !p.inWindow(h[lo].Value().Target.Epoch) {
+		lo++
+	}
+	for hi > lo && !p.inWindow(h[hi-1].Value().Target.Epoch) {
+		hi--
+	}
+	out := h[:hi]
+	if lo > 0 {
+		out = append(h[:0], h[lo:hi]...)
+	}
+	clear(h[len(out):]) // the votes dropped are not kept alive
+	return out
+}
+
 // sweep drops the votes and headers outside the window of the pool's epoch.
 func (p *Pool) sweep() {
 	for a, held := range p.votes {
-		held = slices.DeleteFunc(held, func(v unique.Handle[chain.Vote]) bool { return !p.inWindow(v.Value().Target.Epoch) })
+		held = p.inWindowOf(held)
 		if len(held) == 0 {
 			delete(p.votes, a)
 		} else {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/posnode/posnode/chain"
@@ -233,5 +234,47 @@ func TestConflictReadsFromBound(t *testing.T) {
 	}
 	if found == 0 || found == asked {
 		t.Fatalf("%d of %d votes asked conflict: the test checks only one answer", found, asked)
+	}
+}
+
+// TestSweepKeepsTheWindow: moving the pool's epoch keeps exactly the held votes within its window, for random
+// votes held and random moves, back as well as forward (a naive filter of every vote, chain.Retained).
+func TestSweepKeepsTheWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 2))
+	dropped := 0
+	for trial := range 200 {
+		now := chain.Epoch(300 + rng.IntN(100))
+		p := poolAt(now)
+		for range 40 {
+			tgt := now + 1 - chain.Epoch(rng.IntN(chain.UnbondingEpochs+2))
+			_, _ = p.AddVote(chain.Vote{Validator: addr(rng.IntN(3)), Source: cp(tgt-1, 0), Target: cp(tgt, 0)})
+		}
+		before := map[chain.Address][]chain.Vote{}
+		for a, h := range p.votes {
+			for _, v := range h {
+				before[a] = append(before[a], v.Value())
+			}
+		}
+		now = now + chain.Epoch(rng.IntN(40)) - 10
+		p.Prune(now, func(*chain.Evidence) bool { return true })
+		for a, vs := range before {
+			var want []chain.Vote
+			for _, v := range vs {
+				if chain.Retained(v.Target.Epoch, now) {
+					want = append(want, v)
+				}
+			}
+			var got []chain.Vote
+			for _, v := range p.votes[a] {
+				got = append(got, v.Value())
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("trial %d, epoch %d: kept %d votes of %s, want %d", trial, now, len(got), a.Short(), len(want))
+			}
+			dropped += len(vs) - len(want)
+		}
+	}
+	if dropped == 0 {
+		t.Fatal("no vote left the window: the test checks nothing")
 	}
 }
