@@ -142,30 +142,35 @@ func (p *Pool) Prune(now chain.Epoch, useful func(*chain.Evidence) bool) {
 }
 
 // inWindowOf returns the votes of h within the window of the pool's epoch. The window is a range of epochs
-// (chain.Retained) and h is in the order of target epochs, so those outside it are a run at each end: it reads
-// the votes at the ends only, not each vote held (each read misses the cache, and a validator has a vote held for
-// each of up to UnbondingEpochs epochs).
+// (chain.Retained) and h is in the order of target epochs, so those outside it are a run at each end: when its
+// oldest and newest are in the window it is h, no vote read; else it reads the votes at the ends only.
 func (p *Pool) inWindowOf(h held) held {
-	lo, hi := 0, len(h)
-	for lo < hi && !p.inWindow(h[lo].Value().Target.Epoch) {
+	if len(h.votes) == 0 || (p.inWindow(h.oldest) && p.inWindow(h.newest)) {
+		return h
+	}
+	lo, hi := 0, len(h.votes)
+	for lo < hi && !p.inWindow(h.votes[lo].Value().Target.Epoch) {
 		lo++
 	}
-	for hi > lo && !p.inWindow(h[hi-1].Value().Target.Epoch) {
+	for hi > lo && !p.inWindow(h.votes[hi-1].Value().Target.Epoch) {
 		hi--
 	}
-	out := h[:hi]
+	out := h.votes[:hi]
 	if lo > 0 {
-		out = append(h[:0], h[lo:hi]...)
+		out = append(h.votes[:0], h.votes[lo:hi]...)
 	}
-	clear(h[len(out):]) // the votes dropped are not kept alive
-	return out
+	clear(h.votes[len(out):]) // the votes dropped are not kept alive
+	if len(out) == 0 {
+		return held{}
+	}
+	return held{oldest: out[0].Value().Target.Epoch, newest: out[len(out)-1].Value().Target.Epoch, votes: out}
 }
 
 // sweep drops the votes and headers outside the window of the pool's epoch.
 func (p *Pool) sweep() {
 	for a, held := range p.votes {
 		held = p.inWindowOf(held)
-		if len(held) == 0 {
+		if len(held.votes) == 0 {
 			delete(p.votes, a)
 		} else {
 			p.votes[a] = held
@@ -192,7 +197,7 @@ func (p *Pool) drop(id chain.Hash) {
 // Size returns how many votes, headers and pending evidence the pool holds.
 func (p *Pool) Size() (votes, headers, evidence int) {
 	for _, held := range p.votes {
-		votes += len(held)
+		votes += len(held.votes)
 	}
 	return votes, len(p.headers), len(p.pending)
 }

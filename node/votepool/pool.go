@@ -90,7 +90,7 @@ func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
 	}
 	held := p.votes[v.Validator]
 	i, ok := held.find(v.Target.Epoch)
-	if ok && held[i].Value() == v { // the same encoding, so the same ID, without two hashes
+	if ok && held.votes[i].Value() == v { // the same encoding, so the same ID, without two hashes
 		return nil, &knownVote{target: v.Target, validator: v.Validator}
 	}
 	if w, ok := held.conflict(v, p.from(v, i)); ok {
@@ -100,9 +100,9 @@ func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
 	}
 	p.malformed = p.malformed || v.Source.Epoch >= v.Target.Epoch
 	if ok {
-		held[i] = unique.Make(v) // the same source and target, another signature
+		held.votes[i] = unique.Make(v) // the same source and target, another signature
 	} else {
-		p.votes[v.Validator] = slices.Insert(held, i, unique.Make(v))
+		p.votes[v.Validator] = held.insert(i, v)
 	}
 	return nil, nil
 }
@@ -177,7 +177,7 @@ func (p *Pool) Votes() []chain.Vote {
 	var out []chain.Vote
 	for _, held := range p.votes {
 		i, _ := held.find(max(p.now, 1) - 1) // held is in the order of target epochs: the countable ones are in a run
-		for _, h := range held[i:] {
+		for _, h := range held.votes[i:] {
 			v := h.Value()
 			if !chain.Countable(v.Target.Epoch, p.now) {
 				break
@@ -216,31 +216,44 @@ func (p *Pool) AddHeader(h chain.Header, sig [64]byte) *chain.Evidence {
 // held are a validator's votes in the pool: one per target epoch, in the order of target epochs. They are few
 // (the window's epochs), so a slice costs less than a map per validator, in time and memory. Each is a handle of
 // the vote interned by the unique package: every pool of the OS process that holds the same vote (the simulator's
-// processes, sim/simnet) shares one copy of its 176 bytes, and a pool holds 8 bytes per vote.
-type held []unique.Handle[chain.Vote]
+// processes, sim/simnet) shares one copy of its 176 bytes, and a pool holds 8 bytes per vote. Reading a vote
+// misses the cache, so the target epochs of the first and the last are kept beside them: a vote for a newer
+// epoch than any held (most votes a pool meets) and a sweep that drops none read no vote.
+type held struct {
+	oldest, newest chain.Epoch // the target epochs of votes[0] and votes[len-1]; zero when votes is empty
+	votes          []unique.Handle[chain.Vote]
+}
 
-// find returns the index of the vote for target epoch e, or where it would go, and whether it is there. It reads
-// the newest vote first: most votes a pool meets are for its target epoch or the next, and each read misses the
-// cache.
+// find returns the index of the vote for target epoch e, or where it would go, and whether it is there.
 func (h held) find(e chain.Epoch) (int, bool) {
-	if n := len(h); n > 0 {
-		switch last := h[n-1].Value().Target.Epoch; {
-		case last < e:
-			return n, false
-		case last == e:
-			return n - 1, true
-		}
-		h = h[:n-1]
+	n := len(h.votes)
+	switch {
+	case n == 0 || h.newest < e:
+		return n, false
+	case h.newest == e:
+		return n - 1, true
 	}
-	return slices.BinarySearchFunc(h, e, func(v unique.Handle[chain.Vote], e chain.Epoch) int {
+	return slices.BinarySearchFunc(h.votes[:n-1], e, func(v unique.Handle[chain.Vote], e chain.Epoch) int {
 		return cmp.Compare(v.Value().Target.Epoch, e)
 	})
+}
+
+// insert returns h with v, for a target epoch h holds no vote for, inserted at i (find).
+func (h held) insert(i int, v chain.Vote) held {
+	h.votes = slices.Insert(h.votes, i, unique.Make(v))
+	if i == 0 {
+		h.oldest = v.Target.Epoch
+	}
+	if i == len(h.votes)-1 {
+		h.newest = v.Target.Epoch
+	}
+	return h
 }
 
 // conflict returns the first vote, by target epoch, that v is slashable against (PROTOCOL.md §8b), reading the
 // votes from index from on (Pool.from: none below it can be).
 func (h held) conflict(v chain.Vote, from int) (chain.Vote, bool) {
-	for _, w := range h[from:] {
+	for _, w := range h.votes[from:] {
 		if chain.Slashable(v, w.Value()) {
 			return w.Value(), true
 		}

@@ -82,7 +82,7 @@ func TestAddVote(t *testing.T) {
 		err.Error() != want {
 		t.Errorf("known vote: got %v, want %q", err, want)
 	}
-	if i, ok := p.votes[addr(0)].find(6); !ok || p.votes[addr(0)][i].Value() != first {
+	if i, ok := p.votes[addr(0)].find(6); !ok || p.votes[addr(0)].votes[i].Value() != first {
 		t.Error("a conflicting vote replaced the first one")
 	}
 }
@@ -211,12 +211,13 @@ func TestConflictReadsFromBound(t *testing.T) {
 		if trial%4 == 3 {
 			_, _ = p.AddVote(random(false))
 		}
+		checkEnds(t, p)
 		for range 20 {
 			v := random(true)
 			got, gotOK := p.Conflict(v)
 			var want chain.Vote
 			wantOK := false
-			for _, w := range p.votes[a] {
+			for _, w := range p.votes[a].votes {
 				if chain.Slashable(v, w.Value()) {
 					want, wantOK = w.Value(), true
 					break
@@ -251,12 +252,13 @@ func TestSweepKeepsTheWindow(t *testing.T) {
 		}
 		before := map[chain.Address][]chain.Vote{}
 		for a, h := range p.votes {
-			for _, v := range h {
+			for _, v := range h.votes {
 				before[a] = append(before[a], v.Value())
 			}
 		}
 		now = now + chain.Epoch(rng.IntN(40)) - 10
 		p.Prune(now, func(*chain.Evidence) bool { return true })
+		checkEnds(t, p)
 		for a, vs := range before {
 			var want []chain.Vote
 			for _, v := range vs {
@@ -265,7 +267,7 @@ func TestSweepKeepsTheWindow(t *testing.T) {
 				}
 			}
 			var got []chain.Vote
-			for _, v := range p.votes[a] {
+			for _, v := range p.votes[a].votes {
 				got = append(got, v.Value())
 			}
 			if !slices.Equal(got, want) {
@@ -276,5 +278,16 @@ func TestSweepKeepsTheWindow(t *testing.T) {
 	}
 	if dropped == 0 {
 		t.Fatal("no vote left the window: the test checks nothing")
+	}
+}
+
+// checkEnds fails the test unless each validator's held votes know the target epochs of their first and last.
+func checkEnds(t *testing.T, p *Pool) {
+	t.Helper()
+	for a, h := range p.votes {
+		if n := len(h.votes); n == 0 || h.oldest != h.votes[0].Value().Target.Epoch ||
+			h.newest != h.votes[n-1].Value().Target.Epoch {
+			t.Fatalf("votes of %s: %d held, oldest %d and newest %d recorded", a.Short(), n, h.oldest, h.newest)
+		}
 	}
 }
