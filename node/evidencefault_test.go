@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"slices"
 	"syscall"
 	"testing"
@@ -69,14 +70,7 @@ func TestEvidenceWriteFailureIsNotRetriedAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.closeStores()
-	rt := &queueRuntime{}
-	n.rt = rt
-	found := signedDoubleVote(n.chainID, c.keys[1], n.epochNow()-1)
-	n.event(func() {
-		if err := n.admitEvidence(found); err != nil {
-			t.Fatal(err)
-		}
-	})()
+	rt, found := admitOnQueue(t, n, c.keys[1])
 	if ran := rt.drain(100); len(rt.posts) > 0 || attempts > 2 {
 		t.Fatalf("failing disk: %d write attempts in %d events, %d events still queued; want at most 2 and none queued",
 			attempts, ran, len(rt.posts))
@@ -103,14 +97,7 @@ func TestEvidenceStopRewritesAnUnfinishedWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.closeStores()
-	rt := &queueRuntime{}
-	n.rt = rt
-	found := signedDoubleVote(n.chainID, c.keys[1], n.epochNow()-1)
-	n.event(func() {
-		if err := n.admitEvidence(found); err != nil {
-			t.Fatal(err)
-		}
-	})()
+	rt, found := admitOnQueue(t, n, c.keys[1])
 	if len(rt.posts) != 1 {
 		t.Fatalf("%d posts queued, want the write's report", len(rt.posts))
 	}
@@ -119,4 +106,19 @@ func TestEvidenceStopRewritesAnUnfinishedWrite(t *testing.T) {
 	if got := fileIDs(t, c.homes[0]); !slices.Equal(got, []chain.Hash{found.ID()}) {
 		t.Fatalf("after a clean stop the file holds %v, want the evidence", got)
 	}
+}
+
+// admitOnQueue drives n by a queueRuntime and admits, as one event of its loop, key's double vote: the evidence
+// the node then has to write.
+func admitOnQueue(t *testing.T, n *Node, key ed25519.PrivateKey) (*queueRuntime, chain.Evidence) {
+	t.Helper()
+	rt := &queueRuntime{}
+	n.rt = rt
+	found := signedDoubleVote(n.chainID, key, n.epochNow()-1)
+	n.event(func() {
+		if err := n.admitEvidence(found); err != nil {
+			t.Fatal(err)
+		}
+	})()
+	return rt, found
 }
