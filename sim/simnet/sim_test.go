@@ -17,7 +17,9 @@ func ciConfig(seed uint64) Config {
 			LoseChainDB: true, PartitionEvery: 30 * time.Second, ClockSkew: 300 * time.Millisecond}}
 }
 
-// TestSeeds runs CI's fixed seeds; a violation prints the command that replays it.
+// TestSeeds runs CI's fixed seeds, each twice, the second time unshared (the determinism check of
+// TestSameSeedSameTrace, on every CI seed); a violation or two traces that differ print the command that
+// replays the seed.
 func TestSeeds(t *testing.T) {
 	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
 	if testing.Short() {
@@ -27,6 +29,12 @@ func TestSeeds(t *testing.T) {
 		cfg := ciConfig(seed)
 		r := runSeed(t, cfg)
 		t.Logf("seed %d: %+v", seed, r.Stats)
+		unshared := cfg
+		unshared.Unshared = true
+		if again := runSeed(t, unshared); again.Trace != r.Trace || again.Events != r.Events {
+			t.Errorf("seed %d: trace %x (%d events), then %x (%d events) unshared; replay: %s --twice", seed,
+				r.Trace[:8], r.Events, again.Trace[:8], again.Events, replayCommand(cfg))
+		}
 		if r.Stats.Acked == 0 || r.Stats.FinalizedEpoch == 0 {
 			t.Errorf("seed %d: nothing happened: %+v", seed, r.Stats)
 		}
