@@ -19,7 +19,8 @@
 // Determinism is checked, not assumed: every event run (its virtual time, process, incarnation and kind) and every
 // gossip message delivered goes into a SHA-256 trace, and a seed run twice must give the same trace, the second
 // run with nothing shared between the processes (Config.Unshared; TestSameSeedSameTrace; `posnode sim net --twice`). The processes draw their random choices from seeds of the
-// run; events at one virtual time run in the order they were queued.
+// run; events at one virtual time run in the order they were queued. A gossip copy sent to a process that has the
+// message already is no event: it could only arrive as a duplicate (gossipMsg.has).
 //
 // Gossip and storage. By default every live link carries every gossip message; with Config.Mesh = D a process
 // sends on only the first D of its live links (mesh.go), as gossipsub keeps a mesh of D = 8 peers per topic out of

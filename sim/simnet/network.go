@@ -175,8 +175,12 @@ func (s *Sim) sendMsg(from int, h hop, topic, kind string, m *gossipMsg, data []
 		m.topic, m.data = topic, data
 	}
 	for range copies {
-		s.sched.deliverAt(s.sched.now+s.delay(len(data)), h.to, s.procs[h.to].inc, kind,
-			delivery{from: int32(from), to: int32(h.to), l: h.l, m: m})
+		at := s.sched.now + s.delay(len(data))
+		if m.has(h.to) { // a copy to a process that has the message can only arrive as a duplicate: no event
+			s.stats.duplicates++
+			continue
+		}
+		s.sched.deliverAt(at, h.to, s.procs[h.to].inc, kind, delivery{from: int32(from), to: int32(h.to), l: h.l, m: m})
 	}
 }
 

@@ -41,7 +41,6 @@ func (s *Sim) Run() (Result, error) {
 	for e := s.sched.next(end); e != nil && err == nil; e = s.sched.next(end) {
 		if e.node >= 0 {
 			if p := s.procs[e.node]; !p.up || p.inc != uint64(e.inc) {
-				s.sched.release(e)
 				continue
 			}
 		}
@@ -51,7 +50,6 @@ func (s *Sim) Run() (Result, error) {
 		} else {
 			s.deliver(e.kind, e.dl)
 		}
-		s.sched.release(e)
 		err = s.fault
 	}
 	if err != nil {

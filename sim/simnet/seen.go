@@ -15,6 +15,12 @@ type gossipMsg struct {
 	data  []byte
 }
 
+// has reports whether process p saw the message. A process that has keeps it seen until it restarts (forget),
+// and a restart drops the deliveries queued to its earlier life: a copy sent to a process that has the message
+// is a duplicate whenever it arrives, and sendMsg queues none (its delay is still drawn, so that the run's draws,
+// and with them everything the processes do, do not depend on it).
+func (m *gossipMsg) has(p int) bool { return m.seen[p/64]&(uint64(1)<<(p%64)) != 0 }
+
 // check reports whether process p saw the message, and marks it seen.
 func (m *gossipMsg) check(p int) bool {
 	w, bit := p/64, uint64(1)<<(p%64)
