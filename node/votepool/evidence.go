@@ -168,13 +168,8 @@ func (p *Pool) inWindowOf(h held) held {
 
 // sweep drops the votes and headers outside the window of the pool's epoch.
 func (p *Pool) sweep() {
-	for a, held := range p.votes {
-		held = p.inWindowOf(held)
-		if len(held.votes) == 0 {
-			delete(p.votes, a)
-		} else {
-			p.votes[a] = held
-		}
+	for i := range p.votes {
+		p.votes[i] = p.inWindowOf(p.votes[i])
 	}
 	maps.DeleteFunc(p.headers, func(k headerKey, _ signedHeader) bool {
 		return !p.inWindow(chain.Epoch(uint64(k.slot) / p.epochLength))

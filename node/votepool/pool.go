@@ -40,8 +40,8 @@ const (
 // Pool is the node's pool of checkpoint votes, signed headers and evidence; New makes one.
 type Pool struct {
 	epochLength uint64
-	now         chain.Epoch            // the current epoch, as Prune last set it
-	votes       map[chain.Address]held // per validator, one per target epoch, by target epoch (held)
+	now         chain.Epoch // the current epoch, as Prune last set it
+	votes       []held      // per validator, at its number (numbers): one per target epoch, by target epoch
 	headers     map[headerKey]signedHeader
 	pending     map[chain.Hash]chain.Evidence // by ID
 	offenders   map[chain.Address]chain.Hash  // offender → ID of its pending evidence
@@ -70,7 +70,7 @@ type Included struct {
 
 // New returns an empty pool for a chain of epochs of epochLength slots.
 func New(epochLength uint64) *Pool {
-	return &Pool{epochLength: max(epochLength, 1), votes: map[chain.Address]held{},
+	return &Pool{epochLength: max(epochLength, 1),
 		headers: map[headerKey]signedHeader{}, pending: map[chain.Hash]chain.Evidence{},
 		offenders: map[chain.Address]chain.Hash{}}
 }
@@ -88,7 +88,7 @@ func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
 	if !p.inWindow(v.Target.Epoch) {
 		return nil, fmt.Errorf("%w: epoch %d, now %d", ErrEpoch, v.Target.Epoch, p.now)
 	}
-	held := p.votes[v.Validator]
+	held := p.heldAt(v.Validator)
 	i, ok := held.find(v.Target.Epoch)
 	if ok && held.votes[i].Value() == v { // the same encoding, so the same ID, without two hashes
 		return nil, &knownVote{target: v.Target, validator: v.Validator}
@@ -102,7 +102,7 @@ func (p *Pool) AddVote(v chain.Vote) (*chain.Evidence, error) {
 	if ok {
 		held.votes[i] = unique.Make(v) // the same source and target, another signature
 	} else {
-		p.votes[v.Validator] = held.insert(i, v)
+		*held = held.insert(i, v)
 	}
 	return nil, nil
 }
@@ -126,7 +126,7 @@ func (p *Pool) Conflict(v chain.Vote) (chain.Vote, bool) {
 	if !p.inWindow(v.Target.Epoch) {
 		return chain.Vote{}, false
 	}
-	held := p.votes[v.Validator]
+	held := p.heldOf(v.Validator)
 	i, _ := held.find(v.Target.Epoch)
 	return held.conflict(v, p.from(v, i))
 }
@@ -167,7 +167,7 @@ func (p *Pool) Pending(a chain.Address) bool {
 
 // HasVote reports whether the pool holds a vote of validator a for target epoch e.
 func (p *Pool) HasVote(a chain.Address, e chain.Epoch) bool {
-	_, ok := p.votes[a].find(e)
+	_, ok := p.heldOf(a).find(e)
 	return ok
 }
 

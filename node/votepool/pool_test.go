@@ -82,7 +82,7 @@ func TestAddVote(t *testing.T) {
 		err.Error() != want {
 		t.Errorf("known vote: got %v, want %q", err, want)
 	}
-	if i, ok := p.votes[addr(0)].find(6); !ok || p.votes[addr(0)].votes[i].Value() != first {
+	if i, ok := p.heldOf(addr(0)).find(6); !ok || p.heldOf(addr(0)).votes[i].Value() != first {
 		t.Error("a conflicting vote replaced the first one")
 	}
 }
@@ -217,7 +217,7 @@ func TestConflictReadsFromBound(t *testing.T) {
 			got, gotOK := p.Conflict(v)
 			var want chain.Vote
 			wantOK := false
-			for _, w := range p.votes[a].votes {
+			for _, w := range p.heldOf(a).votes {
 				if chain.Slashable(v, w.Value()) {
 					want, wantOK = w.Value(), true
 					break
@@ -251,9 +251,9 @@ func TestSweepKeepsTheWindow(t *testing.T) {
 			_, _ = p.AddVote(chain.Vote{Validator: addr(rng.IntN(3)), Source: cp(tgt-1, 0), Target: cp(tgt, 0)})
 		}
 		before := map[chain.Address][]chain.Vote{}
-		for a, h := range p.votes {
+		for _, h := range p.votes {
 			for _, v := range h.votes {
-				before[a] = append(before[a], v.Value())
+				before[v.Value().Validator] = append(before[v.Value().Validator], v.Value())
 			}
 		}
 		now = now + chain.Epoch(rng.IntN(40)) - 10
@@ -267,7 +267,7 @@ func TestSweepKeepsTheWindow(t *testing.T) {
 				}
 			}
 			var got []chain.Vote
-			for _, v := range p.votes[a].votes {
+			for _, v := range p.heldOf(a).votes {
 				got = append(got, v.Value())
 			}
 			if !slices.Equal(got, want) {
@@ -281,13 +281,15 @@ func TestSweepKeepsTheWindow(t *testing.T) {
 	}
 }
 
-// checkEnds fails the test unless each validator's held votes know the target epochs of their first and last.
+// checkEnds fails the test unless each validator's held votes know the target epochs of their first and last
+// (zero when it holds none).
 func checkEnds(t *testing.T, p *Pool) {
 	t.Helper()
-	for a, h := range p.votes {
-		if n := len(h.votes); n == 0 || h.oldest != h.votes[0].Value().Target.Epoch ||
-			h.newest != h.votes[n-1].Value().Target.Epoch {
-			t.Fatalf("votes of %s: %d held, oldest %d and newest %d recorded", a.Short(), n, h.oldest, h.newest)
+	for i, h := range p.votes {
+		n := len(h.votes)
+		if n == 0 && (h.oldest != 0 || h.newest != 0) || n > 0 && (h.oldest != h.votes[0].Value().Target.Epoch ||
+			h.newest != h.votes[n-1].Value().Target.Epoch) {
+			t.Fatalf("votes of validator number %d: %d held, oldest %d and newest %d recorded", i, n, h.oldest, h.newest)
 		}
 	}
 }
