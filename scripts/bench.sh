@@ -71,7 +71,7 @@ honest="--crash-every 0 --partition-every 0 --dup 0 --clock-skew 0"
 		$SIM_FLAGS
 	build/posnode sim net --markdown sim-scale-10m --nodes 256 --mesh 8 --duration 584s --heal 16s --loss 5 $honest \
 		$SIM_FLAGS
-	# The network: 1,024 validators for 10 simulated minutes (about 20 CPU-minutes and 7 GB).
+	# The network: 1,024 validators for 10 simulated minutes (about 21 CPU-minutes and 6 GB on 2 cores).
 	build/posnode sim net --markdown sim-1024-10m --nodes 1024 --mesh 8 --duration 584s --heal 16s --loss 5 $honest \
 		$SIM_FLAGS
 } >>"$out/results.md" 2> >(tee "$out/sim.log" >&2)
