@@ -111,7 +111,7 @@ const (
 type calendar struct {
 	b     int64                // the current bucket: the one whose events pop next
 	cur   []entry              // bucket b, sorted, from head on
-	head  int                  //
+	head  int                  // the next entry of cur to pop
 	late  eventHeap            // entries of bucket b (or earlier) queued after it was sorted
 	ring  [ringBuckets][]entry // bucket k (b < k < b+ringBuckets) at k%ringBuckets, in the order queued; nil if empty
 	spare [][]entry            // empty buffers for buckets
