@@ -153,16 +153,21 @@ func (c *calendar) first() *entry {
 	if c.head == len(c.cur) && len(c.late) == 0 {
 		c.advance()
 	}
-	if c.head < len(c.cur) && (len(c.late) == 0 || c.cur[c.head].before(&c.late[0])) {
+	if c.curFirst() {
 		return &c.cur[c.head]
 	}
 	return &c.late[0]
 }
 
+// curFirst reports whether the first entry is the current bucket's next rather than the late heap's top.
+func (c *calendar) curFirst() bool {
+	return c.head < len(c.cur) && (len(c.late) == 0 || c.cur[c.head].before(&c.late[0]))
+}
+
 // pop copies the first entry's event, which first returned, to e and removes the entry.
 func (c *calendar) pop(e *event) {
 	c.n--
-	if c.head < len(c.cur) && (len(c.late) == 0 || c.cur[c.head].before(&c.late[0])) {
+	if c.curFirst() {
 		*e = c.cur[c.head].e
 		c.cur[c.head] = entry{} // the buffer is kept: drop what its event refers to
 		c.head++
